@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** Lifecycle of an order; mirrors the `order_status` enum in PostgreSQL. */
+export const orderStatuses = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
+
+/**
+ * An order as every process outside PostgreSQL sees it: camelCase, ISO timestamps.
+ * This is the `Order` of wire protocol v1 and of the Redis stream entries.
+ */
+export const orderSchema = z.object({
+  id: z.number().int().positive(),
+  customerName: z.string(),
+  productName: z.string(),
+  status: z.enum(orderStatuses),
+  version: z.number().int().positive(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Order = z.infer<typeof orderSchema>;
