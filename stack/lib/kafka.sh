@@ -1,0 +1,75 @@
+# Kafka broker (KRaft) and Kafka Connect as background JVMs with pid files under $RUN_DIR.
+
+render_config() {
+  sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@KAFKA_CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
+    -e "s#@CONNECT_PORT@#$CONNECT_PORT#g" -e "s#@DATA_DIR@#$DATA_DIR#g" -e "s#@LIB_DIR@#$LIB_DIR#g" \
+    "$STACK_DIR/config/$1" >"$CONF_DIR/$1"
+}
+
+render_configs() {
+  local f
+  for f in server.properties connect.properties log4j2.properties log4j2-tools.properties; do render_config "$f"; done
+}
+
+# Starts NAME (java MAIN ARGS...) detached unless it already runs; the port must not be held by a stranger.
+start_jvm() {
+  local name="$1" port="$2" heap="$3"
+  shift 3
+  if pid_alive "$name"; then
+    say "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"
+    return
+  fi
+  port_open "$port" && fail "port $port is taken by a process this stack did not start; stop it or set ${name^^}_PORT"
+  say "starting $name"
+  setsid nohup java "-Xms$heap" "-Xmx$heap" -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$CONF_DIR/log4j2.properties" "$@" >"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+start_kafka() {
+  if [[ ! -f "$DATA_DIR/kraft/meta.properties" ]]; then
+    say "formatting KRaft storage"
+    kafka_tool kafka.tools.StorageTool format -t "$(kafka_tool kafka.tools.StorageTool random-uuid)" \
+      -c "$CONF_DIR/server.properties" >"$LOG_DIR/kafka-format.log" 2>&1 ||
+      fail "formatting KRaft storage failed (log: $LOG_DIR/kafka-format.log)"
+  fi
+  start_jvm kafka "$KAFKA_PORT" 768m -cp "$(java_cp kafka)" kafka.Kafka "$CONF_DIR/server.properties"
+  wait_for "Kafka broker" 90 "$LOG_DIR/kafka.log" kafka_ready
+}
+
+kafka_ready() {
+  pid_alive kafka || return 1
+  kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list
+}
+
+create_topic() {
+  kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+    --create --if-not-exists --topic "$1" --partitions "$2" --replication-factor 1 >/dev/null ||
+    fail "could not create topic $1"
+}
+
+start_connect() {
+  start_jvm connect "$CONNECT_PORT" 1g -cp "$(java_cp connect)" \
+    org.apache.kafka.connect.cli.ConnectDistributed "$CONF_DIR/connect.properties"
+  wait_for "Kafka Connect" 180 "$LOG_DIR/connect.log" connect_ready
+}
+
+connect_ready() {
+  pid_alive connect || return 1
+  curl -fsS "http://127.0.0.1:$CONNECT_PORT/connector-plugins" | grep -q PostgresConnector
+}
+
+# PUT /connectors/<name>/config creates or updates: registering twice changes nothing.
+register_connector() {
+  local file="$STACK_DIR/connector.json" name config
+  name="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).name)' "$file")"
+  config="$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1])).config))' "$file")"
+  curl -fsS -X PUT -H 'Content-Type: application/json' --data "$config" \
+    "http://127.0.0.1:$CONNECT_PORT/connectors/$name/config" >"$LOG_DIR/register.log" 2>&1 ||
+    { cat "$LOG_DIR/register.log" >&2; fail "registering connector $name failed (log: $LOG_DIR/connect.log)"; }
+  wait_for "connector $name" 90 "$LOG_DIR/connect.log" connector_running "$name"
+}
+
+connector_running() {
+  curl -fsS "http://127.0.0.1:$CONNECT_PORT/connectors/$1/status" | grep -q '"tasks":\[{"id":0,"state":"RUNNING"'
+}
