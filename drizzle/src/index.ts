@@ -1,1 +1,6 @@
+export * from './db.ts';
+export { ensureDatabase } from './ensure-database.ts';
+export { migrateDatabase, migrationsFolder } from './migrate-database.ts';
 export * from './order.ts';
+export * from './schema.ts';
+export { seed } from './seed-orders.ts';
