@@ -4,3 +4,4 @@ export { migrateDatabase, migrationsFolder } from './migrate-database.ts';
 export * from './order.ts';
 export * from './schema.ts';
 export { seed } from './seed-orders.ts';
+export * from './simulator/index.ts';
