@@ -5,7 +5,8 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STACK_DIR="$REPO_ROOT/stack"
 STACK_HOME="${STACK_HOME:-$REPO_ROOT/.stack}"
-LIB_DIR="$STACK_HOME/lib"
+# Jars may be shared between stack homes (the stack test runs a second stack on other ports).
+LIB_DIR="${STACK_LIB_DIR:-$STACK_HOME/lib}"
 RUN_DIR="$STACK_HOME/run"
 LOG_DIR="$STACK_HOME/logs"
 DATA_DIR="$STACK_HOME/data"

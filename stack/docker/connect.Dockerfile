@@ -1,0 +1,18 @@
+# Kafka Connect with the Debezium PostgreSQL plugin, resolved from the same stack/pom.xml the
+# native launcher uses, so Docker and native runs share one set of versions.
+FROM maven:3.9.11-eclipse-temurin-17 AS jars
+WORKDIR /build
+COPY stack/pom.xml .
+RUN mvn -B -ntp -q -Pconnect dependency:copy-dependencies -DoutputDirectory=/opt/connect/libs -DincludeScope=runtime \
+ && mvn -B -ntp -q -Pdebezium dependency:copy-dependencies -DexcludeTransitive=true -DoutputDirectory=/tmp/dbz \
+ && mkdir -p /opt/connect/plugins && tar -xzf /tmp/dbz/debezium-connector-postgres-*-plugin.tar.gz -C /opt/connect/plugins
+
+FROM eclipse-temurin:17.0.16_8-jre
+COPY --from=jars /opt/connect /opt/connect
+COPY stack/config/connect.properties stack/config/log4j2.properties /opt/connect/config/
+RUN sed -i -e 's#127.0.0.1:@KAFKA_PORT@#kafka:9092#' -e 's#http://127.0.0.1:@CONNECT_PORT@#http://0.0.0.0:8083#' \
+      -e 's#@LIB_DIR@/plugins#/opt/connect/plugins#' /opt/connect/config/connect.properties \
+ && echo 'rest.advertised.host.name=connect' >> /opt/connect/config/connect.properties
+EXPOSE 8083
+CMD ["java", "-Xmx1g", "-Dlog4j2.configurationFile=/opt/connect/config/log4j2.properties", \
+     "-cp", "/opt/connect/libs/*", "org.apache.kafka.connect.cli.ConnectDistributed", "/opt/connect/config/connect.properties"]
