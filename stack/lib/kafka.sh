@@ -32,6 +32,7 @@ start_kafka() {
     kafka_tool kafka.tools.StorageTool format -t "$(kafka_tool kafka.tools.StorageTool random-uuid)" \
       -c "$CONF_DIR/server.properties" >"$LOG_DIR/kafka-format.log" 2>&1 ||
       fail "formatting KRaft storage failed (log: $LOG_DIR/kafka-format.log)"
+    drop_orphaned_slots
   fi
   start_jvm kafka "$KAFKA_PORT" 768m -cp "$(java_cp kafka)" kafka.Kafka "$CONF_DIR/server.properties"
   wait_for "Kafka broker" 90 "$LOG_DIR/kafka.log" kafka_ready
@@ -72,4 +73,15 @@ register_connector() {
 
 connector_running() {
   curl -fsS "http://127.0.0.1:$CONNECT_PORT/connectors/$1/status" | grep -q '"tasks":\[{"id":0,"state":"RUNNING"'
+}
+
+# A freshly formatted cluster has no Connect offsets, so replication slots left by an earlier
+# cluster can never be resumed: they only pin WAL. Drop the inactive ones this project creates
+# (the orders connector's and the test connectors'); Debezium recreates its slot and snapshots.
+drop_orphaned_slots() {
+  [[ "${STACK_SKIP_CONNECTOR:-0}" == 1 ]] && return # a side stack (tests) must not touch the main one's slots
+  local dropped
+  dropped="$(psql -d postgres -Atc "select pg_drop_replication_slot(slot_name), slot_name from pg_replication_slots
+    where not active and (slot_name = 'orders_slot' or slot_name like 'slot\_%')" | wc -l)"
+  ((dropped == 0)) || say "dropped $dropped replication slot(s) left by an earlier Kafka cluster"
 }
