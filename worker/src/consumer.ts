@@ -1,0 +1,247 @@
+/**
+ * The Kafka side of the worker: a consumer-group member that turns each batch into
+ * chunks, forwards every chunk to Redis in one atomic script and only then resolves and
+ * commits the chunk's offsets. At-least-once from Kafka plus the script's high-water mark
+ * gives exactly-once into Redis.
+ */
+import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
+import type { Logger } from 'pino';
+import { backoffMs, sleep } from './backoff.ts';
+import type { RedisKeys, StreamChange } from './contract.ts';
+import { createDeadLetterSink, type DeadLetter } from './dead-letter.ts';
+import { decodeRecord, type KafkaCoordinates } from './decode.ts';
+import { createForwarder, type ForwardOptions } from './forward.ts';
+import type { WorkerMetrics } from './metrics.ts';
+import type { RedisClient } from './redis.ts';
+
+export interface WorkerConfig {
+  topic: string;
+  groupId: string;
+  dlqTopic: string;
+  forward: ForwardOptions;
+  /** Records per Lua call; bounds how long one script blocks Redis. Default 1000. */
+  chunkSize?: number;
+  /** Group session timeout; a killed worker's partitions move after this. Default 30000. */
+  sessionTimeoutMs?: number;
+  /** Partitions processed in parallel (each has its own mark, so order per partition holds). Default 1. */
+  partitionsConcurrency?: number;
+}
+
+export interface WorkerDeps {
+  kafka: Kafka;
+  redis: RedisClient;
+  keys: RedisKeys;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  config: WorkerConfig;
+  /** Aborting it stops the worker gracefully, like {@link Worker.stop}. */
+  signal?: AbortSignal;
+}
+
+export interface Worker {
+  /** Connects, joins the group and starts consuming; resolves once the run loop is started. */
+  start(): Promise<void>;
+  /** Finishes the chunk in flight, commits it, leaves the group and disconnects. */
+  stop(): Promise<void>;
+  /** True while the consumer is a member of the group with partitions being served. */
+  isReady(): boolean;
+  /** Resolves after a graceful stop; rejects if kafkajs gave up for good (exit and let a supervisor restart). */
+  readonly done: Promise<void>;
+}
+
+interface Chunk {
+  changes: StreamChange[];
+  letters: DeadLetter[];
+  lastOffset: string;
+}
+
+function coordinates(topic: string, partition: number, message: KafkaMessage): KafkaCoordinates {
+  return { topic, partition, offset: message.offset, timestamp: Number(message.timestamp) };
+}
+
+export function createWorker(deps: WorkerDeps): Worker {
+  const { kafka, redis, keys, metrics, config } = deps;
+  const logger = deps.logger.child({ component: 'worker-consumer', topic: config.topic });
+  const chunkSize = config.chunkSize ?? 1_000;
+  const sessionTimeout = config.sessionTimeoutMs ?? 30_000;
+  const forwarder = createForwarder(redis, keys, config.forward);
+  const stopping = new AbortController();
+
+  const consumer: Consumer = kafka.consumer({
+    groupId: config.groupId,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
+    // Topics are provisioned (Debezium / ops); auto-creation on KRaft makes kafkajs throw once.
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 1_000,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const deadLetters = createDeadLetterSink(producer, config.dlqTopic);
+
+  let joined = false;
+  let started = false;
+  let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  // Callers that never await `done` must not see an unhandled rejection.
+  done.catch(() => {});
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    joined = true;
+    logger.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, 'joined group');
+  });
+  consumer.on(consumer.events.STOP, () => {
+    joined = false;
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    joined = false;
+    logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    if (!payload.restart) settle?.reject(payload.error);
+  });
+
+  function split(batch: EachBatchPayload['batch']): Chunk[] {
+    const chunks: Chunk[] = [];
+    for (let i = 0; i < batch.messages.length; i += chunkSize) {
+      const chunk: Chunk = { changes: [], letters: [], lastOffset: '' };
+      for (const message of batch.messages.slice(i, i + chunkSize)) {
+        const at = coordinates(batch.topic, batch.partition, message);
+        const result = decodeRecord(message.value, at);
+        chunk.lastOffset = message.offset;
+        if (result.kind === 'change') chunk.changes.push(result.change);
+        else if (result.kind === 'ignore') metrics.ignored.inc({ reason: result.reason });
+        else {
+          logger.warn(
+            { offset: message.offset, partition: batch.partition, reason: result.reason },
+            'poison',
+          );
+          chunk.letters.push({
+            key: message.key ?? null,
+            value: message.value,
+            headers: message.headers,
+            from: at,
+            reason: result.reason,
+            detail: result.detail,
+          });
+        }
+      }
+      chunks.push(chunk);
+    }
+    return chunks;
+  }
+
+  /**
+   * Retries `step` with backoff until it succeeds or the batch is no longer ours. Heartbeats
+   * between attempts keep the partitions assigned while Redis or the DLQ is briefly down.
+   * Returns false when the batch must be abandoned (stopping or rebalanced); nothing is
+   * resolved then, so the records come back later and the mark deduplicates them.
+   */
+  async function persist(
+    stage: string,
+    payload: EachBatchPayload,
+    step: () => Promise<void>,
+  ): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      if (!payload.isRunning() || payload.isStale()) return false;
+      try {
+        await step();
+        return true;
+      } catch (error) {
+        metrics.errors.inc({ stage });
+        logger.error({ err: error, stage, attempt, partition: payload.batch.partition }, 'retrying');
+        await sleep(backoffMs(attempt), stopping.signal);
+        await payload.heartbeat();
+      }
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const endTimer = metrics.batchDuration.startTimer({ topic: batch.topic });
+    metrics.consumed.inc({ topic: batch.topic }, batch.messages.length);
+    for (const chunk of split(batch)) {
+      if (!payload.isRunning() || payload.isStale()) break;
+      // Dead letters first: once the mark passes them there is no second chance.
+      if (!(await persist('dead-letter', payload, () => deadLetters.send(chunk.letters)))) break;
+      for (const letter of chunk.letters) metrics.deadLettered.inc({ reason: letter.reason });
+
+      const forwarded =
+        chunk.changes.length === 0 ||
+        (await persist('forward', payload, async () => {
+          const result = await forwarder.forward(
+            batch.topic,
+            batch.partition,
+            chunk.lastOffset,
+            chunk.changes,
+          );
+          record(result.ids, chunk.changes, result.skipped, result.gateways, batch.topic);
+        }));
+      if (!forwarded) break;
+
+      payload.resolveOffset(chunk.lastOffset);
+      await payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
+      const lag = BigInt(batch.highWatermark) - BigInt(chunk.lastOffset) - 1n;
+      metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag));
+      await payload.heartbeat();
+    }
+    endTimer();
+  }
+
+  function record(ids: string[], changes: StreamChange[], skipped: number, gateways: number, topic: string) {
+    metrics.forwarded.inc({ topic }, ids.length);
+    metrics.duplicatesSkipped.inc({ topic }, skipped);
+    metrics.liveGateways.set(gateways);
+    if (skipped > 0) logger.info({ skipped }, 'skipped redelivered records already in Redis');
+    // Forwarded changes are the tail of the chunk (the mark only skips a prefix).
+    for (let i = 0; i < ids.length; i++) {
+      const change = changes[skipped + i];
+      const id = ids[i];
+      if (change === undefined || id === undefined) continue;
+      // A stream id starts with the Redis clock in ms at the append.
+      const appendedAt = Number(id.slice(0, id.indexOf('-')));
+      metrics.forwardLatency.observe(Math.max(0, appendedAt - change.kafka.timestamp) / 1000);
+    }
+  }
+
+  async function stop(): Promise<void> {
+    if (stopping.signal.aborted) return done;
+    stopping.abort();
+    logger.info('stopping');
+    try {
+      // consumer.stop waits for the batch in flight, then leaves the group.
+      await consumer.stop();
+      await consumer.disconnect();
+      await producer.disconnect();
+      settle?.resolve();
+    } catch (error) {
+      settle?.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return done;
+  }
+
+  deps.signal?.addEventListener('abort', () => void stop(), { once: true });
+
+  return {
+    async start() {
+      if (started) throw new Error('worker already started');
+      started = true;
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topic: config.topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: config.partitionsConcurrency ?? 1,
+        eachBatch,
+      });
+      logger.info({ groupId: config.groupId }, 'consuming');
+    },
+    stop,
+    isReady: () => joined && !stopping.signal.aborted && redis.isReady,
+    done,
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Debezium (JSON converter, schemas disabled) → {@link StreamChange}.
+ *
+ * Everything that crosses the Kafka boundary is parsed here; the rest of the worker only
+ * sees typed changes. Bad data never throws: it comes back as a `poison` result whose
+ * reason ends up in the dead-letter headers.
+ */
+import { type Order, orderSchema, orderStatuses } from '@orders/drizzle';
+import { z } from 'zod';
+import type { ChangeOp, StreamChange } from './contract.ts';
+
+/** Where a record came from; copied into the change so a cursor can be traced back. */
+export interface KafkaCoordinates {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** Kafka record timestamp in ms (log-append time when the topic is configured so). */
+  timestamp: number;
+}
+
+export type PoisonReason = 'not_json' | 'invalid_envelope' | 'invalid_row' | 'unsupported_op';
+
+export type IgnoreReason = 'tombstone' | 'heartbeat' | 'truncate' | 'message';
+
+export type DecodeResult =
+  | { kind: 'change'; change: StreamChange }
+  | { kind: 'ignore'; reason: IgnoreReason }
+  | { kind: 'poison'; reason: PoisonReason; detail: string };
+
+/**
+ * Debezium sends timestamptz as an ISO string (ZonedTimestamp) and plain timestamps as
+ * epoch microseconds. Both are normalised to `Date#toISOString()`, the same shape the
+ * gateway's snapshot rows have, so a client sees one format whatever path a row took.
+ */
+const timestamp = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const date = typeof value === 'number' ? new Date(value / 1000) : new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    ctx.addIssue({ code: 'custom', message: `not a timestamp: ${String(value)}` });
+    return z.NEVER;
+  }
+  return date.toISOString();
+});
+
+const rowSchema = z
+  .object({
+    id: z.number(),
+    customer_name: z.string(),
+    product_name: z.string(),
+    status: z.enum(orderStatuses),
+    version: z.number(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .transform(
+    (r): Order => ({
+      id: r.id,
+      customerName: r.customer_name,
+      productName: r.product_name,
+      status: r.status,
+      version: r.version,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }),
+  )
+  // The shared contract has the final word (positive ints etc.).
+  .pipe(orderSchema);
+
+const envelopeSchema = z.object({
+  op: z.string(),
+  before: z.unknown().optional(),
+  after: z.unknown().optional(),
+  source: z.object({
+    ts_ms: z.number(),
+    lsn: z.union([z.number(), z.string()]).nullish(),
+  }),
+});
+
+const changeOps: Record<string, ChangeOp | undefined> = {
+  c: 'insert',
+  r: 'insert', // snapshot read: the subscriber has never seen the row
+  u: 'update',
+  d: 'delete',
+};
+
+// Truncates (only sent with skipped.operations=none) and logical-decoding messages are not
+// row changes; gateways re-snapshot on their own schedule, so they are dropped here.
+const ignoredOps: Record<string, IgnoreReason | undefined> = { t: 'truncate', m: 'message' };
+
+function poison(reason: PoisonReason, detail: string): DecodeResult {
+  return { kind: 'poison', reason, detail };
+}
+
+function parseRow(value: unknown, field: 'before' | 'after'): Order | string {
+  const result = rowSchema.safeParse(value);
+  if (result.success) return result.data;
+  return `${field}: ${z.prettifyError(result.error).replaceAll('\n', ' ')}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function decodeRecord(value: Buffer | string | null, at: KafkaCoordinates): DecodeResult {
+  // Debezium follows a delete with a null-value tombstone for log compaction.
+  if (value === null || value.length === 0) return { kind: 'ignore', reason: 'tombstone' };
+
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch (error) {
+    return poison('not_json', error instanceof Error ? error.message : String(error));
+  }
+  if (json === null) return { kind: 'ignore', reason: 'tombstone' };
+  if (!isRecord(json)) return poison('invalid_envelope', `expected an object, got ${typeof json}`);
+
+  // Tolerate a converter left at schemas.enable=true: the envelope is then under `payload`.
+  if (isRecord(json.payload) && 'schema' in json) json = json.payload;
+  if (!isRecord(json)) return poison('invalid_envelope', 'payload is not an object');
+
+  // Heartbeat records carry nothing but a timestamp.
+  if (!('op' in json) && 'ts_ms' in json && Object.keys(json).length === 1) {
+    return { kind: 'ignore', reason: 'heartbeat' };
+  }
+
+  const envelope = envelopeSchema.safeParse(json);
+  if (!envelope.success) {
+    return poison('invalid_envelope', z.prettifyError(envelope.error).replaceAll('\n', ' '));
+  }
+  const { op, before, after, source } = envelope.data;
+  const ignored = ignoredOps[op];
+  if (ignored !== undefined) return { kind: 'ignore', reason: ignored };
+  const mapped = changeOps[op];
+  if (mapped === undefined) return poison('unsupported_op', `op "${op}"`);
+
+  let row: Order | string;
+  let previous: Order | string | null = null;
+  if (mapped === 'delete') {
+    row = parseRow(before, 'before');
+  } else {
+    row = parseRow(after, 'after');
+    // Inserts have no before; updates need the full old row (REPLICA IDENTITY FULL) so the
+    // gateway can tell a move out of a filter from a change inside it.
+    if (mapped === 'update') previous = parseRow(before, 'before');
+  }
+  if (typeof row === 'string') return poison('invalid_row', row);
+  if (typeof previous === 'string') return poison('invalid_row', previous);
+
+  return {
+    kind: 'change',
+    change: {
+      op: mapped,
+      row,
+      before: mapped === 'delete' ? row : previous,
+      committedAt: source.ts_ms,
+      lsn: source.lsn == null ? '' : String(source.lsn),
+      kafka: { ...at },
+    },
+  };
+}

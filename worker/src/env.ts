@@ -1,0 +1,53 @@
+/**
+ * The worker's configuration, parsed once at start-up. This is the only module that
+ * reads `process.env`: a typo or a bad number fails fast with a readable message.
+ */
+import { z } from 'zod';
+
+const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const envSchema = z.object({
+  /** Comma-separated host:port list. */
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    ),
+  KAFKA_CLIENT_ID: z.string().default('orders-worker'),
+  KAFKA_GROUP: z.string().default('orders-worker'),
+  ORDERS_TOPIC: z.string().default('orders.public.orders'),
+  DLQ_TOPIC: z.string().default('orders.public.orders.dlq'),
+  /** How long the group coordinator waits for a silent worker before rebalancing. */
+  KAFKA_SESSION_TIMEOUT_MS: int(30_000),
+  /** Partitions processed in parallel; safe because each partition has its own mark. */
+  KAFKA_PARTITIONS_CONCURRENCY: int(1),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  REDIS_NS: z.string().default('orders'),
+  /** A gateway silent for longer than this gets nothing more and loses its stream. */
+  GATEWAY_TTL_MS: int(10_000),
+  HISTORY_MAXLEN: int(100_000),
+  GATEWAY_MAXLEN: int(10_000),
+  /** Records per Lua call: bounds the time Redis is blocked by one script. */
+  FORWARD_CHUNK: int(1_000),
+  WORKER_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  WORKER_HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    throw new Error(`invalid worker environment:\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+export function loadEnv(): Env {
+  return parseEnv(process.env);
+}

@@ -1,0 +1,32 @@
+export { createWorker, type Worker, type WorkerConfig, type WorkerDeps } from './consumer.ts';
+export * from './contract.ts';
+export { createDeadLetterSink, type DeadLetter, type DeadLetterSink, DLQ_HEADERS } from './dead-letter.ts';
+export {
+  type DecodeResult,
+  decodeRecord,
+  type IgnoreReason,
+  type KafkaCoordinates,
+  type PoisonReason,
+} from './decode.ts';
+export { type Env, loadEnv, parseEnv } from './env.ts';
+export {
+  createForwarder,
+  type Forwarder,
+  type ForwardOptions,
+  type ForwardResult,
+  markField,
+} from './forward.ts';
+export { createHttpApp } from './http.ts';
+export { createKafka } from './kafka.ts';
+export { createLogger } from './logger.ts';
+export { createMetrics, type WorkerMetrics } from './metrics.ts';
+export { runGatewayReaper } from './reaper.ts';
+export type { RedisClient } from './redis.ts';
+export {
+  type Heartbeat,
+  heartbeatGateway,
+  liveGateways,
+  reapGateways,
+  registerGateway,
+  unregisterGateway,
+} from './registry.ts';

@@ -1,0 +1,85 @@
+/**
+ * Process entry: the only module that reads the environment (via env.ts), opens ports and
+ * handles signals. Everything else is built by factories so tests can assemble it too.
+ */
+import { serve } from '@hono/node-server';
+import { createClient } from 'redis';
+import { createWorker } from './consumer.ts';
+import { redisKeys } from './contract.ts';
+import { loadEnv } from './env.ts';
+import { createHttpApp } from './http.ts';
+import { createKafka } from './kafka.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { runGatewayReaper } from './reaper.ts';
+
+const env = loadEnv();
+const logger = createLogger(env.LOG_LEVEL);
+const shutdown = new AbortController();
+
+const redis = createClient({ url: env.REDIS_URL });
+// Without a listener node-redis would throw on every reconnect attempt.
+redis.on('error', (error: unknown) => logger.error({ err: error }, 'redis error'));
+await redis.connect();
+
+const keys = redisKeys(env.REDIS_NS);
+const metrics = createMetrics();
+const worker = createWorker({
+  kafka: createKafka(env.KAFKA_BROKERS, env.KAFKA_CLIENT_ID, logger),
+  redis,
+  keys,
+  logger,
+  metrics,
+  signal: shutdown.signal,
+  config: {
+    topic: env.ORDERS_TOPIC,
+    groupId: env.KAFKA_GROUP,
+    dlqTopic: env.DLQ_TOPIC,
+    chunkSize: env.FORWARD_CHUNK,
+    sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+    partitionsConcurrency: env.KAFKA_PARTITIONS_CONCURRENCY,
+    forward: {
+      gatewayTtlMs: env.GATEWAY_TTL_MS,
+      historyMaxlen: env.HISTORY_MAXLEN,
+      gatewayMaxlen: env.GATEWAY_MAXLEN,
+    },
+  },
+});
+
+const reaper = runGatewayReaper({
+  redis,
+  keys,
+  logger,
+  metrics,
+  gatewayTtlMs: env.GATEWAY_TTL_MS,
+  signal: shutdown.signal,
+});
+
+const app = createHttpApp({ registry: metrics.registry, isReady: worker.isReady });
+const server = serve({ fetch: app.fetch, port: env.WORKER_PORT, hostname: env.WORKER_HOST }, (info) =>
+  logger.info({ port: info.port }, 'http listening'),
+);
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'shutting down');
+    shutdown.abort();
+  });
+}
+
+let exitCode = 0;
+try {
+  await worker.start();
+  await worker.done;
+} catch (error) {
+  // kafkajs gave up (or never connected): exit non-zero so the supervisor restarts us.
+  logger.fatal({ err: error }, 'worker failed');
+  exitCode = 1;
+}
+shutdown.abort();
+await worker.stop().catch(() => {});
+await reaper;
+server.close();
+await redis.close();
+logger.info({ exitCode }, 'stopped');
+process.exit(exitCode);

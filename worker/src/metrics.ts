@@ -1,0 +1,99 @@
+/**
+ * Prometheus metrics of one worker. A factory with its own registry, so several workers in
+ * one test process do not collide on metric names.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface WorkerMetrics {
+  registry: Registry;
+  consumed: Counter<'topic'>;
+  forwarded: Counter<'topic'>;
+  deadLettered: Counter<'reason'>;
+  duplicatesSkipped: Counter<'topic'>;
+  ignored: Counter<'reason'>;
+  errors: Counter<'stage'>;
+  lag: Gauge<'topic' | 'partition'>;
+  liveGateways: Gauge;
+  gatewaysReaped: Counter;
+  batchDuration: Histogram<'topic'>;
+  forwardLatency: Histogram;
+}
+
+export interface MetricsOptions {
+  /** Also collect Node process metrics (event loop lag, heap…). Default true. */
+  processMetrics?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): WorkerMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    consumed: new Counter({
+      name: 'worker_records_consumed_total',
+      help: 'Kafka records received, whatever became of them',
+      labelNames: ['topic'],
+      registers,
+    }),
+    forwarded: new Counter({
+      name: 'worker_changes_forwarded_total',
+      help: 'Changes appended to history (and every live gateway stream)',
+      labelNames: ['topic'],
+      registers,
+    }),
+    deadLettered: new Counter({
+      name: 'worker_dead_letters_total',
+      help: 'Records sent to the dead-letter topic',
+      labelNames: ['reason'],
+      registers,
+    }),
+    duplicatesSkipped: new Counter({
+      name: 'worker_duplicates_skipped_total',
+      help: 'Redelivered records already in Redis (at or below the high-water mark)',
+      labelNames: ['topic'],
+      registers,
+    }),
+    ignored: new Counter({
+      name: 'worker_records_ignored_total',
+      help: 'Tombstones, heartbeats and other records that are not row changes',
+      labelNames: ['reason'],
+      registers,
+    }),
+    errors: new Counter({
+      name: 'worker_errors_total',
+      help: 'Failed attempts that were retried after a backoff',
+      labelNames: ['stage'],
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'worker_partition_lag',
+      help: 'Records in the partition after the last one processed',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    liveGateways: new Gauge({
+      name: 'worker_live_gateways',
+      help: 'Gateways the last forward call appended to',
+      registers,
+    }),
+    gatewaysReaped: new Counter({
+      name: 'worker_gateways_reaped_total',
+      help: 'Gateways removed after missing heartbeats for longer than the TTL',
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: 'worker_batch_duration_seconds',
+      help: 'Time to process one Kafka batch, decode to commit',
+      labelNames: ['topic'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    forwardLatency: new Histogram({
+      name: 'worker_forward_latency_seconds',
+      help: 'Kafka record timestamp to Redis append (stream id time)',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Periodically removes gateways that stopped heartbeating: their registry entry and their
+ * stream (which nobody reads any more and which would otherwise hold memory until Redis
+ * restarts). Running it on several workers at once is harmless: the script is atomic.
+ */
+import type { Logger } from 'pino';
+import { backoffMs, sleep } from './backoff.ts';
+import type { RedisKeys } from './contract.ts';
+import type { WorkerMetrics } from './metrics.ts';
+import type { RedisClient } from './redis.ts';
+import { reapGateways } from './registry.ts';
+
+export interface ReaperOptions {
+  redis: RedisClient;
+  keys: RedisKeys;
+  logger: Logger;
+  metrics?: WorkerMetrics;
+  gatewayTtlMs: number;
+  /** Pause between sweeps. Default: a quarter of the TTL (at most one second), so a dead stream lingers little past it. */
+  intervalMs?: number;
+  signal: AbortSignal;
+}
+
+/** Runs until `signal` aborts; the returned promise settles then. */
+export async function runGatewayReaper(options: ReaperOptions): Promise<void> {
+  const { redis, keys, signal, gatewayTtlMs } = options;
+  const logger = options.logger.child({ component: 'gateway-reaper' });
+  const intervalMs = options.intervalMs ?? Math.min(1_000, Math.max(50, Math.floor(gatewayTtlMs / 4)));
+  let failures = 0;
+  while (!signal.aborted) {
+    try {
+      const reaped = await reapGateways(redis, keys, gatewayTtlMs);
+      failures = 0;
+      if (reaped.length > 0) {
+        options.metrics?.gatewaysReaped.inc(reaped.length);
+        logger.info({ gateways: reaped }, 'removed silent gateways and their streams');
+      }
+      await sleep(intervalMs, signal);
+    } catch (error) {
+      logger.error({ err: error }, 'reaping gateways failed');
+      await sleep(backoffMs(failures++, intervalMs, 30_000), signal);
+    }
+  }
+}
