@@ -7,6 +7,11 @@ export type Database = PostgresJsDatabase<typeof schema>;
 
 export interface DbHandle {
   db: Database;
+  /**
+   * The postgres-js client under `db`. drizzle replaces its parsers for date/time types, so
+   * raw queries here get timestamps as PostgreSQL text (select `to_json(col)` for ISO strings)
+   * and timestamp parameters must be passed as ISO strings, not Date objects.
+   */
   sql: Sql;
   /** Waits up to 5 s for running queries, then closes every connection. */
   close(): Promise<void>;
