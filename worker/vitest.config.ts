@@ -15,7 +15,6 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 120_000,
-          globalSetup: ['test/global-setup.ts'],
         },
       },
     ],

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnv } from './env.ts';
+
+describe('parseEnv', () => {
+  it('applies the documented defaults', () => {
+    const env = parseEnv({});
+    expect(env).toMatchObject({
+      KAFKA_BROKERS: ['127.0.0.1:9092'],
+      ORDERS_TOPIC: 'orders.public.orders',
+      KAFKA_GROUP: 'orders-worker',
+      DLQ_TOPIC: 'orders.public.orders.dlq',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_NS: 'orders',
+      WORKER_PORT: 9464,
+    });
+  });
+
+  it('splits broker lists and coerces numbers', () => {
+    const env = parseEnv({ KAFKA_BROKERS: 'a:1, b:2', GATEWAY_TTL_MS: '2500', WORKER_PORT: '0' });
+    expect(env.KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
+    expect(env.GATEWAY_TTL_MS).toBe(2500);
+    expect(env.WORKER_PORT).toBe(0);
+  });
+
+  it('fails with a readable message on bad values', () => {
+    expect(() => parseEnv({ HISTORY_MAXLEN: 'lots' })).toThrow(/HISTORY_MAXLEN/);
+  });
+});

@@ -1,0 +1,128 @@
+/** The Lua fan-out and the registry against real Redis (no Kafka needed). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_GROUP, type RedisKeys, redisKeys, type StreamChange } from '../src/contract.ts';
+import { createForwarder } from '../src/forward.ts';
+import { heartbeatGateway, liveGateways, reapGateways, unregisterGateway } from '../src/registry.ts';
+import { connectRedis, dropNamespace, type TestRedis, uniqueName } from './support/services.ts';
+import { expectExactlyOnce, readStream } from './support/streams.ts';
+
+const TOPIC = 'orders.public.orders';
+
+function changes(partition: number, fromOffset: number, count: number): StreamChange[] {
+  return Array.from({ length: count }, (_, i) => {
+    const offset = fromOffset + i;
+    return {
+      op: 'update',
+      row: {
+        id: 1 + (offset % 10),
+        customerName: 'c',
+        productName: 'p',
+        status: 'paid',
+        version: 1 + offset,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        updatedAt: '2026-01-01T00:00:00.000Z',
+      },
+      before: null,
+      committedAt: 0,
+      lsn: String(offset),
+      kafka: { topic: TOPIC, partition, offset: String(offset), timestamp: Date.now() },
+    };
+  });
+}
+
+describe('forward script and gateway registry', () => {
+  let redis: TestRedis;
+  let ns: string;
+  let keys: RedisKeys;
+
+  beforeAll(async () => {
+    redis = await connectRedis();
+    ns = uniqueName('fwd');
+    keys = redisKeys(ns);
+  });
+  afterAll(async () => {
+    await dropNamespace(redis, ns);
+    await redis.close();
+  });
+
+  it('gives each change one id, shared by history and every live gateway, and skips redeliveries', async () => {
+    const forwarder = createForwarder(redis, keys, {
+      gatewayTtlMs: 5_000,
+      historyMaxlen: 10_000,
+      gatewayMaxlen: 10_000,
+    });
+    expect((await heartbeatGateway(redis, keys, 'a')).created).toBe(true);
+    expect((await heartbeatGateway(redis, keys, 'a')).created).toBe(false);
+    await heartbeatGateway(redis, keys, 'b');
+
+    const first = await forwarder.forward(TOPIC, 0, '99', changes(0, 0, 100));
+    expect(first).toMatchObject({ skipped: 0, gateways: 2 });
+    expect(first.ids).toHaveLength(100);
+
+    // A redelivery overlapping the first call: only offsets above the mark are new.
+    const second = await forwarder.forward(TOPIC, 0, '149', changes(0, 50, 100));
+    expect(second).toMatchObject({ skipped: 50 });
+    expect(second.ids).toHaveLength(50);
+    expect((await forwarder.forward(TOPIC, 0, '149', changes(0, 0, 150))).ids).toEqual([]);
+
+    const history = await readStream(redis, keys.history);
+    expectExactlyOnce(history, 150);
+    expect(history.map((e) => e.id)).toEqual([...first.ids, ...second.ids]);
+    for (const gateway of ['a', 'b']) {
+      expectExactlyOnce(await readStream(redis, keys.gatewayStream(gateway)), 150, history);
+    }
+    expect(await redis.hGet(keys.highWater, `${TOPIC}:0`)).toBe('149');
+    // The gateway's group exists and starts before the first entry.
+    const groups = await redis.xInfoGroups(keys.gatewayStream('a'));
+    expect(groups.map((g) => g.name)).toEqual([GATEWAY_GROUP]);
+  });
+
+  it('compares offsets as 64-bit integers and keeps partitions apart', async () => {
+    const forwarder = createForwarder(redis, keys, {
+      gatewayTtlMs: 5_000,
+      historyMaxlen: 10_000,
+      gatewayMaxlen: 10_000,
+    });
+    await forwarder.forward(TOPIC, 1, '9', changes(1, 9, 1));
+    // "10" < "9" as strings; it must still count as newer.
+    expect((await forwarder.forward(TOPIC, 1, '10', changes(1, 10, 1))).ids).toHaveLength(1);
+    const big = '9007199254740993'; // 2^53 + 1: not representable as a double
+    await redis.hSet(keys.highWater, `${TOPIC}:3`, '9007199254740992');
+    const [one] = changes(3, 0, 1);
+    if (!one) throw new Error('no change');
+    const result = await forwarder.forward(TOPIC, 3, big, [{ ...one, kafka: { ...one.kafka, offset: big } }]);
+    expect(result.ids).toHaveLength(1);
+    expect(await redis.hGet(keys.highWater, `${TOPIC}:3`)).toBe(big);
+  });
+
+  it('forwards nothing to a silent gateway and reaps it after the TTL', async () => {
+    const ttl = 400;
+    const forwarder = createForwarder(redis, keys, {
+      gatewayTtlMs: ttl,
+      historyMaxlen: 10_000,
+      gatewayMaxlen: 10_000,
+    });
+    await heartbeatGateway(redis, keys, 'quiet');
+    await heartbeatGateway(redis, keys, 'alive');
+    await forwarder.forward(TOPIC, 5, '0', changes(5, 0, 1));
+    await new Promise((resolve) => setTimeout(resolve, ttl + 100));
+    await heartbeatGateway(redis, keys, 'alive');
+
+    const later = await forwarder.forward(TOPIC, 5, '1', changes(5, 1, 1));
+    expect(later.gateways).toBe(1);
+    expect(await liveGateways(redis, keys, ttl)).toEqual(['alive']);
+    expect(await redis.xLen(keys.gatewayStream('quiet'))).toBe(1);
+    expect(await redis.xLen(keys.gatewayStream('alive'))).toBe(2);
+
+    const reaped = await reapGateways(redis, keys, ttl);
+    expect(reaped).toContain('quiet');
+    expect(reaped).not.toContain('alive');
+    expect(await redis.exists(keys.gatewayStream('quiet'))).toBe(0);
+    expect(await redis.zScore(keys.gateways, 'quiet')).toBeNull();
+
+    // Coming back after being reaped: a fresh stream, and the gateway is told so.
+    expect((await heartbeatGateway(redis, keys, 'quiet')).created).toBe(true);
+    await unregisterGateway(redis, keys, 'quiet');
+    expect(await redis.exists(keys.gatewayStream('quiet'))).toBe(0);
+  });
+});

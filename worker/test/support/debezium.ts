@@ -1,0 +1,59 @@
+/**
+ * Debezium-shaped records (JSON converter, schemas disabled) for the orders table, as the
+ * connector in stack/ produces them: snake_case columns, timestamptz as ISO strings.
+ */
+import type { Message } from 'kafkajs';
+
+export interface Row {
+  id: number;
+  customer_name: string;
+  product_name: string;
+  status: 'pending' | 'paid' | 'shipped' | 'delivered' | 'cancelled';
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const statuses = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
+
+export function row(id: number, version: number): Row {
+  const created = new Date(Date.UTC(2026, 0, 1) + id * 1000).toISOString();
+  return {
+    id,
+    customer_name: `customer-${id % 17}`,
+    product_name: `product-${id % 5}`,
+    status: statuses[version % statuses.length] ?? 'pending',
+    version,
+    created_at: created,
+    updated_at: new Date(Date.parse(created) + version).toISOString(),
+  };
+}
+
+let lsn = 1_000_000;
+
+export function change(op: 'c' | 'u' | 'd' | 'r', before: Row | null, after: Row | null): Message {
+  lsn += 8;
+  const id = (after ?? before)?.id ?? 0;
+  return {
+    // Debezium keys by primary key, so all changes of one order share a partition.
+    key: JSON.stringify({ id }),
+    value: JSON.stringify({
+      before,
+      after,
+      source: { version: '3.6.1.Final', connector: 'postgresql', ts_ms: Date.now(), lsn, table: 'orders' },
+      op,
+      ts_ms: Date.now(),
+    }),
+  };
+}
+
+/** Insert of `orders` rows, then `updates` updates of each, interleaved across orders. */
+export function burst(orders: number, updates: number, firstId = 1): Message[] {
+  const messages: Message[] = [];
+  for (let id = firstId; id < firstId + orders; id++) messages.push(change('c', null, row(id, 1)));
+  for (let v = 2; v <= updates + 1; v++) {
+    for (let id = firstId; id < firstId + orders; id++)
+      messages.push(change('u', row(id, v - 1), row(id, v)));
+  }
+  return messages;
+}

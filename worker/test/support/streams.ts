@@ -1,0 +1,81 @@
+/** Reading what the worker wrote, and the exactly-once checks every suite shares. */
+import { expect } from 'vitest';
+import { CHANGE_FIELD, type StreamChange } from '../../src/contract.ts';
+import type { TestRedis } from './services.ts';
+
+export interface Entry {
+  id: string;
+  change: StreamChange;
+}
+
+export async function readStream(redis: TestRedis, key: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  let start = '-';
+  for (;;) {
+    const page = (await redis.xRange(key, start, '+', { COUNT: 5_000 })) ?? [];
+    for (const { id, message } of page) {
+      const raw = message[CHANGE_FIELD];
+      if (raw === undefined) throw new Error(`entry ${id} of ${key} has no ${CHANGE_FIELD} field`);
+      entries.push({ id, change: JSON.parse(raw) as StreamChange });
+    }
+    const last = page.at(-1);
+    if (page.length < 5_000 || last === undefined) return entries;
+    start = `(${last.id}`;
+  }
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export async function waitForLength(redis: TestRedis, key: string, length: number, timeoutMs = 120_000) {
+  return waitFor(
+    `${key} to reach ${length} entries`,
+    async () => (await redis.xLen(key)) >= length,
+    timeoutMs,
+  );
+}
+
+const changeKey = (c: StreamChange) => `${c.row.id}:${c.row.version}:${c.op}`;
+
+/**
+ * Every expected (order, version, op) exactly once, versions strictly increasing per order,
+ * and — when `sameAs` is given — the very same ids and payloads as that stream (history).
+ */
+export function expectExactlyOnce(entries: Entry[], expected: number, sameAs?: Entry[]): void {
+  const seen = new Map<string, number>();
+  for (const { change } of entries) seen.set(changeKey(change), (seen.get(changeKey(change)) ?? 0) + 1);
+  const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
+  expect(duplicates, 'duplicated changes').toEqual([]);
+  expect(entries.length, 'number of changes').toBe(expected);
+
+  const versions = new Map<number, number>();
+  for (const { change } of entries) {
+    const previous = versions.get(change.row.id) ?? 0;
+    const ok = change.op === 'delete' ? change.row.version >= previous : change.row.version > previous;
+    expect(ok, `order ${change.row.id}: version ${change.row.version} after ${previous}`).toBe(true);
+    versions.set(change.row.id, change.row.version);
+  }
+
+  if (sameAs) {
+    expect(entries.map((e) => e.id)).toEqual(sameAs.map((e) => e.id));
+    expect(entries.map((e) => changeKey(e.change))).toEqual(sameAs.map((e) => changeKey(e.change)));
+  }
+}

@@ -1,0 +1,148 @@
+/** The in-process worker against real Kafka and Redis. */
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DLQ_HEADERS } from '../src/dead-letter.ts';
+import { runGatewayReaper } from '../src/reaper.ts';
+import { heartbeatGateway } from '../src/registry.ts';
+import { burst, change, row } from './support/debezium.ts';
+import {
+  connectAdmin,
+  connectProducer,
+  connectRedis,
+  createTestKafka,
+  createTopic,
+  dropNamespace,
+  type TestRedis,
+} from './support/services.ts';
+import { expectExactlyOnce, readStream, waitFor, waitForLength } from './support/streams.ts';
+import { keepAlive, type RunningWorker, readyWithin, startWorker, suiteNames } from './support/worker.ts';
+
+describe('worker against Kafka and Redis', () => {
+  const suite = suiteNames('wk', 1_500);
+  let redis: TestRedis;
+  let kafka: Kafka;
+  let admin: Admin;
+  let producer: Producer;
+  let running: RunningWorker;
+  let stopBeats: () => void;
+
+  beforeAll(async () => {
+    redis = await connectRedis();
+    kafka = createTestKafka();
+    admin = await connectAdmin(kafka);
+    await createTopic(admin, suite.topic, 4);
+    await createTopic(admin, suite.dlq, 1);
+    producer = await connectProducer(kafka);
+    for (const id of ['gw-a', 'gw-b', 'gw-quiet']) await heartbeatGateway(redis, suite.keys, id);
+    stopBeats = keepAlive(redis, suite.keys, ['gw-a', 'gw-b']);
+    running = await startWorker(suite, 'wk-1');
+    await readyWithin(running.worker);
+  });
+
+  afterAll(async () => {
+    stopBeats?.();
+    await running?.stop();
+    await producer?.disconnect();
+    await admin?.deleteTopics({ topics: [suite.topic, suite.dlq] }).catch(() => {});
+    await admin?.disconnect();
+    if (redis) {
+      await dropNamespace(redis, suite.ns);
+      await redis.close();
+    }
+  });
+
+  it('forwards every change exactly once, in order per order, with one id everywhere', async () => {
+    const messages = burst(40, 25); // 40 inserts + 1000 updates
+    await producer.send({ topic: suite.topic, messages });
+    await waitForLength(redis, suite.keys.history, messages.length);
+
+    const history = await readStream(redis, suite.keys.history);
+    expectExactlyOnce(history, messages.length);
+    for (const gateway of ['gw-a', 'gw-b']) {
+      expectExactlyOnce(await readStream(redis, suite.keys.gatewayStream(gateway)), messages.length, history);
+    }
+    const first = history[0]?.change;
+    expect(first?.kafka.topic).toBe(suite.topic);
+    expect(first?.row.customerName).toMatch(/^customer-/);
+  });
+
+  it('dead-letters poison records with a reason and keeps forwarding', async () => {
+    const before = await redis.xLen(suite.keys.history);
+    const dlqConsumer = kafka.consumer({
+      groupId: `${suite.group}-dlq-reader`,
+      allowAutoTopicCreation: false,
+    });
+    const letters: { reason?: string; offset?: string; value: string }[] = [];
+    await dlqConsumer.connect();
+    await dlqConsumer.subscribe({ topic: suite.dlq, fromBeginning: true });
+    await dlqConsumer.run({
+      eachMessage: async ({ message }) => {
+        letters.push({
+          reason: message.headers?.[DLQ_HEADERS.reason]?.toString(),
+          offset: message.headers?.[DLQ_HEADERS.offset]?.toString(),
+          value: message.value?.toString() ?? '',
+        });
+      },
+    });
+
+    const key = JSON.stringify({ id: 500 });
+    await producer.send({
+      topic: suite.topic,
+      messages: [
+        { key, value: 'this is not json' },
+        { key, value: JSON.stringify({ op: 'c', after: { id: 500 } }) },
+        { key, value: null }, // tombstone: ignored, not a dead letter
+        change('c', null, { ...row(500, 1), status: 'lost' as 'paid' }),
+        change('c', null, row(500, 1)),
+        change('u', row(500, 1), row(500, 2)),
+      ],
+    });
+
+    await waitForLength(redis, suite.keys.history, before + 2);
+    await waitFor('three dead letters', async () => letters.length >= 3);
+    await dlqConsumer.disconnect();
+
+    expect(letters.map((l) => l.reason).sort()).toEqual(['invalid_envelope', 'invalid_row', 'not_json']);
+    expect(letters.find((l) => l.reason === 'not_json')?.value).toBe('this is not json');
+    expect(letters.every((l) => l.offset !== undefined)).toBe(true);
+    const tail = (await readStream(redis, suite.keys.history)).slice(before);
+    expect(tail.map((e) => [e.change.row.id, e.change.row.version, e.change.op])).toEqual([
+      [500, 1, 'insert'],
+      [500, 2, 'update'],
+    ]);
+    const metrics = await running.metrics.registry.getSingleMetricAsString('worker_dead_letters_total');
+    expect(metrics).toContain('reason="not_json"} 1');
+  });
+
+  it('stops feeding a gateway whose heartbeat stopped and deletes its stream after the TTL', async () => {
+    // gw-quiet heartbeated once, before the worker started, and never again.
+    await waitFor('gw-quiet to expire', async () => {
+      const score = await redis.zScore(suite.keys.gateways, 'gw-quiet');
+      const [seconds] = await redis.time();
+      return score !== null && Number(seconds) * 1000 - score > suite.gatewayTtlMs + 200;
+    });
+    const quietBefore = await redis.xLen(suite.keys.gatewayStream('gw-quiet'));
+    const historyBefore = await redis.xLen(suite.keys.history);
+    await producer.send({ topic: suite.topic, messages: [change('c', null, row(900, 1))] });
+    await waitForLength(redis, suite.keys.history, historyBefore + 1);
+    expect(await redis.xLen(suite.keys.gatewayStream('gw-quiet'))).toBe(quietBefore);
+
+    // The reaper is what deletes it; main.ts runs it next to the worker.
+    const abort = new AbortController();
+    const reaper = runGatewayReaper({
+      redis,
+      keys: suite.keys,
+      logger: pino({ level: 'silent' }),
+      gatewayTtlMs: suite.gatewayTtlMs,
+      signal: abort.signal,
+    });
+    await waitFor('gw-quiet stream to be deleted', async () => {
+      return (await redis.exists(suite.keys.gatewayStream('gw-quiet'))) === 0;
+    });
+    abort.abort();
+    await reaper;
+    expect(await redis.zScore(suite.keys.gateways, 'gw-quiet')).toBeNull();
+    expect(await redis.exists(suite.keys.gatewayStream('gw-a'))).toBe(1);
+  });
+});
