@@ -1,0 +1,104 @@
+import './styles.css';
+import { loadConfig } from './config.ts';
+import { ConnectionIndicator } from './connection-indicator.ts';
+import type { ConnectionView } from './connection-view.ts';
+import { byId, setText } from './dom.ts';
+import { EventFeed, type FeedEvent } from './event-feed.ts';
+import { FilterBar } from './filter-bar.ts';
+import { formatCount, formatLatency } from './format.ts';
+import { FrameBatch } from './frame-batch.ts';
+import { type RowChange, startLiveOrders } from './live-orders.ts';
+import { LiveStats } from './live-stats.ts';
+import type { Order } from './order.ts';
+import { OrdersTable } from './orders-table.ts';
+import { exposeHook } from './page-hook.ts';
+
+type Update = { kind: 'snapshot'; rows: Order[] } | { kind: 'change'; change: RowChange };
+
+const rows = new Map<number, Order>();
+const table = new OrdersTable(byId('orders-body'), byId('orders-empty'));
+const feed = new EventFeed(byId('feed-list'));
+const stats = new LiveStats();
+const indicator = new ConnectionIndicator(byId('connection'));
+let rendered = 0;
+
+const batch = new FrameBatch<Update>((updates, now) => {
+  const events: FeedEvent[] = [];
+  const latencies: number[] = [];
+  for (const update of updates) {
+    if (update.kind === 'snapshot') {
+      rows.clear();
+      for (const row of update.rows) rows.set(row.id, row);
+      table.replaceAll(rows.values());
+      continue;
+    }
+    const { change } = update;
+    if (change.effect === 'upsert') {
+      rows.set(change.row.id, change.row);
+      table.upsert(change.row);
+    } else {
+      rows.delete(change.row.id);
+      table.remove(change.row.id);
+    }
+    events.push({ ...change, renderedAt: now });
+    latencies.push(now - change.committedAt);
+  }
+  rendered += events.length;
+  feed.add(events);
+  stats.record(now, latencies);
+  paintCounters();
+});
+
+const filterBar = new FilterBar(byId('filters'), (filter) => live.setFilter(filter));
+
+const live = startLiveOrders({
+  config: loadConfig(),
+  filter: filterBar.value(),
+  handlers: {
+    connection(view: ConnectionView) {
+      indicator.show(view);
+    },
+    snapshot(snapshot: Order[]) {
+      // Whatever was queued describes the view the snapshot replaces.
+      batch.discard();
+      batch.push({ kind: 'snapshot', rows: snapshot });
+    },
+    change(change: RowChange) {
+      batch.push({ kind: 'change', change });
+    },
+    notice(text: string, tone: 'info' | 'warn') {
+      feed.note(text, tone, Date.now());
+    },
+  },
+});
+
+const counters = {
+  rows: byId('stat-rows'),
+  rate: byId('stat-rate'),
+  p50: byId('stat-p50'),
+  p99: byId('stat-p99'),
+};
+
+function paintCounters(): void {
+  const snapshot = stats.read(Date.now());
+  setText(counters.rows, formatCount(rows.size));
+  setText(counters.rate, formatCount(snapshot.eventsPerSecond));
+  setText(counters.p50, formatLatency(snapshot.p50));
+  setText(counters.p99, formatLatency(snapshot.p99));
+}
+
+// The rate has to decay to zero when changes stop, and names are cheap to refresh now and then.
+setInterval(() => {
+  paintCounters();
+  filterBar.suggest([...rows.values()].map((row) => row.customerName));
+}, 500);
+
+exposeHook({
+  rows: () => [...rows.values()].sort((a, b) => a.id - b.id),
+  state: () => indicator.view.state,
+  gateway: () => (indicator.view.state === 'connected' ? indicator.view.gateway : ''),
+  recovery: () => (indicator.view.state === 'connected' ? indicator.view.recovery : ''),
+  rendered: () => rendered,
+});
+
+window.addEventListener('pagehide', () => live.close());
