@@ -91,6 +91,8 @@ describe('PostgreSQL → Debezium → Kafka', () => {
       version: 1,
     });
     expect(create?.source.table).toBe('orders');
+    // timestamptz arrives as an ISO-8601 string (Debezium ZonedTimestamp), not epoch micros.
+    expect(create?.after?.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
 
     // REPLICA IDENTITY FULL: the update's `before` is the whole old row, not just the key.
     expect(update?.before).toEqual(create?.after);

@@ -61,7 +61,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationSumm
     random,
   };
   const total = Math.round((rate * durationMs) / 1000);
-  // A stalled database must not turn into one gigantic burst once it recovers.
+  // After a stall, catch up over several ticks (at most 4× the per-tick share), not in one burst.
   const maxBatch = Math.max(1, Math.ceil((rate * tickMs * 4) / 1000));
 
   const pool = await loadPool(sql, plan.poolSize);
@@ -98,8 +98,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulationSumm
   for (let tick = 1; !signal?.aborted; tick++) {
     const now = elapsed();
     const finished = now >= durationMs;
-    const due = Math.min(finished ? total : Math.floor((rate * now) / 1000), total) - counts.attempted;
-    const batch = Math.min(due, finished ? due : maxBatch);
+    const due = (finished ? total : Math.min(Math.floor((rate * now) / 1000), total)) - counts.attempted;
+    const batch = Math.min(due, maxBatch);
     if (batch > 0) {
       counts.attempted += batch;
       await Promise.all(planBatch(pool, batch, plan).map(apply));
