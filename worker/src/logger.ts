@@ -8,7 +8,7 @@ import { type Level, type Logger, pino } from 'pino';
 export type { Logger } from 'pino';
 
 export function createLogger(level: Level | 'silent' = 'info'): Logger {
-  return pino({ level, base: { component: 'worker' } });
+  return pino({ level, base: { service: 'orders-worker', pid: process.pid } });
 }
 
 const levels: Record<logLevel, Level | undefined> = {

@@ -115,6 +115,24 @@ describe('worker against Kafka and Redis', () => {
     expect(metrics).toContain('reason="not_json"} 1');
   });
 
+  it('adds nothing when every offset is redelivered (worst case of a crash before commit)', async () => {
+    const history = await readStream(redis, suite.keys.history);
+    await running.stop();
+    // Rewind the group to the start: every record comes back, as if no commit had ever happened.
+    await admin.resetOffsets({ groupId: suite.group, topic: suite.topic, earliest: true });
+    running = await startWorker(suite, 'wk-2');
+    await readyWithin(running.worker);
+    const total = history.length + 3; // the three dead letters are re-sent, not re-forwarded
+    await waitFor('every record to be redelivered', async () => {
+      const metric = await running.metrics.consumed.get();
+      return metric.values.reduce((sum, v) => sum + v.value, 0) >= total + 1; // + the tombstone
+    });
+    const skipped = await running.metrics.duplicatesSkipped.get();
+    expect(skipped.values.reduce((sum, v) => sum + v.value, 0)).toBe(history.length);
+    const again = await readStream(redis, suite.keys.history);
+    expect(again.map((e) => e.id)).toEqual(history.map((e) => e.id));
+  });
+
   it('stops feeding a gateway whose heartbeat stopped and deletes its stream after the TTL', async () => {
     // gw-quiet heartbeated once, before the worker started, and never again.
     await waitFor('gw-quiet to expire', async () => {

@@ -2,7 +2,7 @@
  * Debezium-shaped records (JSON converter, schemas disabled) for the orders table, as the
  * connector in stack/ produces them: snake_case columns, timestamptz as ISO strings.
  */
-import type { Message } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 
 export interface Row {
   id: number;
@@ -56,4 +56,18 @@ export function burst(orders: number, updates: number, firstId = 1): Message[] {
       messages.push(change('u', row(id, v - 1), row(id, v)));
   }
   return messages;
+}
+
+/** Sends `messages` in small slices so the burst is still arriving while the worker runs. */
+export async function trickle(
+  producer: Producer,
+  topic: string,
+  messages: Message[],
+  slice = 100,
+  pauseMs = 15,
+) {
+  for (let i = 0; i < messages.length; i += slice) {
+    await producer.send({ topic, messages: messages.slice(i, i + slice) });
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
 }
