@@ -1,0 +1,120 @@
+import { Hono } from 'hono';
+import type { UpgradeWebSocket, WSContext } from 'hono/ws';
+import type { Logger } from 'pino';
+import { Connection, type ConnectionOptions } from './hub/connection.ts';
+import type { Hub } from './hub/hub.ts';
+import type { SendStats } from './hub/send-stats.ts';
+import { createSocketSession, type SessionOptions } from './hub/socket-session.ts';
+import { type SocketSink, wsContextSink } from './hub/socket-sink.ts';
+import type { Metrics } from './metrics.ts';
+import { PROTOCOL_VERSION } from './protocol/server-frame.ts';
+import type { SnapshotSource } from './snapshot/snapshot-source.ts';
+import type { HistoryReader } from './stream/history.ts';
+
+/** Decides, before the upgrade, whether a request may open a socket; a Response refuses it. */
+export type Authorize = (request: Request) => Promise<Response | undefined> | Response | undefined;
+
+export interface GatewayDeps<T> {
+  gatewayId: string;
+  hub: Hub;
+  stats: SendStats;
+  history: HistoryReader;
+  snapshots: SnapshotSource;
+  metrics: Metrics;
+  logger: Logger;
+  upgradeWebSocket: UpgradeWebSocket<T>;
+  /** Adapts the runtime's socket; defaults to sending text through the WSContext. */
+  toSink?: (ws: WSContext<T>) => SocketSink;
+  /** True once the stream backlog is handed over and Redis answers. */
+  isReady(): boolean;
+  /** True while shutting down: new sockets are refused so load balancers move on. */
+  isDraining(): boolean;
+  /** Runs before every upgrade; the hook where authentication plugs in. */
+  authorize?: Authorize;
+  /** Interval clients should ping at, announced in `welcome`. @default 15000 */
+  heartbeatMs?: number;
+  /** @default 500 */
+  snapshotChunk?: number;
+  /** @default 1000 */
+  replayPage?: number;
+  /** @default 10000 */
+  maxBufferedEvents?: number;
+  connection?: ConnectionOptions;
+  session?: Pick<SessionOptions, 'maxSubscriptions'>;
+}
+
+/**
+ * The gateway's HTTP and WebSocket surface as a plain Hono app. Everything runtime-specific
+ * (sockets, Redis and PostgreSQL clients) comes in through `deps`.
+ */
+export function createGateway<T>(deps: GatewayDeps<T>): Hono {
+  const app = new Hono();
+  const toSink = deps.toSink ?? wsContextSink;
+  const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  const sessionOptions: SessionOptions = {
+    history: deps.history,
+    snapshots: deps.snapshots,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    snapshotChunk: deps.snapshotChunk ?? 500,
+    replayPage: deps.replayPage ?? 1000,
+    maxBufferedEvents: deps.maxBufferedEvents ?? 10_000,
+    ...deps.session,
+  };
+  let connections = 0;
+
+  app.get('/healthz', (c) => c.json({ ok: true, gateway: deps.gatewayId }));
+
+  app.get('/readyz', (c) => {
+    const ready = deps.isReady() && !deps.isDraining();
+    return c.json({ ready, gateway: deps.gatewayId }, ready ? 200 : 503);
+  });
+
+  app.get('/metrics', async (c) => {
+    const body = await deps.metrics.registry.metrics();
+    return c.text(body, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+
+  app.get(
+    '/ws',
+    async (c, next) => {
+      if (deps.isDraining()) return c.json({ error: 'draining' }, 503);
+      const refusal = await deps.authorize?.(c.req.raw);
+      if (refusal !== undefined) return refusal;
+      await next();
+    },
+    deps.upgradeWebSocket(() => {
+      let conn: Connection | undefined;
+      let session: ReturnType<typeof createSocketSession> | undefined;
+      return {
+        onOpen(_event, ws) {
+          conn = new Connection(
+            `${deps.gatewayId}.${++connections}`,
+            toSink(ws),
+            deps.stats,
+            deps.connection,
+          );
+          session = createSocketSession(conn, sessionOptions, deps.logger);
+          deps.hub.add(conn);
+          conn.sendFrame({
+            type: 'welcome',
+            gateway: deps.gatewayId,
+            protocol: PROTOCOL_VERSION,
+            heartbeatMs,
+          });
+        },
+        onMessage(event) {
+          session?.onMessage(event.data);
+        },
+        onClose() {
+          if (conn !== undefined) deps.hub.remove(conn);
+        },
+        onError(event) {
+          deps.logger.debug({ conn: conn?.id, event: event.type }, 'socket error');
+        },
+      };
+    }),
+  );
+
+  return app;
+}

@@ -1,0 +1,10 @@
+export {
+  type ClientEvents,
+  createOrdersClient,
+  OrdersClient,
+  type OrdersClientOptions,
+} from './orders-client.ts';
+export { applyChange } from './rows.ts';
+export { Subscription, type SubscriptionEvents } from './subscription.ts';
+export type * from './types.ts';
+export type { WebSocketConstructor, WebSocketLike } from './web-socket-like.ts';

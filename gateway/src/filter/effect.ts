@@ -1,0 +1,35 @@
+import type { Order } from '@orders/drizzle';
+import type { ChangeOp } from '@orders/worker/contract';
+import { type Filter, matches } from './filter.ts';
+
+/** What a subscriber's view must do with a change; `null` means the change does not concern it. */
+export type Effect = 'upsert' | 'remove';
+
+export interface EffectInput {
+  op: ChangeOp;
+  row: Order;
+  before: Order | null;
+}
+
+/**
+ * Decides the effect of one change on one filter from both sides of the change, so a move
+ * into the filter is an upsert and a move out of it a remove.
+ */
+export function computeEffect(filter: Filter, change: EffectInput): Effect | null {
+  switch (change.op) {
+    case 'insert':
+      return matches(filter, change.row) ? 'upsert' : null;
+    case 'update': {
+      if (matches(filter, change.row)) return 'upsert';
+      // Without a before image (replica identity not FULL) the subscriber may hold the row;
+      // a remove of a row it does not hold is harmless, a missed remove is not.
+      if (change.before === null || matches(filter, change.before)) return 'remove';
+      return null;
+    }
+    case 'delete': {
+      // Only subscribers who had the row are told; `before` is the deleted state when present.
+      const had = change.before ?? change.row;
+      return matches(filter, had) ? 'remove' : null;
+    }
+  }
+}

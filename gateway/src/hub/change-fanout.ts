@@ -1,0 +1,36 @@
+import type { Effect } from '../filter/effect.ts';
+import { EncodedFrame } from '../protocol/encoded-frame.ts';
+import type { ChangeEntry } from '../stream/change-entry.ts';
+
+/**
+ * Builds the `change` frames of one event lazily and caches them by (effect, sub id).
+ * Subscription ids are chosen by clients and mostly repeat ("s1"), so a whole fan-out
+ * usually serializes one or two frames and every socket gets the same bytes.
+ */
+export class ChangeFanout {
+  readonly #frames = new Map<string, EncodedFrame>();
+  #body: string | undefined;
+
+  constructor(readonly entry: ChangeEntry) {}
+
+  frame(sub: string, effect: Effect): EncodedFrame {
+    const key = `${effect}\u0000${sub}`;
+    let frame = this.#frames.get(key);
+    if (frame === undefined) {
+      frame = new EncodedFrame(
+        `{"type":"change","sub":${JSON.stringify(sub)},"effect":"${effect}",${this.#sharedBody()}}`,
+      );
+      this.#frames.set(key, frame);
+    }
+    return frame;
+  }
+
+  /** The part every subscriber shares, serialized once per event. */
+  #sharedBody(): string {
+    if (this.#body === undefined) {
+      const { id, change } = this.entry;
+      this.#body = `"cursor":"${id}","op":"${change.op}","row":${JSON.stringify(change.row)},"before":${JSON.stringify(change.before)},"committedAt":${change.committedAt}`;
+    }
+    return this.#body;
+  }
+}

@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import { toFilter } from '../filter/filter.ts';
+import { type ClientFrame, parseClientFrame, type SubscribeFrame } from '../protocol/client-frame.ts';
+import type { Connection } from './connection.ts';
+import { type LoadDeps, runSubscription } from './run-subscription.ts';
+import { Subscription } from './subscription.ts';
+
+export interface SessionOptions extends LoadDeps {
+  /** Live events one loading subscription may hold before falling back to replay. */
+  maxBufferedEvents: number;
+  /** @default 32 */
+  maxSubscriptions?: number;
+}
+
+/** Handles one socket's incoming frames; bad input gets an error frame and the socket stays usable. */
+export function createSocketSession(conn: Connection, options: SessionOptions, logger: Logger) {
+  const maxSubscriptions = options.maxSubscriptions ?? 32;
+
+  const subscribe = (frame: SubscribeFrame): void => {
+    if (conn.subs.has(frame.sub)) {
+      conn.error('bad_request', `subscription "${frame.sub}" already exists`, frame.sub);
+      return;
+    }
+    if (conn.subs.size >= maxSubscriptions) {
+      conn.error('too_large', `at most ${maxSubscriptions} subscriptions per socket`, frame.sub);
+      return;
+    }
+    const sub = new Subscription(frame.sub, toFilter(frame.filter), conn, options.maxBufferedEvents);
+    conn.subs.set(sub.id, sub);
+    sub.onResync = () => load(sub, sub.position);
+    load(sub, frame.cursor);
+  };
+
+  const load = (sub: Subscription, cursor: string | undefined): void => {
+    runSubscription(sub, cursor, options).catch((error: unknown) => {
+      logger.error({ err: error, conn: conn.id, sub: sub.id }, 'subscription failed');
+      if (conn.subs.get(sub.id) === sub) conn.subs.delete(sub.id);
+      sub.close();
+      conn.error('internal', 'subscription failed; subscribe again', sub.id);
+    });
+  };
+
+  const handle = (frame: ClientFrame): void => {
+    switch (frame.type) {
+      case 'subscribe':
+        subscribe(frame);
+        return;
+      case 'unsubscribe': {
+        const sub = conn.subs.get(frame.sub);
+        if (sub === undefined) {
+          conn.error('bad_request', `no subscription "${frame.sub}"`, frame.sub);
+          return;
+        }
+        conn.subs.delete(frame.sub);
+        sub.close();
+        conn.sendFrame({ type: 'unsubscribed', sub: frame.sub });
+        return;
+      }
+      case 'ping':
+        conn.sendFrame({ type: 'pong' });
+        return;
+    }
+  };
+
+  return {
+    onMessage(data: unknown): void {
+      const parsed = parseClientFrame(data);
+      if (parsed.ok) handle(parsed.frame);
+      else conn.error('bad_request', parsed.message, parsed.sub);
+    },
+  };
+}

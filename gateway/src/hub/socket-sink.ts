@@ -1,0 +1,22 @@
+import type { WSContext } from 'hono/ws';
+import type { EncodedFrame } from '../protocol/encoded-frame.ts';
+
+/**
+ * What the hub needs from a WebSocket. Runtimes differ in how they send text without
+ * re-encoding and in whether they expose queued bytes, so the entry file provides this.
+ */
+export interface SocketSink {
+  send(frame: EncodedFrame): void;
+  /** Bytes accepted by `send` but not yet written to the network; 0 when unknown. */
+  bufferedAmount(): number;
+  close(code: number, reason: string): void;
+}
+
+/** Portable sink: sends the text (every runtime's WSContext accepts strings as text frames). */
+export function wsContextSink<T>(ws: WSContext<T>): SocketSink {
+  return {
+    send: (frame) => ws.send(frame.text),
+    bufferedAmount: () => 0,
+    close: (code, reason) => ws.close(code, reason),
+  };
+}

@@ -1,0 +1,86 @@
+import { computeEffect } from '../filter/effect.ts';
+import type { Filter } from '../filter/filter.ts';
+import { compareStreamIds, ORIGIN_ID } from '../stream/stream-id.ts';
+import type { ChangeFanout } from './change-fanout.ts';
+import type { Connection } from './connection.ts';
+import { KnownVersions } from './known-versions.ts';
+
+export type SubscriptionState = 'loading' | 'live' | 'closed';
+
+/**
+ * One `subscribe` on one socket. While its snapshot and replay are in flight, live events
+ * are buffered; every path (replay, buffer, live) goes through `deliver`, which drops what
+ * the subscriber already has by stream id and by row version.
+ */
+export class Subscription {
+  state: SubscriptionState = 'loading';
+  /** Stream position this subscriber has been brought up to (sent or filtered out). */
+  position = ORIGIN_ID;
+  readonly known = new KnownVersions();
+  #buffer: ChangeFanout[] = [];
+  #overflowed = false;
+
+  constructor(
+    readonly id: string,
+    readonly filter: Filter,
+    readonly conn: Connection,
+    /** Live events held while loading; past this the buffer is dropped and history replays them. */
+    readonly maxBuffered: number,
+  ) {}
+
+  offer(fanout: ChangeFanout): void {
+    if (this.state === 'live') {
+      this.deliver(fanout);
+    } else if (this.state === 'loading' && !this.#overflowed) {
+      if (this.#buffer.length >= this.maxBuffered) {
+        this.#overflowed = true;
+        this.#buffer = [];
+      } else {
+        this.#buffer.push(fanout);
+      }
+    }
+  }
+
+  deliver(fanout: ChangeFanout): void {
+    const { id, change } = fanout.entry;
+    if (compareStreamIds(id, this.position) <= 0) return;
+    this.position = id;
+    const effect = computeEffect(this.filter, change);
+    if (effect === null || !this.known.admit(change.op, change.row)) return;
+    this.conn.stats.changes++;
+    this.conn.send(fanout.frame(this.id, effect));
+  }
+
+  /** True once if live events were dropped while loading; the caller replays history again. */
+  takeOverflow(): boolean {
+    const overflowed = this.#overflowed;
+    this.#overflowed = false;
+    return overflowed;
+  }
+
+  /** Switches to live, synchronously after the last replay page so no event slips between. */
+  goLive(recovered: boolean): void {
+    if (this.state !== 'loading') return;
+    const buffered = this.#buffer;
+    this.#buffer = [];
+    for (const fanout of buffered) this.deliver(fanout);
+    this.state = 'live';
+    this.conn.sendFrame({ type: 'live', sub: this.id, cursor: this.position, recovered });
+  }
+
+  /** Set by the session: reloads this subscription from its position through history. */
+  onResync: (() => void) | undefined;
+
+  /** Back to loading, e.g. after this gateway's stream lost entries; history fills the gap. */
+  resync(): void {
+    if (this.state !== 'live') return;
+    this.state = 'loading';
+    this.onResync?.();
+  }
+
+  close(): void {
+    this.state = 'closed';
+    this.#buffer = [];
+    this.known.clear();
+  }
+}

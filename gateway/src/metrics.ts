@@ -1,0 +1,101 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Hub } from './hub/hub.ts';
+import type { SendStats } from './hub/send-stats.ts';
+
+export interface Metrics {
+  registry: Registry;
+  snapshotDuration: Histogram;
+  replayDuration: Histogram;
+  /** Seconds from the PostgreSQL commit to the gateway handing the change to its sockets. */
+  commitToDispatch: Histogram;
+  streamLag: Gauge;
+  streamPending: Gauge;
+  eventsRead: Counter;
+  invalidEntries: Counter;
+}
+
+/** One registry per gateway instance, so tests can run several in one process. */
+export function createMetrics(hub: Hub, stats: SendStats): Metrics {
+  const registry = new Registry();
+  const seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  new Gauge({
+    name: 'gateway_connections',
+    help: 'Open WebSocket connections',
+    registers: [registry],
+    collect() {
+      this.set(hub.connections.size);
+    },
+  });
+  new Gauge({
+    name: 'gateway_subscriptions',
+    help: 'Active subscriptions',
+    registers: [registry],
+    collect() {
+      this.set(hub.subscriptionCount());
+    },
+  });
+  counterFrom(registry, 'gateway_frames_sent_total', 'Frames sent to sockets', () => stats.frames);
+  counterFrom(
+    registry,
+    'gateway_bytes_sent_total',
+    'Bytes (UTF-16 units) sent to sockets',
+    () => stats.bytes,
+  );
+  counterFrom(registry, 'gateway_changes_sent_total', 'Change frames sent to sockets', () => stats.changes);
+  counterFrom(registry, 'gateway_slow_consumers_total', 'Sockets cut off as slow', () => stats.slowConsumers);
+  return {
+    registry,
+    snapshotDuration: new Histogram({
+      name: 'gateway_snapshot_duration_seconds',
+      help: 'Time to read and send one snapshot',
+      buckets: seconds,
+      registers: [registry],
+    }),
+    replayDuration: new Histogram({
+      name: 'gateway_replay_duration_seconds',
+      help: 'Time to replay history for one subscription',
+      buckets: seconds,
+      registers: [registry],
+    }),
+    commitToDispatch: new Histogram({
+      name: 'gateway_commit_to_dispatch_seconds',
+      help: 'PostgreSQL commit to fan-out on this gateway',
+      buckets: seconds,
+      registers: [registry],
+    }),
+    streamLag: new Gauge({
+      name: 'gateway_stream_lag',
+      help: 'Entries in this gateway stream not yet read',
+      registers: [registry],
+    }),
+    streamPending: new Gauge({
+      name: 'gateway_stream_pending',
+      help: 'Entries read but not acknowledged',
+      registers: [registry],
+    }),
+    eventsRead: new Counter({
+      name: 'gateway_events_read_total',
+      help: 'Entries read from this gateway stream',
+      registers: [registry],
+    }),
+    invalidEntries: new Counter({
+      name: 'gateway_invalid_entries_total',
+      help: 'Stream entries that failed validation',
+      registers: [registry],
+    }),
+  };
+}
+
+function counterFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  let reported = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = read();
+      this.inc(now - reported);
+      reported = now;
+    },
+  });
+}

@@ -1,0 +1,189 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createNodeWebSocket } from '@hono/node-ws';
+import type { RedisKeys } from '@orders/worker/contract';
+import { Hono } from 'hono';
+import type { WSContext } from 'hono/ws';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { WebSocket } from 'ws';
+import { type Authorize, createGateway, type GatewayDeps } from './app.ts';
+import { backoffDelay, sleep } from './backoff.ts';
+import { Hub } from './hub/hub.ts';
+import { createSendStats } from './hub/send-stats.ts';
+import type { SocketSink } from './hub/socket-sink.ts';
+import { createMetrics } from './metrics.ts';
+import { closeCodes } from './protocol/error-code.ts';
+import { createPgSnapshotSource } from './snapshot/pg-snapshot-source.ts';
+import { createHistoryReader } from './stream/history.ts';
+import { runReadLoop } from './stream/read-loop.ts';
+import type { RedisClient } from './stream/redis-client.ts';
+import { deregister, heartbeat } from './stream/registry.ts';
+
+export interface NodeGatewayOptions {
+  gatewayId: string;
+  keys: RedisKeys;
+  redis: RedisClient;
+  /** Read-only PostgreSQL pool for snapshots. */
+  sql: Sql;
+  logger: Logger;
+  /** 0 picks a free port. */
+  port: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 1000 */
+  heartbeatIntervalMs?: number;
+  clientHeartbeatMs?: number;
+  authorize?: Authorize;
+  /** Overrides for the app (chunk sizes, limits). */
+  tuning?: Pick<
+    GatewayDeps<WebSocket>,
+    'snapshotChunk' | 'replayPage' | 'maxBufferedEvents' | 'connection' | 'session'
+  >;
+}
+
+export interface RunningGateway {
+  gatewayId: string;
+  port: number;
+  /** ws://host:port/ws */
+  url: string;
+  hub: Hub;
+  /** Stop accepting, close sockets with "going away, reconnect", deregister. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** Sends the shared UTF-8 bytes as a text frame, so fan-out never re-encodes per socket. */
+function rawSink(ws: WSContext<WebSocket>): SocketSink {
+  const raw = ws.raw;
+  if (raw === undefined) throw new Error('node-ws context without raw socket');
+  return {
+    send: (frame) => raw.send(frame.bytes, { binary: false }),
+    bufferedAmount: () => raw.bufferedAmount,
+    close: (code, reason) => raw.close(code, reason),
+  };
+}
+
+/** Wires one gateway into Node: HTTP server, WebSocket upgrade, stream reader and heartbeats. */
+export async function startNodeGateway(options: NodeGatewayOptions): Promise<RunningGateway> {
+  const { gatewayId, keys, redis, logger } = options;
+  const streamKey = keys.gatewayStream(gatewayId);
+  const controller = new AbortController();
+  const { signal } = controller;
+  const hub = new Hub();
+  const stats = createSendStats();
+  const metrics = createMetrics(hub, stats);
+  let ready = false;
+  let draining = false;
+
+  await heartbeat(redis, keys, gatewayId);
+  const blocking = redis.duplicate();
+  blocking.on('error', (error: unknown) => logger.warn({ err: error }, 'blocking redis connection error'));
+  await blocking.connect();
+
+  const root = new Hono();
+  const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: root });
+  const app = createGateway<WebSocket>({
+    gatewayId,
+    hub,
+    stats,
+    history: createHistoryReader(redis, keys.history),
+    snapshots: createPgSnapshotSource(options.sql),
+    metrics,
+    logger,
+    upgradeWebSocket,
+    toSink: rawSink,
+    isReady: () => ready && redis.isReady,
+    isDraining: () => draining,
+    ...(options.authorize === undefined ? {} : { authorize: options.authorize }),
+    ...(options.clientHeartbeatMs === undefined ? {} : { heartbeatMs: options.clientHeartbeatMs }),
+    ...options.tuning,
+  });
+  root.route('/', app);
+
+  const readLoop = runReadLoop({
+    redis,
+    blocking,
+    streamKey,
+    gatewayId,
+    dispatch: (entries) => hub.dispatch(entries),
+    ensureStream: async () => {
+      await heartbeat(redis, keys, gatewayId);
+    },
+    onCaughtUp: () => {
+      ready = true;
+    },
+    logger,
+    metrics,
+    signal,
+  });
+
+  const heartbeats = (async () => {
+    let failures = 0;
+    while (!signal.aborted) {
+      await sleep(options.heartbeatIntervalMs ?? 1000, signal);
+      if (signal.aborted) break;
+      try {
+        const beat = await heartbeat(redis, keys, gatewayId);
+        failures = 0;
+        if (beat.created) {
+          // Reaped while silent: the worker skipped us for a while. Subscriptions are
+          // positioned by stream id, so replaying history from there closes the gap.
+          logger.warn('gateway stream was recreated; resyncing subscriptions from history');
+          hub.resyncAll();
+        }
+        await updateLag(redis, streamKey, metrics);
+      } catch (error) {
+        logger.warn({ err: error }, 'heartbeat failed');
+        await sleep(backoffDelay(failures++, 100, 2000), signal);
+      }
+    }
+  })();
+
+  const server = serve({ fetch: root.fetch, port: options.port, hostname: options.host ?? '127.0.0.1' });
+  injectWebSocket(server);
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) resolve();
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, stream: streamKey }, 'gateway listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      draining = true;
+      logger.info({ connections: hub.connections.size }, 'gateway shutting down');
+      server.close();
+      for (const conn of [...hub.connections]) conn.close(closeCodes.serviceRestart, 'going away, reconnect');
+      controller.abort();
+      // A blocked XREADGROUP holds its connection; destroying it ends the read at once.
+      blocking.destroy();
+      await Promise.allSettled([readLoop, heartbeats]);
+      await deregister(redis, keys, gatewayId).catch((error: unknown) => {
+        logger.warn({ err: error }, 'deregister failed; the worker will reap this gateway after its TTL');
+      });
+      await waitForSockets(wss.clients, 2000);
+      for (const client of wss.clients) client.terminate();
+      logger.info('gateway stopped');
+    })();
+    return stopping;
+  };
+
+  return { gatewayId, port, url: `ws://127.0.0.1:${port}/ws`, hub, shutdown };
+}
+
+async function updateLag(redis: RedisClient, streamKey: string, metrics: ReturnType<typeof createMetrics>) {
+  const groups = (await redis.xInfoGroups(streamKey)) as unknown as Record<string, unknown>[];
+  const group = groups[0];
+  if (group === undefined) return;
+  const lag = Number(group.lag);
+  if (Number.isFinite(lag)) metrics.streamLag.set(lag);
+  const pending = Number(group.pending);
+  if (Number.isFinite(pending)) metrics.streamPending.set(pending);
+}
+
+async function waitForSockets(clients: Set<WebSocket>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+}

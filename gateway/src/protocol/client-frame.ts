@@ -1,0 +1,58 @@
+import { orderStatuses } from '@orders/drizzle';
+import { z } from 'zod';
+import { isStreamId } from '../stream/stream-id.ts';
+import { limits } from './limits.ts';
+
+const subId = z.string().min(1).max(limits.subIdLength);
+
+const filterSchema = z.strictObject({
+  status: z
+    .array(z.enum(orderStatuses))
+    .max(orderStatuses.length * 2)
+    .optional(),
+  customer: z.string().max(limits.customerLength).optional(),
+  ids: z.array(z.number().int().positive()).max(limits.filterIds).optional(),
+});
+
+const subscribeSchema = z.object({
+  type: z.literal('subscribe'),
+  sub: subId,
+  filter: filterSchema.optional(),
+  cursor: z.string().refine(isStreamId, 'cursor is not one this gateway issued').optional(),
+});
+
+const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), sub: subId });
+const pingSchema = z.object({ type: z.literal('ping') });
+
+const clientFrameSchema = z.discriminatedUnion('type', [subscribeSchema, unsubscribeSchema, pingSchema]);
+
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+export type SubscribeFrame = z.infer<typeof subscribeSchema>;
+
+export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; message: string; sub?: string };
+
+/**
+ * Parses one text frame. Never throws: a bad frame becomes a message for a `bad_request`
+ * error, and the sub id is echoed back when one can be read so the client can attribute it.
+ */
+export function parseClientFrame(data: unknown): ParseResult {
+  if (typeof data !== 'string') return { ok: false, message: 'frames must be JSON text' };
+  if (data.length > limits.frameLength) return { ok: false, message: 'frame too long' };
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return { ok: false, message: 'invalid JSON' };
+  }
+  const parsed = clientFrameSchema.safeParse(json);
+  if (parsed.success) return { ok: true, frame: parsed.data };
+  const sub = readSub(json);
+  const message = z.prettifyError(parsed.error).replaceAll('\n', ' ');
+  return sub === undefined ? { ok: false, message } : { ok: false, message, sub };
+}
+
+function readSub(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null || !('sub' in json)) return undefined;
+  const sub = json.sub;
+  return typeof sub === 'string' && sub.length <= limits.subIdLength ? sub : undefined;
+}

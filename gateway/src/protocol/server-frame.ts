@@ -1,0 +1,74 @@
+import type { Order } from '@orders/drizzle';
+import type { ChangeOp } from '@orders/worker/contract';
+import type { Effect } from '../filter/effect.ts';
+import type { ErrorCode } from './error-code.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  gateway: string;
+  protocol: typeof PROTOCOL_VERSION;
+  heartbeatMs: number;
+}
+
+export interface SnapshotFrame {
+  type: 'snapshot';
+  sub: string;
+  rows: Order[];
+  cursor: string;
+  done: boolean;
+}
+
+export interface ChangeFrame {
+  type: 'change';
+  sub: string;
+  cursor: string;
+  op: ChangeOp;
+  effect: Effect;
+  row: Order;
+  before: Order | null;
+  committedAt: number;
+}
+
+/** Extension: the subscription has caught up with history and now receives live changes. */
+export interface LiveFrame {
+  type: 'live';
+  sub: string;
+  cursor: string;
+  /** True when the subscription resumed from the client's cursor without a snapshot. */
+  recovered: boolean;
+}
+
+export interface ResetFrame {
+  type: 'reset';
+  sub: string;
+  reason: 'cursor_expired' | 'cursor_unknown';
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  sub?: string;
+}
+
+export interface PongFrame {
+  type: 'pong';
+}
+
+/** Extension: a subscription ended by `unsubscribe`. */
+export interface UnsubscribedFrame {
+  type: 'unsubscribed';
+  sub: string;
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | SnapshotFrame
+  | ChangeFrame
+  | LiveFrame
+  | ResetFrame
+  | ErrorFrame
+  | PongFrame
+  | UnsubscribedFrame;

@@ -1,0 +1,92 @@
+import type { RedisClient } from './redis-client.ts';
+import { ORIGIN_ID } from './stream-id.ts';
+
+/** One read of history after a position, with whether that read is complete. */
+export interface HistoryPage {
+  /** Id of the newest entry ever added (survives trimming). */
+  lastId: string;
+  /**
+   * `ok`: nothing after the position was trimmed; `expired`: some of it was;
+   * `unknown`: the position is newer than anything this history ever held.
+   */
+  status: 'ok' | 'expired' | 'unknown';
+  entries: { id: string; fields: Record<string, string> }[];
+}
+
+export interface HistoryReader {
+  /** Entries strictly after `after`, read atomically with the completeness check. */
+  page(after: string, count: number): Promise<HistoryPage>;
+  /** The newest id, read before a snapshot so the snapshot is at least as new as it. */
+  head(): Promise<string>;
+}
+
+/*
+ * Trimming removes the oldest entries, so the history after a position is complete exactly
+ * when the position's own entry is still there (cursors are entry ids), or when nothing
+ * was ever removed (entries-added equals the length). Redis 7.0 does not move
+ * max-deleted-entry-id on XTRIM/MAXLEN, so that field cannot be used. One script, so a trim
+ * cannot slip between the check and the read.
+ */
+const PAGE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[1] == '0-0' then return {'0-0', 'ok', {}} end
+  return {'0-0', 'unknown', {}}
+end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local last, added, length = '0-0', -1, -2
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last = info[i + 1]
+  elseif info[i] == 'entries-added' then added = tonumber(info[i + 1])
+  elseif info[i] == 'length' then length = tonumber(info[i + 1]) end
+end
+local function split(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local cms, cseq = split(ARGV[1])
+local lms, lseq = split(last)
+local status = 'ok'
+if cms > lms or (cms == lms and cseq > lseq) then
+  status = 'unknown'
+elseif ARGV[1] ~= last and added ~= length and #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then
+  status = 'expired'
+end
+local entries = {}
+if status == 'ok' and tonumber(ARGV[2]) > 0 then
+  entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
+end
+return {last, status, entries}
+`;
+
+export function createHistoryReader(redis: RedisClient, historyKey: string): HistoryReader {
+  const page = async (after: string, count: number): Promise<HistoryPage> => {
+    const reply = await redis.eval(PAGE_SCRIPT, { keys: [historyKey], arguments: [after, String(count)] });
+    return parsePage(reply);
+  };
+  return {
+    page,
+    head: async () => (await page(ORIGIN_ID, 0)).lastId,
+  };
+}
+
+function parsePage(reply: unknown): HistoryPage {
+  if (!Array.isArray(reply) || reply.length !== 3) throw new Error('unexpected history page reply');
+  const [lastId, status, rawEntries] = reply as [unknown, unknown, unknown];
+  if (
+    typeof lastId !== 'string' ||
+    (status !== 'ok' && status !== 'expired' && status !== 'unknown') ||
+    !Array.isArray(rawEntries)
+  ) {
+    throw new Error('unexpected history page reply');
+  }
+  const entries = rawEntries.map((raw: unknown) => {
+    if (!Array.isArray(raw) || typeof raw[0] !== 'string' || !Array.isArray(raw[1])) {
+      throw new Error('unexpected history entry');
+    }
+    const flat = raw[1] as unknown[];
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = String(flat[i + 1]);
+    return { id: raw[0], fields };
+  });
+  return { lastId, status, entries };
+}

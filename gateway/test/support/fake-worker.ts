@@ -1,0 +1,102 @@
+import type { Order, Sql } from '@orders/drizzle';
+import { createForwarder, type RedisKeys, type StreamChange } from '@orders/worker';
+import type { RedisClient } from '../../src/stream/redis-client.ts';
+
+interface OrderRecord {
+  id: number;
+  customer_name: string;
+  product_name: string;
+  status: Order['status'];
+  version: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+// drizzle's driver switches the shared pool to return timestamps as text.
+const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
+
+function toOrder(r: OrderRecord): Order {
+  return {
+    id: r.id,
+    customerName: r.customer_name,
+    productName: r.product_name,
+    status: r.status,
+    version: r.version,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+/**
+ * Writes to PostgreSQL and forwards the resulting change through the worker's real Lua
+ * fan-out, standing in for Debezium + Kafka: same ids in history and every live gateway stream.
+ */
+export function createFakeWorker(redis: RedisClient, keys: RedisKeys, sql: Sql) {
+  const forwarder = createForwarder(redis, keys, {
+    gatewayTtlMs: 10_000,
+    historyMaxlen: 100_000,
+    gatewayMaxlen: 100_000,
+  });
+  let offset = 0;
+
+  const forward = async (op: StreamChange['op'], row: Order, before: Order | null): Promise<string> => {
+    offset++;
+    const change: StreamChange = {
+      op,
+      row,
+      before,
+      committedAt: Date.now(),
+      lsn: String(offset),
+      kafka: { topic: 'fake', partition: 0, offset: String(offset), timestamp: Date.now() },
+    };
+    const result = await forwarder.forward('fake', 0, String(offset), [change]);
+    const id = result.ids[0];
+    if (id === undefined) throw new Error('change was not forwarded');
+    return id;
+  };
+
+  return {
+    async insert(customer: string, status: Order['status'] = 'pending', product = 'widget'): Promise<Order> {
+      const [r] = await sql<OrderRecord[]>`
+        insert into orders (customer_name, product_name, status) values (${customer}, ${product}, ${status})
+        returning *`;
+      if (r === undefined) throw new Error('insert returned nothing');
+      const row = toOrder(r);
+      await forward('insert', row, null);
+      return row;
+    },
+    async update(id: number, set: { status?: Order['status']; customer?: string }): Promise<Order> {
+      return sql.begin(async (tx) => {
+        const [old] = await tx<OrderRecord[]>`select * from orders where id = ${id} for update`;
+        if (old === undefined) throw new Error(`order ${id} missing`);
+        const [r] = await tx<OrderRecord[]>`
+          update orders set status = ${set.status ?? old.status}, customer_name = ${set.customer ?? old.customer_name}
+          where id = ${id} returning *`;
+        if (r === undefined) throw new Error('update returned nothing');
+        const row = toOrder(r);
+        // Forwarded inside the transaction so stream order equals commit order per order.
+        await forward('update', row, toOrder(old));
+        return row;
+      });
+    },
+    async remove(id: number): Promise<void> {
+      await sql.begin(async (tx) => {
+        const [old] = await tx<OrderRecord[]>`delete from orders where id = ${id} returning *`;
+        if (old === undefined) throw new Error(`order ${id} missing`);
+        const row = toOrder(old);
+        await forward('delete', row, row);
+      });
+    },
+    async rows(filter: (o: Order) => boolean = () => true): Promise<Map<number, Order>> {
+      const all = await sql<OrderRecord[]>`select * from orders order by id`;
+      return new Map(
+        all
+          .map(toOrder)
+          .filter(filter)
+          .map((o) => [o.id, o]),
+      );
+    },
+  };
+}
+
+export type FakeWorker = ReturnType<typeof createFakeWorker>;

@@ -1,0 +1,80 @@
+import WebSocket from 'ws';
+import type { ServerFrame } from '../../src/protocol/server-frame.ts';
+
+/** A bare protocol client for asserting exact frames. */
+export interface RawSocket {
+  frames: ServerFrame[];
+  ws: WebSocket;
+  send(frame: unknown): void;
+  sendText(text: string): void;
+  /** Resolves with the first frame (from `from` on) that satisfies `match`. */
+  next<T extends ServerFrame>(match: (f: ServerFrame) => f is T, timeoutMs?: number): Promise<T>;
+  waitClose(timeoutMs?: number): Promise<{ code: number; reason: string }>;
+  close(): void;
+}
+
+export async function openRaw(url: string): Promise<RawSocket> {
+  const ws = new WebSocket(url);
+  const frames: ServerFrame[] = [];
+  const listeners = new Set<() => void>();
+  let closed: { code: number; reason: string } | undefined;
+  ws.on('message', (data) => {
+    frames.push(JSON.parse(String(data)) as ServerFrame);
+    for (const l of listeners) l();
+  });
+  ws.on('close', (code, reason) => {
+    closed = { code, reason: String(reason) };
+    for (const l of listeners) l();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+  let consumed = 0;
+  const waitFor = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const run = () => {
+        const value = check();
+        if (value !== undefined) {
+          listeners.delete(run);
+          clearTimeout(timer);
+          resolve(value);
+        }
+      };
+      const timer = setTimeout(() => {
+        listeners.delete(run);
+        reject(new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(frames.slice(-5))}`));
+      }, timeoutMs);
+      listeners.add(run);
+      run();
+    });
+  return {
+    frames,
+    ws,
+    send: (frame) => ws.send(JSON.stringify(frame)),
+    sendText: (text) => ws.send(text),
+    next: (match, timeoutMs = 10_000) =>
+      waitFor(
+        () => {
+          for (; consumed < frames.length; consumed++) {
+            const frame = frames[consumed];
+            if (frame !== undefined && match(frame)) {
+              consumed++;
+              return frame;
+            }
+          }
+          return undefined;
+        },
+        timeoutMs,
+        'frame',
+      ),
+    waitClose: (timeoutMs = 10_000) => waitFor(() => closed, timeoutMs, 'close'),
+    close: () => ws.close(),
+  };
+}
+
+export const is =
+  <K extends ServerFrame['type']>(type: K, sub?: string) =>
+  (f: ServerFrame): f is Extract<ServerFrame, { type: K }> =>
+    f.type === type && (sub === undefined || !('sub' in f) || f.sub === sub);
