@@ -1,70 +1,20 @@
-const firstNames = [
-  'Alice',
-  'Bob',
-  'Chiara',
-  'David',
-  'Emma',
-  'Farid',
-  'Grace',
-  'Hiro',
-  'Ines',
-  'Jonas',
-  'Kemi',
-  'Liam',
-  'Maya',
-  'Noah',
-  'Olga',
-  'Pablo',
-  'Quinn',
-  'Rosa',
-  'Sven',
-  'Tara',
-] as const;
-const lastNames = [
-  'Martin',
-  'Nguyen',
-  'Rossi',
-  'Okafor',
-  'Schulz',
-  'Haddad',
-  'Kim',
-  'Tanaka',
-  'Silva',
-  'Berg',
-  'Adeyemi',
-  'Walsh',
-  'Patel',
-  'Fischer',
-  'Ivanova',
-  'Garcia',
-  'Moreau',
-  'Costa',
-  'Larsen',
-  'Singh',
-] as const;
+// Whitespace-separated so the formatter does not spread forty names over forty lines.
+const firstNames = words(`
+  Alice Bob Chiara David Emma Farid Grace Hiro Ines Jonas
+  Kemi Liam Maya Noah Olga Pablo Quinn Rosa Sven Tara`);
+const lastNames = words(`
+  Martin Nguyen Rossi Okafor Schulz Haddad Kim Tanaka Silva Berg
+  Adeyemi Walsh Patel Fischer Ivanova Garcia Moreau Costa Larsen Singh`);
 
-export const productNames = [
-  'Espresso machine',
-  'Coffee grinder',
-  'Mechanical keyboard',
-  'USB-C dock',
-  'Trail running shoes',
-  'Hydration vest',
-  'Noise-cancelling headphones',
-  'Cast iron skillet',
-  'Chef knife',
-  'Standing desk',
-  'E-reader',
-  'Reading lamp',
-  'Yoga mat',
-  'Backpack',
-  'Wool sweater',
-  'Desk chair',
-  'Monitor arm',
-  'French press',
-  'Bluetooth speaker',
-  'Rain jacket',
-] as const;
+function words(text: string): string[] {
+  return text.trim().split(/\s+/);
+}
+
+export const productNames: readonly string[] = [
+  'Espresso machine, Coffee grinder, Mechanical keyboard, USB-C dock, Trail running shoes, Hydration vest',
+  'Noise-cancelling headphones, Cast iron skillet, Chef knife, Standing desk, E-reader, Reading lamp',
+  'Yoga mat, Backpack, Wool sweater, Desk chair, Monitor arm, French press, Bluetooth speaker, Rain jacket',
+].flatMap((line) => line.split(', '));
 
 /** `count` distinct, stable customer names ("Alice Martin", "Bob Martin", …). */
 export function customerNames(count: number): string[] {
