@@ -6,7 +6,7 @@ import { env } from '../env.ts';
 import { ConnectApi } from './connect-api.ts';
 import { connectKafkaAdmin, deleteTopics, ensureTopic } from './kafka-admin.ts';
 import { newNamespace } from './namespace.ts';
-import { dropSlot, waitForActiveSlot } from './replication-slot.ts';
+import { dropSlot, isSlotActive } from './replication-slot.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -81,8 +81,7 @@ export async function createTestPipeline(options: CreateTestPipelineOptions = {}
     cleanups.push({ what: `replication slot ${slotName}`, run: () => dropSlot(database.sql, slotName) });
     cleanups.push({ what: `connector ${connectorName}`, run: () => deleteConnector(connect, connectorName) });
 
-    await waitForRunning(connect, connectorName, readyTimeoutMs);
-    await waitForActiveSlot(database.sql, slotName, readyTimeoutMs);
+    await waitForStreaming(connect, connectorName, database.sql, slotName, readyTimeoutMs);
     return pipeline(ns, topic, database, close);
   } catch (error) {
     await close().catch(() => {});
@@ -133,7 +132,14 @@ async function assertLogicalReplication(sql: Sql): Promise<void> {
   }
 }
 
-async function waitForRunning(connect: ConnectApi, name: string, timeoutMs: number): Promise<void> {
+/** Waits for a RUNNING task streaming from its slot; a FAILED connector ends the wait at once. */
+async function waitForStreaming(
+  connect: ConnectApi,
+  name: string,
+  sql: Sql,
+  slotName: string,
+  timeoutMs: number,
+): Promise<void> {
   await waitFor(
     async () => {
       const status = await connect.status(name);
@@ -147,9 +153,9 @@ async function waitForRunning(connect: ConnectApi, name: string, timeoutMs: numb
         status.connector.state === 'RUNNING' &&
         status.tasks.length > 0 &&
         status.tasks.every((task) => task.state === 'RUNNING');
-      return running ? true : undefined;
+      return running && (await isSlotActive(sql, slotName)) ? true : undefined;
     },
-    { description: `connector ${name} and its task to be RUNNING`, timeoutMs },
+    { description: `connector ${name} to run and stream from replication slot ${slotName}`, timeoutMs },
   );
 }
 
