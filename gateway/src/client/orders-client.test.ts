@@ -1,0 +1,208 @@
+import type { Order } from '@orders/drizzle';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { OrdersClient } from './orders-client.ts';
+import type { WebSocketLike } from './web-socket-like.ts';
+
+/** A scriptable socket: the test plays the gateway. */
+class FakeSocket implements WebSocketLike {
+  static all: FakeSocket[] = [];
+  readyState = 0;
+  sent: unknown[] = [];
+  onopen: ((event: never) => void) | null = null;
+  onmessage: ((event: never) => void) | null = null;
+  onclose: ((event: never) => void) | null = null;
+  onerror: ((event: never) => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  send(data: string) {
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.readyState = 3;
+  }
+  open(gateway = 'g') {
+    this.readyState = 1;
+    this.deliver({ type: 'welcome', gateway, protocol: 1, heartbeatMs: 60_000 });
+  }
+  deliver(frame: unknown) {
+    (this.onmessage as ((e: { data: string }) => void) | null)?.({ data: JSON.stringify(frame) });
+  }
+  drop(code = 1006) {
+    this.readyState = 3;
+    (this.onclose as ((e: { code: number }) => void) | null)?.({ code });
+  }
+}
+
+const order = (id: number, version: number): Order => ({
+  id,
+  customerName: 'Alice',
+  productName: 'widget',
+  status: 'pending',
+  version,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+});
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function setup() {
+  FakeSocket.all = [];
+  const client = new OrdersClient({
+    urls: ['ws://a/ws', 'ws://b/ws'],
+    WebSocket: FakeSocket,
+    minBackoffMs: 1,
+    maxBackoffMs: 2,
+    autoConnect: false,
+  });
+  const states: string[] = [];
+  client.on('state', ({ state }) => states.push(state));
+  client.connect();
+  return { client, states };
+}
+
+const last = () => {
+  const socket = FakeSocket.all.at(-1);
+  if (socket === undefined) throw new Error('no socket');
+  return socket;
+};
+
+describe('OrdersClient', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('subscribes on welcome, merges snapshot and changes, and is ready when live', async () => {
+    const { client, states } = setup();
+    const sub = client.subscribe({ status: ['pending'] });
+    await tick();
+    const ws = last();
+    ws.open();
+    expect(ws.sent).toEqual([{ type: 'subscribe', sub: 's1', filter: { status: ['pending'] } }]);
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: false });
+    expect(sub.rows.size).toBe(0);
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(2, 4)], cursor: '5-0', done: true });
+    expect([...sub.rows.keys()]).toEqual([1, 2]);
+    const ready = client.ready();
+    ws.deliver({ type: 'live', sub: 's1', cursor: '5-0', recovered: false });
+    await ready;
+    ws.deliver({
+      type: 'change',
+      sub: 's1',
+      cursor: '6-0',
+      op: 'update',
+      effect: 'upsert',
+      row: order(1, 2),
+      before: order(1, 1),
+      committedAt: 1,
+    });
+    ws.deliver({
+      type: 'change',
+      sub: 's1',
+      cursor: '7-0',
+      op: 'update',
+      effect: 'upsert',
+      row: order(2, 3),
+      before: null,
+      committedAt: 1,
+    });
+    ws.deliver({
+      type: 'change',
+      sub: 's1',
+      cursor: '8-0',
+      op: 'delete',
+      effect: 'remove',
+      row: order(1, 2),
+      before: order(1, 2),
+      committedAt: 1,
+    });
+    expect([...sub.rows.values()].map((r) => [r.id, r.version])).toEqual([[2, 4]]);
+    expect(sub.cursor).toBe('8-0');
+    expect(states).toEqual(['connecting', 'connected']);
+    client.close();
+    expect(client.state).toBe('closed');
+  });
+
+  it('fails over to the next URL and resumes from the cursor', async () => {
+    const { client } = setup();
+    const sub = client.subscribe({});
+    await tick();
+    const a = last();
+    a.open('ga');
+    a.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: true });
+    a.deliver({ type: 'live', sub: 's1', cursor: '9-0', recovered: false });
+    a.drop();
+    expect(client.state).toBe('disconnected');
+    expect(sub.live).toBe(false);
+    await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+    const b = last();
+    expect(b.url).toBe('ws://b/ws');
+    b.open('gb');
+    expect(b.sent).toEqual([{ type: 'subscribe', sub: 's1', filter: {}, cursor: '9-0' }]);
+    expect(sub.rows.size).toBe(1);
+    client.close();
+  });
+
+  it('ignores callbacks from a stale socket', async () => {
+    const { client } = setup();
+    const sub = client.subscribe({});
+    await tick();
+    const a = last();
+    a.open();
+    a.drop();
+    await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+    a.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: true });
+    a.drop();
+    expect(sub.rows.size).toBe(0);
+    expect(FakeSocket.all).toHaveLength(2);
+    client.close();
+  });
+
+  it('clears rows on reset and takes the new snapshot', async () => {
+    const { client } = setup();
+    const sub = client.subscribe({});
+    const resets: string[] = [];
+    sub.on('reset', ({ reason }) => resets.push(reason));
+    await tick();
+    const ws = last();
+    ws.open();
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1), order(2, 1)], cursor: '5-0', done: true });
+    ws.deliver({ type: 'reset', sub: 's1', reason: 'cursor_expired' });
+    expect(sub.rows.size).toBe(0);
+    expect(sub.cursor).toBeUndefined();
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(2, 5)], cursor: '20-0', done: true });
+    expect([...sub.rows.values()].map((r) => r.version)).toEqual([5]);
+    expect(resets).toEqual(['cursor_expired']);
+    client.close();
+  });
+
+  it('discards a half-received snapshot when the socket drops', async () => {
+    const { client } = setup();
+    const sub = client.subscribe({});
+    await tick();
+    const a = last();
+    a.open();
+    a.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: false });
+    a.drop();
+    await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+    const b = last();
+    b.open();
+    expect(b.sent).toEqual([{ type: 'subscribe', sub: 's1', filter: {} }]);
+    b.deliver({ type: 'snapshot', sub: 's1', rows: [order(3, 1)], cursor: '6-0', done: true });
+    expect([...sub.rows.keys()]).toEqual([3]);
+    client.close();
+  });
+
+  it('sends unsubscribe and stops routing frames to the subscription', async () => {
+    const { client } = setup();
+    const sub = client.subscribe({});
+    await tick();
+    const ws = last();
+    ws.open();
+    sub.unsubscribe();
+    expect(ws.sent.at(-1)).toEqual({ type: 'unsubscribe', sub: 's1' });
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: true });
+    expect(sub.rows.size).toBe(0);
+    client.close();
+  });
+});
