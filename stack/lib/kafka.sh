@@ -11,7 +11,8 @@ render_configs() {
   for f in server.properties connect.properties log4j2.properties log4j2-tools.properties; do render_config "$f"; done
 }
 
-# Starts NAME (java MAIN ARGS...) detached unless it already runs; the port must not be held by a stranger.
+# Starts NAME (java MAIN ARGS...) detached unless it already runs. A healthy service of the same
+# kind on the port (e.g. started from another checkout) is reused and left alone by stack/down.
 start_jvm() {
   local name="$1" port="$2" heap="$3"
   shift 3
@@ -19,7 +20,13 @@ start_jvm() {
     say "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"
     return
   fi
-  port_open "$port" && fail "port $port is taken by a process this stack did not start; stop it or set ${name^^}_PORT"
+  if port_open "$port"; then
+    if "${name}_answers"; then
+      say "$name already answers on port $port (not started here: stack:down will leave it running)"
+      return
+    fi
+    fail "port $port is taken by something that is not a working $name; stop it or set ${name^^}_PORT"
+  fi
   say "starting $name"
   setsid nohup java "-Xms$heap" "-Xmx$heap" -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$CONF_DIR/log4j2.properties" "$@" >"$LOG_DIR/$name.log" 2>&1 </dev/null &
@@ -27,7 +34,8 @@ start_jvm() {
 }
 
 start_kafka() {
-  if [[ ! -f "$DATA_DIR/kraft/meta.properties" ]]; then
+  # Format only when this checkout will start the broker itself (not when reusing one).
+  if ! pid_alive kafka && ! port_open "$KAFKA_PORT" && [[ ! -f "$DATA_DIR/kraft/meta.properties" ]]; then
     say "formatting KRaft storage"
     kafka_tool kafka.tools.StorageTool format -t "$(kafka_tool kafka.tools.StorageTool random-uuid)" \
       -c "$CONF_DIR/server.properties" >"$LOG_DIR/kafka-format.log" 2>&1 ||
@@ -39,7 +47,11 @@ start_kafka() {
 }
 
 kafka_ready() {
-  pid_alive kafka || return 1
+  pid_alive kafka || port_open "$KAFKA_PORT" || return 1
+  kafka_answers
+}
+
+kafka_answers() {
   kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list
 }
 
@@ -56,7 +68,11 @@ start_connect() {
 }
 
 connect_ready() {
-  pid_alive connect || return 1
+  pid_alive connect || port_open "$CONNECT_PORT" || return 1
+  connect_answers
+}
+
+connect_answers() {
   curl -fsS "http://127.0.0.1:$CONNECT_PORT/connector-plugins" | grep -q PostgresConnector
 }
 
