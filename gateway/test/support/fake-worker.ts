@@ -38,6 +38,17 @@ export function createFakeWorker(redis: RedisClient, keys: RedisKeys, sql: Sql) 
     gatewayMaxlen: 100_000,
   });
   let offset = 0;
+  // Debezium emits after commit and in commit order per order; a per-order chain keeps
+  // "commit, then forward" from interleaving between two writers of the same order.
+  const chains = new Map<number, Promise<unknown>>();
+  const serial = <T>(id: number, run: () => Promise<T>): Promise<T> => {
+    const next = (chains.get(id) ?? Promise.resolve()).then(run, run);
+    chains.set(
+      id,
+      next.catch(() => {}),
+    );
+    return next;
+  };
 
   const forward = async (op: StreamChange['op'], row: Order, before: Order | null): Promise<string> => {
     offset++;
@@ -65,23 +76,24 @@ export function createFakeWorker(redis: RedisClient, keys: RedisKeys, sql: Sql) 
       await forward('insert', row, null);
       return row;
     },
-    async update(id: number, set: { status?: Order['status']; customer?: string }): Promise<Order> {
-      return sql.begin(async (tx) => {
-        const [old] = await tx<OrderRecord[]>`select * from orders where id = ${id} for update`;
-        if (old === undefined) throw new Error(`order ${id} missing`);
-        const [r] = await tx<OrderRecord[]>`
-          update orders set status = ${set.status ?? old.status}, customer_name = ${set.customer ?? old.customer_name}
-          where id = ${id} returning *`;
-        if (r === undefined) throw new Error('update returned nothing');
-        const row = toOrder(r);
-        // Forwarded inside the transaction so stream order equals commit order per order.
-        await forward('update', row, toOrder(old));
-        return row;
+    update(id: number, set: { status?: Order['status']; customer?: string }): Promise<Order> {
+      return serial(id, async () => {
+        const [before, after] = await sql.begin(async (tx) => {
+          const [old] = await tx<OrderRecord[]>`select * from orders where id = ${id} for update`;
+          if (old === undefined) throw new Error(`order ${id} missing`);
+          const [r] = await tx<OrderRecord[]>`
+            update orders set status = ${set.status ?? old.status}, customer_name = ${set.customer ?? old.customer_name}
+            where id = ${id} returning *`;
+          if (r === undefined) throw new Error('update returned nothing');
+          return [toOrder(old), toOrder(r)] as const;
+        });
+        await forward('update', after, before);
+        return after;
       });
     },
-    async remove(id: number): Promise<void> {
-      await sql.begin(async (tx) => {
-        const [old] = await tx<OrderRecord[]>`delete from orders where id = ${id} returning *`;
+    remove(id: number): Promise<void> {
+      return serial(id, async () => {
+        const [old] = await sql<OrderRecord[]>`delete from orders where id = ${id} returning *`;
         if (old === undefined) throw new Error(`order ${id} missing`);
         const row = toOrder(old);
         await forward('delete', row, row);

@@ -1,0 +1,158 @@
+import type { Order } from '@orders/drizzle';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { OrdersClient, type SubscriptionFilter } from '../src/client/index.ts';
+import type { RunningGateway } from '../src/node-server.ts';
+import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
+import { diffRows, recordSubscription } from './support/recorder.ts';
+import { createHarness, type GatewayHarness } from './support/services.ts';
+import { startTraffic } from './support/traffic.ts';
+import { until } from './support/wait.ts';
+
+function matcher(filter: SubscriptionFilter) {
+  return (o: Order) =>
+    (filter.status === undefined || filter.status.includes(o.status)) &&
+    (filter.customer === undefined || filter.customer === o.customerName) &&
+    (filter.ids === undefined || filter.ids.includes(o.id));
+}
+
+describe('client against two gateways (simulated worker output)', () => {
+  let h: GatewayHarness;
+  let a: RunningGateway;
+  let b: RunningGateway;
+  let worker: FakeWorker;
+  const clients: OrdersClient[] = [];
+
+  const client = (urls: string[]) => {
+    const c = new OrdersClient({ urls, WebSocket, minBackoffMs: 50, maxBackoffMs: 500 });
+    clients.push(c);
+    return c;
+  };
+
+  const converge = async (c: OrdersClient, filters: SubscriptionFilter[]) => {
+    for (const [i, filter] of filters.entries()) {
+      const sub = [...c.subscriptions.values()][i];
+      if (sub === undefined) throw new Error('no subscription');
+      let last: string | undefined;
+      await until(
+        async () => {
+          last = diffRows(sub.rows, await worker.rows(matcher(filter)));
+          return last === undefined;
+        },
+        `convergence of ${JSON.stringify(filter)}`,
+        30_000,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}: ${last}`);
+      });
+    }
+  };
+
+  beforeAll(async () => {
+    h = await createHarness();
+    a = await h.start('client-a', { tuning: { snapshotChunk: 25 } });
+    b = await h.start('client-b', { tuning: { snapshotChunk: 25 } });
+    worker = createFakeWorker(h.redis, h.keys, h.db.sql);
+    for (let i = 0; i < 60; i++) await worker.insert(['Alice', 'Bob', 'Carol', 'Dave'][i % 4] ?? 'Alice');
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await h?.close();
+  });
+
+  it('subscribers joining during continuous writes end with exactly the database rows, versions increasing', async () => {
+    const traffic = startTraffic(worker, { concurrency: 3 });
+    const filters: SubscriptionFilter[] = [{}, { status: ['pending', 'paid'] }, { customer: 'Alice' }];
+    const joined: { c: OrdersClient; recs: ReturnType<typeof recordSubscription>[] }[] = [];
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 120));
+      const c = client(i % 2 === 0 ? [a.url, b.url] : [b.url, a.url]);
+      const recs = filters.map((f) => recordSubscription(c.subscribe(f)));
+      joined.push({ c, recs });
+    }
+    await Promise.all(joined.map(({ c }) => c.ready()));
+    await new Promise((r) => setTimeout(r, 500));
+    const writes = await traffic.stop();
+    expect(writes).toBeGreaterThan(50);
+    for (const { c, recs } of joined) {
+      await converge(c, filters);
+      for (const rec of recs) {
+        expect(rec.violations).toEqual([]);
+        expect(rec.snapshots).toBe(1);
+      }
+    }
+  });
+
+  it('resumes without a snapshot on the same gateway and on the other one, missing nothing', async () => {
+    const filters: SubscriptionFilter[] = [{}, { status: ['shipped'] }];
+    const same = client([a.url]);
+    const other = client([a.url, b.url]);
+    const recs = [same, other].map((c) => filters.map((f) => recordSubscription(c.subscribe(f))));
+    await Promise.all([same.ready(), other.ready()]);
+    expect(other.gateway).toBe('client-a');
+
+    const traffic = startTraffic(worker, { concurrency: 2, pauseMs: 5 });
+    await new Promise((r) => setTimeout(r, 300));
+    // Server-side drop of every socket on A: `same` comes back to A, `other` fails over to B.
+    for (const conn of [...a.hub.connections]) conn.close(1012, 'going away, reconnect');
+    await new Promise((r) => setTimeout(r, 300));
+    await until(() => same.state === 'connected' && other.state === 'connected', 'reconnects');
+    await Promise.all([same.ready(), other.ready()]);
+    expect(same.gateway).toBe('client-a');
+    expect(other.gateway).toBe('client-b');
+    await traffic.stop();
+    await converge(same, filters);
+    await converge(other, filters);
+    for (const rec of recs.flat()) {
+      expect(rec.violations).toEqual([]);
+      expect(rec.snapshots).toBe(1);
+      expect(rec.recovered).toBe(1);
+    }
+  });
+
+  it('gets reset and a fresh snapshot when history was trimmed past its cursor', async () => {
+    const c3 = await h.start('client-c');
+    const c = client([c3.url]);
+    const sub = c.subscribe({ customer: 'Bob' });
+    const rec = recordSubscription(sub);
+    const resets: string[] = [];
+    sub.on('reset', ({ reason }) => resets.push(reason));
+    await c.ready();
+    // The gateway goes away; the client keeps retrying its one URL while history moves on and is trimmed.
+    await c3.shutdown();
+    const traffic = startTraffic(worker, { concurrency: 2 });
+    await new Promise((r) => setTimeout(r, 300));
+    await traffic.stop();
+    await h.redis.xTrim(h.keys.history, 'MAXLEN', 5);
+    await h.start('client-c', { port: c3.port });
+    await until(() => resets.length === 1 && sub.live, 'reset and live');
+    expect(resets).toEqual(['cursor_expired']);
+    expect(rec.snapshots).toBe(2);
+    await converge(c, [{ customer: 'Bob' }]);
+    expect(rec.violations).toEqual([]);
+  });
+
+  it('moves orders between subscribers exactly', async () => {
+    const c = client([a.url]);
+    const pending = c.subscribe({ status: ['pending'], customer: 'Zed' });
+    const paid = c.subscribe({ status: ['paid'], customer: 'Zed' });
+    const other = c.subscribe({ customer: 'Yves' });
+    await c.ready();
+    const effects: string[] = [];
+    pending.on('change', ({ change }) => effects.push(`pending:${change.effect}`));
+    paid.on('change', ({ change }) => effects.push(`paid:${change.effect}`));
+    other.on('change', ({ change }) => effects.push(`other:${change.effect}`));
+    const order = await worker.insert('Zed', 'pending');
+    await worker.update(order.id, { status: 'paid' });
+    await worker.update(order.id, { status: 'pending' });
+    await until(() => effects.length >= 5, 'five effects');
+    expect(effects).toEqual([
+      'pending:upsert',
+      'pending:remove',
+      'paid:upsert',
+      'pending:upsert',
+      'paid:remove',
+    ]);
+    expect(pending.rows.get(order.id)?.version).toBe(3);
+    expect(paid.rows.has(order.id)).toBe(false);
+  });
+});
