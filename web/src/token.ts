@@ -3,10 +3,16 @@
  * each gateway's development endpoint is tried, so the page works with whichever one is up.
  * A token is reused until shortly before it expires: reconnect storms must not become
  * token-request storms.
+ *
+ * Without a token the page still tries to connect: a gateway that needs one refuses the
+ * upgrade and the client backs off, and one without authentication simply accepts. Failing
+ * here instead would make a missing token endpoint look like a dead gateway.
  */
 export type TokenSource = () => Promise<string>;
 
 const FETCH_TIMEOUT_MS = 3000;
+/** After a failed fetch, connect without a token for a while instead of asking again at once. */
+const RETRY_AFTER_MS = 5000;
 /** Refresh this long before `exp`, so a token never expires between fetch and upgrade. */
 const EXPIRY_MARGIN_MS = 30_000;
 
@@ -14,33 +20,32 @@ export function createTokenSource(gatewayUrls: readonly string[], tokenUrl: stri
   const candidates = tokenUrl !== undefined ? [tokenUrl] : gatewayUrls.map(devTokenUrl);
   let cached: { token: string; expiresAt: number } | undefined;
   let preferred = 0;
+  let failedAt = Number.NEGATIVE_INFINITY;
 
   return async () => {
-    if (cached !== undefined && cached.expiresAt > Date.now() + EXPIRY_MARGIN_MS) return cached.token;
-    const failures: string[] = [];
-    let missing = 0;
+    const now = Date.now();
+    if (cached !== undefined && cached.expiresAt > now + EXPIRY_MARGIN_MS) return cached.token;
+    if (now - failedAt < RETRY_AFTER_MS) return '';
     for (let i = 0; i < candidates.length; i++) {
       const index = (preferred + i) % candidates.length;
-      const url = candidates[index] ?? '';
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-        if (response.status === 404) {
-          missing++;
-          continue;
-        }
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const token = readToken(await response.text());
+        const token = await fetchToken(candidates[index] ?? '');
         preferred = index;
         cached = { token, expiresAt: expiryOf(token) };
         return token;
-      } catch (error) {
-        failures.push(`${url}: ${error instanceof Error ? error.message : String(error)}`);
+      } catch {
+        // Next candidate; the gateway's answer to the upgrade is the error worth showing.
       }
     }
-    // Gateways without authentication have no token endpoint at all; they need no token.
-    if (missing === candidates.length) return '';
-    throw new Error(`no token: ${failures.join('; ')}`);
+    failedAt = now;
+    return '';
   };
+}
+
+async function fetchToken(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return readToken(await response.text());
 }
 
 /** ws://host:port/ws → http://host:port/dev/token */
