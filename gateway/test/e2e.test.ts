@@ -1,0 +1,185 @@
+/**
+ * End to end on the real stack: SQL → Debezium → Kafka → worker → Redis → gateway
+ * processes → the TypeScript client.
+ */
+import type { Order } from '@orders/drizzle';
+import { GATEWAY_GROUP } from '@orders/worker/contract';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { OrdersClient, type SubscriptionFilter } from '../src/client/index.ts';
+import type { GatewayProcess } from './support/gateway-process.ts';
+import { createStack, type Stack } from './support/pipeline.ts';
+import { diffRows, recordSubscription } from './support/recorder.ts';
+import { startTraffic } from './support/traffic.ts';
+import { until } from './support/wait.ts';
+
+const matcher = (filter: SubscriptionFilter) => (o: Order) =>
+  (filter.status === undefined || filter.status.includes(o.status)) &&
+  (filter.customer === undefined || filter.customer === o.customerName) &&
+  (filter.ids === undefined || filter.ids.includes(o.id));
+
+describe('end to end through Debezium, Kafka and the worker', () => {
+  let stack: Stack;
+  let a: GatewayProcess;
+  let b: GatewayProcess;
+  const clients: OrdersClient[] = [];
+  const filters: SubscriptionFilter[] = [{}, { status: ['pending', 'paid'] }, { customer: 'Alice' }];
+
+  const client = (urls: string[]) => {
+    const c = new OrdersClient({ urls, WebSocket, minBackoffMs: 100, maxBackoffMs: 1000 });
+    clients.push(c);
+    return c;
+  };
+
+  const converge = async (c: OrdersClient, fs: SubscriptionFilter[], timeoutMs = 60_000) => {
+    for (const [i, filter] of fs.entries()) {
+      const sub = [...c.subscriptions.values()][i];
+      if (sub === undefined) throw new Error('no subscription');
+      let diff: string | undefined;
+      await until(
+        async () => {
+          diff = diffRows(sub.rows, await stack.writer.rows(matcher(filter)));
+          return diff === undefined;
+        },
+        `convergence of ${JSON.stringify(filter)}`,
+        timeoutMs,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}: ${diff}`);
+      });
+    }
+  };
+
+  beforeAll(async () => {
+    stack = await createStack();
+    [a, b] = await Promise.all([stack.startGateway('e2e-a'), stack.startGateway('e2e-b')]);
+    for (let i = 0; i < 40; i++)
+      await stack.writer.insert(['Alice', 'Bob', 'Carol', 'Dave'][i % 4] ?? 'Alice');
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await stack?.close();
+  });
+
+  it('snapshot + live: subscribers joining under continuous writes converge, versions strictly increasing', async () => {
+    const traffic = startTraffic(stack.writer, { concurrency: 2, pauseMs: 5 });
+    const joined = [];
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const c = client(i % 2 === 0 ? [a.url, b.url] : [b.url, a.url]);
+      joined.push({ c, recs: filters.map((f) => recordSubscription(c.subscribe(f))) });
+    }
+    await Promise.all(joined.map(({ c }) => c.ready()));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await traffic.stop()).toBeGreaterThan(100);
+    for (const { c, recs } of joined) {
+      await converge(c, filters);
+      for (const rec of recs) {
+        expect(rec.violations).toEqual([]);
+        expect(rec.snapshots).toBe(1);
+      }
+    }
+  });
+
+  it('filter moves give upsert and remove; other subscribers are unaffected', async () => {
+    const c = client([a.url]);
+    const pending = c.subscribe({ status: ['pending'], customer: 'Zoe' });
+    const paid = c.subscribe({ status: ['paid'], customer: 'Zoe' });
+    const other = c.subscribe({ customer: 'Yann' });
+    await c.ready();
+    const effects: string[] = [];
+    pending.on('change', ({ change }) => effects.push(`pending:${change.op}:${change.effect}`));
+    paid.on('change', ({ change }) => effects.push(`paid:${change.op}:${change.effect}`));
+    other.on('change', ({ change }) => effects.push(`other:${change.effect}`));
+    const order = await stack.writer.insert('Zoe', 'pending');
+    await stack.writer.update(order.id, { status: 'paid' });
+    await stack.writer.update(order.id, { status: 'pending' });
+    await until(() => effects.length >= 5, 'five effects', 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(effects).toEqual([
+      'pending:insert:upsert',
+      'pending:update:remove',
+      'paid:update:upsert',
+      'pending:update:upsert',
+      'paid:update:remove',
+    ]);
+  });
+
+  it('reconnecting to the same and to the other gateway resumes without a snapshot', async () => {
+    const same = client([a.url]);
+    const other = client([a.url, b.url]);
+    const recs = [same, other].map((c) => filters.map((f) => recordSubscription(c.subscribe(f))));
+    await Promise.all([same.ready(), other.ready()]);
+    const traffic = startTraffic(stack.writer, { concurrency: 2, pauseMs: 5 });
+    await new Promise((r) => setTimeout(r, 500));
+    // Graceful restart of A (SIGTERM → 1012): `other` fails over to B, `same` waits for A.
+    await a.kill('SIGTERM');
+    await until(() => other.gateway === 'e2e-b', 'failover to B', 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    a = await stack.startGateway('e2e-a', a.port);
+    await until(() => same.gateway === 'e2e-a', 'reconnect to A', 30_000);
+    await traffic.stop();
+    await Promise.all([same.ready(), other.ready()]);
+    await converge(same, filters);
+    await converge(other, filters);
+    for (const rec of recs.flat()) {
+      expect(rec.violations).toEqual([]);
+      expect(rec.snapshots).toBe(1);
+      expect(rec.recovered).toBe(1);
+    }
+  });
+
+  it('with history trimmed past its cursor, a client gets reset and a snapshot and converges', async () => {
+    const c = client([b.url]);
+    const sub = c.subscribe({ customer: 'Bob' });
+    const rec = recordSubscription(sub);
+    const resets: string[] = [];
+    sub.on('reset', ({ reason }) => resets.push(reason));
+    await c.ready();
+    await b.kill('SIGTERM');
+    const traffic = startTraffic(stack.writer, { concurrency: 2 });
+    await new Promise((r) => setTimeout(r, 1500));
+    await traffic.stop();
+    await until(async () => (await stack.redis.xLen(stack.keys.history)) > 10, 'history to grow', 30_000);
+    await stack.redis.xTrim(stack.keys.history, 'MAXLEN', 3);
+    b = await stack.startGateway('e2e-b', b.port);
+    await until(() => resets.length === 1 && sub.live, 'reset and live', 30_000);
+    expect(resets).toEqual(['cursor_expired']);
+    expect(rec.snapshots).toBe(2);
+    await converge(c, [{ customer: 'Bob' }]);
+    expect(rec.violations).toEqual([]);
+  });
+
+  it('kill -9 under load: clients fail over and converge; a restart with the same id drains its pending entries', async () => {
+    const group = [0, 1, 2, 3].map(() => client([a.url, b.url]));
+    const recs = group.map((c) => filters.map((f) => recordSubscription(c.subscribe(f))));
+    await Promise.all(group.map((c) => c.ready()));
+    expect(group.every((c) => c.gateway === 'e2e-a')).toBe(true);
+    const traffic = startTraffic(stack.writer, { concurrency: 3 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await a.kill('SIGKILL');
+    await until(() => group.every((c) => c.gateway === 'e2e-b'), 'failover to B', 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    await traffic.stop();
+    for (const c of group) await converge(c, filters);
+    for (const rec of recs.flat()) expect(rec.violations).toEqual([]);
+
+    // While A is down (within the worker's TTL) entries keep arriving on its stream; read
+    // some as A without acknowledging, as a crash between read and XACK would leave them.
+    const stream = stack.keys.gatewayStream('e2e-a');
+    await stack.writer.insert('Carol');
+    await until(
+      async () => (await stack.redis.xLen(stream)) > 0,
+      'entries on the dead gateway stream',
+      30_000,
+    );
+    await stack.redis.xReadGroup(GATEWAY_GROUP, 'e2e-a', { key: stream, id: '>' }, { COUNT: 5 });
+    const pendingBefore = await stack.redis.xPending(stream, GATEWAY_GROUP);
+    expect(Number(pendingBefore.pending)).toBeGreaterThan(0);
+    a = await stack.startGateway('e2e-a', a.port);
+    await until(
+      async () => Number((await stack.redis.xPending(stream, GATEWAY_GROUP)).pending) === 0,
+      'pending entries drained',
+      30_000,
+    );
+  });
+});

@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { until } from './wait.ts';
+
+const gatewayRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
+      );
+    });
+  });
+}
+
+export interface GatewayProcess {
+  id: string;
+  port: number;
+  url: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Runs `src/main.ts` as a real process (through tsx's loader in the same Node process, so a
+ * SIGKILL really kills the gateway). Logs go to gateway/test/logs/<id>.log.
+ */
+export async function spawnGateway(
+  id: string,
+  env: Record<string, string>,
+  port?: number,
+): Promise<GatewayProcess> {
+  const listenPort = port ?? (await freePort());
+  const logs = fileURLToPath(new URL('../logs/', import.meta.url));
+  mkdirSync(logs, { recursive: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: gatewayRoot,
+    env: {
+      PATH: process.env.PATH,
+      GATEWAY_ID: id,
+      PORT: String(listenPort),
+      HOST: '127.0.0.1',
+      GATEWAY_HEARTBEAT_MS: '500',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(`${logs}${id}.log`, { flags: 'a' });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let dead = false;
+  void exited.then(() => {
+    dead = true;
+  });
+  await until(
+    async () => {
+      if (dead) throw new Error(`gateway ${id} exited while starting; see test/logs/${id}.log`);
+      try {
+        return (await fetch(`http://127.0.0.1:${listenPort}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    `gateway ${id} ready`,
+    30_000,
+  );
+  return {
+    id,
+    port: listenPort,
+    url: `ws://127.0.0.1:${listenPort}/ws`,
+    child,
+    exited,
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
