@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
+import { type Principal, STAFF } from './auth/principal.ts';
 import { Connection, type ConnectionOptions } from './hub/connection.ts';
 import type { Hub } from './hub/hub.ts';
 import type { SendStats } from './hub/send-stats.ts';
@@ -11,8 +12,13 @@ import { PROTOCOL_VERSION } from './protocol/server-frame.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';
 
-/** Decides, before the upgrade, whether a request may open a socket; a Response refuses it. */
-export type Authorize = (request: Request) => Promise<Response | undefined> | Response | undefined;
+/**
+ * Decides, before the upgrade, whether a request may open a socket: a Response refuses it,
+ * a Principal scopes what the socket may see, undefined admits it as staff.
+ */
+export type Authorize = (
+  request: Request,
+) => Promise<Response | Principal | undefined> | Response | Principal | undefined;
 
 export interface GatewayDeps<T> {
   gatewayId: string;
@@ -40,7 +46,11 @@ export interface GatewayDeps<T> {
   /** @default 10000 */
   maxBufferedEvents?: number;
   connection?: ConnectionOptions;
-  session?: Pick<SessionOptions, 'maxSubscriptions'>;
+  session?: Pick<SessionOptions, 'maxSubscriptions' | 'rateLimit'>;
+  /** Open sockets above which upgrades are refused with 503, so one gateway cannot be exhausted. @default 10000 */
+  maxConnections?: number;
+  /** Extra routes mounted before `/ws`, e.g. the development token endpoint. */
+  routes?: (app: Hono) => void;
 }
 
 /**
@@ -62,6 +72,9 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     ...deps.session,
   };
   let connections = 0;
+  const maxConnections = deps.maxConnections ?? 10_000;
+  // The upgrade callback sees the same Request the authorization ran on.
+  const principals = new WeakMap<Request, Principal>();
 
   app.get('/healthz', (c) => c.json({ ok: true, gateway: deps.gatewayId }));
 
@@ -75,15 +88,22 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     return c.text(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
 
+  deps.routes?.(app);
+
   app.get(
     '/ws',
     async (c, next) => {
       if (deps.isDraining()) return c.json({ error: 'draining' }, 503);
-      const refusal = await deps.authorize?.(c.req.raw);
-      if (refusal !== undefined) return refusal;
+      const verdict = await deps.authorize?.(c.req.raw);
+      if (verdict instanceof Response) return verdict;
+      if (deps.hub.connections.size >= maxConnections) {
+        return c.json({ error: 'gateway full, try another' }, 503, { 'retry-after': '1' });
+      }
+      principals.set(c.req.raw, verdict ?? STAFF);
       await next();
     },
-    deps.upgradeWebSocket(() => {
+    deps.upgradeWebSocket((c) => {
+      const principal = principals.get(c.req.raw) ?? STAFF;
       let conn: Connection | undefined;
       let session: ReturnType<typeof createSocketSession> | undefined;
       return {
@@ -94,7 +114,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
             deps.stats,
             deps.connection,
           );
-          session = createSocketSession(conn, sessionOptions, deps.logger);
+          session = createSocketSession(conn, sessionOptions, deps.logger, principal);
           deps.hub.add(conn);
           conn.sendFrame({
             type: 'welcome',

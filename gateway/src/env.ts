@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
 const envSchema = z.object({
   /** Stable id across restarts lets a gateway drain what it had not acknowledged. */
@@ -17,9 +18,61 @@ const envSchema = z.object({
   /** Ping interval announced to clients in `welcome`. */
   CLIENT_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `development` mints demo tokens at /dev/token; `production` needs a real JWT_SECRET and never mints. */
+  AUTH_MODE: z.enum(['development', 'production']).default('development'),
+  /** HS256 key shared with whatever issues tokens; development falls back to a fixed, public one. */
+  JWT_SECRET: z
+    .string()
+    .min(MIN_SECRET_LENGTH, `JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`)
+    .optional(),
+  /** Comma-separated browser origins allowed to open sockets; `*` allows any. Requests without Origin pass. */
+  ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v
+        ?.split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== ''),
+    ),
+  /** Open sockets above which upgrades get 503. */
+  MAX_CONNECTIONS: z.coerce.number().int().positive().default(10_000),
 });
 
 export type GatewayEnv = z.infer<typeof envSchema>;
+
+/** The page's dev and preview servers; production lists its own origins. */
+const DEV_ORIGINS = [
+  'http://127.0.0.1:5173',
+  'http://localhost:5173',
+  'http://127.0.0.1:4173',
+  'http://localhost:4173',
+];
+
+/** Known to everyone who reads this file, which is the point: it only ever signs demo tokens. */
+export const DEV_JWT_SECRET = 'development-only-secret-never-use-in-production';
+
+export interface AuthSettings {
+  mode: GatewayEnv['AUTH_MODE'];
+  secret: string;
+  allowedOrigins: string[];
+}
+
+/** Production refuses to start without a real secret rather than run open or with a public key. */
+export function authSettings(env: GatewayEnv): AuthSettings {
+  if (env.AUTH_MODE === 'production') {
+    if (env.JWT_SECRET === undefined)
+      throw new Error('AUTH_MODE=production requires JWT_SECRET (≥ 32 characters)');
+    if (env.JWT_SECRET === DEV_JWT_SECRET)
+      throw new Error('AUTH_MODE=production cannot use the development secret');
+    return { mode: 'production', secret: env.JWT_SECRET, allowedOrigins: env.ALLOWED_ORIGINS ?? [] };
+  }
+  return {
+    mode: 'development',
+    secret: env.JWT_SECRET ?? DEV_JWT_SECRET,
+    allowedOrigins: env.ALLOWED_ORIGINS ?? DEV_ORIGINS,
+  };
+}
 
 /** Validated once at start-up; a bad variable stops the process with a readable message. */
 export function loadEnv(source: Record<string, string | undefined> = process.env): GatewayEnv {

@@ -1,12 +1,21 @@
 import { redisKeys } from '@orders/worker/contract';
 import postgres from 'postgres';
 import { createClient } from 'redis';
-import { loadEnv } from './env.ts';
+import { createAuthorize, devTokenRoutes } from './auth/index.ts';
+import { authSettings, loadEnv } from './env.ts';
 import { createLogger } from './logger.ts';
 import { startNodeGateway } from './node-server.ts';
 
 const env = loadEnv();
 const logger = createLogger(env.GATEWAY_ID, env.LOG_LEVEL);
+// Before any connection: a production gateway without a real secret must not start at all.
+const auth = authSettings(env);
+if (auth.mode === 'development') {
+  logger.warn(
+    { origins: auth.allowedOrigins, publicSecret: env.JWT_SECRET === undefined },
+    'AUTH_MODE=development: GET /dev/token mints tokens for anyone. NEVER expose this gateway; set AUTH_MODE=production and JWT_SECRET',
+  );
+}
 
 const redis = createClient({ url: env.REDIS_URL });
 redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis connection error'));
@@ -23,6 +32,11 @@ const gateway = await startNodeGateway({
   host: env.HOST,
   heartbeatIntervalMs: env.GATEWAY_HEARTBEAT_MS,
   clientHeartbeatMs: env.CLIENT_HEARTBEAT_MS,
+  authorize: createAuthorize(auth),
+  tuning: {
+    maxConnections: env.MAX_CONNECTIONS,
+    ...(auth.mode === 'development' ? { routes: devTokenRoutes(auth.secret, auth.allowedOrigins) } : {}),
+  },
 });
 
 const stop = async (signal: string): Promise<void> => {

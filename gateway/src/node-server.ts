@@ -12,8 +12,10 @@ import { backoffDelay, sleep } from './backoff.ts';
 import { Hub } from './hub/hub.ts';
 import { createSendStats } from './hub/send-stats.ts';
 import type { SocketSink } from './hub/socket-sink.ts';
+import { startReaper } from './liveness/reaper.ts';
 import { createMetrics } from './metrics.ts';
 import { closeCodes } from './protocol/error-code.ts';
+import { limits } from './protocol/limits.ts';
 import { createPgSnapshotSource } from './snapshot/pg-snapshot-source.ts';
 import { createHistoryReader } from './stream/history.ts';
 import { runReadLoop } from './stream/read-loop.ts';
@@ -38,8 +40,18 @@ export interface NodeGatewayOptions {
   /** Overrides for the app (chunk sizes, limits). */
   tuning?: Pick<
     GatewayDeps<WebSocket>,
-    'snapshotChunk' | 'replayPage' | 'maxBufferedEvents' | 'connection' | 'session'
+    | 'snapshotChunk'
+    | 'replayPage'
+    | 'maxBufferedEvents'
+    | 'connection'
+    | 'session'
+    | 'maxConnections'
+    | 'routes'
   >;
+  /** Largest WebSocket message accepted; a bigger one closes the socket with 1009. @default limits.maxPayloadBytes */
+  maxPayloadBytes?: number;
+  /** Protocol ping interval for dead-socket reaping. @default 15000 */
+  reapIntervalMs?: number;
 }
 
 export interface RunningGateway {
@@ -82,6 +94,13 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
 
   const root = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: root });
+  // node-ws takes no server options, but ws reads maxPayload from here at every upgrade:
+  // without it one message may be 100 MiB, all buffered before the app sees a byte.
+  wss.options.maxPayload = options.maxPayloadBytes ?? limits.maxPayloadBytes;
+  const stopReaper = startReaper(wss.clients, {
+    logger,
+    ...(options.reapIntervalMs === undefined ? {} : { intervalMs: options.reapIntervalMs }),
+  });
   const app = createGateway<WebSocket>({
     gatewayId,
     hub,
@@ -157,6 +176,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
       server.close();
       for (const conn of [...hub.connections]) conn.close(closeCodes.serviceRestart, 'going away, reconnect');
       controller.abort();
+      stopReaper();
       // A blocked XREADGROUP holds its connection; destroying it ends the read at once.
       blocking.destroy();
       await Promise.allSettled([readLoop, heartbeats]);

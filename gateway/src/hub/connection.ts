@@ -1,3 +1,4 @@
+import { Outbox, type OutboxOptions } from '../backpressure/outbox.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
 import { type ErrorCode, errorPolicy } from '../protocol/error-code.ts';
 import type { ServerFrame } from '../protocol/server-frame.ts';
@@ -7,18 +8,21 @@ import type { Subscription } from './subscription.ts';
 
 export interface ConnectionOptions {
   /**
-   * Bytes a socket may have queued before it is cut off as a slow consumer; the client
-   * resumes from its cursor, so cutting costs it a reconnect, not data.
+   * Bytes a socket may have queued (in the socket and held for conflation) before it is cut
+   * off as a slow consumer; the client resumes from its cursor, so cutting costs it a
+   * reconnect, not data. Overrides `backpressure.hardBytes`.
    * @default 8 MiB
    */
   maxBufferedBytes?: number;
+  /** Soft limit, held-frame cap and drain polling; see {@link OutboxOptions}. */
+  backpressure?: OutboxOptions;
 }
 
 /** One WebSocket and its subscriptions. */
 export class Connection {
   readonly subs = new Map<string, Subscription>();
   #closed = false;
-  readonly #maxBuffered: number;
+  readonly outbox: Outbox;
 
   constructor(
     readonly id: string,
@@ -26,23 +30,31 @@ export class Connection {
     readonly stats: SendStats,
     options: ConnectionOptions = {},
   ) {
-    this.#maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    const backpressure = { ...options.backpressure };
+    if (options.maxBufferedBytes !== undefined) backpressure.hardBytes = options.maxBufferedBytes;
+    this.outbox = new Outbox(
+      sink,
+      (frame) => {
+        sink.send(frame);
+        stats.frames++;
+        stats.bytes += frame.text.length;
+      },
+      () => {
+        stats.slowConsumers++;
+        this.fail('slow_consumer', 'too many bytes queued; reconnect and resume from your cursor');
+      },
+      backpressure,
+    );
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  send(frame: EncodedFrame): void {
+  /** `sub` and `orderId` mark a change a newer one for the same order may replace while the socket lags. */
+  send(frame: EncodedFrame, sub?: string, orderId?: number): void {
     if (this.#closed) return;
-    if (this.sink.bufferedAmount() > this.#maxBuffered) {
-      this.stats.slowConsumers++;
-      this.fail('slow_consumer', 'too many bytes queued; reconnect and resume from your cursor');
-      return;
-    }
-    this.sink.send(frame);
-    this.stats.frames++;
-    this.stats.bytes += frame.text.length;
+    this.outbox.send(frame, sub, orderId);
   }
 
   sendFrame(frame: ServerFrame): void {
@@ -71,6 +83,7 @@ export class Connection {
   /** Called once the socket is gone, whoever closed it. */
   markClosed(): void {
     this.#closed = true;
+    this.outbox.clear();
     for (const sub of this.subs.values()) sub.close();
     this.subs.clear();
   }

@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
+import { type Principal, STAFF } from '../auth/principal.ts';
+import { scopeFilter } from '../auth/scope.ts';
 import { toFilter } from '../filter/filter.ts';
+import { RateLimiter, type RateLimitOptions } from '../limits/rate-limit.ts';
 import { type ClientFrame, parseClientFrame, type SubscribeFrame } from '../protocol/client-frame.ts';
 import type { Connection } from './connection.ts';
 import { type LoadDeps, runSubscription } from './run-subscription.ts';
@@ -10,11 +13,19 @@ export interface SessionOptions extends LoadDeps {
   maxBufferedEvents: number;
   /** @default 32 */
   maxSubscriptions?: number;
+  /** Incoming message rate per socket; see {@link RateLimitOptions}. */
+  rateLimit?: RateLimitOptions;
 }
 
 /** Handles one socket's incoming frames; bad input gets an error frame and the socket stays usable. */
-export function createSocketSession(conn: Connection, options: SessionOptions, logger: Logger) {
+export function createSocketSession(
+  conn: Connection,
+  options: SessionOptions,
+  logger: Logger,
+  principal: Principal = STAFF,
+) {
   const maxSubscriptions = options.maxSubscriptions ?? 32;
+  const limiter = new RateLimiter(options.rateLimit);
 
   const subscribe = (frame: SubscribeFrame): void => {
     if (conn.subs.has(frame.sub)) {
@@ -25,7 +36,13 @@ export function createSocketSession(conn: Connection, options: SessionOptions, l
       conn.error('too_large', `at most ${maxSubscriptions} subscriptions per socket`, frame.sub);
       return;
     }
-    const sub = new Subscription(frame.sub, toFilter(frame.filter), conn, options.maxBufferedEvents);
+    const scoped = scopeFilter(principal, frame.filter);
+    if (!scoped.ok) {
+      conn.error('forbidden', scoped.message, frame.sub);
+      return;
+    }
+    const sub = new Subscription(frame.sub, toFilter(scoped.filter), conn, options.maxBufferedEvents);
+    if (principal.role === 'customer') sub.scope = principal.customer;
     conn.subs.set(sub.id, sub);
     sub.onResync = () => load(sub, sub.position);
     load(sub, frame.cursor);
@@ -64,9 +81,19 @@ export function createSocketSession(conn: Connection, options: SessionOptions, l
 
   return {
     onMessage(data: unknown): void {
+      if (conn.closed) return;
+      const rate = limiter.take();
+      if (rate === 'close') {
+        conn.fail('rate_limited', 'too many messages; slow down before reconnecting');
+        return;
+      }
+      if (rate === 'refuse') {
+        conn.error('rate_limited', 'too many messages; this one was dropped');
+        return;
+      }
       const parsed = parseClientFrame(data);
       if (parsed.ok) handle(parsed.frame);
-      else conn.error('bad_request', parsed.message, parsed.sub);
+      else conn.error(parsed.code ?? 'bad_request', parsed.message, parsed.sub);
     },
   };
 }

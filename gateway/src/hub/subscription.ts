@@ -1,3 +1,4 @@
+import { scopedChangeFrame } from '../auth/scope.ts';
 import { computeEffect } from '../filter/effect.ts';
 import type { Filter } from '../filter/filter.ts';
 import { compareStreamIds, ORIGIN_ID } from '../stream/stream-id.ts';
@@ -17,6 +18,8 @@ export class Subscription {
   /** Stream position this subscriber has been brought up to (sent or filtered out). */
   position = ORIGIN_ID;
   readonly known = new KnownVersions();
+  /** The customer a customer token limits this subscription to; its filter already includes it. */
+  scope: string | undefined;
   #buffer: ChangeFanout[] = [];
   #overflowed = false;
 
@@ -48,7 +51,11 @@ export class Subscription {
     const effect = computeEffect(this.filter, change);
     if (effect === null || !this.known.admit(change.op, change.row)) return;
     this.conn.stats.changes++;
-    this.conn.send(fanout.frame(this.id, effect));
+    const frame =
+      this.scope === undefined
+        ? fanout.frame(this.id, effect)
+        : scopedChangeFrame(fanout, this.id, effect, this.scope);
+    this.conn.send(frame, this.id, change.row.id);
   }
 
   /** True once if live events were dropped while loading; the caller replays history again. */

@@ -1,6 +1,7 @@
 import { orderStatuses } from '@orders/drizzle';
 import { z } from 'zod';
 import { isStreamId } from '../stream/stream-id.ts';
+import type { ErrorCode } from './error-code.ts';
 import { limits } from './limits.ts';
 
 const subId = z.string().min(1).max(limits.subIdLength);
@@ -29,7 +30,10 @@ const clientFrameSchema = z.discriminatedUnion('type', [subscribeSchema, unsubsc
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 export type SubscribeFrame = z.infer<typeof subscribeSchema>;
 
-export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; message: string; sub?: string };
+export type ParseResult =
+  | { ok: true; frame: ClientFrame }
+  /** `code` is set when the answer is not `bad_request`. */
+  | { ok: false; message: string; sub?: string; code?: ErrorCode };
 
 /**
  * Parses one text frame. Never throws: a bad frame becomes a message for a `bad_request`
@@ -37,7 +41,7 @@ export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; messag
  */
 export function parseClientFrame(data: unknown): ParseResult {
   if (typeof data !== 'string') return { ok: false, message: 'frames must be JSON text' };
-  if (data.length > limits.frameLength) return { ok: false, message: 'frame too long' };
+  if (data.length > limits.frameLength) return { ok: false, message: 'frame too long', code: 'too_large' };
   let json: unknown;
   try {
     json = JSON.parse(data);

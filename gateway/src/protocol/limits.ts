@@ -6,6 +6,8 @@ export const limits = {
   filterIds: 1000,
   /** Longest customer name in a filter. */
   customerLength: 200,
-  /** Longest accepted client frame, in UTF-16 code units. */
+  /** Longest accepted client frame, in UTF-16 code units; longer ones get `too_large` and the socket stays. */
   frameLength: 64 * 1024,
+  /** Largest WebSocket message at all; ws closes the socket with 1009 beyond it, before buffering more. */
+  maxPayloadBytes: 1024 * 1024,
 } as const;

@@ -1,0 +1,55 @@
+import type { Order } from '@orders/drizzle';
+import type { Effect } from '../filter/effect.ts';
+import type { FilterInput } from '../filter/filter.ts';
+import type { ChangeFanout } from '../hub/change-fanout.ts';
+import { EncodedFrame } from '../protocol/encoded-frame.ts';
+import type { Principal } from './principal.ts';
+
+export type ScopeResult = { ok: true; filter: FilterInput | undefined } | { ok: false; message: string };
+
+/**
+ * ANDs a customer's identity into the filter they asked for. Asking for another customer is
+ * refused rather than narrowed to nothing, so a misconfigured page fails visibly.
+ */
+export function scopeFilter(principal: Principal, input: FilterInput | undefined): ScopeResult {
+  if (principal.role === 'staff') return { ok: true, filter: input };
+  if (input?.customer !== undefined && input.customer !== principal.customer) {
+    return { ok: false, message: 'customer tokens may only subscribe to their own orders' };
+  }
+  return { ok: true, filter: { ...input, customer: principal.customer } };
+}
+
+/**
+ * The change frame a customer-scoped subscription may receive. Filtering decides *whether*
+ * a change concerns the customer; this decides *what* of it they see. A reassignment away
+ * carries the new owner in `row`, and one towards them carries the old owner in `before`:
+ * those get a redacted frame (built per socket, they are rare), everything else shares the
+ * fan-out's bytes.
+ */
+export function scopedChangeFrame(fanout: ChangeFanout, sub: string, effect: Effect, customer: string) {
+  const { id, change } = fanout.entry;
+  const foreignBefore = change.before !== null && change.before.customerName !== customer;
+  if (change.row.customerName === customer && !foreignBefore) return fanout.frame(sub, effect);
+  const row =
+    change.row.customerName === customer ? change.row : redactedRow(change.row, change.before, customer);
+  return EncodedFrame.of({
+    type: 'change',
+    sub,
+    cursor: id,
+    op: change.op,
+    effect,
+    row,
+    before: foreignBefore ? null : change.before,
+    committedAt: change.committedAt,
+  });
+}
+
+/**
+ * A row leaving the customer's view: the state they last saw, at the new version so
+ * version ordering still holds. Without a before image nothing but id and version is known
+ * to be theirs, so the rest is blanked.
+ */
+function redactedRow(row: Order, before: Order | null, customer: string): Order {
+  const seen = before ?? { ...row, productName: '' };
+  return { ...seen, customerName: customer, version: row.version, updatedAt: row.updatedAt };
+}

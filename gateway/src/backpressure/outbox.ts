@@ -1,0 +1,114 @@
+import type { SocketSink } from '../hub/socket-sink.ts';
+import type { EncodedFrame } from '../protocol/encoded-frame.ts';
+
+export interface OutboxOptions {
+  /**
+   * Queued bytes in the socket above which frames are held here instead, so changes to the
+   * same order can replace each other. @default 1 MiB
+   */
+  softBytes?: number;
+  /**
+   * Socket plus held bytes above which the socket is cut off as a slow consumer; it resumes
+   * from its cursor, so cutting costs a reconnect, not data. @default 8 MiB
+   */
+  hardBytes?: number;
+  /** Held frames above which the socket is cut off, bounding the map itself. @default 10000 */
+  maxPending?: number;
+  /** How often a held socket is checked for room; `ws` has no drain event of its own. @default 20 */
+  drainPollMs?: number;
+}
+
+/**
+ * One socket's outgoing path. While the socket keeps up, frames go straight through. Once
+ * it falls behind (buffered bytes above the soft limit) frames are held in order, and a
+ * change to an order that already has one held replaces it and moves to the back: the
+ * client skips intermediate versions but still sees cursors and per-order versions rise.
+ * Anything else (snapshots, `live`, errors) is held in order and never dropped.
+ */
+export class Outbox {
+  readonly #held = new Map<string | number, EncodedFrame>();
+  #heldBytes = 0;
+  #seq = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #soft: number;
+  readonly #hard: number;
+  readonly #maxPending: number;
+  readonly #pollMs: number;
+  /** Changes replaced by a newer one for the same order. */
+  conflated = 0;
+
+  constructor(
+    private readonly sink: SocketSink,
+    /** Hands a frame to the socket (and counts it). */
+    private readonly write: (frame: EncodedFrame) => void,
+    /** Called once when the limits are exceeded; the owner closes the socket. */
+    private readonly overflow: () => void,
+    options: OutboxOptions = {},
+  ) {
+    this.#soft = options.softBytes ?? 1024 * 1024;
+    this.#hard = options.hardBytes ?? 8 * 1024 * 1024;
+    this.#maxPending = options.maxPending ?? 10_000;
+    this.#pollMs = options.drainPollMs ?? 20;
+  }
+
+  get heldFrames(): number {
+    return this.#held.size;
+  }
+
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /**
+   * Sends or holds a frame. `sub` and `orderId` mark a change frame that a later change to
+   * the same order in the same subscription may replace.
+   */
+  send(frame: EncodedFrame, sub?: string, orderId?: number): void {
+    if (this.#held.size === 0 && this.sink.bufferedAmount() < this.#soft) {
+      this.write(frame);
+      return;
+    }
+    const key = sub === undefined || orderId === undefined ? this.#seq++ : `${orderId}\u0000${sub}`;
+    const previous = this.#held.get(key);
+    if (previous !== undefined) {
+      this.#held.delete(key);
+      this.#heldBytes -= previous.text.length;
+      this.conflated++;
+    }
+    this.#held.set(key, frame);
+    this.#heldBytes += frame.text.length;
+    if (this.#held.size > this.#maxPending || this.sink.bufferedAmount() + this.#heldBytes > this.#hard) {
+      this.clear();
+      this.overflow();
+      return;
+    }
+    this.#schedule();
+  }
+
+  /** Drops everything held; the socket is gone or being cut off. */
+  clear(): void {
+    this.#held.clear();
+    this.#heldBytes = 0;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flush();
+    }, this.#pollMs);
+    this.#timer.unref?.();
+  }
+
+  #flush(): void {
+    for (const [key, frame] of this.#held) {
+      if (this.sink.bufferedAmount() >= this.#soft) break;
+      this.#held.delete(key);
+      this.#heldBytes -= frame.text.length;
+      this.write(frame);
+    }
+    if (this.#held.size > 0) this.#schedule();
+  }
+}
