@@ -5,7 +5,7 @@
  * sees typed changes. Bad data never throws: it comes back as a `poison` result whose
  * reason ends up in the dead-letter headers.
  */
-import { type Order, orderSchema, orderStatuses } from '@orders/drizzle';
+import { type Order, orderSchema } from '@orders/drizzle';
 import { z } from 'zod';
 import type { ChangeOp, StreamChange } from './contract.ts';
 
@@ -27,12 +27,21 @@ export type DecodeResult =
   | { kind: 'ignore'; reason: IgnoreReason }
   | { kind: 'poison'; reason: PoisonReason; detail: string };
 
+// ZonedTimestamp in UTC, e.g. 2026-11-26T10:00:00.123456Z (fraction optional, 0-9 digits).
+const zonedUtc = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
+
 /**
  * Debezium sends timestamptz as an ISO string (ZonedTimestamp) and plain timestamps as
- * epoch microseconds. Both are normalised to `Date#toISOString()`, the same shape the
- * gateway's snapshot rows have, so a client sees one format whatever path a row took.
+ * epoch microseconds. Both are normalised to `Date#toISOString()` (UTC, milliseconds), the
+ * shape the gateway's snapshot rows have, so a client sees one format whatever path a row
+ * took. The common UTC string is cut to milliseconds without a Date round trip: this runs
+ * four times per update on the hot path.
  */
 const timestamp = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  if (typeof value === 'string') {
+    const match = zonedUtc.exec(value);
+    if (match) return `${match[1]}.${(match[2] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+  }
   const date = typeof value === 'number' ? new Date(value / 1000) : new Date(value);
   if (Number.isNaN(date.getTime())) {
     ctx.addIssue({ code: 'custom', message: `not a timestamp: ${String(value)}` });
@@ -41,13 +50,15 @@ const timestamp = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return date.toISOString();
 });
 
+// Mirrors `orderSchema` (the shared contract) column by column; kept in one pass instead of
+// piping into it, which would validate every row twice.
 const rowSchema = z
   .object({
-    id: z.number(),
-    customer_name: z.string(),
-    product_name: z.string(),
-    status: z.enum(orderStatuses),
-    version: z.number(),
+    id: orderSchema.shape.id,
+    customer_name: orderSchema.shape.customerName,
+    product_name: orderSchema.shape.productName,
+    status: orderSchema.shape.status,
+    version: orderSchema.shape.version,
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -61,9 +72,7 @@ const rowSchema = z
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }),
-  )
-  // The shared contract has the final word (positive ints etc.).
-  .pipe(orderSchema);
+  );
 
 const envelopeSchema = z.object({
   op: z.string(),
