@@ -1,0 +1,72 @@
+import type { Order } from '@orders/drizzle';
+import { describe, expect, it } from 'vitest';
+import { ChangeFanout } from '../hub/change-fanout.ts';
+import type { ChangeFrame } from '../protocol/server-frame.ts';
+import { scopedChangeFrame, scopeFilter } from './scope.ts';
+
+const order = (over: Partial<Order> = {}): Order => ({
+  id: 1,
+  customerName: 'Alice',
+  productName: 'widget',
+  status: 'pending',
+  version: 1,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  ...over,
+});
+
+const fanout = (row: Order, before: Order | null) =>
+  new ChangeFanout({
+    id: '5-0',
+    change: {
+      op: 'update',
+      row,
+      before,
+      committedAt: 1,
+      lsn: '',
+      kafka: { topic: 't', partition: 0, offset: '0', timestamp: 0 },
+    },
+  });
+
+describe('scopeFilter', () => {
+  it('leaves staff filters alone', () => {
+    expect(scopeFilter({ role: 'staff' }, { customer: 'Bob' })).toEqual({
+      ok: true,
+      filter: { customer: 'Bob' },
+    });
+  });
+
+  it('ANDs the customer into every customer filter and refuses other customers', () => {
+    const alice = { role: 'customer', customer: 'Alice' } as const;
+    expect(scopeFilter(alice, undefined)).toEqual({ ok: true, filter: { customer: 'Alice' } });
+    expect(scopeFilter(alice, { status: ['paid'], ids: [3] })).toEqual({
+      ok: true,
+      filter: { status: ['paid'], ids: [3], customer: 'Alice' },
+    });
+    expect(scopeFilter(alice, { customer: 'Alice' })).toMatchObject({ ok: true });
+    expect(scopeFilter(alice, { customer: 'Bob' })).toMatchObject({ ok: false });
+  });
+});
+
+describe('scopedChangeFrame', () => {
+  const parse = (text: string) => JSON.parse(text) as ChangeFrame;
+
+  it('shares the fan-out bytes when nothing foreign is in the change', () => {
+    const f = fanout(order({ version: 2, status: 'paid' }), order());
+    expect(scopedChangeFrame(f, 's', 'upsert', 'Alice')).toBe(f.frame('s', 'upsert'));
+  });
+
+  it('hides the new owner of an order that leaves the view', () => {
+    const f = fanout(order({ customerName: 'Bob', productName: 'secret', version: 2 }), order());
+    const frame = parse(scopedChangeFrame(f, 's', 'remove', 'Alice').text);
+    expect(frame).toMatchObject({ effect: 'remove', row: { id: 1, customerName: 'Alice', version: 2 } });
+    expect(JSON.stringify(frame)).not.toContain('Bob');
+    expect(JSON.stringify(frame)).not.toContain('secret');
+  });
+
+  it('hides the previous owner of an order that enters the view', () => {
+    const f = fanout(order({ version: 2 }), order({ customerName: 'Bob' }));
+    const frame = parse(scopedChangeFrame(f, 's', 'upsert', 'Alice').text);
+    expect(frame).toMatchObject({ effect: 'upsert', row: { customerName: 'Alice' }, before: null });
+  });
+});

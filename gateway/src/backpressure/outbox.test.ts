@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EncodedFrame } from '../protocol/encoded-frame.ts';
+import { Outbox } from './outbox.ts';
+
+function harness(options = { softBytes: 10, hardBytes: 100, maxPending: 5, drainPollMs: 5 }) {
+  let buffered = 0;
+  const written: string[] = [];
+  let overflows = 0;
+  const outbox = new Outbox(
+    { send: () => {}, bufferedAmount: () => buffered, close: () => {} },
+    (frame) => written.push(frame.text),
+    () => overflows++,
+    options,
+  );
+  return {
+    outbox,
+    written,
+    overflows: () => overflows,
+    setBuffered: (n: number) => {
+      buffered = n;
+    },
+  };
+}
+
+const f = (text: string) => new EncodedFrame(text);
+
+describe('Outbox', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('writes straight through while the socket keeps up', () => {
+    const h = harness();
+    h.outbox.send(f('a'), 's', 1);
+    h.outbox.send(f('b'));
+    expect(h.written).toEqual(['a', 'b']);
+  });
+
+  it('keeps only the newest change per order above the soft limit, in stream order, and flushes on drain', () => {
+    vi.useFakeTimers();
+    const h = harness();
+    h.setBuffered(50);
+    h.outbox.send(f('o1v1'), 's', 1);
+    h.outbox.send(f('o2v1'), 's', 2);
+    h.outbox.send(f('snap'));
+    h.outbox.send(f('o1v2'), 's', 1);
+    h.outbox.send(f('o1v2'), 't', 1);
+    expect(h.written).toEqual([]);
+    expect(h.outbox.conflated).toBe(1);
+    h.setBuffered(0);
+    vi.advanceTimersByTime(5);
+    expect(h.written).toEqual(['o2v1', 'snap', 'o1v2', 'o1v2']);
+    // Drained: back to writing through.
+    h.outbox.send(f('x'), 's', 3);
+    expect(h.written.at(-1)).toBe('x');
+  });
+
+  it('holds later frames behind held ones so nothing overtakes', () => {
+    vi.useFakeTimers();
+    const h = harness();
+    h.setBuffered(50);
+    h.outbox.send(f('first'), 's', 1);
+    h.setBuffered(0);
+    h.outbox.send(f('second'), 's', 2);
+    expect(h.written).toEqual([]);
+    vi.advanceTimersByTime(5);
+    expect(h.written).toEqual(['first', 'second']);
+  });
+
+  it('overflows past the hard limit or the held-frame cap, and drops what it held', () => {
+    const bytes = harness();
+    bytes.setBuffered(95);
+    bytes.outbox.send(f('0123456789'), 's', 1);
+    expect(bytes.overflows()).toBe(1);
+    expect(bytes.outbox.heldFrames).toBe(0);
+
+    const count = harness({ softBytes: 10, hardBytes: 1_000_000, maxPending: 3, drainPollMs: 5 });
+    count.setBuffered(50);
+    for (let id = 1; id <= 3; id++) count.outbox.send(f('x'), 's', id);
+    expect(count.overflows()).toBe(0);
+    count.outbox.send(f('x'), 's', 4);
+    expect(count.overflows()).toBe(1);
+    count.outbox.clear();
+  });
+});
