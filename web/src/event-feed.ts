@@ -13,6 +13,11 @@ export interface FeedEvent {
 
 /** Entries kept on screen; older ones drop off the bottom. */
 const FEED_LENGTH = 40;
+/**
+ * Entries added per frame. At a few hundred changes a second nobody reads every line; the
+ * newest ones are what matters, and building all of them would cost frames.
+ */
+const PER_FRAME = 8;
 
 /** The newest changes, one line each, with how long each took from commit to screen. */
 export class EventFeed {
@@ -26,7 +31,7 @@ export class EventFeed {
   add(events: readonly FeedEvent[]): void {
     if (events.length === 0) return;
     const fragment = document.createDocumentFragment();
-    const newest = events.slice(-FEED_LENGTH);
+    const newest = events.slice(-PER_FRAME);
     for (let i = newest.length - 1; i >= 0; i--) {
       const event = newest[i];
       if (event !== undefined) fragment.append(renderEvent(event));

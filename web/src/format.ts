@@ -26,9 +26,21 @@ export function formatClock(ms: number): string {
 export function formatTimestamp(iso: string, now = Date.now()): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return iso;
-  return new Date(ms).toDateString() === new Date(now).toDateString()
-    ? timeFormat.format(ms)
-    : dateFormat.format(ms);
+  return isSameDay(ms, now) ? timeFormat.format(ms) : dateFormat.format(ms);
+}
+
+/** Local midnight bounds of the last day asked about; recomputed only when the day changes. */
+let day = { start: 0, end: 0 };
+
+function isSameDay(ms: number, now: number): boolean {
+  if (now < day.start || now >= day.end) {
+    const start = new Date(now);
+    start.setHours(0, 0, 0, 0);
+    const end = new Date(start);
+    end.setDate(end.getDate() + 1);
+    day = { start: start.getTime(), end: end.getTime() };
+  }
+  return ms >= day.start && ms < day.end;
 }
 
 export function formatCount(value: number): string {

@@ -16,7 +16,7 @@ import { exposeHook } from './page-hook.ts';
 type Update = { kind: 'snapshot'; rows: Order[] } | { kind: 'change'; change: RowChange };
 
 const rows = new Map<number, Order>();
-const table = new OrdersTable(byId('orders-body'), byId('orders-empty'));
+const table = new OrdersTable(byId('orders-scroll'), byId('orders-body'), byId('orders-empty'));
 const feed = new EventFeed(byId('feed-list'));
 const stats = new LiveStats();
 const indicator = new ConnectionIndicator(byId('connection'));
@@ -38,11 +38,13 @@ const batch = new FrameBatch<Update>((updates, now) => {
       table.upsert(change.row);
     } else {
       rows.delete(change.row.id);
-      table.remove(change.row.id);
+      table.remove(change.row.id, now);
     }
     events.push({ ...change, renderedAt: now });
     latencies.push(now - change.committedAt);
   }
+  // The table first: it reads scroll position, which is free only before anything is written.
+  table.render(now);
   rendered += events.length;
   feed.add(events);
   stats.record(now, latencies);

@@ -2,166 +2,267 @@ import { h, setText } from './dom.ts';
 import { formatTimestamp } from './format.ts';
 import { type Order, statusLabels } from './order.ts';
 
+/** Must match `--row-h` in styles.css; rows are positioned by arithmetic, not by layout. */
+const ROW_HEIGHT = 44;
+/** Rows built beyond the visible ones, so a quick scroll does not show blank space. */
+const OVERSCAN = 6;
+/** How long a removed order stays on screen fading out; matches the `leave` animation. */
+const LEAVE_MS = 600;
+
 interface RowView {
   element: HTMLElement;
   cells: {
+    id: HTMLElement;
     customer: HTMLElement;
     product: HTMLElement;
     status: HTMLElement;
     version: HTMLElement;
     updated: HTMLElement;
   };
+  /** What the row currently shows, to skip rewriting it when nothing changed. */
+  order: Order | undefined;
+  index: number;
   /** Alternates between two identical animations: switching the name restarts the flash without a reflow. */
   flashPhase: boolean;
-  leaving?: Animation;
 }
 
-const LEAVE_MS = 600;
-
 /**
- * The orders as a keyed list of rows, newest order first. Each change touches only its own
- * row, so the cost of a frame follows the number of changes in it, not the size of the table.
+ * The orders, newest first, as a keyed and windowed list: only the rows in view (plus a few)
+ * exist in the DOM, each bound to one order for as long as it stays in view. A frame costs
+ * the changes in view, not the size of the table, so a thousand changes a second stay cheap.
  */
 export class OrdersTable {
-  readonly #body: HTMLElement;
+  readonly #scroller: HTMLElement;
+  readonly #canvas: HTMLElement;
   readonly #empty: HTMLElement;
-  readonly #rows = new Map<number, RowView>();
-  /** Ids currently shown (leaving rows excluded), descending, for ordered inserts. */
+  readonly #orders = new Map<number, Order>();
+  /** Removed orders still fading out, with the time they disappear for good. */
+  readonly #leaving = new Map<number, { order: Order; until: number }>();
+  /** Every id on screen (leaving ones included), descending. */
   readonly #ids: number[] = [];
+  /** Ids changed since the last render, and whether each is new to the view. */
+  readonly #touched = new Map<number, 'changed' | 'added'>();
+  readonly #views = new Map<number, RowView>();
+  readonly #pool: RowView[] = [];
+  #viewportHeight = 0;
+  /** The sticky header's height, read once: it never changes. */
+  #canvasTop = 0;
+  #renderQueued = false;
+  #leaveTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(body: HTMLElement, empty: HTMLElement) {
-    this.#body = body;
+  constructor(scroller: HTMLElement, canvas: HTMLElement, empty: HTMLElement) {
+    this.#scroller = scroller;
+    this.#canvas = canvas;
     this.#empty = empty;
+    scroller.addEventListener('scroll', () => this.#queueRender(), { passive: true });
+    new ResizeObserver(() => {
+      this.#viewportHeight = scroller.clientHeight;
+      this.#queueRender();
+    }).observe(scroller);
   }
 
+  /** Orders in view, not counting the ones fading out. */
   get size(): number {
-    return this.#ids.length;
+    return this.#orders.size;
   }
 
-  /** Replaces every row at once (snapshot): no flashes, no animations, one DOM insertion. */
+  /** Replaces every row at once (snapshot): no flashes, no fading. */
   replaceAll(orders: Iterable<Order>): void {
-    for (const view of this.#rows.values()) view.leaving?.cancel();
-    this.#rows.clear();
+    this.#orders.clear();
+    this.#leaving.clear();
+    this.#touched.clear();
+    for (const order of orders) this.#orders.set(order.id, order);
     this.#ids.length = 0;
-    const sorted = [...orders].sort((a, b) => b.id - a.id);
-    const fragment = document.createDocumentFragment();
-    for (const order of sorted) {
-      const view = createRow(order);
-      this.#rows.set(order.id, view);
-      this.#ids.push(order.id);
-      fragment.append(view.element);
-    }
-    this.#body.replaceChildren(fragment);
-    this.#updateEmpty();
+    this.#ids.push(...[...this.#orders.keys()].sort((a, b) => b - a));
+    // Rows keep their elements only while they show the same order; a snapshot is a new view.
+    for (const id of [...this.#views.keys()]) this.#release(id);
   }
 
   upsert(order: Order): void {
-    const existing = this.#rows.get(order.id);
-    if (existing?.leaving === undefined && existing !== undefined) {
-      fillRow(existing, order);
-      flash(existing);
-      return;
+    const known = this.#orders.has(order.id) || this.#leaving.delete(order.id);
+    this.#orders.set(order.id, order);
+    if (!known) insertDescending(this.#ids, order.id);
+    this.#touched.set(order.id, this.#touched.get(order.id) ?? (known ? 'changed' : 'added'));
+  }
+
+  remove(id: number, now: number): void {
+    const order = this.#orders.get(id);
+    if (order === undefined) return;
+    this.#orders.delete(id);
+    this.#touched.delete(id);
+    // Only a row someone can see needs to leave visibly; any other just goes.
+    if (this.#views.has(id)) {
+      this.#leaving.set(id, { order, until: now + LEAVE_MS });
+      this.#scheduleLeaveSweep(LEAVE_MS);
+    } else {
+      removeDescending(this.#ids, id);
     }
-    if (existing?.leaving !== undefined) {
-      // The order came back (e.g. moved into the filter again) while its row was fading out.
-      existing.leaving.cancel();
-      existing.element.remove();
+  }
+
+  /** Brings the DOM in line with the model; call once per frame after applying changes. */
+  render(now = Date.now()): void {
+    this.#sweepLeaving(now);
+    const count = this.#ids.length;
+    this.#canvas.style.height = `${count * ROW_HEIGHT}px`;
+    this.#empty.hidden = this.#orders.size > 0;
+
+    const viewport = this.#viewportHeight || this.#scroller.clientHeight;
+    this.#canvasTop ||= this.#canvas.offsetTop;
+    const top = Math.max(0, this.#scroller.scrollTop - this.#canvasTop);
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(count, Math.ceil((top + viewport) / ROW_HEIGHT) + OVERSCAN);
+    const inWindow = new Set<number>();
+    for (let index = first; index < last; index++) {
+      const id = this.#ids[index];
+      if (id !== undefined) inWindow.add(id);
     }
-    const view = createRow(order);
-    view.element.classList.add('is-new');
-    this.#rows.set(order.id, view);
-    const index = this.#insertId(order.id);
-    const nextId = this.#ids[index + 1];
-    const next = nextId === undefined ? null : (this.#rows.get(nextId)?.element ?? null);
-    this.#body.insertBefore(view.element, next);
-    this.#updateEmpty();
-  }
+    for (const id of [...this.#views.keys()]) if (!inWindow.has(id)) this.#release(id);
 
-  remove(id: number): void {
-    const view = this.#rows.get(id);
-    if (view === undefined || view.leaving !== undefined) return;
-    this.#removeId(id);
-    const { element } = view;
-    // A leaving row no longer counts as shown; tests and the row count read these attributes.
-    element.removeAttribute('data-order-id');
-    element.classList.add('is-leaving');
-    view.leaving = element.animate(
-      [
-        { opacity: 1, transform: 'translateX(0)' },
-        { opacity: 0, transform: 'translateX(12px)' },
-      ],
-      { duration: LEAVE_MS, easing: 'ease-in', fill: 'forwards' },
-    );
-    view.leaving.finished.then(
-      () => {
-        element.remove();
-        if (this.#rows.get(id) === view) this.#rows.delete(id);
-      },
-      // Cancelled because the order came back; the new row replaced this one already.
-      () => {},
-    );
-    this.#updateEmpty();
-  }
-
-  #insertId(id: number): number {
-    // Binary search in a descending array; new orders usually land at index 0.
-    let low = 0;
-    let high = this.#ids.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if ((this.#ids[mid] ?? 0) > id) low = mid + 1;
-      else high = mid;
+    for (let index = first; index < last; index++) {
+      const id = this.#ids[index];
+      if (id === undefined) continue;
+      let view = this.#views.get(id);
+      const fresh = view === undefined;
+      if (view === undefined) {
+        view = this.#acquire();
+        this.#views.set(id, view);
+      }
+      const leaving = this.#leaving.get(id);
+      const order = leaving?.order ?? this.#orders.get(id);
+      if (order === undefined) continue;
+      if (view.order !== order) fill(view, order);
+      if (view.index !== index) {
+        view.index = index;
+        // `translate`, not `transform`, which the leave animation uses.
+        view.element.style.translate = `0 ${index * ROW_HEIGHT}px`;
+      }
+      setLeaving(view, leaving !== undefined);
+      const touched = this.#touched.get(id);
+      if (touched === 'added' && fresh) view.element.classList.add('is-new');
+      else if (touched !== undefined) flash(view);
     }
-    this.#ids.splice(low, 0, id);
-    return low;
+    this.#touched.clear();
   }
 
-  #removeId(id: number): void {
-    const index = this.#ids.indexOf(id);
-    if (index >= 0) this.#ids.splice(index, 1);
+  #acquire(): RowView {
+    const view = this.#pool.pop() ?? createRow();
+    this.#canvas.append(view.element);
+    return view;
   }
 
-  #updateEmpty(): void {
-    this.#empty.hidden = this.#ids.length > 0;
+  #release(id: number): void {
+    const view = this.#views.get(id);
+    if (view === undefined) return;
+    this.#views.delete(id);
+    view.element.remove();
+    view.element.className = 'row';
+    view.order = undefined;
+    view.index = -1;
+    this.#pool.push(view);
+  }
+
+  #sweepLeaving(now: number): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, { until }] of this.#leaving) {
+      if (until <= now) {
+        this.#leaving.delete(id);
+        removeDescending(this.#ids, id);
+        this.#release(id);
+      } else next = Math.min(next, until);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#scheduleLeaveSweep(next - now);
+  }
+
+  #scheduleLeaveSweep(delay: number): void {
+    if (this.#leaveTimer !== undefined) return;
+    this.#leaveTimer = setTimeout(() => {
+      this.#leaveTimer = undefined;
+      this.#queueRender();
+    }, delay + 16);
+  }
+
+  #queueRender(): void {
+    if (this.#renderQueued) return;
+    this.#renderQueued = true;
+    requestAnimationFrame(() => {
+      this.#renderQueued = false;
+      this.render();
+    });
   }
 }
 
-function createRow(order: Order): RowView {
-  const cell = (className: string) => h('td', { class: `cell ${className}` });
+function insertDescending(ids: number[], id: number): void {
+  // New orders have the highest ids, so this is almost always index 0.
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((ids[mid] ?? 0) > id) low = mid + 1;
+    else high = mid;
+  }
+  ids.splice(low, 0, id);
+}
+
+function removeDescending(ids: number[], id: number): void {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((ids[mid] ?? 0) > id) low = mid + 1;
+    else high = mid;
+  }
+  if (ids[low] === id) ids.splice(low, 1);
+}
+
+function createRow(): RowView {
+  const cell = (className: string) => h('div', { class: `cell ${className}` });
+  const status = h('span', { class: 'badge' });
   const cells = {
+    id: cell('col-id'),
     customer: cell('col-customer'),
     product: cell('col-product'),
-    status: h('span', { class: 'badge' }),
+    status,
     version: cell('col-version'),
     updated: cell('col-updated'),
   };
   const element = h(
-    'tr',
+    'div',
     { class: 'row' },
-    h('td', { class: 'cell col-id' }, `#${order.id}`),
+    cells.id,
     cells.customer,
     cells.product,
-    h('td', { class: 'cell col-status' }, cells.status),
+    h('div', { class: 'cell col-status' }, status),
     cells.version,
     cells.updated,
   );
-  const view: RowView = { element, cells, flashPhase: false };
-  fillRow(view, order);
-  return view;
+  return { element, cells, order: undefined, index: -1, flashPhase: false };
 }
 
-function fillRow(view: RowView, order: Order): void {
+function fill(view: RowView, order: Order): void {
   const { element, cells } = view;
-  element.dataset.orderId = String(order.id);
+  view.order = order;
   element.dataset.version = String(order.version);
   element.dataset.status = order.status;
+  setText(cells.id, `#${order.id}`);
   setText(cells.customer, order.customerName);
   setText(cells.product, order.productName);
   setText(cells.status, statusLabels[order.status]);
-  cells.status.className = `badge badge-${order.status}`;
+  const badge = `badge badge-${order.status}`;
+  if (cells.status.className !== badge) cells.status.className = badge;
   setText(cells.version, `v${order.version}`);
   setText(cells.updated, formatTimestamp(order.updatedAt));
   cells.updated.title = order.updatedAt;
+  // Set last: the attribute tests and tools look for means the row is complete.
+  if (!element.classList.contains('is-leaving')) element.dataset.orderId = String(order.id);
+}
+
+function setLeaving(view: RowView, leaving: boolean): void {
+  const { element } = view;
+  if (leaving === element.classList.contains('is-leaving')) return;
+  element.classList.toggle('is-leaving', leaving);
+  // A leaving row no longer counts as shown; tests and the row count read this attribute.
+  if (leaving) delete element.dataset.orderId;
+  else if (view.order !== undefined) element.dataset.orderId = String(view.order.id);
 }
 
 function flash(view: RowView): void {
