@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { WebSocket } from 'ws';
 import { type Authorize, createGateway, type GatewayDeps } from './app.ts';
+import './error-event-polyfill.ts';
 import { backoffDelay, sleep } from './backoff.ts';
 import { Hub } from './hub/hub.ts';
 import { createSendStats } from './hub/send-stats.ts';

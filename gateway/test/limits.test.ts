@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../src/node-server.ts';
+import { errorPolicy } from '../src/protocol/error-code.ts';
+import { limits } from '../src/protocol/limits.ts';
+import { is, openRaw } from './support/raw-socket.ts';
+import { createHarness, type GatewayHarness } from './support/services.ts';
+import { until } from './support/wait.ts';
+
+const socketOf = (ws: unknown) => (ws as { _socket: { pause(): void; resume(): void } })._socket;
+
+describe('limits and liveness', () => {
+  let h: GatewayHarness;
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    gw = await h.start('limits-a', { reapIntervalMs: 300 });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('answers a long frame with too_large and stays usable; closes 1009 past the payload cap', async () => {
+    const s = await openRaw(gw.url);
+    await s.next(is('welcome'));
+    s.sendText(JSON.stringify({ type: 'ping', pad: 'x'.repeat(limits.frameLength) }));
+    expect(await s.next(is('error'))).toMatchObject({ code: 'too_large' });
+    s.send({ type: 'ping' });
+    await s.next(is('pong'));
+    s.sendText('x'.repeat(limits.maxPayloadBytes + 1));
+    expect((await s.waitClose()).code).toBe(errorPolicy('too_large').close);
+  });
+
+  it('caps subscriptions per socket and filter sizes', async () => {
+    const s = await openRaw(gw.url);
+    await s.next(is('welcome'));
+    for (let i = 0; i < 32; i++) s.send({ type: 'subscribe', sub: `s${i}`, filter: { ids: [1] } });
+    await until(() => s.frames.filter((f) => f.type === 'live').length === 32, 'all 32 subscriptions live');
+    s.send({ type: 'subscribe', sub: 'one-too-many' });
+    expect(await s.next(is('error', 'one-too-many'))).toMatchObject({ code: 'too_large' });
+    const ids = Array.from({ length: limits.filterIds + 1 }, (_, i) => i + 1);
+    s.send({ type: 'subscribe', sub: 'big', filter: { ids } });
+    expect(await s.next(is('error', 'big'))).toMatchObject({ code: 'bad_request' });
+    s.send({ type: 'subscribe', sub: 'long', filter: { customer: 'x'.repeat(limits.customerLength + 1) } });
+    expect(await s.next(is('error', 'long'))).toMatchObject({ code: 'bad_request' });
+    s.send({ type: 'subscribe', sub: 'x'.repeat(limits.subIdLength + 1) });
+    expect(await s.next(is('error'))).toMatchObject({ code: 'bad_request' });
+    s.send({ type: 'unsubscribe', sub: 's0' });
+    await s.next(is('unsubscribed', 's0'));
+    s.send({ type: 'subscribe', sub: 'fits-again', filter: { ids: [1] } });
+    await s.next(is('live', 'fits-again'));
+    s.close();
+  });
+
+  it('rate-limits a flooding socket with rate_limited, then closes it with 4429', async () => {
+    const s = await openRaw(gw.url);
+    await s.next(is('welcome'));
+    for (let i = 0; i < 400; i++) s.send({ type: 'ping' });
+    const closed = await s.waitClose();
+    expect(closed.code).toBe(errorPolicy('rate_limited').close);
+    const pongs = s.frames.filter((f) => f.type === 'pong').length;
+    const refused = s.frames.filter((f) => f.type === 'error' && f.code === 'rate_limited').length;
+    // The burst is served, then each extra message is refused until the limiter gives up.
+    expect(pongs).toBeGreaterThanOrEqual(100);
+    expect(pongs).toBeLessThan(120);
+    expect(refused).toBeGreaterThanOrEqual(100);
+  });
+
+  it('answers binary frames with bad_request and closes invalid UTF-8 text with 1007', async () => {
+    const s = await openRaw(gw.url);
+    await s.next(is('welcome'));
+    s.ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]), { binary: true });
+    expect(await s.next(is('error'))).toMatchObject({ code: 'bad_request' });
+    s.send({ type: 'ping' });
+    await s.next(is('pong'));
+    s.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await s.waitClose()).code).toBe(1007);
+  });
+
+  it('reaps a socket that stops answering pings', async () => {
+    await until(() => gw.hub.connections.size === 0, 'earlier sockets to go');
+    const s = await openRaw(gw.url);
+    await s.next(is('welcome'));
+    await until(() => gw.hub.connections.size === 1, 'the socket to register');
+    socketOf(s.ws).pause();
+    const started = Date.now();
+    await until(() => gw.hub.connections.size === 0, 'the silent socket to be reaped', 5000);
+    expect(Date.now() - started).toBeLessThan(2000);
+    s.ws.terminate();
+  });
+});
