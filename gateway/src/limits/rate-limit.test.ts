@@ -16,13 +16,24 @@ describe('RateLimiter', () => {
     expect(limiter.take()).toBe('refuse');
   });
 
-  it('closes after sustained abuse and forgives a client that slows down', () => {
+  it('closes after sustained abuse, even when some messages get through', () => {
     let now = 0;
-    const limiter = new RateLimiter({ burst: 1, perSecond: 10, closeAfter: 2 }, () => now);
-    expect(limiter.take()).toBe('allow');
+    const limiter = new RateLimiter({ burst: 4, perSecond: 10, closeAfter: 3 }, () => now);
+    for (let i = 0; i < 4; i++) expect(limiter.take()).toBe('allow');
     expect([limiter.take(), limiter.take()]).toEqual(['refuse', 'refuse']);
     now += 100;
     expect(limiter.take()).toBe('allow');
-    expect([limiter.take(), limiter.take(), limiter.take()]).toEqual(['refuse', 'refuse', 'close']);
+    expect([limiter.take(), limiter.take()]).toEqual(['refuse', 'close']);
+  });
+
+  it('forgives a client once its bucket has recovered', () => {
+    let now = 0;
+    const limiter = new RateLimiter({ burst: 4, perSecond: 10, closeAfter: 2 }, () => now);
+    for (let i = 0; i < 4; i++) limiter.take();
+    expect([limiter.take(), limiter.take()]).toEqual(['refuse', 'refuse']);
+    now += 200;
+    expect(limiter.take()).toBe('allow');
+    for (let i = 0; i < 1; i++) limiter.take();
+    expect(limiter.take()).toBe('refuse');
   });
 });

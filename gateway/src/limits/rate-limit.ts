@@ -3,7 +3,7 @@ export interface RateLimitOptions {
   burst?: number;
   /** Sustained messages per second. @default 50 */
   perSecond?: number;
-  /** Messages refused in a row (with no token earned in between) before the socket is closed. @default 100 */
+  /** Messages refused before the bucket has recovered to half full, after which the socket is closed. @default 100 */
   closeAfter?: number;
 }
 
@@ -37,9 +37,11 @@ export class RateLimiter {
     const now = this.now();
     this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
     this.#last = now;
+    // Abuse is judged by how empty the bucket stays, not by refusals strictly in a row: a
+    // flood at just above the refill rate alternates allowed and refused messages forever.
+    if (this.#tokens >= this.#burst / 2) this.#refused = 0;
     if (this.#tokens >= 1) {
       this.#tokens -= 1;
-      this.#refused = 0;
       return 'allow';
     }
     return ++this.#refused > this.#closeAfter ? 'close' : 'refuse';
