@@ -10,6 +10,7 @@ import { OrdersClient, type SubscriptionFilter } from '../src/client/index.ts';
 import type { GatewayProcess } from './support/gateway-process.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { diffRows, recordSubscription } from './support/recorder.ts';
+import { staffToken } from './support/tokens.ts';
 import { startTraffic } from './support/traffic.ts';
 import { until } from './support/wait.ts';
 
@@ -26,7 +27,7 @@ describe('end to end through Debezium, Kafka and the worker', () => {
   const filters: SubscriptionFilter[] = [{}, { status: ['pending', 'paid'] }, { customer: 'Alice' }];
 
   const client = (urls: string[]) => {
-    const c = new OrdersClient({ urls, WebSocket, minBackoffMs: 100, maxBackoffMs: 1000 });
+    const c = new OrdersClient({ urls, WebSocket, token: staffToken, minBackoffMs: 100, maxBackoffMs: 1000 });
     clients.push(c);
     return c;
   };

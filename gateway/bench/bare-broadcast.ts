@@ -1,0 +1,37 @@
+/**
+ * The Node ceiling for fan-out: a bare `ws` server that sends prepared frames to every
+ * connected client, in batches the size of the gateway's stream reads, and nothing else.
+ * Run as its own process so it competes for the CPU the way a gateway does.
+ *
+ * argv: <port> <frames.json>. Sending starts on an HTTP POST /go; GET /ready reports clients.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { WebSocketServer } from 'ws';
+
+const port = Number(process.argv[2]);
+const frames = (JSON.parse(readFileSync(String(process.argv[3]), 'utf8')) as string[]).map((text) =>
+  Buffer.from(text, 'utf8'),
+);
+const batch = 500;
+
+const server = createServer((req, res) => {
+  if (req.url === '/go') {
+    res.end('ok');
+    let next = 0;
+    const sendBatch = () => {
+      const end = Math.min(frames.length, next + batch);
+      for (; next < end; next++) {
+        const frame = frames[next];
+        if (frame === undefined) continue;
+        for (const client of wss.clients) client.send(frame, { binary: false });
+      }
+      if (next < frames.length) setImmediate(sendBatch);
+    };
+    sendBatch();
+    return;
+  }
+  res.end(String(wss.clients.size));
+});
+const wss = new WebSocketServer({ server });
+server.listen(port, '127.0.0.1');
