@@ -69,10 +69,15 @@ export interface RunningGateway {
 function rawSink(ws: WSContext<WebSocket>): SocketSink {
   const raw = ws.raw;
   if (raw === undefined) throw new Error('node-ws context without raw socket');
+  // `ws` keeps its net.Socket private; corking it batches a dispatch's frames into one writev.
+  const socket = (raw as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  const options = { binary: false };
   return {
-    send: (frame) => raw.send(frame.bytes, { binary: false }),
+    send: (frame) => raw.send(frame.bytes, options),
     bufferedAmount: () => raw.bufferedAmount,
     close: (code, reason) => raw.close(code, reason),
+    cork: () => socket?.cork(),
+    uncork: () => socket?.uncork(),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Effect } from '../filter/effect.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
 import type { ChangeEntry } from '../stream/change-entry.ts';
+import { splitStreamId } from '../stream/stream-id.ts';
 
 /**
  * Builds the `change` frames of one event lazily and caches them by (effect, sub id).
@@ -10,10 +11,23 @@ import type { ChangeEntry } from '../stream/change-entry.ts';
 export class ChangeFanout {
   readonly #frames = new Map<string, EncodedFrame>();
   #body: string | undefined;
+  // The last frame handed out: consecutive subscribers nearly always ask for the same one,
+  // and this spares the cache key string per delivery.
+  #lastSub: string | undefined;
+  #lastEffect: Effect | undefined;
+  #lastFrame: EncodedFrame | undefined;
+  /** The entry id's numeric parts, parsed once for every subscription's position check. */
+  readonly ms: number;
+  readonly seq: number;
 
-  constructor(readonly entry: ChangeEntry) {}
+  constructor(readonly entry: ChangeEntry) {
+    [this.ms, this.seq] = splitStreamId(entry.id);
+  }
 
   frame(sub: string, effect: Effect): EncodedFrame {
+    if (sub === this.#lastSub && effect === this.#lastEffect && this.#lastFrame !== undefined) {
+      return this.#lastFrame;
+    }
     const key = `${effect}\u0000${sub}`;
     let frame = this.#frames.get(key);
     if (frame === undefined) {
@@ -22,6 +36,9 @@ export class ChangeFanout {
       );
       this.#frames.set(key, frame);
     }
+    this.#lastSub = sub;
+    this.#lastEffect = effect;
+    this.#lastFrame = frame;
     return frame;
   }
 

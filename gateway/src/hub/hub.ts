@@ -17,11 +17,21 @@ export class Hub {
 
   /** Synchronous on purpose: when it returns, every frame is queued and the entries may be acknowledged. */
   dispatch(entries: readonly ChangeEntry[]): void {
-    for (const entry of entries) {
-      const fanout = new ChangeFanout(entry);
-      for (const conn of this.connections) {
-        for (const sub of conn.subs.values()) sub.offer(fanout);
+    const corked: Connection[] = [];
+    for (const conn of this.connections) {
+      if (conn.subs.size === 0 || conn.sink.cork === undefined) continue;
+      conn.sink.cork();
+      corked.push(conn);
+    }
+    try {
+      for (const entry of entries) {
+        const fanout = new ChangeFanout(entry);
+        for (const conn of this.connections) {
+          for (const sub of conn.subs.values()) sub.offer(fanout);
+        }
       }
+    } finally {
+      for (const conn of corked) conn.sink.uncork?.();
     }
   }
 

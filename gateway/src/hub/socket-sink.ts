@@ -10,6 +10,12 @@ export interface SocketSink {
   /** Bytes accepted by `send` but not yet written to the network; 0 when unknown. */
   bufferedAmount(): number;
   close(code: number, reason: string): void;
+  /**
+   * Optional: hold writes until `uncork`, so the frames one stream read produces for this
+   * socket leave in one system call instead of one each.
+   */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /** Portable sink: sends the text (every runtime's WSContext accepts strings as text frames). */

@@ -1,7 +1,7 @@
 import { scopedChangeFrame } from '../auth/scope.ts';
 import { computeEffect } from '../filter/effect.ts';
 import type { Filter } from '../filter/filter.ts';
-import { compareStreamIds, ORIGIN_ID } from '../stream/stream-id.ts';
+import { ORIGIN_ID, splitStreamId } from '../stream/stream-id.ts';
 import type { ChangeFanout } from './change-fanout.ts';
 import type { Connection } from './connection.ts';
 import { KnownVersions } from './known-versions.ts';
@@ -15,8 +15,9 @@ export type SubscriptionState = 'loading' | 'live' | 'closed';
  */
 export class Subscription {
   state: SubscriptionState = 'loading';
-  /** Stream position this subscriber has been brought up to (sent or filtered out). */
-  position = ORIGIN_ID;
+  #position = ORIGIN_ID;
+  #positionMs = 0;
+  #positionSeq = 0;
   readonly known = new KnownVersions();
   /** The customer a customer token limits this subscription to; its filter already includes it. */
   scope: string | undefined;
@@ -30,6 +31,16 @@ export class Subscription {
     /** Live events held while loading; past this the buffer is dropped and history replays them. */
     readonly maxBuffered: number,
   ) {}
+
+  /** Stream position this subscriber has been brought up to (sent or filtered out). */
+  get position(): string {
+    return this.#position;
+  }
+
+  set position(id: string) {
+    this.#position = id;
+    [this.#positionMs, this.#positionSeq] = splitStreamId(id);
+  }
 
   offer(fanout: ChangeFanout): void {
     if (this.state === 'live') {
@@ -46,8 +57,11 @@ export class Subscription {
 
   deliver(fanout: ChangeFanout): void {
     const { id, change } = fanout.entry;
-    if (compareStreamIds(id, this.position) <= 0) return;
-    this.position = id;
+    if (fanout.ms < this.#positionMs || (fanout.ms === this.#positionMs && fanout.seq <= this.#positionSeq))
+      return;
+    this.#position = id;
+    this.#positionMs = fanout.ms;
+    this.#positionSeq = fanout.seq;
     const effect = computeEffect(this.filter, change);
     if (effect === null || !this.known.admit(change.op, change.row)) return;
     this.conn.stats.changes++;

@@ -18,6 +18,11 @@ export function compareStreamIds(a: string, b: string): number {
   return aMs === bMs ? aSeq - bSeq : aMs - bMs;
 }
 
+/** Numeric parts of an id, for hot paths that compare one id against many positions. */
+export function splitStreamId(id: string): [ms: number, seq: number] {
+  return split(id);
+}
+
 function split(id: string): [number, number] {
   const dash = id.indexOf('-');
   if (dash < 0) return [Number(id), 0];

@@ -36,11 +36,13 @@ export async function spawnGateway(
   id: string,
   env: Record<string, string>,
   port?: number,
+  /** Extra Node flags, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs: readonly string[] = [],
 ): Promise<GatewayProcess> {
   const listenPort = port ?? (await freePort());
   const logs = fileURLToPath(new URL('../logs/', import.meta.url));
   mkdirSync(logs, { recursive: true });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
     cwd: gatewayRoot,
     env: {
       PATH: process.env.PATH,
