@@ -38,6 +38,7 @@ const worker = createWorker({
     chunkSize: env.FORWARD_CHUNK,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConcurrency: env.KAFKA_PARTITIONS_CONCURRENCY,
+    commitIntervalMs: env.KAFKA_COMMIT_INTERVAL_MS,
     forward: {
       gatewayTtlMs: env.GATEWAY_TTL_MS,
       historyMaxlen: env.HISTORY_MAXLEN,

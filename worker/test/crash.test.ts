@@ -55,11 +55,20 @@ describe('worker killed with SIGKILL mid-burst', () => {
     const first = spawnWorker(suite, logFile);
     workers.push(first);
 
-    const sending = trickle(producer, suite.topic, messages);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The last 1,500 records are held back until the worker is dead: a kill mid-burst, always.
+    const sending = trickle(producer, suite.topic, messages, {
+      holdFrom: messages.length - 1_500,
+      release: released,
+    });
     await waitForLength(redis, suite.keys.history, 1_500, 90_000);
     await first.kill('SIGKILL');
     const atKill = await redis.xLen(suite.keys.history);
     expect(atKill, 'the kill landed mid-burst').toBeLessThan(messages.length);
+    release();
 
     await sending;
     const second = spawnWorker(suite, logFile);

@@ -57,7 +57,15 @@ describe('rebalance mid-burst', () => {
     running.push(first);
     await readyWithin(first.worker);
 
-    const sending = trickle(producer, suite.topic, messages);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The last 2,000 records are held back until the first worker has left.
+    const sending = trickle(producer, suite.topic, messages, {
+      holdFrom: messages.length - 2_000,
+      release: released,
+    });
     await waitForLength(redis, suite.keys.history, 1_000, 90_000);
     const second = await startWorker(suite, 'rebal-2');
     running.push(second);
@@ -68,6 +76,7 @@ describe('rebalance mid-burst', () => {
     const atLeave = await redis.xLen(suite.keys.history);
     expect(atLeave).toBeLessThan(messages.length);
     await first.stop();
+    release();
 
     await sending;
     await waitForLength(redis, suite.keys.history, messages.length, 120_000);

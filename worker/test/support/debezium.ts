@@ -58,16 +58,30 @@ export function burst(orders: number, updates: number, firstId = 1): Message[] {
   return messages;
 }
 
+export interface TrickleOptions {
+  slice?: number;
+  pauseMs?: number;
+  /** Hold the messages from `holdFrom` on until `release` resolves, so a test can be sure
+   * part of the burst is still to come when it kills or stops a worker. */
+  holdFrom?: number;
+  release?: Promise<unknown>;
+}
+
 /** Sends `messages` in small slices so the burst is still arriving while the worker runs. */
 export async function trickle(
   producer: Producer,
   topic: string,
   messages: Message[],
-  slice = 100,
-  pauseMs = 15,
+  options: TrickleOptions = {},
 ) {
-  for (let i = 0; i < messages.length; i += slice) {
-    await producer.send({ topic, messages: messages.slice(i, i + slice) });
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
-  }
+  const { slice = 100, pauseMs = 15, holdFrom = messages.length, release } = options;
+  const send = async (part: Message[]) => {
+    for (let i = 0; i < part.length; i += slice) {
+      await producer.send({ topic, messages: part.slice(i, i + slice) });
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  };
+  await send(messages.slice(0, holdFrom));
+  await release;
+  await send(messages.slice(holdFrom));
 }
