@@ -13,29 +13,43 @@ export interface FeedEvent {
 
 /** Entries kept on screen; older ones drop off the bottom. */
 const FEED_LENGTH = 40;
-/**
- * Entries added per frame. At a few hundred changes a second nobody reads every line; the
- * newest ones are what matters, and building all of them would cost frames.
- */
-const PER_FRAME = 8;
+/** Entries added per redraw; under heavy traffic the newest are the ones worth showing. */
+const PER_UPDATE = 8;
+const FEED_INTERVAL_MS = 120;
 
 /** The newest changes, one line each, with how long each took from commit to screen. */
 export class EventFeed {
   readonly #list: HTMLElement;
+  readonly #pending: FeedEvent[] = [];
+  #drawnAt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(list: HTMLElement) {
     this.#list = list;
   }
 
-  /** Adds one frame's events; under heavy load only the newest few are worth building. */
-  add(events: readonly FeedEvent[]): void {
-    if (events.length === 0) return;
+  /**
+   * Queues one frame's events. The list itself is redrawn at most every FEED_INTERVAL_MS:
+   * nobody reads a log scrolling at frame rate, and every redraw costs layout and paint.
+   */
+  add(events: readonly FeedEvent[], now: number): void {
+    for (const event of events) this.#pending.push(event);
+    if (this.#pending.length > PER_UPDATE) this.#pending.splice(0, this.#pending.length - PER_UPDATE);
+    if (this.#pending.length === 0 || this.#timer !== undefined) return;
+    // The last events of a burst must show too, so a skipped redraw becomes a scheduled one.
+    const wait = Math.max(0, this.#drawnAt + FEED_INTERVAL_MS - now);
+    this.#timer = setTimeout(() => requestAnimationFrame(() => this.#draw()), wait);
+  }
+
+  #draw(): void {
+    this.#timer = undefined;
+    this.#drawnAt = Date.now();
     const fragment = document.createDocumentFragment();
-    const newest = events.slice(-PER_FRAME);
-    for (let i = newest.length - 1; i >= 0; i--) {
-      const event = newest[i];
+    for (let i = this.#pending.length - 1; i >= 0; i--) {
+      const event = this.#pending[i];
       if (event !== undefined) fragment.append(renderEvent(event));
     }
+    this.#pending.length = 0;
     this.#list.prepend(fragment);
     while (this.#list.childElementCount > FEED_LENGTH) this.#list.lastElementChild?.remove();
   }

@@ -7,7 +7,7 @@ import { launchBrowser, openPage } from './support/browser.ts';
 import { watchFrames } from './support/frames.ts';
 import { databaseOrders, domOrders, pageOrders, waitForPageToMatch } from './support/orders.ts';
 import { dropRedisNamespace } from './support/redis-namespace.ts';
-import { artifactsDir } from './support/services.ts';
+import { artifactsDir, freePort } from './support/services.ts';
 import { type GatewayProcess, type Stack, startStack } from './support/stack.ts';
 import { serveProductionBuild, type WebServer } from './support/web-server.ts';
 
@@ -24,19 +24,22 @@ beforeAll(async () => {
   // Each step fails with the name of what is missing (Connect, Kafka, PostgreSQL, Redis, Chromium).
   pipeline = await createTestPipeline();
   await seed(pipeline.sql);
-  stack = await startStack(pipeline);
-  web = await serveProductionBuild({ gatewayUrls: stack.gateways.map((gateway) => gateway.wsUrl) });
+  // The page's origin must be known before the gateways start: they check it on every upgrade.
+  const webPort = await freePort();
+  stack = await startStack(pipeline, { allowedOrigins: [`http://127.0.0.1:${webPort}`] });
+  web = await serveProductionBuild({ gatewayUrls: stack.gateways.map((gateway) => gateway.wsUrl) }, webPort);
   browser = await launchBrowser();
   await mkdir(artifactsDir, { recursive: true });
 });
 
 afterAll(async () => {
+  // Services before the web server: a lingering HTTP connection must not keep a worker alive.
   const steps = [
     () => browser?.close(),
-    () => web?.close(),
     () => stack?.stop(),
     () => (pipeline ? dropRedisNamespace(pipeline.ns) : undefined),
     () => pipeline?.close(),
+    () => web?.close(),
   ];
   const failures: unknown[] = [];
   for (const step of steps) {

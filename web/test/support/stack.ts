@@ -21,7 +21,12 @@ export interface Stack {
  * The worker and two gateways of the real system, on the pipeline's topic and database and a
  * Redis namespace of their own, each a child process that can be killed like a real one.
  */
-export async function startStack(pipeline: TestPipeline): Promise<Stack> {
+export interface StackOptions {
+  /** Browser origins the gateways accept sockets (and hand dev tokens) from. */
+  allowedOrigins: string[];
+}
+
+export async function startStack(pipeline: TestPipeline, options: StackOptions): Promise<Stack> {
   const { ns } = pipeline;
   const started: Service[] = [];
   try {
@@ -47,7 +52,8 @@ export async function startStack(pipeline: TestPipeline): Promise<Stack> {
         PORT: String(port),
         REDIS_NS: ns,
         DATABASE_READER_URL: pipeline.readerUrl,
-        NODE_ENV: 'development',
+        AUTH_MODE: 'development',
+        ALLOWED_ORIGINS: options.allowedOrigins.join(','),
         LOG_LEVEL: 'info',
       });
       started.push(service);

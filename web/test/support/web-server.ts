@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin, preview } from 'vite';
-import { freePort } from './services.ts';
 
 const webRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -21,10 +20,9 @@ export interface RuntimeConfig {
  * Builds the page for production and serves the bundle, with `/config.js` answered the way
  * the container's entrypoint writes it: the test exercises the artefact that ships.
  */
-export async function serveProductionBuild(config: RuntimeConfig): Promise<WebServer> {
+export async function serveProductionBuild(config: RuntimeConfig, port: number): Promise<WebServer> {
   const outDir = await mkdtemp(join(tmpdir(), 'orders-web-'));
   await build({ root: webRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  const port = await freePort();
   const server = await preview({
     root: webRoot,
     logLevel: 'warn',
@@ -35,7 +33,8 @@ export async function serveProductionBuild(config: RuntimeConfig): Promise<WebSe
   return {
     url: `http://127.0.0.1:${port}/`,
     close: async () => {
-      await server.close();
+      // Open keep-alive sockets can hold close() up; the process is ending anyway.
+      await Promise.race([server.close(), new Promise((resolve) => setTimeout(resolve, 3000))]);
       await rm(outDir, { recursive: true, force: true });
     },
   };
