@@ -13,7 +13,8 @@ const FAST_CLIENTS = 8;
 const SLOW_SUBSCRIPTIONS = 8;
 const ORDERS = 100;
 const RATE_PER_S = 100;
-const PHASE_MS = 8000;
+const PHASE_MS = 3000;
+const CYCLES = 5;
 const SOFT = 256 * 1024;
 const HARD = 4 * 1024 * 1024;
 /** Big rows make a stalled socket fill its kernel buffers within a second or two. */
@@ -88,10 +89,10 @@ describe('a client that stops reading hurts nobody else', () => {
     await Promise.all(slowSubs.map((s) => s.ready()));
 
     let n = 0;
-    const feed = async (ms: number) => {
+    const feed = async (ms: number, until: () => boolean = () => false) => {
       const start = performance.now();
       let due = 0;
-      while (performance.now() - start < ms) {
+      while (performance.now() - start < ms && !until()) {
         due = Math.floor(((performance.now() - start) * RATE_PER_S) / 1000);
         while (n < due + 0) {
           await feeder.update(ids[n % ids.length] ?? 1, orderStatuses[n % orderStatuses.length] ?? 'paid');
@@ -122,43 +123,73 @@ describe('a client that stops reading hurts nobody else', () => {
     }, 25);
     const stats = () => [...gw.hub.connections][0]?.stats;
 
-    try {
-      await phase(2000); // warm-up, not measured
-      const windowA = await phase(PHASE_MS);
-      const stalled = transports.at(-1);
-      if (stalled === undefined) throw new Error('no slow transport');
-      socketOf(stalled).pause();
-      const heapBefore = process.memoryUsage().heapUsed;
-      peakHeap = heapBefore;
-      const windowB = await phase(PHASE_MS);
-      const conflatedDuringB = peakConflated;
-
-      // New orders are new keys conflation cannot merge: the held bytes pass the hard limit.
-      for (let i = 0; i < 1500 && (stats()?.slowConsumers ?? 0) === 0; i++)
-        await feeder.insert('c9', PRODUCT);
-      await until(() => (stats()?.slowConsumers ?? 0) >= 1, 'the stalled socket to be cut off');
-      const heapGrowth = peakHeap - heapBefore;
-
-      socketOf(stalled).resume();
+    const converge = async (what: string) => {
       const want = await feeder.rows();
       for (const [index, sub] of slowSubs.entries()) {
         let diff: string | undefined;
         await until(() => {
           diff = diffViews(sub.rows as Map<number, Order>, want);
           return diff === undefined;
-        }, 'the resumed client to converge').catch((error: unknown) => {
-          throw new Error(`slow subscription ${index}: ${diff}`, { cause: error });
+        }, what).catch((error: unknown) => {
+          throw new Error(`${what}, subscription ${index}: ${diff}`, { cause: error });
         });
       }
+    };
+    const stalled = () => {
+      const ws = transports.at(-1);
+      if (ws === undefined) throw new Error('no slow transport');
+      return socketOf(ws);
+    };
+
+    try {
+      await phase(2000); // warm-up, not measured
+      // Alternating phases in one run: background noise on the machine lands on both sides.
+      const windowsA: [number, number][] = [];
+      const windowsB: [number, number][] = [];
+      let conflatedDuringB = 0;
+      let heapGrowth = 0;
+      for (let cycle = 0; cycle < CYCLES; cycle++) {
+        windowsA.push(await phase(PHASE_MS));
+        stalled().pause();
+        const heapBefore = process.memoryUsage().heapUsed;
+        peakHeap = heapBefore;
+        // Unmeasured: traffic until the kernel buffers are full and the gateway holds frames,
+        // so the measured window is the regime under test.
+        const start = n;
+        n = 0;
+        await feed(20_000, () => [...gw.hub.connections].some((c) => c.outbox.heldFrames > 0));
+        n += start;
+        peakConflated = 0;
+        windowsB.push(await phase(PHASE_MS));
+        conflatedDuringB += peakConflated;
+        heapGrowth = Math.max(heapGrowth, peakHeap - heapBefore);
+        stalled().resume();
+        // Conflated, not cut: it catches up on the same socket.
+        await converge(`the slow client to catch up after stall ${cycle}`);
+      }
+      expect(stats()?.slowConsumers ?? 0).toBe(0);
+
+      // New orders are new keys conflation cannot merge: the held bytes pass the hard limit.
+      stalled().pause();
+      const heapBefore = process.memoryUsage().heapUsed;
+      peakHeap = heapBefore;
+      for (let i = 0; i < 1500 && (stats()?.slowConsumers ?? 0) === 0; i++)
+        await feeder.insert('c9', PRODUCT);
+      await until(() => (stats()?.slowConsumers ?? 0) >= 1, 'the stalled socket to be cut off');
+      heapGrowth = Math.max(heapGrowth, peakHeap - heapBefore);
+      const cutTransports = transports.length;
+      stalled().resume();
+      await converge('the cut-off client to resume from its cursor and converge');
+      expect(transports.length).toBeGreaterThan(cutTransports - 1);
       expect(transports.length).toBeGreaterThan(1);
 
-      const inWindow = ([from, to]: [number, number]) =>
+      const inWindows = (windows: [number, number][]) =>
         samples
-          .filter(([at]) => at >= from && at < to)
+          .filter(([at]) => windows.some(([from, to]) => at >= from && at < to))
           .map(([, latency]) => latency)
           .sort((a, b) => a - b);
-      const a = inWindow(windowA);
-      const b = inWindow(windowB);
+      const a = inWindows(windowsA);
+      const b = inWindows(windowsB);
       const report = {
         baseline: { samples: a.length, p50: percentile(a, 0.5), p99: percentile(a, 0.99) },
         stalled: { samples: b.length, p50: percentile(b, 0.5), p99: percentile(b, 0.99) },
@@ -170,8 +201,8 @@ describe('a client that stops reading hurts nobody else', () => {
       };
       console.info(`slow consumer: ${JSON.stringify(report)}`);
 
-      expect(a.length).toBeGreaterThan(FAST_CLIENTS * RATE_PER_S * (PHASE_MS / 1000) * 0.9);
-      expect(b.length).toBeGreaterThan(FAST_CLIENTS * RATE_PER_S * (PHASE_MS / 1000) * 0.9);
+      expect(a.length).toBeGreaterThan(FAST_CLIENTS * RATE_PER_S * (PHASE_MS / 1000) * CYCLES * 0.5);
+      expect(b.length).toBeGreaterThan(FAST_CLIENTS * RATE_PER_S * (PHASE_MS / 1000) * CYCLES * 0.5);
       expect(report.stalled.p99).toBeLessThanOrEqual(report.baseline.p99 * 1.2);
       expect(conflatedDuringB).toBeGreaterThan(0);
       // The stalled socket never held more than the hard limit plus the frame that crossed it.
