@@ -63,8 +63,9 @@ export class EventFeed {
     const item = h(
       'li',
       { class: `feed-item feed-note feed-note-${tone}` },
+      h('span', { class: 'feed-kind' }, tone === 'warn' ? 'Connection' : 'Stream'),
+      h('span', { class: 'feed-main' }, text),
       h('span', { class: 'feed-time' }, formatClock(at)),
-      h('span', { class: 'feed-text' }, text),
     );
     this.#list.prepend(item);
     while (this.#list.childElementCount > FEED_LENGTH) this.#list.lastElementChild?.remove();
@@ -77,16 +78,11 @@ function renderEvent(event: FeedEvent): HTMLElement {
   return h(
     'li',
     { class: `feed-item feed-${kind(event)}` },
-    h('span', { class: 'feed-time' }, formatClock(event.committedAt)),
     h('span', { class: 'feed-kind' }, label(event)),
-    h(
-      'span',
-      { class: 'feed-text' },
-      h('strong', {}, `#${row.id}`),
-      ` ${row.customerName} · `,
-      describe(event.op, row, before),
-    ),
+    h('span', { class: 'feed-main' }, h('strong', {}, `#${row.id}`), ` ${row.customerName}`),
     h('span', { class: `feed-latency${latency > 1000 ? ' is-slow' : ''}` }, formatLatency(latency)),
+    h('span', { class: 'feed-time' }, formatClock(event.committedAt)),
+    h('span', { class: 'feed-detail' }, describe(event.op, row, before)),
   );
 }
 
