@@ -121,6 +121,27 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
     stale.close();
   });
 
+  it('reports live positions in pong, so quiet subscriptions keep fresh cursors', async () => {
+    const s = await openRaw(gw.url);
+    await s.next(is('welcome'));
+    s.send({ type: 'subscribe', sub: 'quiet', filter: { customer: 'Nobody' } });
+    const live = await s.next(is('live', 'quiet'));
+    await worker.insert('Somebody');
+    const head = await h.redis.xRevRange(h.keys.history, '+', '-', { COUNT: 1 });
+    const newest = head?.[0]?.id;
+    if (newest === undefined) throw new Error('empty history');
+    expect(newest).not.toBe(live.cursor);
+    let cursors: Record<string, string> | undefined;
+    for (let i = 0; i < 50 && cursors?.quiet !== newest; i++) {
+      s.send({ type: 'ping' });
+      cursors = (await s.next(is('pong'))).cursors;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(cursors).toEqual({ quiet: newest });
+    expect(s.frames.some((f) => f.type === 'change')).toBe(false);
+    s.close();
+  });
+
   it('refuses sockets while draining and closes open ones with 1012', async () => {
     const other = await h.start('proto-b');
     const s = await openRaw(other.url);

@@ -123,6 +123,21 @@ describe('OrdersClient', () => {
     expect(client.state).toBe('closed');
   });
 
+  it('takes newer positions from pong for live subscriptions', async () => {
+    const { client } = setup();
+    const sub = client.subscribe({ customer: 'Nobody' });
+    await tick();
+    const ws = last();
+    ws.open();
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [], cursor: '5-0', done: true });
+    ws.deliver({ type: 'pong', cursors: { s1: '6-0' } });
+    expect(sub.cursor).toBe('5-0');
+    ws.deliver({ type: 'live', sub: 's1', cursor: '5-0', recovered: false });
+    ws.deliver({ type: 'pong', cursors: { s1: '9-0', other: '1-0' } });
+    expect(sub.cursor).toBe('9-0');
+    client.close();
+  });
+
   it('fails over to the next URL and resumes from the cursor', async () => {
     const { client } = setup();
     const sub = client.subscribe({});

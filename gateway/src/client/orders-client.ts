@@ -209,6 +209,9 @@ export class OrdersClient extends Emitter<ClientEvents> {
         return;
       }
       case 'pong':
+        for (const [id, cursor] of Object.entries(frame.cursors ?? {}))
+          this.#subs.get(id)?.onPosition(cursor);
+        return;
       case 'unsubscribed':
         return;
     }

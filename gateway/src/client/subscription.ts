@@ -90,6 +90,11 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     for (const resolve of waiters) resolve();
   }
 
+  /** A newer position from the gateway (`pong.cursors`): nothing for this view lies before it. */
+  onPosition(cursor: string): void {
+    if (this.#live) this.#cursor = cursor;
+  }
+
   onReset(reason: ResetFrame['reason']): void {
     this.rows.clear();
     this.#staging = undefined;

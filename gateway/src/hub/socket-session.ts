@@ -4,6 +4,7 @@ import { scopeFilter } from '../auth/scope.ts';
 import { toFilter } from '../filter/filter.ts';
 import { RateLimiter, type RateLimitOptions } from '../limits/rate-limit.ts';
 import { type ClientFrame, parseClientFrame, type SubscribeFrame } from '../protocol/client-frame.ts';
+import type { PongFrame } from '../protocol/server-frame.ts';
 import type { Connection } from './connection.ts';
 import { type LoadDeps, runSubscription } from './run-subscription.ts';
 import { Subscription } from './subscription.ts';
@@ -57,6 +58,19 @@ export function createSocketSession(
     });
   };
 
+  const pong = (): PongFrame => {
+    // Held frames may be reordered by conflation; a cursor is only safe when nothing is held.
+    if (conn.outbox.heldFrames > 0) return { type: 'pong' };
+    const cursors: Record<string, string> = {};
+    let any = false;
+    for (const sub of conn.subs.values()) {
+      if (sub.state !== 'live') continue;
+      cursors[sub.id] = sub.position;
+      any = true;
+    }
+    return any ? { type: 'pong', cursors } : { type: 'pong' };
+  };
+
   const handle = (frame: ClientFrame): void => {
     switch (frame.type) {
       case 'subscribe':
@@ -74,7 +88,7 @@ export function createSocketSession(
         return;
       }
       case 'ping':
-        conn.sendFrame({ type: 'pong' });
+        conn.sendFrame(pong());
         return;
     }
   };

@@ -55,6 +55,12 @@ export interface ErrorFrame {
 
 export interface PongFrame {
   type: 'pong';
+  /**
+   * Extension: position of each live subscription. Frames for a subscription arrive in
+   * stream order, so a client may resume from here; a subscription whose filter rarely
+   * matches keeps a fresh cursor this way instead of expiring with history.
+   */
+  cursors?: Record<string, string>;
 }
 
 /** Extension: a subscription ended by `unsubscribe`. */
