@@ -2,6 +2,7 @@ import { orderStatuses } from '@orders/drizzle';
 import { z } from 'zod';
 import { isStreamId } from '../stream/stream-id.ts';
 import type { ErrorCode } from './error-code.ts';
+import { nestsDeeperThan } from './json-depth.ts';
 import { limits } from './limits.ts';
 
 const subId = z.string().min(1).max(limits.subIdLength);
@@ -42,6 +43,7 @@ export type ParseResult =
 export function parseClientFrame(data: unknown): ParseResult {
   if (typeof data !== 'string') return { ok: false, message: 'frames must be JSON text' };
   if (data.length > limits.frameLength) return { ok: false, message: 'frame too long', code: 'too_large' };
+  if (nestsDeeperThan(data, limits.jsonDepth)) return { ok: false, message: 'frame nests too deep' };
   let json: unknown;
   try {
     json = JSON.parse(data);
@@ -51,7 +53,13 @@ export function parseClientFrame(data: unknown): ParseResult {
   const parsed = clientFrameSchema.safeParse(json);
   if (parsed.success) return { ok: true, frame: parsed.data };
   const sub = readSub(json);
-  const message = z.prettifyError(parsed.error).replaceAll('\n', ' ');
+  // The first issue is enough for a client to fix its frame, and much cheaper to word than
+  // all of them when a hostile client sends thousands of wrong frames.
+  const issue = parsed.error.issues[0];
+  const message =
+    issue === undefined
+      ? 'invalid frame'
+      : `${issue.path.join('.') || 'frame'}: ${issue.message}`.slice(0, 200);
   return sub === undefined ? { ok: false, message } : { ok: false, message, sub };
 }
 
