@@ -43,6 +43,12 @@ export function createMetrics(hub: Hub, stats: SendStats): Metrics {
   );
   counterFrom(registry, 'gateway_changes_sent_total', 'Change frames sent to sockets', () => stats.changes);
   counterFrom(registry, 'gateway_slow_consumers_total', 'Sockets cut off as slow', () => stats.slowConsumers);
+  counterFrom(
+    registry,
+    'gateway_conflated_changes_total',
+    'Change frames replaced by a newer one for the same order on a lagging socket',
+    () => stats.conflated,
+  );
   return {
     registry,
     snapshotDuration: new Histogram({

@@ -44,6 +44,8 @@ export class Outbox {
     /** Called once when the limits are exceeded; the owner closes the socket. */
     private readonly overflow: () => void,
     options: OutboxOptions = {},
+    /** Called per replaced change, for metrics. */
+    private readonly onConflate: () => void = () => {},
   ) {
     this.#soft = options.softBytes ?? 1024 * 1024;
     this.#hard = options.hardBytes ?? 8 * 1024 * 1024;
@@ -74,6 +76,7 @@ export class Outbox {
       this.#held.delete(key);
       this.#heldBytes -= previous.text.length;
       this.conflated++;
+      this.onConflate();
     }
     this.#held.set(key, frame);
     this.#heldBytes += frame.text.length;

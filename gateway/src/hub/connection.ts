@@ -44,6 +44,7 @@ export class Connection {
         this.fail('slow_consumer', 'too many bytes queued; reconnect and resume from your cursor');
       },
       backpressure,
+      () => stats.conflated++,
     );
   }
 

@@ -7,8 +7,10 @@ export interface SendStats {
   bytes: number;
   changes: number;
   slowConsumers: number;
+  /** Change frames replaced by a newer change to the same order while their socket lagged. */
+  conflated: number;
 }
 
 export function createSendStats(): SendStats {
-  return { frames: 0, bytes: 0, changes: 0, slowConsumers: 0 };
+  return { frames: 0, bytes: 0, changes: 0, slowConsumers: 0, conflated: 0 };
 }
