@@ -59,9 +59,16 @@ export class ConnectionIndicator {
         return;
       case 'reconnecting': {
         const now = Date.now();
-        const left = view.retryAt === undefined ? 0 : (view.retryAt - now) / 1000;
-        setText(this.#label, left > 0.05 ? `Reconnecting in ${left.toFixed(1)} s` : 'Reconnecting…');
         const offline = `offline ${((now - view.since) / 1000).toFixed(1)} s`;
+        if (view.phase === 'connecting') {
+          setText(this.#label, `Reconnecting · trying ${hostOf(view.url)}`);
+        } else {
+          const left = view.retryBy === undefined ? 0 : (view.retryBy - now) / 1000;
+          setText(
+            this.#label,
+            left > 0.05 ? `Reconnecting · retry within ${left.toFixed(1)} s` : 'Reconnecting…',
+          );
+        }
         setText(
           this.#detail,
           `${view.reason} · ${offline}${view.attempt > 1 ? ` · attempt ${view.attempt}` : ''}`,

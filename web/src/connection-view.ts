@@ -8,6 +8,17 @@ export type Recovery = 'syncing' | 'fresh' | 'resumed' | 'reset';
 export type ConnectionView =
   | { state: 'connecting'; url: string }
   | { state: 'connected'; gateway: string; url: string; recovery: Recovery }
-  /** `retryAt` is unknown when the client does not say when it will try again. */
-  | { state: 'reconnecting'; retryAt: number | undefined; since: number; attempt: number; reason: string }
+  /**
+   * Waiting out the backoff (`retryBy`: the next attempt starts by then at the latest), or
+   * an attempt under way.
+   */
+  | {
+      state: 'reconnecting';
+      phase: 'waiting' | 'connecting';
+      retryBy: number | undefined;
+      url: string;
+      since: number;
+      attempt: number;
+      reason: string;
+    }
   | { state: 'closed'; reason: string };

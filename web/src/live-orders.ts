@@ -39,12 +39,16 @@ export interface StartOptions {
   handlers: LiveOrdersHandlers;
 }
 
+/** Reconnect delay ceilings: the first retry comes within half a second, later ones back off to 8 s. */
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 8000;
+
 export function startLiveOrders({ config, filter, handlers }: StartOptions): LiveOrders {
   const client: OrdersClient = createOrdersClient({
     urls: config.gatewayUrls,
     token: createTokenSource(config.gatewayUrls, config.tokenUrl),
-    minBackoffMs: 500,
-    maxBackoffMs: 8000,
+    minBackoffMs: MIN_BACKOFF_MS,
+    maxBackoffMs: MAX_BACKOFF_MS,
   });
   let sub: Subscription = client.subscribe(toClientFilter(filter));
   let recovery: Recovery = 'syncing';
@@ -61,12 +65,25 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
   };
 
   let currentUrl = config.gatewayUrls[0] ?? '';
+  const reconnecting = (phase: 'waiting' | 'connecting', retryBy: number | undefined) => {
+    handlers.connection({
+      state: 'reconnecting',
+      phase,
+      retryBy,
+      url: currentUrl,
+      since: disconnectedAt || Date.now(),
+      attempt,
+      reason: lastError || `${hostOf(currentUrl)} unreachable`,
+    });
+  };
+
   client.on('state', (event) => {
     currentUrl = event.url ?? currentUrl;
     switch (event.state) {
       case 'idle':
       case 'connecting':
         if (attempt === 0) handlers.connection({ state: 'connecting', url: currentUrl });
+        else reconnecting('connecting', undefined);
         return;
       case 'connected':
         recovery = 'syncing';
@@ -78,15 +95,12 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
           disconnectedAt = Date.now();
           handlers.notice(`Lost ${hostOf(currentUrl)}; reconnecting`, 'warn');
         }
+        // The client waits a random time below a ceiling that doubles per failed attempt (full
+        // jitter); the ceiling is the honest "at the latest" for the countdown.
+        const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** attempt);
         attempt++;
-        const retryAt = 'retryAt' in event && typeof event.retryAt === 'number' ? event.retryAt : undefined;
-        handlers.connection({
-          state: 'reconnecting',
-          retryAt,
-          since: disconnectedAt || Date.now(),
-          attempt,
-          reason: lastError || `${hostOf(currentUrl)} unreachable`,
-        });
+        const exact = 'retryAt' in event && typeof event.retryAt === 'number' ? event.retryAt : undefined;
+        reconnecting('waiting', exact ?? Date.now() + ceiling);
         return;
       }
       case 'closed':
@@ -96,6 +110,9 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
   });
 
   client.on('error', (event) => {
+    // A browser reports nothing useful about a failed socket; only the gateway's own errors
+    // (refused token, bad request) say something worth showing.
+    if (event.code === 'connect_failed') return;
     lastError = describeError(event.code, event.message);
     if (event.sub === sub) handlers.notice(`Gateway error: ${lastError}`, 'warn');
   });

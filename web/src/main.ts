@@ -58,6 +58,8 @@ const live = startLiveOrders({
   handlers: {
     connection(view: ConnectionView) {
       indicator.show(view);
+      // Lets the stylesheet mark the table as possibly stale while no gateway is connected.
+      document.body.dataset.connection = view.state;
     },
     snapshot(snapshot: Order[]) {
       // Whatever was queued describes the view the snapshot replaces.

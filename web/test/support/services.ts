@@ -41,7 +41,13 @@ export async function startService(
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
-  void exited.then(() => log.end());
+  // Should the test process itself die, its children must not outlive it.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  void exited.then(() => {
+    process.off('exit', reap);
+    log.end();
+  });
   const signal = async (sig: NodeJS.Signals, graceMs: number): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(sig);
