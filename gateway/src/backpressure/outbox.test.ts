@@ -60,11 +60,26 @@ describe('Outbox', () => {
     const h = harness();
     h.setBuffered(50);
     h.outbox.send(f('first'), 's', 1);
-    h.setBuffered(0);
     h.outbox.send(f('second'), 's', 2);
+    h.setBuffered(0);
+    // The next frame after the socket drained flushes the held ones first, in order.
+    h.outbox.send(f('third'), 's', 3);
+    expect(h.written).toEqual(['first', 'second', 'third']);
+    expect(h.outbox.heldFrames).toBe(0);
+  });
+
+  it('keeps holding while the socket is still full', () => {
+    vi.useFakeTimers();
+    const h = harness();
+    h.setBuffered(50);
+    h.outbox.send(f('a'), 's', 1);
+    vi.advanceTimersByTime(50);
     expect(h.written).toEqual([]);
+    h.outbox.send(f('b'));
+    expect(h.outbox.heldFrames).toBe(2);
+    h.setBuffered(0);
     vi.advanceTimersByTime(5);
-    expect(h.written).toEqual(['first', 'second']);
+    expect(h.written).toEqual(['a', 'b']);
   });
 
   it('overflows past the hard limit or the held-frame cap, and drops what it held', () => {

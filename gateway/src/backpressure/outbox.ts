@@ -66,6 +66,10 @@ export class Outbox {
    * the same order in the same subscription may replace.
    */
   send(frame: EncodedFrame, sub?: string, orderId?: number): void {
+    if (this.#held.size > 0 && this.sink.bufferedAmount() < this.#soft) {
+      // Drained since the last check: catch up now rather than at the next poll.
+      this.#flush();
+    }
     if (this.#held.size === 0 && this.sink.bufferedAmount() < this.#soft) {
       this.write(frame);
       return;
@@ -98,14 +102,13 @@ export class Outbox {
 
   #schedule(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#flush();
-    }, this.#pollMs);
+    this.#timer = setTimeout(() => this.#flush(), this.#pollMs);
     this.#timer.unref?.();
   }
 
   #flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     for (const [key, frame] of this.#held) {
       if (this.sink.bufferedAmount() >= this.#soft) break;
       this.#held.delete(key);
