@@ -9,6 +9,7 @@ import type { ChangeOp } from '@orders/worker/contract';
  */
 export class KnownVersions {
   readonly #versions = new Map<number, number>();
+  #snapshotAt = 0;
 
   remember(id: number, version: number): void {
     this.#versions.set(id, version);
@@ -20,6 +21,24 @@ export class KnownVersions {
 
   clear(): void {
     this.#versions.clear();
+  }
+
+  /** Marks when the snapshot was read (ms), for {@link retireBefore}. */
+  sealed(at: number): void {
+    this.#snapshotAt = at;
+  }
+
+  /**
+   * Forgets every remembered version once changes committed well after the snapshot flow:
+   * by then anything the snapshot already reflected has passed, and without this a large
+   * snapshot would pin one entry per row for the life of the subscription. `graceMs`
+   * covers clock skew and a lagging partition; should a stale change still come later, the
+   * client's merge by version drops it.
+   */
+  retireBefore(committedAt: number, graceMs: number): void {
+    if (this.#versions.size > 0 && this.#snapshotAt > 0 && committedAt > this.#snapshotAt + graceMs) {
+      this.#versions.clear();
+    }
   }
 
   /** Whether the subscriber should see this change; forgets the order when it does. */

@@ -72,6 +72,7 @@ async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean>
     if (!more || last === undefined) break;
     afterId = last.id;
   }
+  sub.known.sealed(Date.now());
   deps.metrics.snapshotDuration.observe((performance.now() - started) / 1000);
   return true;
 }

@@ -63,6 +63,19 @@ describe('Subscription', () => {
     expect(changes().map((c) => c.row.version)).toEqual([4]);
   });
 
+  it('forgets snapshot versions once live commits are well past the snapshot', () => {
+    const { sub } = harness();
+    sub.known.remember(1, 3);
+    sub.known.sealed(1_000);
+    sub.state = 'live';
+    sub.offer(change('6-0', 'update', order(2, 2), order(2, 1)));
+    expect(sub.known.size).toBe(1);
+    const late = change('7-0', 'update', order(2, 3), order(2, 2));
+    late.entry.change.committedAt = 1_000 + 60_001;
+    sub.offer(late);
+    expect(sub.known.size).toBe(0);
+  });
+
   it('passes a delete of the version the snapshot holds', () => {
     const { sub, changes } = harness();
     sub.known.remember(1, 3);

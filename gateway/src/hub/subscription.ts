@@ -8,6 +8,9 @@ import { KnownVersions } from './known-versions.ts';
 
 export type SubscriptionState = 'loading' | 'live' | 'closed';
 
+/** How far past the snapshot live commits must be before its remembered versions are dropped. */
+const KNOWN_VERSIONS_GRACE_MS = 60_000;
+
 /**
  * One `subscribe` on one socket. While its snapshot and replay are in flight, live events
  * are buffered; every path (replay, buffer, live) goes through `deliver`, which drops what
@@ -62,6 +65,7 @@ export class Subscription {
     this.#position = id;
     this.#positionMs = fanout.ms;
     this.#positionSeq = fanout.seq;
+    if (this.state === 'live') this.known.retireBefore(change.committedAt, KNOWN_VERSIONS_GRACE_MS);
     const effect = computeEffect(this.filter, change);
     if (effect === null || !this.known.admit(change.op, change.row)) return;
     this.conn.stats.changes++;
