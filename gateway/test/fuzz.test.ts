@@ -32,7 +32,7 @@ async function garbage(url: string, count: number, seed: number) {
     sent += batch;
     await until(() => errorsNow() >= sent, `answers to ${sent} hostile frames`, 30_000);
     // Spread the attack over time so it overlaps plenty of writes.
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 150));
   }
   s.send({ type: 'ping' });
   await s.next(is('pong'), 10_000);
