@@ -13,6 +13,9 @@ import type { Order } from './order.ts';
 import { OrdersTable } from './orders-table.ts';
 import { exposeHook } from './page-hook.ts';
 
+/** Slowest render cadence under sustained traffic; see FrameBatch. */
+const RENDER_INTERVAL_MS = 50;
+
 type Update = { kind: 'snapshot'; rows: Order[] } | { kind: 'change'; change: RowChange };
 
 const rows = new Map<number, Order>();
@@ -48,7 +51,7 @@ const batch = new FrameBatch<Update>((updates, now) => {
   rendered += events.length;
   feed.add(events, now);
   stats.record(now, latencies);
-});
+}, RENDER_INTERVAL_MS);
 
 const filterBar = new FilterBar(byId('filters'), (filter) => live.setFilter(filter));
 

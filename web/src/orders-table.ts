@@ -8,6 +8,13 @@ const ROW_HEIGHT = 44;
 const OVERSCAN = 6;
 /** How long a removed order stays on screen fading out; matches the `leave` animation. */
 const LEAVE_MS = 600;
+/**
+ * Highlights fade in a few discrete steps driven by the renders, not by a CSS animation: an
+ * animation on every changed row would make each of 60 frames a second restyle and repaint
+ * the table, which at hundreds of changes a second is most of the page's cost.
+ */
+const HIGHLIGHT_STEPS = 4;
+const HIGHLIGHT_STEP_MS = 350;
 
 interface RowView {
   element: HTMLElement;
@@ -22,8 +29,8 @@ interface RowView {
   /** What the row currently shows, to skip rewriting it when nothing changed. */
   order: Order | undefined;
   index: number;
-  /** Alternates between two identical animations: switching the name restarts the flash without a reflow. */
-  flashPhase: boolean;
+  /** The highlight currently drawn, e.g. `changed-1`, to touch the DOM only when it steps. */
+  highlight: string;
 }
 
 /**
@@ -42,6 +49,9 @@ export class OrdersTable {
   readonly #ids: number[] = [];
   /** Ids changed since the last render, and whether each is new to the view. */
   readonly #touched = new Map<number, 'changed' | 'added'>();
+  /** Rows highlighted recently: what happened and when, until the highlight has faded. */
+  readonly #highlights = new Map<number, { kind: 'changed' | 'added'; at: number }>();
+  #highlightTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #views = new Map<number, RowView>();
   readonly #pool: RowView[] = [];
   #viewportHeight = 0;
@@ -71,6 +81,7 @@ export class OrdersTable {
     this.#orders.clear();
     this.#leaving.clear();
     this.#touched.clear();
+    this.#highlights.clear();
     for (const order of orders) this.#orders.set(order.id, order);
     this.#ids.length = 0;
     this.#ids.push(...[...this.#orders.keys()].sort((a, b) => b - a));
@@ -122,7 +133,6 @@ export class OrdersTable {
       const id = this.#ids[index];
       if (id === undefined) continue;
       let view = this.#views.get(id);
-      const fresh = view === undefined;
       if (view === undefined) {
         view = this.#acquire();
         this.#views.set(id, view);
@@ -138,10 +148,38 @@ export class OrdersTable {
       }
       setLeaving(view, leaving !== undefined);
       const touched = this.#touched.get(id);
-      if (touched === 'added' && fresh) view.element.classList.add('is-new');
-      else if (touched !== undefined) flash(view);
+      if (touched !== undefined) this.#highlights.set(id, { kind: touched, at: now });
+      this.#paintHighlight(view, id, now);
     }
     this.#touched.clear();
+    this.#scheduleHighlightStep(now);
+  }
+
+  #paintHighlight(view: RowView, id: number, now: number): void {
+    const highlight = this.#highlights.get(id);
+    const step =
+      highlight === undefined ? HIGHLIGHT_STEPS : Math.floor((now - highlight.at) / HIGHLIGHT_STEP_MS);
+    if (highlight !== undefined && step >= HIGHLIGHT_STEPS) this.#highlights.delete(id);
+    const name = highlight !== undefined && step < HIGHLIGHT_STEPS ? `${highlight.kind}-${step}` : '';
+    if (name === view.highlight) return;
+    view.highlight = name;
+    if (name === '') delete view.element.dataset.highlight;
+    else view.element.dataset.highlight = name;
+  }
+
+  /** Renders again when the next highlight is due to fade a step; nothing runs once all have faded. */
+  #scheduleHighlightStep(now: number): void {
+    for (const id of this.#highlights.keys()) if (!this.#views.has(id)) this.#highlights.delete(id);
+    if (this.#highlights.size === 0 || this.#highlightTimer !== undefined) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const { at } of this.#highlights.values()) {
+      const elapsed = now - at;
+      next = Math.min(next, HIGHLIGHT_STEP_MS - (elapsed % HIGHLIGHT_STEP_MS));
+    }
+    this.#highlightTimer = setTimeout(() => {
+      this.#highlightTimer = undefined;
+      this.#queueRender();
+    }, next);
   }
 
   #acquire(): RowView {
@@ -156,6 +194,8 @@ export class OrdersTable {
     this.#views.delete(id);
     view.element.remove();
     view.element.className = 'row';
+    delete view.element.dataset.highlight;
+    view.highlight = '';
     view.order = undefined;
     view.index = -1;
     this.#pool.push(view);
@@ -235,7 +275,7 @@ function createRow(): RowView {
     cells.version,
     cells.updated,
   );
-  return { element, cells, order: undefined, index: -1, flashPhase: false };
+  return { element, cells, order: undefined, index: -1, highlight: '' };
 }
 
 function fill(view: RowView, order: Order): void {
@@ -263,11 +303,4 @@ function setLeaving(view: RowView, leaving: boolean): void {
   // A leaving row no longer counts as shown; tests and the row count read this attribute.
   if (leaving) delete element.dataset.orderId;
   else if (view.order !== undefined) element.dataset.orderId = String(view.order.id);
-}
-
-function flash(view: RowView): void {
-  view.flashPhase = !view.flashPhase;
-  view.element.classList.remove('is-new');
-  view.element.classList.toggle('flash-a', view.flashPhase);
-  view.element.classList.toggle('flash-b', !view.flashPhase);
 }
