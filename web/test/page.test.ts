@@ -146,14 +146,19 @@ describe('live orders page against the real stack', () => {
     const rendered = await page.evaluate(() => window.__ordersPage?.rendered() ?? 0);
     console.info(
       `simulator: ${summary.sent} changes, ${summary.averageRate.toFixed(0)}/s (per second: ${progress.join(' ')}); ` +
-        `page: ${rendered} changes rendered, ${report.frames} frames, longest frame gap ${report.maxGapMs.toFixed(0)} ms, ` +
+        `page: ${rendered} changes rendered, ${report.frames} frames (${report.slowFrames} over 100 ms, ` +
+        `longest gap ${report.maxGapMs.toFixed(0)} ms), ` +
         `long tasks ${report.longTasks.length} (longest ${report.maxLongTaskMs.toFixed(0)} ms)`,
     );
 
     expect(summary.errors).toBe(0);
     expect(summary.averageRate).toBeGreaterThan(400);
+    // The page's own work: no task on its main thread may block it for 200 ms or more.
     expect(report.maxLongTaskMs).toBeLessThan(200);
-    expect(report.maxGapMs).toBeLessThan(200);
+    // Frame gaps also count time the OS gave the CPU to the database, Kafka, the gateways and
+    // the simulator sharing this machine, so they get a freeze guard rather than the same bound.
+    expect(report.maxGapMs).toBeLessThan(500);
+    expect(report.slowFrames).toBeLessThan(report.frames / 50);
     expect((await waitForPageToMatch(page, sql, {}, 30_000)).detail).toBe('');
     expect(await databaseOrders(sql)).toEqual(await pageOrders(page));
     expect(pageErrors).toEqual([]);

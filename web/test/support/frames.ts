@@ -4,6 +4,8 @@ export interface FrameReport {
   frames: number;
   /** Longest time between two animation frames: what a person perceives as a freeze. */
   maxGapMs: number;
+  /** Frames that came more than 100 ms after the previous one. */
+  slowFrames: number;
   /** Main-thread tasks over 50 ms, as Chromium reports them. */
   longTasks: number[];
   maxLongTaskMs: number;
@@ -34,11 +36,13 @@ export async function watchFrames(page: Page): Promise<{ read(): Promise<FrameRe
 const WATCH_SCRIPT = `(() => {
   let frames = 0;
   let maxGapMs = 0;
+  let slowFrames = 0;
   let last = performance.now();
   const longTasks = [];
   const tick = (now) => {
     frames++;
     maxGapMs = Math.max(maxGapMs, now - last);
+    if (now - last > 100) slowFrames++;
     last = now;
     requestAnimationFrame(tick);
   };
@@ -50,6 +54,6 @@ const WATCH_SCRIPT = `(() => {
     for (const entry of list.getEntries()) longTasks.push(entry.duration);
   }).observe({ type: 'longtask' });
   window.__frameWatch = {
-    read: () => ({ frames, maxGapMs, longTasks: [...longTasks], maxLongTaskMs: Math.max(0, ...longTasks) }),
+    read: () => ({ frames, maxGapMs, slowFrames, longTasks: [...longTasks], maxLongTaskMs: Math.max(0, ...longTasks) }),
   };
 })()`;
