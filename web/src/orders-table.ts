@@ -14,7 +14,7 @@ const LEAVE_MS = 600;
  * the table, which at hundreds of changes a second is most of the page's cost.
  */
 const HIGHLIGHT_STEPS = 4;
-const HIGHLIGHT_STEP_MS = 350;
+const HIGHLIGHT_STEP_MS = 250;
 
 interface RowView {
   element: HTMLElement;
