@@ -161,6 +161,11 @@ describe('live orders page against the real stack', () => {
     expect(report.slowFrames).toBeLessThan(report.frames / 50);
     expect((await waitForPageToMatch(page, sql, {}, 30_000)).detail).toBe('');
     expect(await databaseOrders(sql)).toEqual(await pageOrders(page));
+    // The rows on screen, not just the page's model, must show the final versions.
+    const latest = new Map((await databaseOrders(sql)).map((row) => [row.id, row]));
+    const drawn = await domOrders(page);
+    expect(drawn.length).toBeGreaterThan(0);
+    expect(drawn.filter((row) => latest.get(row.id)?.version !== row.version)).toEqual([]);
     expect(pageErrors).toEqual([]);
     await page.close();
   });
