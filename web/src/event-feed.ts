@@ -3,6 +3,7 @@ import { formatClock, formatLatency } from './format.ts';
 import { type Order, statusLabels } from './order.ts';
 
 export interface FeedEvent {
+  kind: 'change';
   op: 'insert' | 'update' | 'delete';
   effect: 'upsert' | 'remove';
   row: Order;
@@ -10,6 +11,16 @@ export interface FeedEvent {
   committedAt: number;
   renderedAt: number;
 }
+
+/** A line that is not a change (failover, reset), so the feed tells the whole story. */
+export interface FeedNote {
+  kind: 'note';
+  text: string;
+  tone: 'info' | 'warn';
+  at: number;
+}
+
+export type FeedItem = FeedEvent | FeedNote;
 
 /** Entries kept on screen; older ones drop off the bottom. */
 const FEED_LENGTH = 40;
@@ -20,7 +31,7 @@ const FEED_INTERVAL_MS = 120;
 /** The newest changes, one line each, with how long each took from commit to screen. */
 export class EventFeed {
   readonly #list: HTMLElement;
-  readonly #pending: FeedEvent[] = [];
+  readonly #pending: FeedItem[] = [];
   #drawnAt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -32,9 +43,9 @@ export class EventFeed {
    * Queues one frame's events. The list itself is redrawn at most every FEED_INTERVAL_MS:
    * nobody reads a log scrolling at frame rate, and every redraw costs layout and paint.
    */
-  add(events: readonly FeedEvent[], now: number): void {
-    for (const event of events) this.#pending.push(event);
-    if (this.#pending.length > PER_UPDATE) this.#pending.splice(0, this.#pending.length - PER_UPDATE);
+  add(items: readonly FeedItem[], now: number): void {
+    for (const item of items) this.#pending.push(item);
+    this.#trim();
     if (this.#pending.length === 0 || this.#timer !== undefined) return;
     // The last events of a burst must show too, so a skipped redraw becomes a scheduled one.
     const wait = Math.max(0, this.#drawnAt + FEED_INTERVAL_MS - now);
@@ -46,30 +57,37 @@ export class EventFeed {
     this.#drawnAt = Date.now();
     const fragment = document.createDocumentFragment();
     for (let i = this.#pending.length - 1; i >= 0; i--) {
-      const event = this.#pending[i];
-      if (event !== undefined) fragment.append(renderEvent(event));
+      const item = this.#pending[i];
+      if (item !== undefined) fragment.append(item.kind === 'note' ? renderNote(item) : renderEvent(item));
     }
     this.#pending.length = 0;
     this.#list.prepend(fragment);
     while (this.#list.childElementCount > FEED_LENGTH) this.#list.lastElementChild?.remove();
   }
 
-  clear(): void {
-    this.#list.replaceChildren();
+  /** Keeps every note but only the newest changes, in their order. */
+  #trim(): void {
+    let changes = 0;
+    for (const item of this.#pending) if (item.kind === 'change') changes++;
+    let excess = changes - PER_UPDATE;
+    if (excess <= 0) return;
+    for (let i = 0; i < this.#pending.length && excess > 0; ) {
+      if (this.#pending[i]?.kind === 'change') {
+        this.#pending.splice(i, 1);
+        excess--;
+      } else i++;
+    }
   }
+}
 
-  /** A line that is not a change (reset, failover), so the feed tells the whole story. */
-  note(text: string, tone: 'info' | 'warn', at: number): void {
-    const item = h(
-      'li',
-      { class: `feed-item feed-note feed-note-${tone}` },
-      h('span', { class: 'feed-kind' }, tone === 'warn' ? 'Connection' : 'Stream'),
-      h('span', { class: 'feed-main' }, text),
-      h('span', { class: 'feed-time' }, formatClock(at)),
-    );
-    this.#list.prepend(item);
-    while (this.#list.childElementCount > FEED_LENGTH) this.#list.lastElementChild?.remove();
-  }
+function renderNote(note: FeedNote): HTMLElement {
+  return h(
+    'li',
+    { class: `feed-item feed-note feed-note-${note.tone}` },
+    h('span', { class: 'feed-kind' }, note.tone === 'warn' ? 'Connection' : 'Stream'),
+    h('span', { class: 'feed-main' }, note.text),
+    h('span', { class: 'feed-time' }, formatClock(note.at)),
+  );
 }
 
 function renderEvent(event: FeedEvent): HTMLElement {

@@ -28,9 +28,9 @@ export class FrameBatch<T> {
     else setTimeout(() => requestAnimationFrame(() => this.#run()), wait);
   }
 
-  /** Drops queued work that a snapshot is about to supersede. */
-  discard(): void {
-    this.#items = [];
+  /** Drops queued work that is about to be superseded (all of it, or what `which` selects). */
+  discard(which: (item: T) => boolean = () => true): void {
+    this.#items = this.#items.filter((item) => !which(item));
   }
 
   #run(): void {

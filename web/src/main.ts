@@ -3,7 +3,7 @@ import { loadConfig } from './config.ts';
 import { ConnectionIndicator } from './connection-indicator.ts';
 import type { ConnectionView } from './connection-view.ts';
 import { byId, setText } from './dom.ts';
-import { EventFeed, type FeedEvent } from './event-feed.ts';
+import { EventFeed, type FeedItem } from './event-feed.ts';
 import { FilterBar } from './filter-bar.ts';
 import { formatCount, formatLatency } from './format.ts';
 import { FrameBatch } from './frame-batch.ts';
@@ -16,7 +16,10 @@ import { exposeHook } from './page-hook.ts';
 /** Slowest render cadence under sustained traffic; see FrameBatch. */
 const RENDER_INTERVAL_MS = 50;
 
-type Update = { kind: 'snapshot'; rows: Order[] } | { kind: 'change'; change: RowChange };
+type Update =
+  | { kind: 'snapshot'; rows: Order[] }
+  | { kind: 'change'; change: RowChange }
+  | { kind: 'note'; text: string; tone: 'info' | 'warn'; at: number };
 
 const rows = new Map<number, Order>();
 const table = new OrdersTable(byId('orders-scroll'), byId('orders-body'), byId('orders-empty'));
@@ -26,13 +29,17 @@ const indicator = new ConnectionIndicator(byId('connection'));
 let rendered = 0;
 
 const batch = new FrameBatch<Update>((updates, now) => {
-  const events: FeedEvent[] = [];
+  const items: FeedItem[] = [];
   const latencies: number[] = [];
   for (const update of updates) {
     if (update.kind === 'snapshot') {
       rows.clear();
       for (const row of update.rows) rows.set(row.id, row);
       table.replaceAll(rows.values());
+      continue;
+    }
+    if (update.kind === 'note') {
+      items.push(update);
       continue;
     }
     const { change } = update;
@@ -43,13 +50,13 @@ const batch = new FrameBatch<Update>((updates, now) => {
       rows.delete(change.row.id);
       table.remove(change.row.id, now);
     }
-    events.push({ ...change, renderedAt: now });
+    items.push({ kind: 'change', ...change, renderedAt: now });
     latencies.push(now - change.committedAt);
   }
   // The table first: it reads scroll position, which is free only before anything is written.
   table.render(now);
-  rendered += events.length;
-  feed.add(events, now);
+  rendered += latencies.length;
+  feed.add(items, now);
   stats.record(now, latencies);
 }, RENDER_INTERVAL_MS);
 
@@ -66,14 +73,15 @@ const live = startLiveOrders({
     },
     snapshot(snapshot: Order[]) {
       // Whatever was queued describes the view the snapshot replaces.
-      batch.discard();
+      batch.discard((update) => update.kind !== 'note');
       batch.push({ kind: 'snapshot', rows: snapshot });
     },
     change(change: RowChange) {
       batch.push({ kind: 'change', change });
     },
     notice(text: string, tone: 'info' | 'warn') {
-      feed.note(text, tone, Date.now());
+      // Through the batch, so a note lands in the feed in order with the changes around it.
+      batch.push({ kind: 'note', text, tone, at: Date.now() });
     },
   },
 });
