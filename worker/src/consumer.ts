@@ -26,7 +26,7 @@ export interface WorkerConfig {
   /**
    * Partitions processed in parallel. Safe because each partition has its own mark and
    * kafkajs never runs two batches of one partition at once; it lets one partition's Lua
-   * call overlap another's decoding and saves a round trip per partition. Default 3.
+   * call overlap another's decoding and saves a round trip per partition. Default 6 (the partitions of the Debezium topic).
    */
   partitionsConcurrency?: number;
   /**
@@ -221,7 +221,19 @@ export function createWorker(deps: WorkerDeps): Worker {
       await heartbeat(payload);
     }
     if (stopping.signal.aborted || !payload.isRunning()) await commit(payload);
-    endTimer();
+    const seconds = endTimer();
+    if (logger.isLevelEnabled('debug')) {
+      const first = batch.messages[0];
+      logger.debug(
+        {
+          partition: batch.partition,
+          records: batch.messages.length,
+          ms: Math.round(seconds * 1000),
+          waitedMs: first ? Date.now() - Math.round(seconds * 1000) - Number(first.timestamp) : 0,
+        },
+        'batch done',
+      );
+    }
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -283,7 +295,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: config.partitionsConcurrency ?? 3,
+        partitionsConsumedConcurrently: config.partitionsConcurrency ?? 6,
         eachBatch,
       });
       logger.info({ groupId: config.groupId }, 'consuming');

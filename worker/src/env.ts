@@ -24,7 +24,7 @@ const envSchema = z.object({
   /** How long the group coordinator waits for a silent worker before rebalancing. */
   KAFKA_SESSION_TIMEOUT_MS: int(30_000),
   /** Partitions processed in parallel; safe because each partition has its own mark. */
-  KAFKA_PARTITIONS_CONCURRENCY: int(3),
+  KAFKA_PARTITIONS_CONCURRENCY: int(6),
   /** Commit at most this often; 0 commits after every Lua call. */
   KAFKA_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
