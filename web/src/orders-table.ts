@@ -58,6 +58,8 @@ export class OrdersTable {
   /** The sticky header's height, read once: it never changes. */
   #canvasTop = 0;
   #renderQueued = false;
+  /** Renders so far; a queued render that finds another one happened since has nothing to do. */
+  #renders = 0;
   #leaveTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(scroller: HTMLElement, canvas: HTMLElement, empty: HTMLElement) {
@@ -112,6 +114,7 @@ export class OrdersTable {
 
   /** Brings the DOM in line with the model; call once per frame after applying changes. */
   render(now = Date.now()): void {
+    this.#renders++;
     this.#sweepLeaving(now);
     const count = this.#ids.length;
     this.#canvas.style.height = `${count * ROW_HEIGHT}px`;
@@ -221,11 +224,15 @@ export class OrdersTable {
     }, delay + 16);
   }
 
+  /** For scrolling and fading; changes render through the page's frame batch instead. */
   #queueRender(): void {
     if (this.#renderQueued) return;
     this.#renderQueued = true;
+    const queuedAfter = this.#renders;
     requestAnimationFrame(() => {
       this.#renderQueued = false;
+      // The page's batch rendered in the meantime (typically in this very frame): done already.
+      if (this.#renders !== queuedAfter) return;
       this.render();
     });
   }
