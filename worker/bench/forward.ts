@@ -377,7 +377,7 @@ native single-node Kafka (KRaft) and Redis 7 on the same host as the worker.
 
 Setup: a fresh topic with ${PARTITIONS} partitions (log-append timestamps), Debezium-shaped update
 records of ~${Buffer.byteLength(String(debeziumUpdate(1, 2).value))} bytes, one worker process (\`src/main.ts\`, default settings:
-1,000 records per Lua call, one partition at a time), history and every gateway stream capped
+1,000 records per Lua call, 6 partitions in parallel, commits at most once a second), history and every gateway stream capped
 (\`MAXLEN ~\`), each forwarded change appended to history and to every live gateway stream with one id.
 
 ## Throughput (Kafka → Redis)
@@ -402,7 +402,7 @@ Both timestamps are millisecond clocks of this host, so each sample is quantised
 The baseline is a plain kafkajs consumer group reading the same topic at the same time (in the
 benchmark process, no decoding, no Redis): the floor for any kafkajs consumer on this machine
 under its load at the time. 1-minute load average during the run: ${lat.loadAverage[0]} → ${lat.loadAverage[1]}
-on ${cpus().length} cores${lat.loadAverage[0] > cpus().length ? ' (other jobs were competing for the CPUs; latency percentiles above the baseline are mostly scheduling delay)' : ''}.
+on ${cpus().length} cores${lat.loadAverage[0] > cpus().length ? ' (other jobs were competing for the CPUs: read the worker row against the baseline row)' : ''}.
 `;
 }
 
