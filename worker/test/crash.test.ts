@@ -89,5 +89,11 @@ describe('worker killed with SIGKILL mid-burst', () => {
     }
     await second.kill('SIGTERM');
     expect(await second.exited, `graceful exit (logs: ${logFile})`).toBe(0);
+    // A graceful stop commits everything it forwarded before leaving the group.
+    const ends = await admin.fetchTopicOffsets(suite.topic);
+    const [committed] = await admin.fetchOffsets({ groupId: suite.group, topics: [suite.topic] });
+    const byPartition = new Map(committed?.partitions.map((p) => [p.partition, p.offset]));
+    for (const end of ends)
+      expect(byPartition.get(end.partition), `partition ${end.partition}`).toBe(end.offset);
   });
 });
