@@ -91,6 +91,13 @@ describe('live orders page against the real stack', () => {
     expect((await waitForPageToMatch(page, sql, {}, 10_000)).detail).toBe('');
     expect((await pageOrders(page)).some((row) => row.id === movingId)).toBe(true);
 
+    // The customer field narrows the view to one customer's orders, and clearing it widens it again.
+    await page.fill('input[name="customer"]', 'Grace Kim');
+    expect((await waitForPageToMatch(page, sql, { customer: 'Grace Kim' }, 10_000)).detail).toBe('');
+    expect((await pageOrders(page)).length).toBeGreaterThan(0);
+    await page.fill('input[name="customer"]', '');
+    expect((await waitForPageToMatch(page, sql, {}, 10_000)).detail).toBe('');
+
     // Kill the page's gateway outright and change data while the page has no connection.
     const connected = await page.evaluate(() => window.__ordersPage?.gateway() ?? '');
     const victim = stack.gateways.find((gateway) => gateway.id === connected);
