@@ -162,7 +162,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     step: () => Promise<void>,
   ): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      if (!payload.isRunning() || payload.isStale()) return false;
+      // A stop lets the attempt in progress finish but does not wait out an outage.
+      if (!payload.isRunning() || payload.isStale() || (attempt > 0 && stopping.signal.aborted)) return false;
       try {
         await step();
         return true;
