@@ -3,7 +3,6 @@ import { serve } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { RedisKeys } from '@orders/worker/contract';
 import { Hono } from 'hono';
-import type { WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { WebSocket } from 'ws';
@@ -12,9 +11,9 @@ import './error-event-polyfill.ts';
 import { backoffDelay, sleep } from './backoff.ts';
 import { Hub } from './hub/hub.ts';
 import { createSendStats } from './hub/send-stats.ts';
-import type { SocketSink } from './hub/socket-sink.ts';
 import { startReaper } from './liveness/reaper.ts';
 import { createMetrics } from './metrics.ts';
+import { nodeSocketSink } from './node-socket-sink.ts';
 import { closeCodes } from './protocol/error-code.ts';
 import { limits } from './protocol/limits.ts';
 import { createPgSnapshotSource } from './snapshot/pg-snapshot-source.ts';
@@ -65,22 +64,6 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
-/** Sends the shared UTF-8 bytes as a text frame, so fan-out never re-encodes per socket. */
-function rawSink(ws: WSContext<WebSocket>): SocketSink {
-  const raw = ws.raw;
-  if (raw === undefined) throw new Error('node-ws context without raw socket');
-  // `ws` keeps its net.Socket private; corking it batches a dispatch's frames into one writev.
-  const socket = (raw as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-  const options = { binary: false };
-  return {
-    send: (frame) => raw.send(frame.bytes, options),
-    bufferedAmount: () => raw.bufferedAmount,
-    close: (code, reason) => raw.close(code, reason),
-    cork: () => socket?.cork(),
-    uncork: () => socket?.uncork(),
-  };
-}
-
 /** Wires one gateway into Node: HTTP server, WebSocket upgrade, stream reader and heartbeats. */
 export async function startNodeGateway(options: NodeGatewayOptions): Promise<RunningGateway> {
   const { gatewayId, keys, redis, logger } = options;
@@ -116,7 +99,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
     metrics,
     logger,
     upgradeWebSocket,
-    toSink: rawSink,
+    toSink: nodeSocketSink,
     isReady: () => ready && redis.isReady,
     isDraining: () => draining,
     ...(options.authorize === undefined ? {} : { authorize: options.authorize }),
