@@ -5,6 +5,7 @@ import { createWorker, type Worker } from '../../src/consumer.ts';
 import { type RedisKeys, redisKeys } from '../../src/contract.ts';
 import { createKafka } from '../../src/kafka.ts';
 import { createMetrics, type WorkerMetrics } from '../../src/metrics.ts';
+import type { RedisClient } from '../../src/redis.ts';
 import { heartbeatGateway } from '../../src/registry.ts';
 import { KAFKA_BROKERS, REDIS_URL, type TestRedis } from './services.ts';
 
@@ -25,10 +26,16 @@ export interface RunningWorker {
 
 const logger = pino({ level: 'silent' });
 
-export async function startWorker(suite: Suite, name: string): Promise<RunningWorker> {
-  const redis = createClient({ url: REDIS_URL });
-  redis.on('error', () => {});
-  await redis.connect();
+export async function startWorker(
+  suite: Suite,
+  name: string,
+  /** Lets a suite put a fault-injecting layer between the worker and Redis. */
+  wrapRedis: (client: RedisClient) => RedisClient = (client) => client,
+): Promise<RunningWorker> {
+  const client = createClient({ url: REDIS_URL });
+  client.on('error', () => {});
+  await client.connect();
+  const redis = wrapRedis(client);
   const metrics = createMetrics({ processMetrics: false });
   const worker = createWorker({
     kafka: createKafka(KAFKA_BROKERS, name, logger),
@@ -52,7 +59,7 @@ export async function startWorker(suite: Suite, name: string): Promise<RunningWo
     metrics,
     async stop() {
       await worker.stop();
-      await redis.close();
+      await client.close();
     },
   };
 }

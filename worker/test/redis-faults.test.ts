@@ -1,0 +1,109 @@
+/**
+ * Redis failing under the worker: calls that fail outright, and calls that run but whose
+ * reply is lost (the connection drops after the script ran). The worker must back off,
+ * retry, and still write each change exactly once.
+ */
+import type { Admin, Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisClient } from '../src/redis.ts';
+import { heartbeatGateway } from '../src/registry.ts';
+import { burst } from './support/debezium.ts';
+import {
+  connectAdmin,
+  connectProducer,
+  connectRedis,
+  createTestKafka,
+  createTopic,
+  dropNamespace,
+  type TestRedis,
+} from './support/services.ts';
+import { expectExactlyOnce, readStream, waitFor, waitForLength } from './support/streams.ts';
+import { keepAlive, type RunningWorker, readyWithin, startWorker, suiteNames } from './support/worker.ts';
+
+type Mode = 'up' | 'down' | 'lose-replies';
+
+/** Wraps the worker's client: `down` rejects every script, `lose-replies` runs it and then rejects. */
+function faultyRedis(client: RedisClient, mode: () => Mode): RedisClient {
+  const call = async <T>(run: () => Promise<T>): Promise<T> => {
+    if (mode() === 'down') throw new Error('injected: connection refused');
+    const reply = await run();
+    if (mode() === 'lose-replies') throw new Error('injected: connection reset after the script ran');
+    return reply;
+  };
+  return {
+    evalSha: (sha, options) => call(() => client.evalSha(sha, options)),
+    eval: (script, options) => call(() => client.eval(script, options)),
+    get isReady() {
+      return client.isReady && mode() !== 'down';
+    },
+  };
+}
+
+describe('Redis faults under the worker', () => {
+  const suite = suiteNames('fault');
+  let mode: Mode = 'up';
+  let redis: TestRedis;
+  let admin: Admin;
+  let producer: Producer;
+  let running: RunningWorker;
+  let stopBeats: () => void;
+
+  beforeAll(async () => {
+    redis = await connectRedis();
+    const kafka = createTestKafka();
+    admin = await connectAdmin(kafka);
+    await createTopic(admin, suite.topic, 3);
+    await createTopic(admin, suite.dlq, 1);
+    producer = await connectProducer(kafka);
+    await heartbeatGateway(redis, suite.keys, 'gw-1');
+    stopBeats = keepAlive(redis, suite.keys, ['gw-1']);
+    running = await startWorker(suite, 'fault-1', (client) => faultyRedis(client, () => mode));
+    await readyWithin(running.worker);
+  });
+
+  afterAll(async () => {
+    stopBeats?.();
+    mode = 'up';
+    await running?.stop();
+    await producer?.disconnect();
+    await admin?.deleteTopics({ topics: [suite.topic, suite.dlq] }).catch(() => {});
+    await admin?.disconnect();
+    if (redis) {
+      await dropNamespace(redis, suite.ns);
+      await redis.close();
+    }
+  });
+
+  const errors = async () => (await running.metrics.errors.get()).values.reduce((sum, v) => sum + v.value, 0);
+
+  it('backs off while Redis is down, then catches up exactly once', async () => {
+    mode = 'down';
+    const messages = burst(20, 10);
+    await producer.send({ topic: suite.topic, messages });
+    await waitFor('failed attempts', async () => (await errors()) >= 3, 30_000);
+    expect(await redis.xLen(suite.keys.history)).toBe(0);
+    mode = 'up';
+    await waitForLength(redis, suite.keys.history, messages.length, 60_000);
+    expectExactlyOnce(await readStream(redis, suite.keys.history), messages.length);
+  });
+
+  it('does not duplicate when a script ran but its reply was lost', async () => {
+    const before = await readStream(redis, suite.keys.history);
+    const failures = await errors();
+    mode = 'lose-replies';
+    const messages = burst(20, 10, 1_000);
+    await producer.send({ topic: suite.topic, messages });
+    await waitForLength(redis, suite.keys.history, before.length + messages.length, 60_000);
+    await waitFor('a retried attempt', async () => (await errors()) > failures, 30_000);
+    mode = 'up';
+    // The retries now find everything at or below the mark and add nothing.
+    await waitFor('the skips to be counted', async () => {
+      const skipped = await running.metrics.duplicatesSkipped.get();
+      return skipped.values.reduce((sum, v) => sum + v.value, 0) > 0;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const history = await readStream(redis, suite.keys.history);
+    expectExactlyOnce(history, before.length + messages.length);
+    expectExactlyOnce(await readStream(redis, suite.keys.gatewayStream('gw-1')), history.length, history);
+  });
+});
