@@ -33,12 +33,6 @@ export class LiveStats {
     }
   }
 
-  /** Forgets latencies, e.g. after a reset, when old samples describe a connection that is gone. */
-  clearLatencies(): void {
-    this.#sampleCount = 0;
-    this.#next = 0;
-  }
-
   read(now: number): StatsSnapshot {
     this.#advance(now);
     let inWindow = 0;

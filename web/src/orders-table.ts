@@ -73,11 +73,6 @@ export class OrdersTable {
     }).observe(scroller);
   }
 
-  /** Orders in view, not counting the ones fading out. */
-  get size(): number {
-    return this.#orders.size;
-  }
-
   /** Replaces every row at once (snapshot): no flashes, no fading. */
   replaceAll(orders: Iterable<Order>): void {
     this.#orders.clear();
