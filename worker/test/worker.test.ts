@@ -122,13 +122,13 @@ describe('worker against Kafka and Redis', () => {
     await admin.resetOffsets({ groupId: suite.group, topic: suite.topic, earliest: true });
     running = await startWorker(suite, 'wk-2');
     await readyWithin(running.worker);
-    const total = history.length + 3; // the three dead letters are re-sent, not re-forwarded
-    await waitFor('every record to be redelivered', async () => {
-      const metric = await running.metrics.consumed.get();
-      return metric.values.reduce((sum, v) => sum + v.value, 0) >= total + 1; // + the tombstone
-    });
-    const skipped = await running.metrics.duplicatesSkipped.get();
-    expect(skipped.values.reduce((sum, v) => sum + v.value, 0)).toBe(history.length);
+    const skipped = async () =>
+      (await running.metrics.duplicatesSkipped.get()).values.reduce((sum, v) => sum + v.value, 0);
+    await waitFor(
+      'every change to be redelivered and skipped',
+      async () => (await skipped()) >= history.length,
+    );
+    expect(await skipped()).toBe(history.length);
     const again = await readStream(redis, suite.keys.history);
     expect(again.map((e) => e.id)).toEqual(history.map((e) => e.id));
   });
