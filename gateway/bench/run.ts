@@ -454,6 +454,16 @@ The gateway corks each socket for the duration of one dispatch (one XREADGROUP b
 500 entries), so the frames a socket gets from one read leave in one \`writev\` instead of one
 system call per frame; that is where it overtakes the plain loop, and it helps receivers too
 (fewer, larger reads). The corked bare loop is the fairer ceiling for that technique.
+
+## Reading these numbers
+
+The latency path runs through Kafka and Connect (two JVMs), the worker, Redis, two gateway
+processes and the client process, all on the same two cores, next to whatever else runs on the
+machine. At 1,000 changes/s with 1,000 clients the cores are saturated, and the latency is most likely dominated by
+time spent waiting for a CPU (smaller runs on the same machine stay in the tens of ms): compare the worker's own Kafka → Redis figures in
+\`bench/results/worker.md\`. The gateway's own work per change is small (well under a
+millisecond per dispatch at this rate, see the fan-out figures); measuring the p99 target
+needs the stages on separate cores.
 `;
     await mkdir(`${repoRoot}bench/results`, { recursive: true });
     await writeFile(`${repoRoot}bench/results/gateway.md`, md);
