@@ -4,13 +4,28 @@
  * commits the chunk's offsets. At-least-once from Kafka plus the script's high-water mark
  * gives exactly-once into Redis.
  */
-import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  Partitioners,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import { backoffMs, sleep } from './backoff.ts';
 import type { RedisKeys, StreamChange } from './contract.ts';
 import { createDeadLetterSink, type DeadLetter } from './dead-letter.ts';
 import { decodeRecord, type KafkaCoordinates } from './decode.ts';
-import { createForwarder, type ForwardOptions } from './forward.ts';
+import {
+  createForwarder,
+  dropStaleMark,
+  type Forwarder,
+  type ForwardOptions,
+  markField,
+  offsetAtLeast,
+  readMark,
+} from './forward.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -76,7 +91,17 @@ export function createWorker(deps: WorkerDeps): Worker {
   const chunkSize = config.chunkSize ?? 1_000;
   const sessionTimeout = config.sessionTimeoutMs ?? 30_000;
   const commitIntervalMs = config.commitIntervalMs ?? 1_000;
-  const forwarder = createForwarder(redis, keys, config.forward);
+  // Built in start(), once the cluster id (part of every mark field) is known.
+  let forwarder: Forwarder | undefined;
+  let clusterId = '';
+  const admin: Admin = kafka.admin();
+  /*
+   * Per partition, the last offset this member forwarded through. A batch that starts at or
+   * below it (or a partition not seen since the last join) is where a stale mark would bite:
+   * a new assignment, or offsets that went back because the topic or cluster was recreated.
+   * Only then is the mark checked against the log end, so the steady state costs nothing.
+   */
+  const processedThrough = new Map<number, bigint>();
   const stopping = new AbortController();
 
   const consumer: Consumer = kafka.consumer({
@@ -109,6 +134,7 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     joined = true;
+    processedThrough.clear();
     logger.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, 'joined group');
   });
   consumer.on(consumer.events.STOP, () => {
@@ -191,12 +217,50 @@ export function createWorker(deps: WorkerDeps): Worker {
     }
   }
 
+  /**
+   * A mark is the highest offset forwarded, so in the current incarnation of the topic it is
+   * always below the log end. One at or past the end was left by a deleted incarnation (topic
+   * recreated under the same name): it would silently skip every new record up to it, so it
+   * is reset, loudly.
+   */
+  async function checkMark(topic: string, partition: number): Promise<void> {
+    const field = markField(clusterId, topic, partition);
+    const mark = await readMark(redis, keys, field);
+    if (mark === null) return;
+    // The end is read after the mark: any offset that was in the log when the mark was
+    // read is below it, so a legitimate mark can never look stale.
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const end = offsets.find((o) => o.partition === partition)?.high;
+    if (end === undefined) throw new Error(`no log end offset for ${topic}/${partition}`);
+    if (!offsetAtLeast(mark, end)) return;
+    const dropped = await dropStaleMark(redis, keys, field, mark);
+    logger.warn(
+      { partition, field, mark, logEnd: end, dropped },
+      dropped
+        ? 'high-water mark at or past the log end (topic recreated?): reset it so records are not skipped'
+        : 'stale high-water mark already replaced by another worker',
+    );
+    if (dropped) metrics.staleMarksReset.inc({ topic });
+  }
+
+  function needsMarkCheck(batch: EachBatchPayload['batch']): boolean {
+    const first = batch.firstOffset();
+    if (first === null) return false;
+    const through = processedThrough.get(batch.partition);
+    return through === undefined || BigInt(first) <= through;
+  }
+
   async function processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const endTimer = metrics.batchDuration.startTimer({ topic: batch.topic });
     metrics.consumed.inc({ topic: batch.topic }, batch.messages.length);
     commitResolved = () => commit(payload);
-    for (const chunk of split(batch)) {
+    const active = forwarder;
+    if (active === undefined) throw new Error('worker not started');
+    const checked =
+      !needsMarkCheck(batch) ||
+      (await persist('mark-check', payload, () => checkMark(batch.topic, batch.partition)));
+    for (const chunk of checked ? split(batch) : []) {
       if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted) break;
       // Dead letters first: once the mark passes them there is no second chance.
       if (!(await persist('dead-letter', payload, () => deadLetters.send(chunk.letters)))) break;
@@ -205,17 +269,13 @@ export function createWorker(deps: WorkerDeps): Worker {
       const forwarded =
         chunk.changes.length === 0 ||
         (await persist('forward', payload, async () => {
-          const result = await forwarder.forward(
-            batch.topic,
-            batch.partition,
-            chunk.lastOffset,
-            chunk.changes,
-          );
+          const result = await active.forward(batch.topic, batch.partition, chunk.lastOffset, chunk.changes);
           record(result.ids, chunk.changes, result.skipped, result.gateways, batch.topic);
         }));
       if (!forwarded) break;
 
       payload.resolveOffset(chunk.lastOffset);
+      processedThrough.set(batch.partition, BigInt(chunk.lastOffset));
       const lag = BigInt(batch.highWatermark) - BigInt(chunk.lastOffset) - 1n;
       metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag));
       if (Date.now() - lastCommitAt >= commitIntervalMs) await commit(payload);
@@ -277,6 +337,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       await consumer.stop();
       await consumer.disconnect();
       await producer.disconnect();
+      await admin.disconnect();
       settle?.resolve();
     } catch (error) {
       settle?.reject(error instanceof Error ? error : new Error(String(error)));
@@ -290,6 +351,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     async start() {
       if (started) throw new Error('worker already started');
       started = true;
+      await admin.connect();
+      ({ clusterId } = await admin.describeCluster());
+      forwarder = createForwarder(redis, keys, config.forward, clusterId);
       await producer.connect();
       await consumer.connect();
       await consumer.subscribe({ topic: config.topic, fromBeginning: true });
@@ -299,7 +363,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         partitionsConsumedConcurrently: config.partitionsConcurrency ?? 6,
         eachBatch,
       });
-      logger.info({ groupId: config.groupId }, 'consuming');
+      logger.info({ groupId: config.groupId, clusterId }, 'consuming');
     },
     stop,
     isReady: () => joined && !stopping.signal.aborted && redis.isReady,

@@ -12,7 +12,7 @@ export interface RedisKeys {
   history: string;
   /** Sorted set: gateway id -> last heartbeat (ms since epoch, Redis clock). */
   gateways: string;
-  /** Hash: "topic:partition" -> highest Kafka offset already forwarded. */
+  /** Hash: "clusterId/topic:partition" -> highest Kafka offset already forwarded. */
   highWater: string;
   /** The stream the worker fills for one gateway (same entry ids as history). */
   gatewayStream(gatewayId: string): string;

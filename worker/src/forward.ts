@@ -76,11 +76,63 @@ export interface Forwarder {
   ): Promise<ForwardResult>;
 }
 
-export function markField(topic: string, partition: number): string {
-  return `${topic}:${partition}`;
+/**
+ * The mark's field in `{ns}:hwm`. Offsets only mean something within one incarnation of a
+ * Kafka cluster: a recreated cluster (fresh KRaft storage) restarts every partition at 0, and
+ * a mark kept from the old one would skip every new record up to it. Prefixing the cluster id
+ * makes the old marks unreachable instead. (A topic recreated within the same cluster keeps
+ * the field; {@link dropStaleMark} handles that.)
+ */
+export function markField(clusterId: string, topic: string, partition: number): string {
+  return `${clusterId}/${topic}:${partition}`;
 }
 
-export function createForwarder(redis: RedisClient, keys: RedisKeys, options: ForwardOptions): Forwarder {
+/*
+ * Reading through a script keeps RedisClient down to the eval methods every caller (and the
+ * fault-injecting test wrapper) already provides.
+ */
+const readMarkScript = luaScript(`return redis.call('HGET', KEYS[1], ARGV[1])`);
+
+/** The partition's high-water mark, or null when nothing was forwarded from it yet. */
+export async function readMark(redis: RedisClient, keys: RedisKeys, field: string): Promise<string | null> {
+  const mark = await runScript(redis, readMarkScript, [keys.highWater], [field]);
+  return typeof mark === 'string' ? mark : null;
+}
+
+/*
+ * Compare-and-delete: during a rebalance the previous owner of the partition may still be
+ * forwarding. If it already reset the mark and forwarded new records, the field holds a new,
+ * legitimate value that must stay; only the exact stale value seen by the caller is removed.
+ */
+const dropMarkScript = luaScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+`);
+
+/** Deletes the mark only if it still equals `stale`; true when it was deleted. */
+export async function dropStaleMark(
+  redis: RedisClient,
+  keys: RedisKeys,
+  field: string,
+  stale: string,
+): Promise<boolean> {
+  return Number(await runScript(redis, dropMarkScript, [keys.highWater], [field, stale])) === 1;
+}
+
+/** `a >= b` for non-negative decimal offsets (int64 does not fit a double). */
+export function offsetAtLeast(a: string, b: string): boolean {
+  return BigInt(a) >= BigInt(b);
+}
+
+export function createForwarder(
+  redis: RedisClient,
+  keys: RedisKeys,
+  options: ForwardOptions,
+  /** Kafka cluster id (`admin.describeCluster()`), part of every mark field. */
+  clusterId: string,
+): Forwarder {
   const fixedKeys = [keys.history, keys.gateways, keys.highWater];
   const prefix = keys.gatewayStream('');
   return {
@@ -90,7 +142,7 @@ export function createForwarder(redis: RedisClient, keys: RedisKeys, options: Fo
         String(options.historyMaxlen),
         String(options.gatewayMaxlen),
         prefix,
-        markField(topic, partition),
+        markField(clusterId, topic, partition),
         throughOffset,
       ];
       for (const change of changes) args.push(change.kafka.offset, JSON.stringify(change));

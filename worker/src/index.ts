@@ -11,10 +11,12 @@ export {
 export { type Env, loadEnv, parseEnv } from './env.ts';
 export {
   createForwarder,
+  dropStaleMark,
   type Forwarder,
   type ForwardOptions,
   type ForwardResult,
   markField,
+  readMark,
 } from './forward.ts';
 export { createHttpApp } from './http.ts';
 export { createKafka } from './kafka.ts';

@@ -10,6 +10,7 @@ export interface WorkerMetrics {
   forwarded: Counter<'topic'>;
   deadLettered: Counter<'reason'>;
   duplicatesSkipped: Counter<'topic'>;
+  staleMarksReset: Counter<'topic'>;
   ignored: Counter<'reason'>;
   errors: Counter<'stage'>;
   lag: Gauge<'topic' | 'partition'>;
@@ -51,6 +52,12 @@ export function createMetrics(options: MetricsOptions = {}): WorkerMetrics {
     duplicatesSkipped: new Counter({
       name: 'worker_duplicates_skipped_total',
       help: 'Redelivered records already in Redis (at or below the high-water mark)',
+      labelNames: ['topic'],
+      registers,
+    }),
+    staleMarksReset: new Counter({
+      name: 'worker_stale_marks_reset_total',
+      help: 'High-water marks at or past the partition end (left by a deleted incarnation of the topic) that were reset',
       labelNames: ['topic'],
       registers,
     }),

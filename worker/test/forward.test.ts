@@ -1,12 +1,14 @@
 /** The Lua fan-out and the registry against real Redis (no Kafka needed). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_GROUP, type RedisKeys, redisKeys, type StreamChange } from '../src/contract.ts';
-import { createForwarder } from '../src/forward.ts';
+import { createForwarder, dropStaleMark, markField, readMark } from '../src/forward.ts';
 import { heartbeatGateway, liveGateways, reapGateways, unregisterGateway } from '../src/registry.ts';
 import { connectRedis, dropNamespace, type TestRedis, uniqueName } from './support/services.ts';
 import { expectExactlyOnce, readStream } from './support/streams.ts';
 
 const TOPIC = 'orders.public.orders';
+const CLUSTER = 'test-cluster';
+const OPTIONS = { gatewayTtlMs: 5_000, historyMaxlen: 10_000, gatewayMaxlen: 10_000 };
 
 function changes(partition: number, fromOffset: number, count: number): StreamChange[] {
   return Array.from({ length: count }, (_, i) => {
@@ -46,11 +48,7 @@ describe('forward script and gateway registry', () => {
   });
 
   it('gives each change one id, shared by history and every live gateway, and skips redeliveries', async () => {
-    const forwarder = createForwarder(redis, keys, {
-      gatewayTtlMs: 5_000,
-      historyMaxlen: 10_000,
-      gatewayMaxlen: 10_000,
-    });
+    const forwarder = createForwarder(redis, keys, OPTIONS, CLUSTER);
     expect((await heartbeatGateway(redis, keys, 'a')).created).toBe(true);
     expect((await heartbeatGateway(redis, keys, 'a')).created).toBe(false);
     await heartbeatGateway(redis, keys, 'b');
@@ -71,37 +69,52 @@ describe('forward script and gateway registry', () => {
     for (const gateway of ['a', 'b']) {
       expectExactlyOnce(await readStream(redis, keys.gatewayStream(gateway)), 150, history);
     }
-    expect(await redis.hGet(keys.highWater, `${TOPIC}:0`)).toBe('149');
+    expect(await redis.hGet(keys.highWater, markField(CLUSTER, TOPIC, 0))).toBe('149');
     // The gateway's group exists and starts before the first entry.
     const groups = await redis.xInfoGroups(keys.gatewayStream('a'));
     expect(groups.map((g) => g.name)).toEqual([GATEWAY_GROUP]);
   });
 
   it('compares offsets as 64-bit integers and keeps partitions apart', async () => {
-    const forwarder = createForwarder(redis, keys, {
-      gatewayTtlMs: 5_000,
-      historyMaxlen: 10_000,
-      gatewayMaxlen: 10_000,
-    });
+    const forwarder = createForwarder(redis, keys, OPTIONS, CLUSTER);
     await forwarder.forward(TOPIC, 1, '9', changes(1, 9, 1));
     // "10" < "9" as strings; it must still count as newer.
     expect((await forwarder.forward(TOPIC, 1, '10', changes(1, 10, 1))).ids).toHaveLength(1);
     const big = '9007199254740993'; // 2^53 + 1: not representable as a double
-    await redis.hSet(keys.highWater, `${TOPIC}:3`, '9007199254740992');
+    await redis.hSet(keys.highWater, markField(CLUSTER, TOPIC, 3), '9007199254740992');
     const [one] = changes(3, 0, 1);
     if (!one) throw new Error('no change');
     const result = await forwarder.forward(TOPIC, 3, big, [{ ...one, kafka: { ...one.kafka, offset: big } }]);
     expect(result.ids).toHaveLength(1);
-    expect(await redis.hGet(keys.highWater, `${TOPIC}:3`)).toBe(big);
+    expect(await redis.hGet(keys.highWater, markField(CLUSTER, TOPIC, 3))).toBe(big);
+  });
+
+  it('keeps marks of different clusters apart', async () => {
+    const forwarder = createForwarder(redis, keys, OPTIONS, CLUSTER);
+    // A mark far ahead, left by another cluster (or by a version without cluster ids).
+    await redis.hSet(keys.highWater, markField('old-cluster', TOPIC, 7), '1000000');
+    await redis.hSet(keys.highWater, `${TOPIC}:7`, '1000000');
+    expect((await forwarder.forward(TOPIC, 7, '4', changes(7, 0, 5))).ids).toHaveLength(5);
+    expect(await readMark(redis, keys, markField(CLUSTER, TOPIC, 7))).toBe('4');
+    expect(await readMark(redis, keys, markField('old-cluster', TOPIC, 7))).toBe('1000000');
+  });
+
+  it('drops a stale mark only while it still holds the stale value', async () => {
+    const field = markField(CLUSTER, TOPIC, 8);
+    await redis.hSet(keys.highWater, field, '500');
+    // Another worker reset it and forwarded new records in the meantime: keep its mark.
+    await redis.hSet(keys.highWater, field, '3');
+    expect(await dropStaleMark(redis, keys, field, '500')).toBe(false);
+    expect(await readMark(redis, keys, field)).toBe('3');
+    await redis.hSet(keys.highWater, field, '500');
+    expect(await dropStaleMark(redis, keys, field, '500')).toBe(true);
+    expect(await readMark(redis, keys, field)).toBeNull();
+    expect(await dropStaleMark(redis, keys, field, '500')).toBe(false);
   });
 
   it('forwards nothing to a silent gateway and reaps it after the TTL', async () => {
     const ttl = 400;
-    const forwarder = createForwarder(redis, keys, {
-      gatewayTtlMs: ttl,
-      historyMaxlen: 10_000,
-      gatewayMaxlen: 10_000,
-    });
+    const forwarder = createForwarder(redis, keys, { ...OPTIONS, gatewayTtlMs: ttl }, CLUSTER);
     await heartbeatGateway(redis, keys, 'quiet');
     await heartbeatGateway(redis, keys, 'alive');
     await forwarder.forward(TOPIC, 5, '0', changes(5, 0, 1));
