@@ -1,5 +1,6 @@
-import { h } from './dom.ts';
+import { h, setText } from './dom.ts';
 import { formatClock, formatLatency } from './format.ts';
+import { inOwnFrame } from './frame-slots.ts';
 import { type Order, statusLabels } from './order.ts';
 
 export interface FeedEvent {
@@ -32,6 +33,8 @@ const FEED_INTERVAL_MS = 120;
 export class EventFeed {
   readonly #list: HTMLElement;
   readonly #pending: FeedItem[] = [];
+  /** The parts of every change line on screen, to rewrite a line instead of building one. */
+  readonly #eventParts = new WeakMap<Element, EventLine>();
   #drawnAt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -49,20 +52,30 @@ export class EventFeed {
     if (this.#pending.length === 0 || this.#timer !== undefined) return;
     // The last events of a burst must show too, so a skipped redraw becomes a scheduled one.
     const wait = Math.max(0, this.#drawnAt + FEED_INTERVAL_MS - now);
-    this.#timer = setTimeout(() => requestAnimationFrame(() => this.#draw()), wait);
+    this.#timer = setTimeout(() => inOwnFrame(() => this.#draw()), wait);
   }
 
   #draw(): void {
     this.#timer = undefined;
     this.#drawnAt = Date.now();
-    const fragment = document.createDocumentFragment();
-    for (let i = this.#pending.length - 1; i >= 0; i--) {
-      const item = this.#pending[i];
-      if (item !== undefined) fragment.append(item.kind === 'note' ? renderNote(item) : renderEvent(item));
+    const list = this.#list;
+    // Oldest first, each placed on top, so the newest ends up first.
+    for (const item of this.#pending) {
+      if (item.kind === 'note') {
+        list.prepend(renderNote(item));
+      } else {
+        // Under load every redraw pushes as many lines off the bottom as it adds on top: those
+        // elements are reused, which spares creating and styling five new elements per line.
+        const oldest = list.childElementCount >= FEED_LENGTH ? list.lastElementChild : null;
+        const parts = oldest === null ? undefined : this.#eventParts.get(oldest);
+        const line = parts ?? createEventLine();
+        if (parts === undefined) this.#eventParts.set(line.element, line);
+        fillEvent(line, item);
+        list.prepend(line.element);
+      }
     }
     this.#pending.length = 0;
-    this.#list.prepend(fragment);
-    while (this.#list.childElementCount > FEED_LENGTH) this.#list.lastElementChild?.remove();
+    while (list.childElementCount > FEED_LENGTH) list.lastElementChild?.remove();
   }
 
   /** Keeps every note but only the newest changes, in their order. */
@@ -90,18 +103,48 @@ function renderNote(note: FeedNote): HTMLElement {
   );
 }
 
-function renderEvent(event: FeedEvent): HTMLElement {
+interface EventLine {
+  element: HTMLElement;
+  kind: HTMLElement;
+  id: HTMLElement;
+  customer: Text;
+  latency: HTMLElement;
+  time: HTMLElement;
+  detail: HTMLElement;
+}
+
+function createEventLine(): EventLine {
+  const line = {
+    element: h('li'),
+    kind: h('span', { class: 'feed-kind' }),
+    id: h('strong'),
+    customer: document.createTextNode(''),
+    latency: h('span'),
+    time: h('span', { class: 'feed-time' }),
+    detail: h('span', { class: 'feed-detail' }),
+  };
+  line.element.append(
+    line.kind,
+    h('span', { class: 'feed-main' }, line.id, line.customer),
+    line.latency,
+    line.time,
+    line.detail,
+  );
+  return line;
+}
+
+function fillEvent(line: EventLine, event: FeedEvent): void {
   const { row, before } = event;
   const latency = event.renderedAt - event.committedAt;
-  return h(
-    'li',
-    { class: `feed-item feed-${kind(event)}` },
-    h('span', { class: 'feed-kind' }, label(event)),
-    h('span', { class: 'feed-main' }, h('strong', {}, `#${row.id}`), ` ${row.customerName}`),
-    h('span', { class: `feed-latency${latency > 1000 ? ' is-slow' : ''}` }, formatLatency(latency)),
-    h('span', { class: 'feed-time' }, formatClock(event.committedAt)),
-    h('span', { class: 'feed-detail' }, describe(event.op, row, before)),
-  );
+  line.element.className = `feed-item feed-${kind(event)}`;
+  setText(line.kind, label(event));
+  setText(line.id, `#${row.id}`);
+  const customer = ` ${row.customerName}`;
+  if (line.customer.data !== customer) line.customer.data = customer;
+  line.latency.className = `feed-latency${latency > 1000 ? ' is-slow' : ''}`;
+  setText(line.latency, formatLatency(latency));
+  setText(line.time, formatClock(event.committedAt));
+  setText(line.detail, describe(event.op, row, before));
 }
 
 function kind(event: FeedEvent): string {

@@ -19,6 +19,7 @@ export class FilterBar {
   readonly #onChange: (filter: OrdersFilter) => void;
   #typing: ReturnType<typeof setTimeout> | undefined;
   #last = '';
+  #offered = new Set<string>();
 
   constructor(root: HTMLElement, onChange: (filter: OrdersFilter) => void) {
     this.#onChange = onChange;
@@ -77,10 +78,11 @@ export class FilterBar {
   }
 
   /** Offers the customers seen so far, since the gateway matches names exactly. */
-  suggest(names: Iterable<string>): void {
-    const sorted = [...new Set(names)].sort((a, b) => a.localeCompare(b));
-    const current = [...this.#suggestions.options].map((option) => option.value);
-    if (sorted.length === current.length && sorted.every((name, i) => name === current[i])) return;
+  suggest(names: ReadonlySet<string>): void {
+    // The customers rarely change; comparing sets first skips the sort and the DOM most times.
+    if (names.size === this.#offered.size && [...names].every((name) => this.#offered.has(name))) return;
+    this.#offered = new Set(names);
+    const sorted = [...names].sort((a, b) => a.localeCompare(b));
     this.#suggestions.replaceChildren(...sorted.map((name) => h('option', { value: name })));
   }
 

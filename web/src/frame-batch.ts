@@ -1,3 +1,5 @@
+import { inOwnFrame } from './frame-slots.ts';
+
 /**
  * Collects work between animation frames and hands it over in one piece, so a burst of a
  * thousand changes costs one style, layout and paint pass instead of a thousand.
@@ -5,7 +7,8 @@
  * Under sustained traffic the page renders at most once per `minIntervalMs`: every rendering
  * pass has a fixed cost (style, layout, paint, composite) that at 60 passes a second
  * outweighs the changes themselves, while a table updating 20 times a second looks just as
- * live. An isolated change still renders on the very next frame.
+ * live. An isolated change still renders on the next frame that no other job of the page
+ * uses (see frame-slots.ts), normally the very next one.
  */
 export class FrameBatch<T> {
   #items: T[] = [];
@@ -24,8 +27,8 @@ export class FrameBatch<T> {
     if (this.#scheduled) return;
     this.#scheduled = true;
     const wait = this.#lastFlush + this.#minIntervalMs - performance.now();
-    if (wait <= 0) requestAnimationFrame(() => this.#run());
-    else setTimeout(() => requestAnimationFrame(() => this.#run()), wait);
+    if (wait <= 0) inOwnFrame(() => this.#run());
+    else setTimeout(() => inOwnFrame(() => this.#run()), wait);
   }
 
   /** Drops queued work that is about to be superseded (all of it, or what `which` selects). */

@@ -1,11 +1,12 @@
 import { h, setText } from './dom.ts';
 import { formatTimestamp } from './format.ts';
+import { inOwnFrame } from './frame-slots.ts';
 import { type Order, statusLabels } from './order.ts';
 
 /** Must match `--row-h` in styles.css; rows are positioned by arithmetic, not by layout. */
 const ROW_HEIGHT = 44;
 /** Rows built beyond the visible ones, so a quick scroll does not show blank space. */
-const OVERSCAN = 6;
+const OVERSCAN = 3;
 /** How long a removed order stays on screen fading out; matches the `leave` animation. */
 const LEAVE_MS = 600;
 /**
@@ -110,14 +111,19 @@ export class OrdersTable {
   /** Brings the DOM in line with the model; call once per frame after applying changes. */
   render(now = Date.now()): void {
     this.#renders++;
-    this.#sweepLeaving(now);
-    const count = this.#ids.length;
-    this.#canvas.style.height = `${count * ROW_HEIGHT}px`;
-    this.#empty.hidden = this.#orders.size > 0;
-
+    // Geometry is read before anything is written: layout is still clean from the last frame,
+    // so these reads are free, while after a write each would force a layout of its own.
     const viewport = this.#viewportHeight || this.#scroller.clientHeight;
     this.#canvasTop ||= this.#canvas.offsetTop;
-    const top = Math.max(0, this.#scroller.scrollTop - this.#canvasTop);
+    const scrollTop = this.#scroller.scrollTop;
+    this.#sweepLeaving(now);
+    const count = this.#ids.length;
+    const height = `${count * ROW_HEIGHT}px`;
+    if (this.#canvas.style.height !== height) this.#canvas.style.height = height;
+    const empty = this.#orders.size === 0;
+    if (this.#empty.hidden === empty) this.#empty.hidden = !empty;
+
+    const top = Math.max(0, scrollTop - this.#canvasTop);
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(count, Math.ceil((top + viewport) / ROW_HEIGHT) + OVERSCAN);
     const inWindow = new Set<number>();
@@ -224,9 +230,9 @@ export class OrdersTable {
     if (this.#renderQueued) return;
     this.#renderQueued = true;
     const queuedAfter = this.#renders;
-    requestAnimationFrame(() => {
+    inOwnFrame(() => {
       this.#renderQueued = false;
-      // The page's batch rendered in the meantime (typically in this very frame): done already.
+      // The page's batch rendered in the meantime: done already.
       if (this.#renders !== queuedAfter) return;
       this.render();
     });
