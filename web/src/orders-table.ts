@@ -54,7 +54,15 @@ export class OrdersTable {
   readonly #highlights = new Map<number, { kind: 'changed' | 'added'; at: number }>();
   #highlightTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #views = new Map<number, RowView>();
+  /** Detached rows, ready for reuse. */
   readonly #pool: RowView[] = [];
+  /**
+   * Rows let go during this render but still in the document. New orders go on top, so the
+   * typical frame lets rows go at the bottom and needs as many at the top: taking these first
+   * turns a detach and an attach (styling and building every cell anew) into new text and a
+   * new position. Whatever is left over is detached at the end of the render.
+   */
+  readonly #spare: RowView[] = [];
   #viewportHeight = 0;
   /** The sticky header's height, read once: it never changes. */
   #canvasTop = 0;
@@ -156,6 +164,7 @@ export class OrdersTable {
       this.#paintHighlight(view, id, now);
     }
     this.#touched.clear();
+    this.#detachSpare();
     this.#scheduleHighlightStep(now);
   }
 
@@ -187,22 +196,32 @@ export class OrdersTable {
   }
 
   #acquire(): RowView {
+    const spare = this.#spare.pop();
+    if (spare !== undefined) return spare;
     const view = this.#pool.pop() ?? createRow();
     this.#canvas.append(view.element);
     return view;
   }
 
+  /** Unbinds a row; its element keeps what it shows until it is reused or detached. */
   #release(id: number): void {
     const view = this.#views.get(id);
     if (view === undefined) return;
     this.#views.delete(id);
-    view.element.remove();
-    view.element.className = 'row';
-    delete view.element.dataset.highlight;
-    view.highlight = '';
     view.order = undefined;
-    view.index = -1;
-    this.#pool.push(view);
+    this.#spare.push(view);
+  }
+
+  #detachSpare(): void {
+    for (let view = this.#spare.pop(); view !== undefined; view = this.#spare.pop()) {
+      view.element.remove();
+      view.element.className = 'row';
+      delete view.element.dataset.highlight;
+      delete view.element.dataset.orderId;
+      view.highlight = '';
+      view.index = -1;
+      this.#pool.push(view);
+    }
   }
 
   #sweepLeaving(now: number): void {
