@@ -6,17 +6,18 @@ import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisKeys } from '../src/contract.ts';
-import { heartbeatGateway } from '../src/registry.ts';
 import {
   connectAdmin,
   connectRedis,
   createTestKafka,
   createTopic,
-  dropNamespace,
   type TestRedis,
 } from './support/services.ts';
-import { expectExactlyOnce, readStream, waitForLength } from './support/streams.ts';
-import { keepAlive, type RunningWorker, readyWithin, type Suite, startWorker } from './support/worker.ts';
+import { expectExactlyOnce, expectGatewaysMatch, readStream, waitForLength } from './support/streams.ts';
+import { closeRedis, registerGateways } from './support/suite.ts';
+import { type RunningWorker, readyWithin, type Suite, startWorker } from './support/worker.ts';
+
+const GATEWAYS = ['gw-1', 'gw-2'];
 
 type Step = [id: number, version: number, op: 'insert' | 'update' | 'delete', status: string];
 
@@ -41,8 +42,7 @@ describe('PostgreSQL → Debezium → Kafka → worker → Redis', () => {
       gatewayTtlMs: 5_000,
     };
     await createTopic(admin, suite.dlq, 1);
-    for (const id of ['gw-1', 'gw-2']) await heartbeatGateway(redis, suite.keys, id);
-    stopBeats = keepAlive(redis, suite.keys, ['gw-1', 'gw-2']);
+    stopBeats = await registerGateways(redis, suite, GATEWAYS);
     worker = await startWorker(suite, `${pipeline.ns}-worker`);
     await readyWithin(worker.worker);
   });
@@ -53,10 +53,7 @@ describe('PostgreSQL → Debezium → Kafka → worker → Redis', () => {
     if (suite) await admin?.deleteTopics({ topics: [suite.dlq] }).catch(() => {});
     await admin?.disconnect();
     await pipeline?.close();
-    if (redis) {
-      if (suite) await dropNamespace(redis, suite.ns);
-      await redis.close();
-    }
+    await closeRedis(redis, suite?.ns);
   });
 
   it('delivers a scripted SQL sequence exactly once, in order, with one id everywhere', async () => {
@@ -108,8 +105,6 @@ describe('PostgreSQL → Debezium → Kafka → worker → Redis', () => {
     expect(update?.row.updatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(update?.lsn).not.toBe('');
 
-    for (const gateway of ['gw-1', 'gw-2']) {
-      expectExactlyOnce(await readStream(redis, suite.keys.gatewayStream(gateway)), expected.length, history);
-    }
+    await expectGatewaysMatch(redis, suite.keys, GATEWAYS, expected.length, history);
   });
 });

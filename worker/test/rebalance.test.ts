@@ -1,66 +1,36 @@
 /** Two workers in one group, a second one joining and the first leaving mid-burst. */
-import type { Admin, Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heartbeatGateway } from '../src/registry.ts';
-import { burst, trickle } from './support/debezium.ts';
+import { describe, expect, it } from 'vitest';
+import { burst, gate, trickle } from './support/debezium.ts';
 import {
-  connectAdmin,
-  connectProducer,
-  connectRedis,
-  createTestKafka,
-  createTopic,
-  dropNamespace,
-  type TestRedis,
-} from './support/services.ts';
-import { expectExactlyOnce, readStream, waitFor, waitForLength } from './support/streams.ts';
-import { keepAlive, type RunningWorker, readyWithin, startWorker, suiteNames } from './support/worker.ts';
+  expectExactlyOnce,
+  expectGatewaysMatch,
+  readStream,
+  waitFor,
+  waitForIdle,
+  waitForLength,
+} from './support/streams.ts';
+import { createWorkerSuite } from './support/suite.ts';
+import { type RunningWorker, readyWithin, startWorker, total } from './support/worker.ts';
 
-async function consumed(worker: RunningWorker): Promise<number> {
-  const metric = await worker.metrics.consumed.get();
-  return metric.values.reduce((sum, v) => sum + v.value, 0);
-}
+const GATEWAYS = ['gw-1', 'gw-2', 'gw-3'];
 
 describe('rebalance mid-burst', () => {
-  const suite = suiteNames('rebal');
-  let redis: TestRedis;
-  let admin: Admin;
-  let producer: Producer;
-  let stopBeats: () => void;
+  const env = createWorkerSuite('rebal', { partitions: 6, gateways: GATEWAYS });
+  const { suite } = env;
   const running: RunningWorker[] = [];
-
-  beforeAll(async () => {
-    redis = await connectRedis();
-    const kafka = createTestKafka();
-    admin = await connectAdmin(kafka);
-    await createTopic(admin, suite.topic, 6);
-    await createTopic(admin, suite.dlq, 1);
-    producer = await connectProducer(kafka);
-    for (const id of ['gw-1', 'gw-2', 'gw-3']) await heartbeatGateway(redis, suite.keys, id);
-    stopBeats = keepAlive(redis, suite.keys, ['gw-1', 'gw-2', 'gw-3']);
-  });
-
-  afterAll(async () => {
-    stopBeats?.();
+  env.cleanup(async () => {
     for (const worker of running) await worker.stop().catch(() => {});
-    await producer?.disconnect();
-    await admin?.deleteTopics({ topics: [suite.topic, suite.dlq] }).catch(() => {});
-    await admin?.disconnect();
-    if (redis) {
-      await dropNamespace(redis, suite.ns);
-      await redis.close();
-    }
   });
+  const consumed = (worker: RunningWorker) => total(worker.metrics.consumed);
 
   it('stays exactly-once while partitions move between workers', async () => {
+    const { redis, producer } = env;
     const messages = burst(120, 60); // 120 inserts + 7,200 updates
     const first = await startWorker(suite, 'rebal-1');
     running.push(first);
     await readyWithin(first.worker);
 
-    let release = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { released, release } = gate();
     // The last 2,000 records are held back until the first worker has left.
     const sending = trickle(producer, suite.topic, messages, {
       holdFrom: messages.length - 2_000,
@@ -80,17 +50,11 @@ describe('rebalance mid-burst', () => {
 
     await sending;
     await waitForLength(redis, suite.keys.history, messages.length, 120_000);
-    await waitFor('the group to go idle', async () => {
-      const length = await redis.xLen(suite.keys.history);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      return (await redis.xLen(suite.keys.history)) === length;
-    });
+    await waitForIdle(redis, suite.keys.history, 'the group to go idle');
 
     const history = await readStream(redis, suite.keys.history);
     expectExactlyOnce(history, messages.length);
-    for (const gateway of ['gw-1', 'gw-2', 'gw-3']) {
-      expectExactlyOnce(await readStream(redis, suite.keys.gatewayStream(gateway)), messages.length, history);
-    }
+    await expectGatewaysMatch(redis, suite.keys, GATEWAYS, messages.length, history);
     expect(await consumed(first)).toBeGreaterThan(0);
   });
 });

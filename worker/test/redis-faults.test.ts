@@ -3,22 +3,12 @@
  * reply is lost (the connection drops after the script ran). The worker must back off,
  * retry, and still write each change exactly once.
  */
-import type { Admin, Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../src/redis.ts';
-import { heartbeatGateway } from '../src/registry.ts';
 import { burst } from './support/debezium.ts';
-import {
-  connectAdmin,
-  connectProducer,
-  connectRedis,
-  createTestKafka,
-  createTopic,
-  dropNamespace,
-  type TestRedis,
-} from './support/services.ts';
 import { expectExactlyOnce, readStream, waitFor, waitForLength } from './support/streams.ts';
-import { keepAlive, type RunningWorker, readyWithin, startWorker, suiteNames } from './support/worker.ts';
+import { createWorkerSuite } from './support/suite.ts';
+import { type RunningWorker, readyWithin, startWorker, total } from './support/worker.ts';
 
 type Mode = 'up' | 'down' | 'lose-replies';
 
@@ -40,43 +30,24 @@ function faultyRedis(client: RedisClient, mode: () => Mode): RedisClient {
 }
 
 describe('Redis faults under the worker', () => {
-  const suite = suiteNames('fault');
+  const env = createWorkerSuite('fault', { partitions: 3, gateways: ['gw-1'] });
+  const { suite } = env;
   let mode: Mode = 'up';
-  let redis: TestRedis;
-  let admin: Admin;
-  let producer: Producer;
   let running: RunningWorker;
-  let stopBeats: () => void;
 
   beforeAll(async () => {
-    redis = await connectRedis();
-    const kafka = createTestKafka();
-    admin = await connectAdmin(kafka);
-    await createTopic(admin, suite.topic, 3);
-    await createTopic(admin, suite.dlq, 1);
-    producer = await connectProducer(kafka);
-    await heartbeatGateway(redis, suite.keys, 'gw-1');
-    stopBeats = keepAlive(redis, suite.keys, ['gw-1']);
     running = await startWorker(suite, 'fault-1', (client) => faultyRedis(client, () => mode));
     await readyWithin(running.worker);
   });
-
-  afterAll(async () => {
-    stopBeats?.();
+  env.cleanup(async () => {
     mode = 'up';
     await running?.stop();
-    await producer?.disconnect();
-    await admin?.deleteTopics({ topics: [suite.topic, suite.dlq] }).catch(() => {});
-    await admin?.disconnect();
-    if (redis) {
-      await dropNamespace(redis, suite.ns);
-      await redis.close();
-    }
   });
 
-  const errors = async () => (await running.metrics.errors.get()).values.reduce((sum, v) => sum + v.value, 0);
+  const errors = () => total(running.metrics.errors);
 
   it('backs off while Redis is down, then catches up exactly once', async () => {
+    const { redis, producer } = env;
     mode = 'down';
     const messages = burst(20, 10);
     await producer.send({ topic: suite.topic, messages });
@@ -88,6 +59,7 @@ describe('Redis faults under the worker', () => {
   });
 
   it('does not duplicate when a script ran but its reply was lost', async () => {
+    const { redis, producer } = env;
     const before = await readStream(redis, suite.keys.history);
     const failures = await errors();
     mode = 'lose-replies';
@@ -97,10 +69,10 @@ describe('Redis faults under the worker', () => {
     await waitFor('a retried attempt', async () => (await errors()) > failures, 30_000);
     mode = 'up';
     // The retries now find everything at or below the mark and add nothing.
-    await waitFor('the skips to be counted', async () => {
-      const skipped = await running.metrics.duplicatesSkipped.get();
-      return skipped.values.reduce((sum, v) => sum + v.value, 0) > 0;
-    });
+    await waitFor(
+      'the skips to be counted',
+      async () => (await total(running.metrics.duplicatesSkipped)) > 0,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const history = await readStream(redis, suite.keys.history);
     expectExactlyOnce(history, before.length + messages.length);

@@ -4,61 +4,34 @@
  * partition's end, and a topic deleted and recreated under the same name while Redis kept
  * its marks. In every case each new record must still arrive, exactly once.
  */
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { markField } from '../src/forward.ts';
 import { burst } from './support/debezium.ts';
-import {
-  connectAdmin,
-  connectProducer,
-  connectRedis,
-  createTestKafka,
-  createTopic,
-  dropNamespace,
-  type TestRedis,
-} from './support/services.ts';
+import { connectProducer, createTopic } from './support/services.ts';
 import { expectExactlyOnce, readStream, waitFor, waitForLength } from './support/streams.ts';
-import { type RunningWorker, readyWithin, startWorker, suiteNames } from './support/worker.ts';
+import { createWorkerSuite } from './support/suite.ts';
+import { type RunningWorker, readyWithin, startWorker, total } from './support/worker.ts';
 
 const PARTITIONS = 3;
 const FAR_AHEAD = '1000000';
 
-async function counted(worker: RunningWorker): Promise<number> {
-  const metric = await worker.metrics.staleMarksReset.get();
-  return metric.values.reduce((sum, v) => sum + v.value, 0);
-}
+const counted = (worker: RunningWorker) => total(worker.metrics.staleMarksReset);
 
 describe('stale high-water marks', () => {
-  const suite = suiteNames('stale');
-  let redis: TestRedis;
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
+  const env = createWorkerSuite('stale', { partitions: PARTITIONS });
+  const { suite } = env;
   let clusterId: string;
   let running: RunningWorker | undefined;
 
   beforeAll(async () => {
-    redis = await connectRedis();
-    kafka = createTestKafka();
-    admin = await connectAdmin(kafka);
-    ({ clusterId } = await admin.describeCluster());
-    await createTopic(admin, suite.topic, PARTITIONS);
-    await createTopic(admin, suite.dlq, 1);
-    producer = await connectProducer(kafka);
+    ({ clusterId } = await env.admin.describeCluster());
   });
-
-  afterAll(async () => {
+  env.cleanup(async () => {
     await running?.stop().catch(() => {});
-    await producer?.disconnect();
-    await admin?.deleteTopics({ topics: [suite.topic, suite.dlq] }).catch(() => {});
-    await admin?.disconnect();
-    if (redis) {
-      await dropNamespace(redis, suite.ns);
-      await redis.close();
-    }
   });
 
   it('skips nothing because of marks from another cluster or past the end of the log', async () => {
+    const { redis, producer } = env;
     for (let p = 0; p < PARTITIONS; p++) {
       // What a recreated cluster finds in a Redis that survived it: marks of the old
       // cluster's id, and marks without a cluster id (written before marks were keyed by
@@ -83,6 +56,7 @@ describe('stale high-water marks', () => {
   });
 
   it('forwards every record of a topic recreated under the same name while Redis kept its marks', async () => {
+    const { redis, kafka, admin } = env;
     const before = await readStream(redis, suite.keys.history);
     await running?.stop();
     running = undefined;

@@ -1,73 +1,54 @@
 /** The in-process worker against real Kafka and Redis. */
-import type { Admin, Kafka, Producer } from 'kafkajs';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DLQ_HEADERS } from '../src/dead-letter.ts';
 import { runGatewayReaper } from '../src/reaper.ts';
-import { heartbeatGateway } from '../src/registry.ts';
 import { burst, change, row } from './support/debezium.ts';
 import {
-  connectAdmin,
-  connectProducer,
-  connectRedis,
-  createTestKafka,
-  createTopic,
-  dropNamespace,
-  type TestRedis,
-} from './support/services.ts';
-import { expectExactlyOnce, readStream, waitFor, waitForLength } from './support/streams.ts';
-import { keepAlive, type RunningWorker, readyWithin, startWorker, suiteNames } from './support/worker.ts';
+  expectExactlyOnce,
+  expectGatewaysMatch,
+  readStream,
+  waitFor,
+  waitForLength,
+} from './support/streams.ts';
+import { createWorkerSuite } from './support/suite.ts';
+import { type RunningWorker, readyWithin, startWorker, total } from './support/worker.ts';
 
 describe('worker against Kafka and Redis', () => {
-  const suite = suiteNames('wk', 1_500);
-  let redis: TestRedis;
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
+  // gw-quiet heartbeats once and is then left to expire.
+  const env = createWorkerSuite('wk', {
+    partitions: 4,
+    gatewayTtlMs: 1_500,
+    gateways: ['gw-a', 'gw-b', 'gw-quiet'],
+    alive: ['gw-a', 'gw-b'],
+  });
+  const { suite } = env;
   let running: RunningWorker;
-  let stopBeats: () => void;
 
   beforeAll(async () => {
-    redis = await connectRedis();
-    kafka = createTestKafka();
-    admin = await connectAdmin(kafka);
-    await createTopic(admin, suite.topic, 4);
-    await createTopic(admin, suite.dlq, 1);
-    producer = await connectProducer(kafka);
-    for (const id of ['gw-a', 'gw-b', 'gw-quiet']) await heartbeatGateway(redis, suite.keys, id);
-    stopBeats = keepAlive(redis, suite.keys, ['gw-a', 'gw-b']);
     running = await startWorker(suite, 'wk-1');
     await readyWithin(running.worker);
   });
-
-  afterAll(async () => {
-    stopBeats?.();
+  env.cleanup(async () => {
     await running?.stop();
-    await producer?.disconnect();
-    await admin?.deleteTopics({ topics: [suite.topic, suite.dlq] }).catch(() => {});
-    await admin?.disconnect();
-    if (redis) {
-      await dropNamespace(redis, suite.ns);
-      await redis.close();
-    }
   });
 
   it('forwards every change exactly once, in order per order, with one id everywhere', async () => {
+    const { redis, producer } = env;
     const messages = burst(40, 25); // 40 inserts + 1000 updates
     await producer.send({ topic: suite.topic, messages });
     await waitForLength(redis, suite.keys.history, messages.length);
 
     const history = await readStream(redis, suite.keys.history);
     expectExactlyOnce(history, messages.length);
-    for (const gateway of ['gw-a', 'gw-b']) {
-      expectExactlyOnce(await readStream(redis, suite.keys.gatewayStream(gateway)), messages.length, history);
-    }
+    await expectGatewaysMatch(redis, suite.keys, ['gw-a', 'gw-b'], messages.length, history);
     const first = history[0]?.change;
     expect(first?.kafka.topic).toBe(suite.topic);
     expect(first?.row.customerName).toMatch(/^customer-/);
   });
 
   it('dead-letters poison records with a reason and keeps forwarding', async () => {
+    const { redis, kafka, producer } = env;
     const before = await redis.xLen(suite.keys.history);
     const dlqConsumer = kafka.consumer({
       groupId: `${suite.group}-dlq-reader`,
@@ -116,14 +97,14 @@ describe('worker against Kafka and Redis', () => {
   });
 
   it('adds nothing when every offset is redelivered (worst case of a crash before commit)', async () => {
+    const { redis, admin } = env;
     const history = await readStream(redis, suite.keys.history);
     await running.stop();
     // Rewind the group to the start: every record comes back, as if no commit had ever happened.
     await admin.resetOffsets({ groupId: suite.group, topic: suite.topic, earliest: true });
     running = await startWorker(suite, 'wk-2');
     await readyWithin(running.worker);
-    const skipped = async () =>
-      (await running.metrics.duplicatesSkipped.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const skipped = () => total(running.metrics.duplicatesSkipped);
     await waitFor(
       'every change to be redelivered and skipped',
       async () => (await skipped()) >= history.length,
@@ -134,6 +115,7 @@ describe('worker against Kafka and Redis', () => {
   });
 
   it('stops feeding a gateway whose heartbeat stopped and deletes its stream after the TTL', async () => {
+    const { redis, producer } = env;
     // gw-quiet heartbeated once, before the worker started, and never again.
     await waitFor('gw-quiet to expire', async () => {
       const score = await redis.zScore(suite.keys.gateways, 'gw-quiet');

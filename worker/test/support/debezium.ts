@@ -58,6 +58,15 @@ export function burst(orders: number, updates: number, firstId = 1): Message[] {
   return messages;
 }
 
+/** A promise the test resolves by hand, to hold back the tail of a `trickle`. */
+export function gate(): { released: Promise<void>; release: () => void } {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { released, release };
+}
+
 export interface TrickleOptions {
   slice?: number;
   pauseMs?: number;

@@ -1,6 +1,6 @@
 /** Reading what the worker wrote, and the exactly-once checks every suite shares. */
 import { expect } from 'vitest';
-import { CHANGE_FIELD, type StreamChange } from '../../src/contract.ts';
+import { CHANGE_FIELD, type RedisKeys, type StreamChange } from '../../src/contract.ts';
 import type { TestRedis } from './services.ts';
 
 export interface Entry {
@@ -53,6 +53,15 @@ export async function waitForLength(redis: TestRedis, key: string, length: numbe
   );
 }
 
+/** Waits until `key` stops growing: a chance for any late duplicate to show up before checking. */
+export async function waitForIdle(redis: TestRedis, key: string, what: string, quietMs = 1_500) {
+  return waitFor(what, async () => {
+    const length = await redis.xLen(key);
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    return (await redis.xLen(key)) === length;
+  });
+}
+
 const changeKey = (c: StreamChange) => `${c.row.id}:${c.row.version}:${c.op}`;
 
 /**
@@ -77,5 +86,18 @@ export function expectExactlyOnce(entries: Entry[], expected: number, sameAs?: E
   if (sameAs) {
     expect(entries.map((e) => e.id)).toEqual(sameAs.map((e) => e.id));
     expect(entries.map((e) => changeKey(e.change))).toEqual(sameAs.map((e) => changeKey(e.change)));
+  }
+}
+
+/** Each gateway's stream holds exactly the history: the same changes under the same ids. */
+export async function expectGatewaysMatch(
+  redis: TestRedis,
+  keys: RedisKeys,
+  gateways: string[],
+  expected: number,
+  history: Entry[],
+): Promise<void> {
+  for (const gateway of gateways) {
+    expectExactlyOnce(await readStream(redis, keys.gatewayStream(gateway)), expected, history);
   }
 }

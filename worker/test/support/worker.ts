@@ -91,3 +91,8 @@ export async function readyWithin(worker: Worker, timeoutMs = 60_000): Promise<v
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** The sum of a counter over all its labels. */
+export async function total(metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
+  return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
