@@ -1,19 +1,9 @@
 import type { Order } from '@orders/drizzle';
 import { describe, expect, it } from 'vitest';
+import { order } from '../../test/support/order-fixture.ts';
 import { ChangeFanout } from '../hub/change-fanout.ts';
 import type { ChangeFrame } from '../protocol/server-frame.ts';
 import { scopedChangeFrame, scopeFilter } from './scope.ts';
-
-const order = (over: Partial<Order> = {}): Order => ({
-  id: 1,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'pending',
-  version: 1,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  ...over,
-});
 
 const fanout = (row: Order, before: Order | null) =>
   new ChangeFanout({

@@ -1,5 +1,5 @@
-import type { Order } from '@orders/drizzle';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { orderAt } from '../../test/support/order-fixture.ts';
 import { OrdersClient } from './orders-client.ts';
 import type { WebSocketLike } from './web-socket-like.ts';
 
@@ -33,16 +33,6 @@ class FakeSocket implements WebSocketLike {
     (this.onclose as ((e: { code: number }) => void) | null)?.({ code });
   }
 }
-
-const order = (id: number, version: number): Order => ({
-  id,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'pending',
-  version,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-});
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -79,9 +69,9 @@ describe('OrdersClient', () => {
     const ws = last();
     ws.open();
     expect(ws.sent).toEqual([{ type: 'subscribe', sub: 's1', filter: { status: ['pending'] } }]);
-    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: false });
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(1, 1)], cursor: '5-0', done: false });
     expect(sub.rows.size).toBe(0);
-    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(2, 4)], cursor: '5-0', done: true });
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(2, 4)], cursor: '5-0', done: true });
     expect([...sub.rows.keys()]).toEqual([1, 2]);
     const ready = client.ready();
     ws.deliver({ type: 'live', sub: 's1', cursor: '5-0', recovered: false });
@@ -92,8 +82,8 @@ describe('OrdersClient', () => {
       cursor: '6-0',
       op: 'update',
       effect: 'upsert',
-      row: order(1, 2),
-      before: order(1, 1),
+      row: orderAt(1, 2),
+      before: orderAt(1, 1),
       committedAt: 1,
     });
     ws.deliver({
@@ -102,7 +92,7 @@ describe('OrdersClient', () => {
       cursor: '7-0',
       op: 'update',
       effect: 'upsert',
-      row: order(2, 3),
+      row: orderAt(2, 3),
       before: null,
       committedAt: 1,
     });
@@ -112,8 +102,8 @@ describe('OrdersClient', () => {
       cursor: '8-0',
       op: 'delete',
       effect: 'remove',
-      row: order(1, 2),
-      before: order(1, 2),
+      row: orderAt(1, 2),
+      before: orderAt(1, 2),
       committedAt: 1,
     });
     expect([...sub.rows.values()].map((r) => [r.id, r.version])).toEqual([[2, 4]]);
@@ -144,7 +134,7 @@ describe('OrdersClient', () => {
     await tick();
     const a = last();
     a.open('ga');
-    a.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: true });
+    a.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(1, 1)], cursor: '5-0', done: true });
     a.deliver({ type: 'live', sub: 's1', cursor: '9-0', recovered: false });
     a.drop();
     expect(client.state).toBe('disconnected');
@@ -166,7 +156,7 @@ describe('OrdersClient', () => {
     a.open();
     a.drop();
     await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
-    a.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: true });
+    a.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(1, 1)], cursor: '5-0', done: true });
     a.drop();
     expect(sub.rows.size).toBe(0);
     expect(FakeSocket.all).toHaveLength(2);
@@ -181,11 +171,17 @@ describe('OrdersClient', () => {
     await tick();
     const ws = last();
     ws.open();
-    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1), order(2, 1)], cursor: '5-0', done: true });
+    ws.deliver({
+      type: 'snapshot',
+      sub: 's1',
+      rows: [orderAt(1, 1), orderAt(2, 1)],
+      cursor: '5-0',
+      done: true,
+    });
     ws.deliver({ type: 'reset', sub: 's1', reason: 'cursor_expired' });
     expect(sub.rows.size).toBe(0);
     expect(sub.cursor).toBeUndefined();
-    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(2, 5)], cursor: '20-0', done: true });
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(2, 5)], cursor: '20-0', done: true });
     expect([...sub.rows.values()].map((r) => r.version)).toEqual([5]);
     expect(resets).toEqual(['cursor_expired']);
     client.close();
@@ -197,13 +193,13 @@ describe('OrdersClient', () => {
     await tick();
     const a = last();
     a.open();
-    a.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: false });
+    a.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(1, 1)], cursor: '5-0', done: false });
     a.drop();
     await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
     const b = last();
     b.open();
     expect(b.sent).toEqual([{ type: 'subscribe', sub: 's1', filter: {} }]);
-    b.deliver({ type: 'snapshot', sub: 's1', rows: [order(3, 1)], cursor: '6-0', done: true });
+    b.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(3, 1)], cursor: '6-0', done: true });
     expect([...sub.rows.keys()]).toEqual([3]);
     client.close();
   });
@@ -216,7 +212,7 @@ describe('OrdersClient', () => {
     ws.open();
     sub.unsubscribe();
     expect(ws.sent.at(-1)).toEqual({ type: 'unsubscribe', sub: 's1' });
-    ws.deliver({ type: 'snapshot', sub: 's1', rows: [order(1, 1)], cursor: '5-0', done: true });
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(1, 1)], cursor: '5-0', done: true });
     expect(sub.rows.size).toBe(0);
     client.close();
   });

@@ -1,18 +1,7 @@
-import type { Order } from '@orders/drizzle';
 import { describe, expect, it } from 'vitest';
+import { order } from '../../test/support/order-fixture.ts';
 import { computeEffect } from './effect.ts';
 import { toFilter } from './filter.ts';
-
-const order = (over: Partial<Order> = {}): Order => ({
-  id: 1,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'pending',
-  version: 1,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  ...over,
-});
 
 describe('computeEffect', () => {
   const pending = toFilter({ status: ['pending'] });
