@@ -1,51 +1,22 @@
-import type { Order } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { OrdersClient, type SubscriptionFilter } from '../src/client/index.ts';
+import type { OrdersClient, SubscriptionFilter } from '../src/client/index.ts';
 import type { RunningGateway } from '../src/node-server.ts';
+import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
-import { diffRows, recordSubscription } from './support/recorder.ts';
+import { recordSubscription } from './support/recorder.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { startTraffic } from './support/traffic.ts';
 import { until } from './support/wait.ts';
-
-function matcher(filter: SubscriptionFilter) {
-  return (o: Order) =>
-    (filter.status === undefined || filter.status.includes(o.status)) &&
-    (filter.customer === undefined || filter.customer === o.customerName) &&
-    (filter.ids === undefined || filter.ids.includes(o.id));
-}
 
 describe('client against two gateways (simulated worker output)', () => {
   let h: GatewayHarness;
   let a: RunningGateway;
   let b: RunningGateway;
   let worker: FakeWorker;
-  const clients: OrdersClient[] = [];
-
-  const client = (urls: string[]) => {
-    const c = new OrdersClient({ urls, WebSocket, minBackoffMs: 50, maxBackoffMs: 500 });
-    clients.push(c);
-    return c;
-  };
-
-  const converge = async (c: OrdersClient, filters: SubscriptionFilter[]) => {
-    for (const [i, filter] of filters.entries()) {
-      const sub = [...c.subscriptions.values()][i];
-      if (sub === undefined) throw new Error('no subscription');
-      let last: string | undefined;
-      await until(
-        async () => {
-          last = diffRows(sub.rows, await worker.rows(matcher(filter)));
-          return last === undefined;
-        },
-        `convergence of ${JSON.stringify(filter)}`,
-        30_000,
-      ).catch((error: unknown) => {
-        throw new Error(`${String(error)}: ${last}`);
-      });
-    }
-  };
+  const clients = clientPool({ minBackoffMs: 50, maxBackoffMs: 500 });
+  const client = clients.open;
+  const converge = (c: OrdersClient, filters: SubscriptionFilter[]) =>
+    convergeOn(c, filters, (match) => worker.rows(match), 30_000);
 
   beforeAll(async () => {
     h = await createHarness();
@@ -55,7 +26,7 @@ describe('client against two gateways (simulated worker output)', () => {
     for (let i = 0; i < 60; i++) await worker.insert(['Alice', 'Bob', 'Carol', 'Dave'][i % 4] ?? 'Alice');
   });
   afterAll(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     await h?.close();
   });
 
@@ -75,10 +46,7 @@ describe('client against two gateways (simulated worker output)', () => {
     expect(writes).toBeGreaterThan(50);
     for (const { c, recs } of joined) {
       await converge(c, filters);
-      for (const rec of recs) {
-        expect(rec.violations).toEqual([]);
-        expect(rec.snapshots).toBe(1);
-      }
+      expectClean(recs, { snapshots: 1 });
     }
   });
 
@@ -102,11 +70,7 @@ describe('client against two gateways (simulated worker output)', () => {
     await traffic.stop();
     await converge(same, filters);
     await converge(other, filters);
-    for (const rec of recs.flat()) {
-      expect(rec.violations).toEqual([]);
-      expect(rec.snapshots).toBe(1);
-      expect(rec.recovered).toBe(1);
-    }
+    expectClean(recs.flat(), { snapshots: 1, recovered: 1 });
   });
 
   it('gets reset and a fresh snapshot when history was trimmed past its cursor', async () => {

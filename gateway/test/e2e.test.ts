@@ -2,53 +2,26 @@
  * End to end on the real stack: SQL → Debezium → Kafka → worker → Redis → gateway
  * processes → the TypeScript client.
  */
-import type { Order } from '@orders/drizzle';
 import { GATEWAY_GROUP } from '@orders/worker/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { OrdersClient, type SubscriptionFilter } from '../src/client/index.ts';
+import type { OrdersClient, SubscriptionFilter } from '../src/client/index.ts';
+import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
 import type { GatewayProcess } from './support/gateway-process.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
-import { diffRows, recordSubscription } from './support/recorder.ts';
+import { recordSubscription } from './support/recorder.ts';
 import { staffToken } from './support/tokens.ts';
 import { startTraffic } from './support/traffic.ts';
 import { until } from './support/wait.ts';
-
-const matcher = (filter: SubscriptionFilter) => (o: Order) =>
-  (filter.status === undefined || filter.status.includes(o.status)) &&
-  (filter.customer === undefined || filter.customer === o.customerName) &&
-  (filter.ids === undefined || filter.ids.includes(o.id));
 
 describe('end to end through Debezium, Kafka and the worker', () => {
   let stack: Stack;
   let a: GatewayProcess;
   let b: GatewayProcess;
-  const clients: OrdersClient[] = [];
+  const clients = clientPool({ token: staffToken, minBackoffMs: 100, maxBackoffMs: 1000 });
+  const client = clients.open;
   const filters: SubscriptionFilter[] = [{}, { status: ['pending', 'paid'] }, { customer: 'Alice' }];
-
-  const client = (urls: string[]) => {
-    const c = new OrdersClient({ urls, WebSocket, token: staffToken, minBackoffMs: 100, maxBackoffMs: 1000 });
-    clients.push(c);
-    return c;
-  };
-
-  const converge = async (c: OrdersClient, fs: SubscriptionFilter[], timeoutMs = 60_000) => {
-    for (const [i, filter] of fs.entries()) {
-      const sub = [...c.subscriptions.values()][i];
-      if (sub === undefined) throw new Error('no subscription');
-      let diff: string | undefined;
-      await until(
-        async () => {
-          diff = diffRows(sub.rows, await stack.writer.rows(matcher(filter)));
-          return diff === undefined;
-        },
-        `convergence of ${JSON.stringify(filter)}`,
-        timeoutMs,
-      ).catch((error: unknown) => {
-        throw new Error(`${String(error)}: ${diff}`);
-      });
-    }
-  };
+  const converge = (c: OrdersClient, fs: SubscriptionFilter[], timeoutMs = 60_000) =>
+    convergeOn(c, fs, (match) => stack.writer.rows(match), timeoutMs);
 
   beforeAll(async () => {
     stack = await createStack();
@@ -57,7 +30,7 @@ describe('end to end through Debezium, Kafka and the worker', () => {
       await stack.writer.insert(['Alice', 'Bob', 'Carol', 'Dave'][i % 4] ?? 'Alice');
   });
   afterAll(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     await stack?.close();
   });
 
@@ -74,10 +47,7 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     expect(await traffic.stop()).toBeGreaterThan(100);
     for (const { c, recs } of joined) {
       await converge(c, filters);
-      for (const rec of recs) {
-        expect(rec.violations).toEqual([]);
-        expect(rec.snapshots).toBe(1);
-      }
+      expectClean(recs, { snapshots: 1 });
     }
   });
 
@@ -122,11 +92,7 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     await Promise.all([same.ready(), other.ready()]);
     await converge(same, filters);
     await converge(other, filters);
-    for (const rec of recs.flat()) {
-      expect(rec.violations).toEqual([]);
-      expect(rec.snapshots).toBe(1);
-      expect(rec.recovered).toBe(1);
-    }
+    expectClean(recs.flat(), { snapshots: 1, recovered: 1 });
   });
 
   it('with history trimmed past its cursor, a client gets reset and a snapshot and converges', async () => {

@@ -1,30 +1,19 @@
 import type { Order, Sql } from '@orders/drizzle';
 import { createForwarder, type RedisKeys, type StreamChange } from '@orders/worker';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
+import { type OrderRecord, readOrders, toOrder } from './order-record.ts';
 
-interface OrderRecord {
-  id: number;
-  customer_name: string;
-  product_name: string;
-  status: Order['status'];
-  version: number;
-  created_at: Date | string;
-  updated_at: Date | string;
-}
-
-// drizzle's driver switches the shared pool to return timestamps as text.
-const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
-
-function toOrder(r: OrderRecord): Order {
-  return {
-    id: r.id,
-    customerName: r.customer_name,
-    productName: r.product_name,
-    status: r.status,
-    version: r.version,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
+/**
+ * The worker's real Lua fan-out without Kafka behind it: `source` names the stand-in, and
+ * since there is no cluster its marks get a cluster id of their own.
+ */
+export function createStandInForwarder(redis: RedisClient, keys: RedisKeys, source: string, maxlen: number) {
+  return createForwarder(
+    redis,
+    keys,
+    { gatewayTtlMs: 10_000, historyMaxlen: maxlen, gatewayMaxlen: maxlen },
+    `${source}-cluster`,
+  );
 }
 
 /**
@@ -32,11 +21,7 @@ function toOrder(r: OrderRecord): Order {
  * fan-out, standing in for Debezium + Kafka: same ids in history and every live gateway stream.
  */
 export function createFakeWorker(redis: RedisClient, keys: RedisKeys, sql: Sql) {
-  const forwarder = createForwarder(redis, keys, {
-    gatewayTtlMs: 10_000,
-    historyMaxlen: 100_000,
-    gatewayMaxlen: 100_000,
-  });
+  const forwarder = createStandInForwarder(redis, keys, 'fake', 100_000);
   let offset = 0;
   // Debezium emits after commit and in commit order per order; a per-order chain keeps
   // "commit, then forward" from interleaving between two writers of the same order.
@@ -99,14 +84,8 @@ export function createFakeWorker(redis: RedisClient, keys: RedisKeys, sql: Sql) 
         await forward('delete', row, row);
       });
     },
-    async rows(filter: (o: Order) => boolean = () => true): Promise<Map<number, Order>> {
-      const all = await sql<OrderRecord[]>`select * from orders order by id`;
-      return new Map(
-        all
-          .map(toOrder)
-          .filter(filter)
-          .map((o) => [o.id, o]),
-      );
+    rows(filter?: (o: Order) => boolean): Promise<Map<number, Order>> {
+      return readOrders(sql, filter);
     },
   };
 }

@@ -1,29 +1,6 @@
 import type { Order, Sql } from '@orders/drizzle';
+import { type OrderRecord, readOrders, toOrder } from './order-record.ts';
 import type { Writer } from './traffic.ts';
-
-interface OrderRecord {
-  id: number;
-  customer_name: string;
-  product_name: string;
-  status: Order['status'];
-  version: number;
-  created_at: Date | string;
-  updated_at: Date | string;
-}
-
-const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
-
-export function toOrder(r: OrderRecord): Order {
-  return {
-    id: r.id,
-    customerName: r.customer_name,
-    productName: r.product_name,
-    status: r.status,
-    version: r.version,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
 
 /** Plain SQL writes; the real capture path (Debezium, Kafka, worker) carries them to Redis. */
 export function createSqlWriter(
@@ -49,14 +26,8 @@ export function createSqlWriter(
       const result = await sql`delete from orders where id = ${id}`;
       if (result.count === 0) throw new Error(`order ${id} missing`);
     },
-    async rows(filter = () => true) {
-      const all = await sql<OrderRecord[]>`select * from orders order by id`;
-      return new Map(
-        all
-          .map(toOrder)
-          .filter(filter)
-          .map((o) => [o.id, o]),
-      );
+    rows(filter) {
+      return readOrders(sql, filter);
     },
   };
 }

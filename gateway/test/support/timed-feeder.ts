@@ -1,28 +1,8 @@
 import type { Order, Sql } from '@orders/drizzle';
-import { createForwarder, type RedisKeys, type StreamChange } from '@orders/worker';
+import type { RedisKeys, StreamChange } from '@orders/worker';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
-
-interface OrderRecord {
-  id: number;
-  customer_name: string;
-  product_name: string;
-  status: Order['status'];
-  version: number;
-  created_at: Date | string;
-  updated_at: Date | string;
-}
-
-const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
-
-const toOrder = (r: OrderRecord): Order => ({
-  id: r.id,
-  customerName: r.customer_name,
-  productName: r.product_name,
-  status: r.status,
-  version: r.version,
-  createdAt: iso(r.created_at),
-  updatedAt: iso(r.updated_at),
-});
+import { createStandInForwarder } from './fake-worker.ts';
+import { type OrderRecord, readOrders, toOrder } from './order-record.ts';
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable within one process. */
 export const preciseNow = (): number => performance.timeOrigin + performance.now();
@@ -33,11 +13,7 @@ export const preciseNow = (): number => performance.timeOrigin + performance.now
  * milliseconds are not quantized away.
  */
 export function createTimedFeeder(redis: RedisClient, keys: RedisKeys, sql: Sql) {
-  const forwarder = createForwarder(redis, keys, {
-    gatewayTtlMs: 10_000,
-    historyMaxlen: 200_000,
-    gatewayMaxlen: 200_000,
-  });
+  const forwarder = createStandInForwarder(redis, keys, 'timed', 200_000);
   let offset = 0;
   const forward = async (op: StreamChange['op'], row: Order, before: Order | null) => {
     offset++;
@@ -74,9 +50,8 @@ export function createTimedFeeder(redis: RedisClient, keys: RedisKeys, sql: Sql)
       });
       await forward('update', after, before);
     },
-    async rows(): Promise<Map<number, Order>> {
-      const all = await sql<OrderRecord[]>`select * from orders order by id`;
-      return new Map(all.map((r) => [r.id, toOrder(r)]));
+    rows(): Promise<Map<number, Order>> {
+      return readOrders(sql);
     },
   };
 }
