@@ -300,11 +300,13 @@ async function main() {
 
     // Fan-out: a burst of changes forwarded with the worker's own script, so the gateway
     // reads them exactly as in production.
-    const forwarder = createForwarder(redis, keys, {
-      gatewayTtlMs: 10_000,
-      historyMaxlen: 200_000,
-      gatewayMaxlen: 200_000,
-    });
+    // No Kafka behind this burst: a fixed cluster id keeps its marks apart from real ones.
+    const forwarder = createForwarder(
+      redis,
+      keys,
+      { gatewayTtlMs: 10_000, historyMaxlen: 200_000, gatewayMaxlen: 200_000 },
+      'bench-fanout',
+    );
     const gatewayRates: number[] = [];
     const bareRates: number[] = [];
     const corkedRates: number[] = [];
