@@ -258,8 +258,8 @@ export class OrdersTable {
   }
 }
 
-function insertDescending(ids: number[], id: number): void {
-  // New orders have the highest ids, so this is almost always index 0.
+/** Index of the first id not above `id` in a descending list (where `id` is or would go). */
+function positionDescending(ids: readonly number[], id: number): number {
   let low = 0;
   let high = ids.length;
   while (low < high) {
@@ -267,18 +267,17 @@ function insertDescending(ids: number[], id: number): void {
     if ((ids[mid] ?? 0) > id) low = mid + 1;
     else high = mid;
   }
-  ids.splice(low, 0, id);
+  return low;
+}
+
+function insertDescending(ids: number[], id: number): void {
+  // New orders have the highest ids, so this is almost always index 0.
+  ids.splice(positionDescending(ids, id), 0, id);
 }
 
 function removeDescending(ids: number[], id: number): void {
-  let low = 0;
-  let high = ids.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((ids[mid] ?? 0) > id) low = mid + 1;
-    else high = mid;
-  }
-  if (ids[low] === id) ids.splice(low, 1);
+  const at = positionDescending(ids, id);
+  if (ids[at] === id) ids.splice(at, 1);
 }
 
 function createRow(): RowView {
