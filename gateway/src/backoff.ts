@@ -1,19 +1,2 @@
-/** Full-jitter exponential backoff: a random delay in [0, min(max, min * 2^attempt)). */
-export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
-}
-
-/** Resolves after `ms`, or early (without throwing) when the signal aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+// One retry pacing for the whole system; it lives with the worker, which the gateway builds on.
+export { backoffDelay, sleep } from '@orders/worker/backoff';

@@ -13,7 +13,7 @@ import {
   Partitioners,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-import { backoffMs, sleep } from './backoff.ts';
+import { backoffDelay, sleep } from './backoff.ts';
 import type { RedisKeys, StreamChange } from './contract.ts';
 import { createDeadLetterSink, type DeadLetter } from './dead-letter.ts';
 import { decodeRecord, type KafkaCoordinates } from './decode.ts';
@@ -196,7 +196,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       } catch (error) {
         metrics.errors.inc({ stage });
         logger.error({ err: error, stage, attempt, partition: payload.batch.partition }, 'retrying');
-        await sleep(backoffMs(attempt), stopping.signal);
+        await sleep(backoffDelay(attempt, 100, 5_000), stopping.signal);
         await payload.heartbeat();
       }
     }

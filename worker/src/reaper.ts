@@ -4,7 +4,7 @@
  * restarts). Running it on several workers at once is harmless: the script is atomic.
  */
 import type { Logger } from 'pino';
-import { backoffMs, sleep } from './backoff.ts';
+import { backoffDelay, sleep } from './backoff.ts';
 import type { RedisKeys } from './contract.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import type { RedisClient } from './redis.ts';
@@ -38,7 +38,7 @@ export async function runGatewayReaper(options: ReaperOptions): Promise<void> {
       await sleep(intervalMs, signal);
     } catch (error) {
       logger.error({ err: error }, 'reaping gateways failed');
-      await sleep(backoffMs(failures++, intervalMs, 30_000), signal);
+      await sleep(backoffDelay(failures++, intervalMs, 30_000), signal);
     }
   }
 }
