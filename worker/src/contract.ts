@@ -14,6 +14,18 @@ export interface RedisKeys {
   gateways: string;
   /** Hash: "clusterId/topic:partition" -> highest Kafka offset already forwarded. */
   highWater: string;
+  /**
+   * Hash: same fields as {@link highWater} -> highest PostgreSQL source position forwarded
+   * from that partition, "<commit LSN>/<change LSN>" as decimals. Debezium re-sends changes as
+   * new Kafka records after a Connect crash; this mark is what makes them duplicates.
+   */
+  sourceMark: string;
+  /**
+   * String: the history's epoch, a random id created with `SET NX` by whoever needs it first.
+   * Every cursor carries it; when Redis loses its data a new epoch appears and every old
+   * cursor is answered with `reset`.
+   */
+  epoch: string;
   /** The stream the worker fills for one gateway (same entry ids as history). */
   gatewayStream(gatewayId: string): string;
 }
@@ -24,6 +36,8 @@ export function redisKeys(ns = 'orders'): RedisKeys {
     history: `${tag}:history`,
     gateways: `${tag}:gateways`,
     highWater: `${tag}:hwm`,
+    sourceMark: `${tag}:src`,
+    epoch: `${tag}:epoch`,
     gatewayStream: (gatewayId) => `${tag}:gw:${gatewayId}`,
   };
 }
@@ -33,6 +47,28 @@ export const GATEWAY_GROUP = 'gateway';
 
 /** Stream entry field holding the JSON-encoded {@link StreamChange}. */
 export const CHANGE_FIELD = 'c';
+
+/**
+ * Gateway stream entry field: the id of the entry the worker appended to that same gateway
+ * stream just before this one, or {@link ORIGIN_ID} when the stream held nothing. A gateway
+ * whose last read id differs from it has missed entries (trim, lapse, recreated stream, lost
+ * Redis) and must resync from history or reset.
+ */
+export const PREV_FIELD = 'p';
+
+/**
+ * Entry field of a reset marker, written to history and to every live gateway stream with
+ * one id, in place of {@link CHANGE_FIELD}. Its value is the {@link ResetReason}. Every
+ * subscription that reaches the marker (live, or replaying across it) is reset and
+ * re-snapshotted: the change set it stands for cannot be expressed as row changes.
+ */
+export const RESET_FIELD = 'r';
+
+/** `resnapshot`: Debezium snapshotted the table again (lost slot); `truncate`: TRUNCATE orders. */
+export type ResetReason = 'resnapshot' | 'truncate';
+
+/** The stream position before every entry. */
+export const ORIGIN_ID = '0-0';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 
