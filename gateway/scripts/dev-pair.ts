@@ -15,7 +15,8 @@ const gateways = [
 const children: ChildProcess[] = gateways.map(({ id, port }) =>
   spawn('npx', ['tsx', 'watch', main], {
     stdio: 'inherit',
-    env: { ...process.env, GATEWAY_ID: id, PORT: String(port) },
+    // Development mode is asked for explicitly and only ever on loopback: these gateways mint tokens.
+    env: { ...process.env, AUTH_MODE: 'development', HOST: '127.0.0.1', GATEWAY_ID: id, PORT: String(port) },
   }),
 );
 

@@ -1,34 +1,69 @@
 import { describe, expect, it } from 'vitest';
-import { authSettings, DEV_JWT_SECRET, loadEnv } from './env.ts';
+import { authSettings, DEV_JWT_SECRET, isLoopback, loadEnv } from './env.ts';
+
+const SECRET = 's'.repeat(32);
+const settings = (env: Record<string, string>) => authSettings(loadEnv(env));
 
 describe('authSettings', () => {
-  it('defaults to development with the public secret and the page origins', () => {
-    const auth = authSettings(loadEnv({}));
-    expect(auth).toMatchObject({ mode: 'development', secret: DEV_JWT_SECRET });
-    expect(auth.allowedOrigins).toContain('http://127.0.0.1:5173');
-  });
-
-  it('refuses to start production without a real secret', () => {
-    expect(() => authSettings(loadEnv({ AUTH_MODE: 'production' }))).toThrow(/JWT_SECRET/);
-    expect(() => loadEnv({ AUTH_MODE: 'production', JWT_SECRET: 'short' })).toThrow(/32/);
-    expect(() => authSettings(loadEnv({ AUTH_MODE: 'production', JWT_SECRET: DEV_JWT_SECRET }))).toThrow();
-  });
-
-  it('reads the production secret and origin list', () => {
-    const auth = authSettings(
-      loadEnv({
-        AUTH_MODE: 'production',
-        JWT_SECRET: 's'.repeat(32),
-        ALLOWED_ORIGINS: 'https://orders.example, https://admin.example',
-      }),
+  it('is production when nothing asks for development, and then refuses to start without a secret', () => {
+    expect(() => settings({})).toThrow(
+      /production mode \(AUTH_MODE is not set; production is the default\).*JWT_SECRET.*AUTH_MODE=development/,
     );
-    expect(auth).toEqual({
-      mode: 'production',
-      secret: 's'.repeat(32),
-      allowedOrigins: ['https://orders.example', 'https://admin.example'],
-    });
+  });
+
+  it('is production without AUTH_MODE when JWT_SECRET is set or NODE_ENV=production', () => {
+    const bySecret = settings({ JWT_SECRET: SECRET, ALLOWED_ORIGINS: 'https://orders.example' });
+    expect(bySecret).toMatchObject({ mode: 'production', reason: 'AUTH_MODE is not set; JWT_SECRET is set' });
+    expect(bySecret.host).toBe('0.0.0.0');
+    expect(() => settings({ NODE_ENV: 'production' })).toThrow(
+      /AUTH_MODE is not set; NODE_ENV=production.*JWT_SECRET/,
+    );
+  });
+
+  it('development is explicit, public-secret, loopback by default and loopback only', () => {
+    const dev = settings({ AUTH_MODE: 'development' });
+    expect(dev).toMatchObject({ mode: 'development', secret: DEV_JWT_SECRET, host: '127.0.0.1' });
+    expect(dev.allowedOrigins).toContain('http://127.0.0.1:5173');
+    expect(settings({ AUTH_MODE: 'development', HOST: '::1' }).host).toBe('::1');
+    expect(() => settings({ AUTH_MODE: 'development', HOST: '0.0.0.0' })).toThrow(
+      /loopback only; HOST=0.0.0.0/,
+    );
+    expect(() => settings({ AUTH_MODE: 'development', HOST: '10.1.2.3' })).toThrow(/loopback/);
+  });
+
+  it('refuses production without a real secret or an origin list', () => {
+    expect(() => settings({ AUTH_MODE: 'production' })).toThrow(/JWT_SECRET/);
+    expect(() => loadEnv({ AUTH_MODE: 'production', JWT_SECRET: 'short' })).toThrow(/32/);
+    expect(() =>
+      settings({ AUTH_MODE: 'production', JWT_SECRET: DEV_JWT_SECRET, ALLOWED_ORIGINS: '*' }),
+    ).toThrow(/development secret/);
+    expect(() => settings({ AUTH_MODE: 'production', JWT_SECRET: SECRET })).toThrow(/ALLOWED_ORIGINS/);
+    expect(() => settings({ AUTH_MODE: 'production', JWT_SECRET: SECRET, ALLOWED_ORIGINS: ' , ' })).toThrow(
+      /ALLOWED_ORIGINS/,
+    );
+  });
+
+  it('reads the production secret, origin list and bind address', () => {
     expect(
-      authSettings(loadEnv({ AUTH_MODE: 'production', JWT_SECRET: 's'.repeat(32) })).allowedOrigins,
-    ).toEqual([]);
+      settings({
+        AUTH_MODE: 'production',
+        JWT_SECRET: SECRET,
+        ALLOWED_ORIGINS: 'https://orders.example, https://admin.example',
+        HOST: '10.0.0.5',
+      }),
+    ).toEqual({
+      mode: 'production',
+      reason: 'AUTH_MODE=production',
+      secret: SECRET,
+      allowedOrigins: ['https://orders.example', 'https://admin.example'],
+      host: '10.0.0.5',
+    });
+  });
+
+  it('knows loopback addresses', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'])
+      expect(isLoopback(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '192.168.1.2', '127.0.0.1.example', 'localhost.example'])
+      expect(isLoopback(h), h).toBe(false);
   });
 });

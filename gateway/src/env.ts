@@ -9,7 +9,10 @@ const envSchema = z.object({
     .regex(/^[\w.-]{1,64}$/)
     .default(() => `gw-${randomUUID().slice(0, 8)}`),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().default('0.0.0.0'),
+  /** Bind address. Development defaults to (and insists on) loopback; production to 0.0.0.0. */
+  HOST: z.string().min(1).optional(),
+  /** Only read to decide the auth mode when AUTH_MODE is not set. */
+  NODE_ENV: z.string().optional(),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   REDIS_NS: z.string().min(1).default('orders'),
   DATABASE_READER_URL: z.string().url().default('postgres://orders_reader:reader@127.0.0.1:5432/orders'),
@@ -18,8 +21,12 @@ const envSchema = z.object({
   /** Ping interval announced to clients in `welcome`. */
   CLIENT_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** `development` mints demo tokens at /dev/token; `production` needs a real JWT_SECRET and never mints. */
-  AUTH_MODE: z.enum(['development', 'production']).default('development'),
+  /**
+   * `development` mints demo tokens at /dev/token and must bind to loopback; `production` needs
+   * a real JWT_SECRET and ALLOWED_ORIGINS and never mints. Unset means production: minting is
+   * something one asks for, never a default. See {@link authSettings}.
+   */
+  AUTH_MODE: z.enum(['development', 'production']).optional(),
   /** HS256 key shared with whatever issues tokens; development falls back to a fixed, public one. */
   JWT_SECRET: z
     .string()
@@ -52,25 +59,73 @@ const DEV_ORIGINS = [
 /** Known to everyone who reads this file, which is the point: it only ever signs demo tokens. */
 export const DEV_JWT_SECRET = 'development-only-secret-never-use-in-production';
 
+export type AuthMode = 'development' | 'production';
+
 export interface AuthSettings {
-  mode: GatewayEnv['AUTH_MODE'];
+  mode: AuthMode;
+  /** Why this mode is on, for the start-up log line. */
+  reason: string;
   secret: string;
   allowedOrigins: string[];
+  /** Address the server binds to. */
+  host: string;
 }
 
-/** Production refuses to start without a real secret rather than run open or with a public key. */
+/** Addresses only this machine can reach; the one place a token-minting gateway may listen. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+function resolveMode(env: GatewayEnv): { mode: AuthMode; reason: string } {
+  if (env.AUTH_MODE !== undefined) return { mode: env.AUTH_MODE, reason: `AUTH_MODE=${env.AUTH_MODE}` };
+  const signs = [
+    ...(env.JWT_SECRET === undefined ? [] : ['JWT_SECRET is set']),
+    ...(env.NODE_ENV === 'production' ? ['NODE_ENV=production'] : []),
+  ];
+  const because = signs.length === 0 ? 'production is the default' : signs.join(', ');
+  return { mode: 'production', reason: `AUTH_MODE is not set; ${because}` };
+}
+
+/**
+ * Exactly one configuration mints tokens: AUTH_MODE=development, set explicitly, on a loopback
+ * bind. Everything else is production, which refuses to start without a real secret and an
+ * explicit origin list rather than run open or with a public key.
+ */
 export function authSettings(env: GatewayEnv): AuthSettings {
-  if (env.AUTH_MODE === 'production') {
+  const { mode, reason } = resolveMode(env);
+  if (mode === 'production') {
     if (env.JWT_SECRET === undefined)
-      throw new Error('AUTH_MODE=production requires JWT_SECRET (≥ 32 characters)');
+      throw new Error(
+        `production mode (${reason}) requires JWT_SECRET (≥ ${MIN_SECRET_LENGTH} characters) and ALLOWED_ORIGINS; ` +
+          'for a local demo gateway that mints its own tokens set AUTH_MODE=development (loopback only)',
+      );
     if (env.JWT_SECRET === DEV_JWT_SECRET)
-      throw new Error('AUTH_MODE=production cannot use the development secret');
-    return { mode: 'production', secret: env.JWT_SECRET, allowedOrigins: env.ALLOWED_ORIGINS ?? [] };
+      throw new Error('production mode cannot use the development secret');
+    if (env.ALLOWED_ORIGINS === undefined || env.ALLOWED_ORIGINS.length === 0)
+      throw new Error(
+        `production mode (${reason}) requires ALLOWED_ORIGINS: the page origins allowed to open sockets, comma-separated, or * for any`,
+      );
+    return {
+      mode,
+      reason,
+      secret: env.JWT_SECRET,
+      allowedOrigins: env.ALLOWED_ORIGINS,
+      host: env.HOST ?? '0.0.0.0',
+    };
   }
+  const host = env.HOST ?? '127.0.0.1';
+  if (!isLoopback(host))
+    throw new Error(
+      `AUTH_MODE=development mints tokens for anyone who can reach it, so it binds to loopback only; HOST=${host} is not. ` +
+        'Use AUTH_MODE=production with JWT_SECRET and ALLOWED_ORIGINS to listen elsewhere',
+    );
   return {
-    mode: 'development',
+    mode,
+    reason,
     secret: env.JWT_SECRET ?? DEV_JWT_SECRET,
     allowedOrigins: env.ALLOWED_ORIGINS ?? DEV_ORIGINS,
+    host,
   };
 }
 

@@ -2,18 +2,35 @@ import { redisKeys } from '@orders/worker/contract';
 import postgres from 'postgres';
 import { createClient } from 'redis';
 import { createAuthorize, devTokenRoutes } from './auth/index.ts';
-import { authSettings, loadEnv } from './env.ts';
+import { type AuthSettings, authSettings, loadEnv } from './env.ts';
 import { createLogger } from './logger.ts';
 import { startNodeGateway } from './node-server.ts';
 
 const env = loadEnv();
 const logger = createLogger(env.GATEWAY_ID, env.LOG_LEVEL);
 // Before any connection: a production gateway without a real secret must not start at all.
-const auth = authSettings(env);
+let auth: AuthSettings;
+try {
+  auth = authSettings(env);
+} catch (error) {
+  logger.fatal({ err: error }, 'refusing to start');
+  process.exit(1);
+}
 if (auth.mode === 'development') {
   logger.warn(
-    { origins: auth.allowedOrigins, publicSecret: env.JWT_SECRET === undefined },
-    'AUTH_MODE=development: GET /dev/token mints tokens for anyone. NEVER expose this gateway; set AUTH_MODE=production and JWT_SECRET',
+    {
+      mode: auth.mode,
+      reason: auth.reason,
+      host: auth.host,
+      origins: auth.allowedOrigins,
+      publicSecret: env.JWT_SECRET === undefined,
+    },
+    `auth mode development (${auth.reason}): GET /dev/token mints tokens for anyone who reaches ${auth.host}. Never expose it; production needs JWT_SECRET and ALLOWED_ORIGINS`,
+  );
+} else {
+  logger.info(
+    { mode: auth.mode, reason: auth.reason, host: auth.host, origins: auth.allowedOrigins },
+    `auth mode production (${auth.reason}): tokens from your issuer only, no token endpoint`,
   );
 }
 
@@ -29,7 +46,7 @@ const gateway = await startNodeGateway({
   sql,
   logger,
   port: env.PORT,
-  host: env.HOST,
+  host: auth.host,
   heartbeatIntervalMs: env.GATEWAY_HEARTBEAT_MS,
   clientHeartbeatMs: env.CLIENT_HEARTBEAT_MS,
   authorize: createAuthorize(auth),

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { newNamespace } from '@orders/drizzle/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { type GatewayProcess, spawnGateway } from './support/gateway-process.ts'
 import { connectRedis, dropNamespace } from './support/services.ts';
 import { tryUpgrade } from './support/upgrade.ts';
 
+const SECRET = 'a-production-secret-of-at-least-32-chars';
 const gatewayRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs main.ts and collects its output until it exits (or the timeout kills it). */
@@ -32,27 +34,77 @@ function runMain(env: Record<string, string>, timeoutMs = 20_000) {
 describe('auth modes of the real gateway process', () => {
   const ns = `gwm${newNamespace()}`;
   let prod: GatewayProcess | undefined;
+  let deployed: GatewayProcess | undefined;
+  let devGateway: GatewayProcess | undefined;
 
   afterAll(async () => {
-    await prod?.kill('SIGTERM');
+    await Promise.all([prod, deployed, devGateway].map((g) => g?.kill('SIGTERM')));
     const redis = await connectRedis();
     await dropNamespace(redis, ns);
     await redis.close();
   });
 
-  it('production refuses to start without a real secret', async () => {
+  it('production refuses to start without a real secret or origins, and says why', async () => {
     const missing = await runMain({ AUTH_MODE: 'production', REDIS_NS: ns });
-    expect(missing.code).not.toBe(0);
-    expect(missing.output).toContain('JWT_SECRET');
+    // Exit code 1 (not a kill by the timeout, which gives null) and the reason in the log.
+    expect(missing.code, missing.output).toBe(1);
+    expect(missing.output).toContain('requires JWT_SECRET');
     const short = await runMain({ AUTH_MODE: 'production', JWT_SECRET: 'too-short', REDIS_NS: ns });
-    expect(short.code).not.toBe(0);
-    expect(short.output).toContain('32');
+    expect(short.code, short.output).toBe(1);
+    expect(short.output).toContain('JWT_SECRET must be at least 32 characters');
     const dev = await runMain({ AUTH_MODE: 'production', JWT_SECRET: DEV_JWT_SECRET, REDIS_NS: ns });
-    expect(dev.code).not.toBe(0);
+    expect(dev.code, dev.output).toBe(1);
+    expect(dev.output).toContain('cannot use the development secret');
+    // What a production image runs (NODE_ENV=production) with a secret but no origin list.
+    const noOrigins = await runMain({ NODE_ENV: 'production', JWT_SECRET: SECRET, REDIS_NS: ns });
+    expect(noOrigins.code, noOrigins.output).toBe(1);
+    expect(noOrigins.output).toContain('requires ALLOWED_ORIGINS');
+    // Nothing set at all is production too: minting is never a default.
+    const bare = await runMain({ REDIS_NS: ns });
+    expect(bare.code, bare.output).toBe(1);
+    expect(bare.output).toContain('production mode (AUTH_MODE is not set; production is the default)');
+  });
+
+  it('development mode refuses to listen beyond loopback', async () => {
+    const open = await runMain({ AUTH_MODE: 'development', HOST: '0.0.0.0', REDIS_NS: ns });
+    expect(open.code, open.output).toBe(1);
+    expect(open.output).toContain('binds to loopback only; HOST=0.0.0.0');
+  });
+
+  it('NODE_ENV=production with JWT_SECRET and no AUTH_MODE is production: no token endpoint', async () => {
+    deployed = await spawnGateway('auth-node-env-proc', {
+      AUTH_MODE: undefined,
+      NODE_ENV: 'production',
+      JWT_SECRET: SECRET,
+      ALLOWED_ORIGINS: 'https://orders.example',
+      REDIS_NS: ns,
+    });
+    const response = await fetch(`http://127.0.0.1:${deployed.port}/dev/token?role=staff`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).not.toContain('token');
+    const staff = await mintToken(SECRET, { role: 'staff' });
+    const opened = await tryUpgrade(`${deployed.url}?token=${staff}`);
+    expect(opened.status).toBe(101);
+    if ('ws' in opened) opened.ws.close();
+    const log = readFileSync(
+      fileURLToPath(new URL('./logs/auth-node-env-proc.log', import.meta.url)),
+      'utf8',
+    );
+    expect(log).toContain(
+      'auth mode production (AUTH_MODE is not set; JWT_SECRET is set, NODE_ENV=production)',
+    );
+  });
+
+  it('development mode says so at start and mints on loopback', async () => {
+    devGateway = await spawnGateway('auth-dev-proc', { REDIS_NS: ns });
+    const response = await fetch(`http://127.0.0.1:${devGateway.port}/dev/token?role=staff`);
+    expect(response.status).toBe(200);
+    const log = readFileSync(fileURLToPath(new URL('./logs/auth-dev-proc.log', import.meta.url)), 'utf8');
+    expect(log).toContain('auth mode development (AUTH_MODE=development)');
   });
 
   it('production never mints and refuses development tokens', async () => {
-    const secret = 'a-production-secret-of-at-least-32-chars';
+    const secret = SECRET;
     prod = await spawnGateway('auth-prod-proc', {
       AUTH_MODE: 'production',
       JWT_SECRET: secret,

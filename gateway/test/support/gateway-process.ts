@@ -34,7 +34,8 @@ export interface GatewayProcess {
  */
 export async function spawnGateway(
   id: string,
-  env: Record<string, string>,
+  /** `undefined` removes a default (Node leaves undefined variables out of the child's environment). */
+  env: Record<string, string | undefined>,
   port?: number,
   /** Extra Node flags, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
   nodeArgs: readonly string[] = [],
@@ -49,6 +50,8 @@ export async function spawnGateway(
       GATEWAY_ID: id,
       PORT: String(listenPort),
       HOST: '127.0.0.1',
+      // Suites mint their own tokens with the development secret; production is opted into per test.
+      AUTH_MODE: 'development',
       GATEWAY_HEARTBEAT_MS: '500',
       LOG_LEVEL: 'info',
       ...env,
