@@ -26,9 +26,23 @@ describe('authSettings', () => {
       mode: 'production',
       secret: 's'.repeat(32),
       allowedOrigins: ['https://orders.example', 'https://admin.example'],
+      leewayS: 30,
     });
     expect(
       authSettings(loadEnv({ AUTH_MODE: 'production', JWT_SECRET: 's'.repeat(32) })).allowedOrigins,
     ).toEqual([]);
+  });
+
+  it('passes clock leeway, audience and issuer to token verification in every mode', () => {
+    const dev = authSettings(
+      loadEnv({ JWT_LEEWAY_S: '5', JWT_AUDIENCE: 'orders', JWT_ISSUER: 'https://id.example' }),
+    );
+    expect(dev).toMatchObject({ leewayS: 5, audience: 'orders', issuer: 'https://id.example' });
+    const prod = authSettings(
+      loadEnv({ AUTH_MODE: 'production', JWT_SECRET: 's'.repeat(32), JWT_LEEWAY_S: '0' }),
+    );
+    expect(prod.leewayS).toBe(0);
+    expect(prod.audience).toBeUndefined();
+    expect(() => loadEnv({ JWT_LEEWAY_S: '-1' })).toThrow(/JWT_LEEWAY_S/);
   });
 });
