@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
-import { type Principal, STAFF } from './auth/principal.ts';
+import type { Grant } from './auth/grant.ts';
+import { STAFF } from './auth/principal.ts';
 import { Connection, type ConnectionOptions } from './hub/connection.ts';
 import type { Hub } from './hub/hub.ts';
 import type { SendStats } from './hub/send-stats.ts';
@@ -12,13 +13,16 @@ import { PROTOCOL_VERSION } from './protocol/server-frame.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';
 
-/**
- * Decides, before the upgrade, whether a request may open a socket: a Response refuses it,
- * a Principal scopes what the socket may see, undefined admits it as staff.
- */
-export type Authorize = (
-  request: Request,
-) => Promise<Response | Principal | undefined> | Response | Principal | undefined;
+/** Where authentication plugs in: once before the upgrade, again for every `auth` frame. */
+export interface Authorize {
+  /**
+   * Decides whether a request may open a socket: a Response refuses it, a Grant scopes what
+   * the socket may see and for how long, undefined admits it as staff for good.
+   */
+  upgrade(request: Request): Promise<Response | Grant | undefined> | Response | Grant | undefined;
+  /** Verifies a token sent on an open socket; a string says why it is refused. */
+  token(token: string): Promise<Grant | string>;
+}
 
 export interface GatewayDeps<T> {
   gatewayId: string;
@@ -74,7 +78,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
   let connections = 0;
   const maxConnections = deps.maxConnections ?? 10_000;
   // The upgrade callback sees the same Request the authorization ran on.
-  const principals = new WeakMap<Request, Principal>();
+  const grants = new WeakMap<Request, Grant>();
 
   app.get('/healthz', (c) => c.json({ ok: true, gateway: deps.gatewayId }));
 
@@ -94,16 +98,16 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     '/ws',
     async (c, next) => {
       if (deps.isDraining()) return c.json({ error: 'draining' }, 503);
-      const verdict = await deps.authorize?.(c.req.raw);
+      const verdict = await deps.authorize?.upgrade(c.req.raw);
       if (verdict instanceof Response) return verdict;
       if (deps.hub.connections.size >= maxConnections) {
         return c.json({ error: 'gateway full, try another' }, 503, { 'retry-after': '1' });
       }
-      principals.set(c.req.raw, verdict ?? STAFF);
+      grants.set(c.req.raw, verdict ?? { principal: STAFF });
       await next();
     },
     deps.upgradeWebSocket((c) => {
-      const principal = principals.get(c.req.raw) ?? STAFF;
+      const grant = grants.get(c.req.raw) ?? { principal: STAFF };
       let conn: Connection | undefined;
       let session: ReturnType<typeof createSocketSession> | undefined;
       return {
@@ -114,7 +118,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
             deps.stats,
             deps.connection,
           );
-          session = createSocketSession(conn, sessionOptions, deps.logger, principal);
+          session = createSocketSession(conn, sessionOptions, deps.logger, grant, deps.authorize?.token);
           deps.hub.add(conn);
           conn.sendFrame({
             type: 'welcome',
@@ -127,6 +131,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
           session?.onMessage(event.data);
         },
         onClose() {
+          session?.close();
           if (conn !== undefined) deps.hub.remove(conn);
         },
         onError(event) {

@@ -57,6 +57,7 @@ describe('authSettings', () => {
       secret: SECRET,
       allowedOrigins: ['https://orders.example', 'https://admin.example'],
       host: '10.0.0.5',
+      leewayS: 30,
     });
   });
 
@@ -65,5 +66,24 @@ describe('authSettings', () => {
       expect(isLoopback(h), h).toBe(true);
     for (const h of ['0.0.0.0', '::', '192.168.1.2', '127.0.0.1.example', 'localhost.example'])
       expect(isLoopback(h), h).toBe(false);
+  });
+
+  it('passes clock leeway, audience and issuer to token verification in every mode', () => {
+    const dev = settings({
+      AUTH_MODE: 'development',
+      JWT_LEEWAY_S: '5',
+      JWT_AUDIENCE: 'orders',
+      JWT_ISSUER: 'https://id.example',
+    });
+    expect(dev).toMatchObject({ leewayS: 5, audience: 'orders', issuer: 'https://id.example' });
+    const prod = settings({
+      AUTH_MODE: 'production',
+      JWT_SECRET: SECRET,
+      ALLOWED_ORIGINS: '*',
+      JWT_LEEWAY_S: '0',
+    });
+    expect(prod.leewayS).toBe(0);
+    expect(prod.audience).toBeUndefined();
+    expect(() => loadEnv({ JWT_LEEWAY_S: '-1' })).toThrow(/JWT_LEEWAY_S/);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { MIN_SECRET_LENGTH } from './auth/verify-token.ts';
+import { DEFAULT_LEEWAY_S, MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
 const envSchema = z.object({
   /** Stable id across restarts lets a gateway drain what it had not acknowledged. */
@@ -32,6 +32,12 @@ const envSchema = z.object({
     .string()
     .min(MIN_SECRET_LENGTH, `JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`)
     .optional(),
+  /** Clock skew forgiven on `exp`, `nbf` and `iat`; a socket is also served this long past its `exp`. */
+  JWT_LEEWAY_S: z.coerce.number().int().min(0).max(600).default(DEFAULT_LEEWAY_S),
+  /** When set, tokens must carry this audience (`aud`, a string or one entry of an array). */
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** When set, tokens must carry this issuer (`iss`). */
+  JWT_ISSUER: z.string().min(1).optional(),
   /** Comma-separated browser origins allowed to open sockets; `*` allows any. Requests without Origin pass. */
   ALLOWED_ORIGINS: z
     .string()
@@ -69,6 +75,18 @@ export interface AuthSettings {
   allowedOrigins: string[];
   /** Address the server binds to. */
   host: string;
+  leewayS: number;
+  audience?: string;
+  issuer?: string;
+}
+
+/** Claim checks apply the same way in every mode. */
+function claimChecks(env: GatewayEnv): Pick<AuthSettings, 'leewayS' | 'audience' | 'issuer'> {
+  return {
+    leewayS: env.JWT_LEEWAY_S,
+    ...(env.JWT_AUDIENCE === undefined ? {} : { audience: env.JWT_AUDIENCE }),
+    ...(env.JWT_ISSUER === undefined ? {} : { issuer: env.JWT_ISSUER }),
+  };
 }
 
 /** Addresses only this machine can reach; the one place a token-minting gateway may listen. */
@@ -112,6 +130,7 @@ export function authSettings(env: GatewayEnv): AuthSettings {
       secret: env.JWT_SECRET,
       allowedOrigins: env.ALLOWED_ORIGINS,
       host: env.HOST ?? '0.0.0.0',
+      ...claimChecks(env),
     };
   }
   const host = env.HOST ?? '127.0.0.1';
@@ -126,6 +145,7 @@ export function authSettings(env: GatewayEnv): AuthSettings {
     secret: env.JWT_SECRET ?? DEV_JWT_SECRET,
     allowedOrigins: env.ALLOWED_ORIGINS ?? DEV_ORIGINS,
     host,
+    ...claimChecks(env),
   };
 }
 

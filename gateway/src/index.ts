@@ -1,4 +1,5 @@
 export { type Authorize, createGateway, type GatewayDeps } from './app.ts';
+export type { Grant } from './auth/grant.ts';
 export { type GatewayEnv, loadEnv } from './env.ts';
 export { computeEffect, type Effect } from './filter/effect.ts';
 export { type Filter, type FilterInput, matches, toFilter } from './filter/filter.ts';

@@ -1,11 +1,17 @@
 import type { Authorize } from '../app.ts';
 import { createOriginCheck } from './origin.ts';
-import { verifyToken } from './verify-token.ts';
+import { DEFAULT_LEEWAY_S, verifyToken } from './verify-token.ts';
 
 export interface AuthOptions {
   secret: string;
   /** Browser origins allowed to open sockets; `*` allows any. */
   allowedOrigins: readonly string[];
+  /** Clock skew forgiven on `exp`, `nbf` and `iat`, also how long a socket outlives `exp`. @default 30 */
+  leewayS?: number;
+  /** Required `aud` entry when set. */
+  audience?: string;
+  /** Required `iss` when set. */
+  issuer?: string;
 }
 
 const refuse = (status: 401 | 403, error: string): Response =>
@@ -17,15 +23,32 @@ const refuse = (status: 401 | 403, error: string): Response =>
     },
   });
 
-/** Runs before the upgrade: a refused request never becomes a WebSocket. */
+/**
+ * Upgrades are decided before the socket exists (a refused request never becomes a
+ * WebSocket); tokens sent later on an open socket pass the same verification.
+ */
 export function createAuthorize(options: AuthOptions): Authorize {
   const originAllowed = createOriginCheck(options.allowedOrigins);
-  return async (request) => {
-    if (!originAllowed(request.headers.get('origin') ?? undefined)) return refuse(403, 'origin not allowed');
-    const token = readToken(request);
-    if (token === undefined) return refuse(401, 'missing token');
-    const result = await verifyToken(token, options.secret);
-    return result.ok ? result.principal : refuse(401, 'invalid token');
+  const leewayS = options.leewayS ?? DEFAULT_LEEWAY_S;
+  const verifyOptions = {
+    leewayS,
+    ...(options.audience === undefined ? {} : { audience: options.audience }),
+    ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+  };
+  const grant = async (token: string) => {
+    const result = await verifyToken(token, options.secret, verifyOptions);
+    return result.ok ? { principal: result.principal, exp: result.exp, leewayS } : result.reason;
+  };
+  return {
+    async upgrade(request) {
+      if (!originAllowed(request.headers.get('origin') ?? undefined))
+        return refuse(403, 'origin not allowed');
+      const token = readToken(request);
+      if (token === undefined) return refuse(401, 'missing token');
+      const verdict = await grant(token);
+      return typeof verdict === 'string' ? refuse(401, 'invalid token') : verdict;
+    },
+    token: grant,
   };
 }
 

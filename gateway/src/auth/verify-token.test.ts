@@ -1,21 +1,32 @@
+import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
 import { badTokens } from './bad-tokens.ts';
 import { mintToken } from './dev-token.ts';
 import { verifyToken } from './verify-token.ts';
 
 const secret = 'x'.repeat(40);
+const now = 1_800_000_000;
+const staff = (claims: Record<string, unknown>) => sign({ role: 'staff', ...claims }, secret, 'HS256');
 
 describe('verifyToken', () => {
   it('accepts staff and customer tokens and reads their claims', async () => {
-    expect(await verifyToken(await mintToken(secret, { role: 'staff' }), secret)).toEqual({
+    const staffToken = await mintToken(secret, { role: 'staff' }, 600);
+    expect(await verifyToken(staffToken, secret)).toEqual({
       ok: true,
       principal: { role: 'staff' },
+      exp: expect.any(Number),
     });
     const customer = await mintToken(secret, { role: 'customer', customer: 'Alice' });
     expect(await verifyToken(customer, secret)).toEqual({
       ok: true,
       principal: { role: 'customer', customer: 'Alice' },
+      exp: expect.any(Number),
     });
+  });
+
+  it('returns the token’s exp', async () => {
+    const result = await verifyToken(await staff({ exp: now + 60 }), secret, { nowS: now });
+    expect(result).toMatchObject({ ok: true, exp: now + 60 });
   });
 
   it('refuses every bad token', async () => {
@@ -23,5 +34,68 @@ describe('verifyToken', () => {
       const result = await verifyToken(token, secret);
       expect(result.ok, name).toBe(false);
     }
+  });
+
+  it('forgives clock skew up to the leeway on exp, nbf and iat, and not beyond', async () => {
+    const at = (token: string, leewayS: number) =>
+      verifyToken(token, secret, { nowS: now, leewayS }).then((r) => r.ok);
+    const expired10s = await staff({ exp: now - 10 });
+    expect(await at(expired10s, 30)).toBe(true);
+    expect(await at(expired10s, 10)).toBe(false);
+    expect(await at(expired10s, 0)).toBe(false);
+    const notBefore10s = await staff({ exp: now + 600, nbf: now + 10 });
+    expect(await at(notBefore10s, 30)).toBe(true);
+    expect(await at(notBefore10s, 10)).toBe(true);
+    expect(await at(notBefore10s, 9)).toBe(false);
+    const issuedIn10s = await staff({ exp: now + 600, iat: now + 10 });
+    expect(await at(issuedIn10s, 30)).toBe(true);
+    expect(await at(issuedIn10s, 9)).toBe(false);
+    // Without leeway the boundaries are the claims themselves.
+    expect(await at(await staff({ exp: now }), 0)).toBe(false);
+    expect(await at(await staff({ exp: now + 1, nbf: now, iat: now }), 0)).toBe(true);
+  });
+
+  it('uses 30 s of leeway by default', async () => {
+    const expired = await staff({ exp: now - 29 });
+    expect((await verifyToken(expired, secret, { nowS: now })).ok).toBe(true);
+    expect((await verifyToken(expired, secret, { nowS: now + 2 })).ok).toBe(false);
+  });
+
+  it('refuses time claims that are not numbers', async () => {
+    for (const claims of [
+      { exp: String(now + 60) },
+      { exp: now + 60, nbf: 'soon' },
+      { exp: now + 60, iat: null },
+    ]) {
+      expect((await verifyToken(await staff(claims), secret, { nowS: now })).ok, JSON.stringify(claims)).toBe(
+        false,
+      );
+    }
+  });
+
+  it('checks aud (a string or an array) only when an audience is configured', async () => {
+    const options = { nowS: now, audience: 'orders' };
+    const exp = now + 60;
+    expect((await verifyToken(await staff({ exp, aud: 'orders' }), secret, options)).ok).toBe(true);
+    expect((await verifyToken(await staff({ exp, aud: ['billing', 'orders'] }), secret, options)).ok).toBe(
+      true,
+    );
+    expect((await verifyToken(await staff({ exp, aud: 'billing' }), secret, options)).ok).toBe(false);
+    expect((await verifyToken(await staff({ exp, aud: ['billing'] }), secret, options)).ok).toBe(false);
+    expect((await verifyToken(await staff({ exp }), secret, options)).ok).toBe(false);
+    expect((await verifyToken(await staff({ exp, aud: 'billing' }), secret, { nowS: now })).ok).toBe(true);
+  });
+
+  it('checks iss only when an issuer is configured', async () => {
+    const options = { nowS: now, issuer: 'https://id.example' };
+    const exp = now + 60;
+    expect((await verifyToken(await staff({ exp, iss: 'https://id.example' }), secret, options)).ok).toBe(
+      true,
+    );
+    expect((await verifyToken(await staff({ exp, iss: 'https://evil.example' }), secret, options)).ok).toBe(
+      false,
+    );
+    expect((await verifyToken(await staff({ exp }), secret, options)).ok).toBe(false);
+    expect((await verifyToken(await staff({ exp, iss: 'anyone' }), secret, { nowS: now })).ok).toBe(true);
   });
 });

@@ -216,4 +216,83 @@ describe('OrdersClient', () => {
     expect(sub.rows.size).toBe(0);
     client.close();
   });
+
+  it('refreshes its token over the open socket before exp, and after a 4401 reconnects with a fresh one', async () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    FakeSocket.all = [];
+    const minted: string[] = [];
+    const mint = () => {
+      const claims = { role: 'staff', exp: Math.floor(Date.now() / 1000) + 10, n: minted.length };
+      minted.push(`h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`);
+      return minted.at(-1) ?? '';
+    };
+    const client = new OrdersClient({
+      urls: ['ws://a/ws'],
+      WebSocket: FakeSocket,
+      token: mint,
+      minBackoffMs: 1000,
+      maxBackoffMs: 60_000,
+    });
+    const authed: number[] = [];
+    client.on('authed', ({ exp }) => authed.push(exp));
+    client.subscribe({});
+    await vi.advanceTimersByTimeAsync(0);
+    const a = last();
+    expect(new URL(a.url).searchParams.get('token')).toBe(minted[0]);
+    a.open();
+    a.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(1, 1)], cursor: '5-0', done: true });
+    a.deliver({ type: 'live', sub: 's1', cursor: '9-0', recovered: false });
+    const auths = () => a.sent.filter((f) => (f as { type: string }).type === 'auth');
+
+    await vi.advanceTimersByTimeAsync(7_900);
+    expect(auths()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(auths()).toEqual([{ type: 'auth', token: minted[1] }]);
+    a.deliver({ type: 'authed', exp: 1_800_000_018 });
+    expect(authed).toEqual([1_800_000_018]);
+    // The next one is due at 80 % of the new token's ten seconds.
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(auths()).toHaveLength(2);
+    expect(client.state).toBe('connected');
+    expect(FakeSocket.all).toHaveLength(1);
+
+    a.drop(4401);
+    // A first reconnect waits at most the minimum backoff.
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(FakeSocket.all).toHaveLength(2);
+    const b = last();
+    expect(new URL(b.url).searchParams.get('token')).toBe(minted[3]);
+    b.open();
+    expect(b.sent).toEqual([{ type: 'subscribe', sub: 's1', filter: {}, cursor: '9-0' }]);
+    client.close();
+  });
+
+  it('keeps asking a failing token provider while the socket lasts, without sending a stale token', async () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    FakeSocket.all = [];
+    let failing = false;
+    let calls = 0;
+    const token = () => {
+      calls++;
+      if (failing) throw new Error('issuer down');
+      const claims = { role: 'staff', exp: Math.floor(Date.now() / 1000) + 10 };
+      return `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`;
+    };
+    const client = new OrdersClient({ urls: ['ws://a/ws'], WebSocket: FakeSocket, token, minBackoffMs: 100 });
+    const errors: string[] = [];
+    client.on('error', ({ code }) => errors.push(code));
+    await vi.advanceTimersByTimeAsync(0);
+    const a = last();
+    a.open();
+    failing = true;
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(errors)).toEqual(new Set(['token_failed']));
+    expect(a.sent.filter((f) => (f as { type: string }).type === 'auth')).toEqual([]);
+    failing = false;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(a.sent.filter((f) => (f as { type: string }).type === 'auth')).toHaveLength(1);
+    client.close();
+  });
 });

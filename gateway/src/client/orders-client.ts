@@ -1,13 +1,19 @@
 import { backoffDelay } from '../backoff.ts';
 import { Emitter } from './emitter.ts';
 import { Subscription } from './subscription.ts';
+import { readTokenTimes, refreshDelayMs } from './token-refresh.ts';
 import type { ChangeFrame, ClientState, ResetFrame, ServerFrame, SubscriptionFilter } from './types.ts';
 import { defaultWebSocket, type WebSocketConstructor, type WebSocketLike } from './web-socket-like.ts';
 
 export interface OrdersClientOptions {
   /** Gateway WebSocket URLs (`ws://host:port/ws`); the client fails over in order. */
   urls: readonly string[];
-  /** Sent as `?token=`; a function is called before every connection attempt. */
+  /**
+   * Sent as `?token=`. A function is called before every connection attempt and again shortly
+   * before the socket's token expires (read from its `exp`): the new one is sent in an `auth`
+   * frame, so the socket stays open. A fixed string cannot be refreshed: at its `exp` the
+   * gateway closes the socket (4401).
+   */
   token?: string | (() => string | Promise<string>);
   /** WebSocket implementation. @default the global one, else the `ws` package */
   WebSocket?: WebSocketConstructor;
@@ -28,10 +34,15 @@ export interface ClientEvents {
   live: { sub: Subscription; recovered: boolean };
   reset: { sub: Subscription; reason: ResetFrame['reason'] };
   error: { code: string; message: string; sub: Subscription | undefined };
+  /** The gateway accepted a refreshed token; the socket is served until `exp` (seconds). */
+  authed: { exp: number };
 }
 
-/** Close codes after which the server asked us to come back at once (it is restarting). */
-const PROMPT_RECONNECT = new Set([1001, 1012]);
+/**
+ * Close codes after which coming back at once is right: the server is restarting, or the
+ * token ran out (the next attempt fetches a fresh one).
+ */
+const PROMPT_RECONNECT = new Set([1001, 1012, 4401]);
 
 /**
  * Live orders over one of several gateways: reconnects with full-jitter backoff, fails
@@ -52,6 +63,10 @@ export class OrdersClient extends Emitter<ClientEvents> {
   #lastMessageAt = 0;
   #url: string | undefined;
   #gateway: string | undefined;
+  /** The token the current socket is authenticated with, to know when to replace it. */
+  #token: string | undefined;
+  #refresh: ReturnType<typeof setTimeout> | undefined;
+  #refreshFailures = 0;
 
   constructor(options: OrdersClientOptions) {
     super();
@@ -128,6 +143,7 @@ export class OrdersClient extends Emitter<ClientEvents> {
       const token =
         typeof this.#options.token === 'function' ? await this.#options.token() : this.#options.token;
       if (transport !== this.#transport) return;
+      this.#token = token;
       ws = new WebSocketImpl(withToken(url, token));
     } catch (error) {
       if (transport !== this.#transport) return;
@@ -167,9 +183,11 @@ export class OrdersClient extends Emitter<ClientEvents> {
       case 'welcome':
         this.#gateway = frame.gateway;
         this.#attempt = 0;
+        this.#refreshFailures = 0;
         this.#startHeartbeat(frame.heartbeatMs);
         this.#setState('connected');
         for (const sub of this.#subs.values()) this.#send(sub.subscribeFrame());
+        this.#scheduleRefresh();
         return;
       case 'snapshot': {
         const sub = this.#subs.get(frame.sub);
@@ -214,7 +232,51 @@ export class OrdersClient extends Emitter<ClientEvents> {
         return;
       case 'unsubscribed':
         return;
+      case 'authed':
+        this.emit('authed', { exp: frame.exp });
+        return;
     }
+  }
+
+  /** Arms the refresh of the current socket's token; nothing to do for fixed or unreadable tokens. */
+  #scheduleRefresh(delayMs?: number): void {
+    if (this.#refresh !== undefined) clearTimeout(this.#refresh);
+    this.#refresh = undefined;
+    if (typeof this.#options.token !== 'function' || this.#token === undefined) return;
+    const times = readTokenTimes(this.#token);
+    if (times === undefined) return;
+    const transport = this.#transport;
+    this.#refresh = setTimeout(
+      () => void this.#refreshToken(transport),
+      delayMs ?? refreshDelayMs(times, Date.now()),
+    );
+  }
+
+  async #refreshToken(transport: number): Promise<void> {
+    const provider = this.#options.token;
+    if (typeof provider !== 'function') return;
+    let token: string;
+    try {
+      token = await provider();
+    } catch (error) {
+      if (transport !== this.#transport) return;
+      this.emit('error', { code: 'token_failed', message: String(error), sub: undefined });
+      // Try again while the token lasts; once it is gone the gateway closes with 4401 and
+      // the reconnect asks the provider anyway.
+      const min = this.#options.minBackoffMs ?? 250;
+      this.#scheduleRefresh(backoffDelay(++this.#refreshFailures, min, this.#options.maxBackoffMs ?? 10_000));
+      return;
+    }
+    if (transport !== this.#transport || this.#state !== 'connected') return;
+    this.#refreshFailures = 0;
+    // A provider that caches may hand back the same token until it is nearly due: ask again later.
+    if (token !== this.#token) {
+      this.#token = token;
+      this.#send(JSON.stringify({ type: 'auth', token }));
+    }
+    // Armed from the token just sent: if the gateway refuses it, the socket closes and the
+    // timer goes with it.
+    this.#scheduleRefresh();
   }
 
   #retrySubscribe(sub: Subscription): void {
@@ -269,6 +331,8 @@ export class OrdersClient extends Emitter<ClientEvents> {
   #teardown(): void {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers = [];
+    if (this.#refresh !== undefined) clearTimeout(this.#refresh);
+    this.#refresh = undefined;
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
   }

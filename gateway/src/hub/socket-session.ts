@@ -1,13 +1,21 @@
 import type { Logger } from 'pino';
-import { type Principal, STAFF } from '../auth/principal.ts';
+import { type Grant, samePrincipal } from '../auth/grant.ts';
+import { STAFF } from '../auth/principal.ts';
 import { scopeFilter } from '../auth/scope.ts';
 import { toFilter } from '../filter/filter.ts';
 import { RateLimiter, type RateLimitOptions } from '../limits/rate-limit.ts';
-import { type ClientFrame, parseClientFrame, type SubscribeFrame } from '../protocol/client-frame.ts';
+import {
+  type AuthFrame,
+  type ClientFrame,
+  parseClientFrame,
+  type SubscribeFrame,
+} from '../protocol/client-frame.ts';
+import { closeCodes } from '../protocol/error-code.ts';
 import type { PongFrame } from '../protocol/server-frame.ts';
 import type { Connection } from './connection.ts';
 import { type LoadDeps, runSubscription } from './run-subscription.ts';
 import { Subscription } from './subscription.ts';
+import { TokenExpiry } from './token-expiry.ts';
 
 export interface SessionOptions extends LoadDeps {
   /** Live events one loading subscription may hold before falling back to replay. */
@@ -18,15 +26,52 @@ export interface SessionOptions extends LoadDeps {
   rateLimit?: RateLimitOptions;
 }
 
-/** Handles one socket's incoming frames; bad input gets an error frame and the socket stays usable. */
+/** Verifies a token sent in an `auth` frame; a string says why it is refused. */
+export type VerifyGrant = (token: string) => Promise<Grant | string>;
+
+/**
+ * Handles one socket's incoming frames; bad input gets an error frame and the socket stays
+ * usable. A socket admitted by a token is closed with 4401 once that token (plus leeway)
+ * expires, unless an `auth` frame brought a newer one for the same principal.
+ */
 export function createSocketSession(
   conn: Connection,
   options: SessionOptions,
   logger: Logger,
-  principal: Principal = STAFF,
+  grant: Grant = { principal: STAFF },
+  verify?: VerifyGrant,
 ) {
+  const { principal } = grant;
   const maxSubscriptions = options.maxSubscriptions ?? 32;
   const limiter = new RateLimiter(options.rateLimit);
+  const expiry = new TokenExpiry(() => {
+    logger.info({ conn: conn.id }, 'token expired; closing socket');
+    conn.error('unauthorized', 'token expired');
+    conn.close(closeCodes.tokenExpired, 'token expired');
+  });
+  const armExpiry = (g: Grant): void => {
+    if (g.exp !== undefined) expiry.arm((g.exp + (g.leewayS ?? 0)) * 1000);
+  };
+  armExpiry(grant);
+
+  const reauthenticate = async (frame: AuthFrame): Promise<void> => {
+    if (verify === undefined) {
+      conn.error('bad_request', 'this gateway does not authenticate sockets');
+      return;
+    }
+    const verdict = await verify(frame.token);
+    if (conn.closed) return;
+    if (typeof verdict === 'string') {
+      conn.fail('unauthorized', 'invalid token');
+      return;
+    }
+    if (!samePrincipal(principal, verdict.principal)) {
+      conn.fail('forbidden', 'the token is for another principal; open a new socket for it');
+      return;
+    }
+    armExpiry(verdict);
+    if (verdict.exp !== undefined) conn.sendFrame({ type: 'authed', exp: verdict.exp });
+  };
 
   const subscribe = (frame: SubscribeFrame): void => {
     if (conn.subs.has(frame.sub)) {
@@ -90,10 +135,20 @@ export function createSocketSession(
       case 'ping':
         conn.sendFrame(pong());
         return;
+      case 'auth':
+        reauthenticate(frame).catch((error: unknown) => {
+          logger.error({ err: error, conn: conn.id }, 'token verification failed');
+          conn.fail('internal', 'token verification failed');
+        });
+        return;
     }
   };
 
   return {
+    /** The socket is gone: nothing may fire for it any more. */
+    close(): void {
+      expiry.clear();
+    },
     onMessage(data: unknown): void {
       if (conn.closed) return;
       const rate = limiter.take();

@@ -17,6 +17,18 @@ describe('parseClientFrame', () => {
     expect(sub).toMatchObject({ ok: true, frame: { filter: { ids: [1, 2] }, cursor: '1700000000000-3' } });
   });
 
+  it('accepts an auth frame with a token of bounded length and nothing else', () => {
+    expect(parseClientFrame('{"type":"auth","token":"a.b.c"}')).toEqual({
+      ok: true,
+      frame: { type: 'auth', token: 'a.b.c' },
+    });
+    expect(parseClientFrame('{"type":"auth"}')).toMatchObject({ ok: false, message: /token/ });
+    expect(parseClientFrame('{"type":"auth","token":""}')).toMatchObject({ ok: false });
+    expect(parseClientFrame('{"type":"auth","token":42}')).toMatchObject({ ok: false });
+    const long = JSON.stringify({ type: 'auth', token: 'x'.repeat(limits.tokenLength + 1) });
+    expect(parseClientFrame(long)).toMatchObject({ ok: false, message: /token/ });
+  });
+
   it('rejects what is not JSON text', () => {
     expect(parseClientFrame(new ArrayBuffer(3))).toMatchObject({ ok: false });
     expect(parseClientFrame('{nope')).toEqual({ ok: false, message: 'invalid JSON' });

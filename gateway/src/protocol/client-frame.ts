@@ -25,11 +25,19 @@ const subscribeSchema = z.object({
 
 const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), sub: subId });
 const pingSchema = z.object({ type: z.literal('ping') });
+/** Extension: a fresh token for the same principal, sent before the socket's token expires. */
+const authSchema = z.object({ type: z.literal('auth'), token: z.string().min(1).max(limits.tokenLength) });
 
-const clientFrameSchema = z.discriminatedUnion('type', [subscribeSchema, unsubscribeSchema, pingSchema]);
+const clientFrameSchema = z.discriminatedUnion('type', [
+  subscribeSchema,
+  unsubscribeSchema,
+  pingSchema,
+  authSchema,
+]);
 
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 export type SubscribeFrame = z.infer<typeof subscribeSchema>;
+export type AuthFrame = z.infer<typeof authSchema>;
 
 export type ParseResult =
   | { ok: true; frame: ClientFrame }

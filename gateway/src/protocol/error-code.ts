@@ -43,4 +43,6 @@ export const closeCodes = {
   /** The gateway is shutting down (SIGTERM); reconnect, preferably elsewhere. */
   serviceRestart: 1012,
   goingAway: 1001,
+  /** The socket's token expired (past `exp` plus leeway); reconnect with a fresh token. */
+  tokenExpired: 4401,
 } as const;

@@ -69,6 +69,12 @@ export interface UnsubscribedFrame {
   sub: string;
 }
 
+/** Extension: an `auth` frame was accepted; the socket is now served until `exp` (seconds). */
+export interface AuthedFrame {
+  type: 'authed';
+  exp: number;
+}
+
 export type ServerFrame =
   | WelcomeFrame
   | SnapshotFrame
@@ -77,4 +83,5 @@ export type ServerFrame =
   | ResetFrame
   | ErrorFrame
   | PongFrame
-  | UnsubscribedFrame;
+  | UnsubscribedFrame
+  | AuthedFrame;

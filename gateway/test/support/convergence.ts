@@ -45,8 +45,9 @@ export async function converge(
 export function clientPool(options: Omit<OrdersClientOptions, 'urls' | 'WebSocket'>) {
   const clients: OrdersClient[] = [];
   return {
-    open(urls: string[]): OrdersClient {
-      const c = new OrdersClient({ urls, WebSocket, ...options });
+    /** `token` replaces the pool's token option for this client. */
+    open(urls: string[], token?: OrdersClientOptions['token']): OrdersClient {
+      const c = new OrdersClient({ urls, WebSocket, ...options, ...(token === undefined ? {} : { token }) });
       clients.push(c);
       return c;
     },

@@ -24,7 +24,8 @@ export interface Stack {
   worker: Worker;
   writer: ReturnType<typeof createSqlWriter>;
   gateways: Map<string, GatewayProcess>;
-  startGateway(id: string, port?: number): Promise<GatewayProcess>;
+  /** `env` adds to (or overrides) the gateway's environment, e.g. its auth settings. */
+  startGateway(id: string, port?: number, env?: Record<string, string>): Promise<GatewayProcess>;
   close(): Promise<void>;
 }
 
@@ -70,10 +71,10 @@ export async function createStack(options: { gatewayTtlMs?: number } = {}): Prom
     worker,
     writer: createSqlWriter(pipeline.sql),
     gateways,
-    async startGateway(id, port) {
+    async startGateway(id, port, env = {}) {
       const gateway = await spawnGateway(
         id,
-        { REDIS_NS: pipeline.ns, DATABASE_READER_URL: pipeline.readerUrl, LOG_LEVEL: 'info' },
+        { REDIS_NS: pipeline.ns, DATABASE_READER_URL: pipeline.readerUrl, LOG_LEVEL: 'info', ...env },
         port,
       );
       gateways.set(id, gateway);
