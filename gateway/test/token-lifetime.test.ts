@@ -58,6 +58,7 @@ describe('token lifetime on open sockets', () => {
     gw = await stack.startGateway('token-life', undefined, {
       AUTH_MODE: 'production',
       JWT_SECRET: secret,
+      ALLOWED_ORIGINS: 'https://orders.example',
       JWT_LEEWAY_S: String(LEEWAY_S),
     });
     for (let i = 0; i < 20; i++) await stack.writer.insert(['Alice', 'Bob'][i % 2] ?? 'Alice');
