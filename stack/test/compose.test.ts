@@ -23,6 +23,7 @@ interface Service {
   environment?: Record<string, string | number | boolean>;
   ports?: (string | { host_ip?: string; published?: string | number; target: number })[];
   restart?: string;
+  profiles?: string[];
   entrypoint?: unknown;
   command?: unknown;
 }
@@ -143,6 +144,18 @@ describe('compose.yaml is secure by default', () => {
     const gitignore = readFileSync(join(root, '.gitignore'), 'utf8').split('\n');
     expect(gitignore).toContain('.env');
     expect(readFileSync(join(root, '.dockerignore'), 'utf8').split('\n')).toContain('.env');
+  });
+
+  it('runs the development token issuer only on request, and on loopback only', () => {
+    const issuers = services.filter(([, svc]) =>
+      JSON.stringify(svc.command ?? '').includes('dev-token-issuer'),
+    );
+    expect(issuers.map(([name]) => name)).toEqual(['dev-token-issuer']);
+    for (const [name, svc] of issuers) {
+      expect(svc.profiles, name).toEqual(['dev-tokens']);
+      expect((svc.ports ?? []).length, name).toBeGreaterThan(0);
+      for (const port of svc.ports ?? []) expect(String(port), name).toMatch(/^127\.0\.0\.1:/);
+    }
   });
 
   it('runs the gateways in production mode with JWT_SECRET and ALLOWED_ORIGINS from .env', () => {
