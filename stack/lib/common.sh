@@ -71,7 +71,10 @@ our_jvm() {
   local args
   args="$(process_args "$2")"
   [[ -n "$args" ]] || return 1
-  [[ "$(basename -- "$(head -n 1 <<<"$args")")" == java ]] || return 1
+  # Right after start_jvm, the pid may still be the setsid/nohup that is about to exec java.
+  local program
+  program="$(grep -vxE '(.*/)?(setsid|nohup)' <<<"$args" | head -n 1 || true)"
+  [[ "$(basename -- "$program")" == java ]] || return 1
   grep -qxF -- "$(service_config "$1")" <<<"$args"
 }
 
