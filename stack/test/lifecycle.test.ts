@@ -135,11 +135,11 @@ describe('native stack lifecycle', () => {
   });
 
   it('dropped its own orphaned slot on fresh storage, and no other', async () => {
+    for (const slot of foreignSlots) expect(await slotExists(slot), slot).toBe(true);
+    expect(await slotExists(ownOrphan)).toBe(false);
     expect(firstUp).toContain(
       `dropped replication slot(s) of this stack left by an earlier Kafka cluster: ${ownOrphan}`,
     );
-    expect(await slotExists(ownOrphan)).toBe(false);
-    for (const slot of foreignSlots) expect(await slotExists(slot), slot).toBe(true);
   });
 
   it('down leaves a process named by a stale pid file alone', async () => {
