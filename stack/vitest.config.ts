@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['stack/test/**/*.test.ts'],
-    testTimeout: 180_000,
+    // Two JVMs start (and Maven may run) on shared cores: minutes, not seconds, when busy.
+    testTimeout: 600_000,
     hookTimeout: 180_000,
     fileParallelism: false,
   },

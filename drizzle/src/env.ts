@@ -5,6 +5,11 @@ const envSchema = z.object({
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/orders'),
   /** Read-only role used for snapshots; must never be able to write. */
   DATABASE_READER_URL: z.url().default('postgres://orders_reader:reader@127.0.0.1:5432/orders'),
+  /**
+   * The native stack's home (default: <repo>/.stack). Test replication slots are named after the
+   * id stored there, so the stack's cleanup recognises them and never anyone else's.
+   */
+  STACK_HOME: z.string().min(1).optional(),
   /** Kafka Connect REST API (test pipelines register their own connector there). */
   CONNECT_URL: z.url().default('http://127.0.0.1:8083'),
   /** Comma-separated broker list. */

@@ -5,6 +5,8 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STACK_DIR="$REPO_ROOT/stack"
 STACK_HOME="${STACK_HOME:-$REPO_ROOT/.stack}"
+# Absolute, so the config paths in a JVM's command line (see our_jvm) are the same on every run.
+mkdir -p "$STACK_HOME" && STACK_HOME="$(cd "$STACK_HOME" && pwd)"
 # Jars may be shared between stack homes (the stack test runs a second stack on other ports).
 LIB_DIR="${STACK_LIB_DIR:-$STACK_HOME/lib}"
 RUN_DIR="$STACK_HOME/run"
@@ -28,11 +30,72 @@ mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR" "$CONF_DIR"
 say() { printf '[stack] %s\n' "$*"; }
 fail() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# Is the process in pid file $1 alive?
-pid_alive() {
-  local file="$RUN_DIR/$1.pid"
-  [[ -f "$file" ]] && kill -0 "$(cat "$file")" 2>/dev/null
+# This stack's id, generated once and kept in $STACK_HOME/stack-id. Every replication slot this
+# checkout creates carries it (orders_<id>_…), so cleanup can never match another project's slot.
+# The test helpers in drizzle/src/testing read (or create) the same file.
+stack_id() {
+  local file="$STACK_HOME/stack-id" id
+  if [[ ! -s "$file" ]]; then
+    id="$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+    # noclobber: if a test helper wrote the file meanwhile, keep its id.
+    (set -o noclobber && printf '%s\n' "$id" >"$file") 2>/dev/null || true
+  fi
+  id="$(tr -d '[:space:]' <"$file")"
+  [[ "$id" =~ ^[a-z0-9]{1,16}$ ]] || fail "$file must hold 1-16 lowercase letters or digits, not '$id'"
+  printf '%s\n' "$id"
 }
+STACK_ID="$(stack_id)"
+SLOT_PREFIX="orders_${STACK_ID}_"
+CONNECTOR_SLOT="${SLOT_PREFIX}cdc"
+
+# The config file each JVM is started with; its absolute path tells our JVMs from anything else.
+service_config() {
+  case "$1" in
+  kafka) echo "$CONF_DIR/server.properties" ;;
+  connect) echo "$CONF_DIR/connect.properties" ;;
+  *) fail "unknown service $1" ;;
+  esac
+}
+
+# Arguments of process $1, one per line (empty if it does not exist).
+process_args() {
+  if [[ -r "/proc/$1/cmdline" ]]; then
+    tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null || true
+  else
+    ps -o args= -p "$1" 2>/dev/null | tr ' ' '\n' || true # no /proc (macOS): good enough for our paths
+  fi
+}
+
+# Is pid $2 a java process started with this STACK_HOME's config file of service $1?
+our_jvm() {
+  local args
+  args="$(process_args "$2")"
+  [[ -n "$args" ]] || return 1
+  # Right after start_jvm, the pid may still be the setsid/nohup that is about to exec java.
+  local program
+  program="$(grep -vxE '(.*/)?(setsid|nohup)' <<<"$args" | head -n 1 || true)"
+  [[ "$(basename -- "$program")" == java ]] || return 1
+  grep -qxF -- "$(service_config "$1")" <<<"$args"
+}
+
+# Prints the pid of service $1 if its pid file names a JVM of this stack. A pid file naming a
+# dead or unrelated process (pids get reused) is removed, and that process is never signalled.
+service_pid() {
+  local file="$RUN_DIR/$1.pid" pid
+  [[ -f "$file" ]] || return 1
+  pid="$(tr -d '[:space:]' <"$file")"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && our_jvm "$1" "$pid"; then
+    echo "$pid"
+    return 0
+  fi
+  local what="no such process"
+  [[ "$pid" =~ ^[0-9]+$ && -n "$(process_args "$pid")" ]] && what="a process that is not this stack's $1, left alone"
+  say "ignoring stale pid file $file (pid '$pid': $what); removed it" >&2
+  rm -f "$file"
+  return 1
+}
+
+pid_alive() { service_pid "$1" >/dev/null; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

@@ -16,8 +16,9 @@ render_configs() {
 start_jvm() {
   local name="$1" port="$2" heap="$3"
   shift 3
-  if pid_alive "$name"; then
-    say "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"
+  local pid
+  if pid="$(service_pid "$name")"; then
+    say "$name already running (pid $pid)"
     return
   fi
   if port_open "$port"; then
@@ -76,15 +77,26 @@ connect_answers() {
   curl -fsS "http://127.0.0.1:$CONNECT_PORT/connector-plugins" | grep -q PostgresConnector
 }
 
-# PUT /connectors/<name>/config creates or updates: registering twice changes nothing.
+# PUT /connectors/<name>/config creates or updates: registering twice changes nothing. The slot
+# name is this stack's (see stack_id) and the database port the one the scripts use.
 register_connector() {
   local file="$STACK_DIR/connector.json" name config
   name="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).name)' "$file")"
-  config="$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1])).config))' "$file")"
+  config="$(node -e '
+    const [file, slot, port] = process.argv.slice(1);
+    const { config } = JSON.parse(require("fs").readFileSync(file, "utf8"));
+    console.log(JSON.stringify({ ...config, "slot.name": slot, "database.port": port }));
+  ' "$file" "$CONNECTOR_SLOT" "$PGPORT")"
+  record_slot "$CONNECTOR_SLOT"
   curl -fsS -X PUT -H 'Content-Type: application/json' --data "$config" \
     "http://127.0.0.1:$CONNECT_PORT/connectors/$name/config" >"$LOG_DIR/register.log" 2>&1 ||
     { cat "$LOG_DIR/register.log" >&2; fail "registering connector $name failed (log: $LOG_DIR/connect.log)"; }
   wait_for "connector $name" 90 "$LOG_DIR/connect.log" connector_running "$name"
+}
+
+# $STACK_HOME/slots lists the slots this stack had Debezium create, for whoever cleans up by hand.
+record_slot() {
+  grep -qxF "$1" "$STACK_HOME/slots" 2>/dev/null || echo "$1" >>"$STACK_HOME/slots"
 }
 
 connector_running() {
@@ -92,12 +104,20 @@ connector_running() {
 }
 
 # A freshly formatted cluster has no Connect offsets, so replication slots left by an earlier
-# cluster can never be resumed: they only pin WAL. Drop the inactive ones this project creates
-# (the orders connector's and the test connectors'); Debezium recreates its slot and snapshots.
+# cluster of this stack can never be resumed: they only pin WAL. Drops the inactive ones whose
+# names carry this stack's id (its connector's and its test connectors'); Debezium recreates its
+# slot and snapshots. Slots of other stacks, checkouts and projects are never touched.
 drop_orphaned_slots() {
-  [[ "${STACK_SKIP_CONNECTOR:-0}" == 1 ]] && return # a side stack (tests) must not touch the main one's slots
   local dropped
-  dropped="$(psql -d postgres -Atc "select pg_drop_replication_slot(slot_name), slot_name from pg_replication_slots
-    where not active and (slot_name = 'orders_slot' or slot_name like 'slot\_%')" | wc -l)"
-  ((dropped == 0)) || say "dropped $dropped replication slot(s) left by an earlier Kafka cluster"
+  dropped="$(psql -d postgres -v ON_ERROR_STOP=1 -v prefix="$SLOT_PREFIX" -At <<'SQL'
+select s.slot_name from pg_replication_slots s
+cross join lateral (select pg_drop_replication_slot(s.slot_name)) dropped
+where not s.active and starts_with(s.slot_name::text, :'prefix')
+SQL
+)" || fail "could not drop this stack's orphaned replication slots"
+  if [[ -z "$dropped" ]]; then
+    say "no orphaned replication slots of this stack (prefix $SLOT_PREFIX)"
+  else
+    say "dropped replication slot(s) of this stack left by an earlier Kafka cluster: ${dropped//$'\n'/ }"
+  fi
 }

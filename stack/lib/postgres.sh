@@ -1,30 +1,90 @@
 # Makes sure PostgreSQL runs with logical replication and the orders database is migrated.
+
+# Replication slots and WAL senders the stack wants: one of each per connector (the stack's own
+# and one per integration suite running at the same time).
+WANTED_REPLICATION_SLOTS=32
+WANTED_WAL_SENDERS=32
+
+# replication_settings_plan WAL_LEVEL SLOTS SENDERS: prints "setting current wanted" for each
+# setting that must change. Settings are only ever raised, never lowered, and wal_level is only
+# changed when it is not logical already. Pure, so it can be checked without a server.
+replication_settings_plan() {
+  local level="$1" slots="$2" senders="$3"
+  [[ "$slots" =~ ^[0-9]+$ && "$senders" =~ ^[0-9]+$ ]] || fail "unexpected settings: slots '$slots', senders '$senders'"
+  [[ "$level" == logical ]] || echo "wal_level $level logical"
+  ((slots >= WANTED_REPLICATION_SLOTS)) || echo "max_replication_slots $slots $WANTED_REPLICATION_SLOTS"
+  ((senders >= WANTED_WAL_SENDERS)) || echo "max_wal_senders $senders $WANTED_WAL_SENDERS"
+}
+
+# The plan for the server the scripts point at (read-only).
+current_replication_plan() {
+  local level slots senders
+  level="$(psql -d postgres -Atc 'show wal_level')"
+  slots="$(psql -d postgres -Atc 'show max_replication_slots')"
+  senders="$(psql -d postgres -Atc 'show max_wal_senders')"
+  replication_settings_plan "$level" "$slots" "$senders"
+}
+
 ensure_postgres() {
   command -v psql >/dev/null || fail "psql is required (PostgreSQL client)"
   psql -d postgres -Atc 'select 1' >/dev/null 2>&1 ||
     fail "PostgreSQL is not reachable at $PGHOST:$PGPORT as $PGUSER; start it first"
+  local plan
+  plan="$(current_replication_plan)"
+  if ! grep -q '^wal_level ' <<<"$plan"; then
+    # Only the slot counts are low: not worth restarting someone's server over; say how.
+    local setting current wanted
+    while read -r setting current wanted; do
+      [[ -n "$setting" ]] || continue
+      say "note: $setting is $current; parallel test suites may need $wanted (ALTER SYSTEM SET $setting = $wanted, then restart PostgreSQL)"
+    done <<<"$plan"
+    say "PostgreSQL ready (wal_level=logical)"
+    return
+  fi
+  apply_replication_plan "$plan"
+  restart_postgres
   local level
   level="$(psql -d postgres -Atc 'show wal_level')"
-  if [[ "$level" != "logical" ]]; then
-    say "PostgreSQL wal_level is '$level'; switching to 'logical' (needs a restart)"
-    psql -d postgres -qc "ALTER SYSTEM SET wal_level = 'logical'" \
-      -c "ALTER SYSTEM SET max_replication_slots = 32" -c "ALTER SYSTEM SET max_wal_senders = 32"
-    restart_postgres
-    level="$(psql -d postgres -Atc 'show wal_level')"
-    [[ "$level" == "logical" ]] || fail "wal_level is still '$level' after the restart"
-  fi
+  [[ "$level" == "logical" ]] || fail "wal_level is still '$level' after the restart"
   say "PostgreSQL ready (wal_level=logical)"
 }
 
+apply_replication_plan() {
+  local setting current wanted
+  while read -r setting current wanted; do
+    [[ -n "$setting" ]] || continue
+    psql -d postgres -v ON_ERROR_STOP=1 -qc "ALTER SYSTEM SET $setting = '$wanted'" ||
+      fail "could not change $setting"
+    say "changed $setting: $current -> $wanted (ALTER SYSTEM; takes effect on restart)"
+  done <<<"$1"
+}
+
+# cluster_on_port PORT: reads `pg_lsclusters -h` lines (Ver Cluster Port Status ...) on stdin and
+# prints "version cluster" of the one cluster listening on PORT; fails if none or several do.
+cluster_on_port() {
+  local port="$1" ver name p _rest found=()
+  while read -r ver name p _rest; do
+    [[ "$p" == "$port" ]] && found+=("$ver $name")
+  done
+  ((${#found[@]} == 1)) || return 1
+  echo "${found[0]}"
+}
+
+# Restarts the cluster the configured port belongs to, and only that one.
 restart_postgres() {
-  if command -v pg_ctlcluster >/dev/null && [[ -d /etc/postgresql ]]; then
-    local version
-    version="$(psql -d postgres -Atc 'show server_version_num' | cut -c1-2)"
-    pg_ctlcluster --skip-systemctl-redirect "$version" main restart ||
-      fail "could not restart PostgreSQL; run: pg_ctlcluster $version main restart"
-  else
-    fail "restart PostgreSQL yourself so wal_level=logical takes effect (e.g. pg_ctl restart -D <datadir>), then rerun"
-  fi
+  local manual="restart PostgreSQL on port $PGPORT yourself so the changes take effect (e.g. pg_ctl restart -D <datadir>), then rerun"
+  case "$PGHOST" in
+  127.0.0.1 | localhost | ::1 | /*) ;;
+  *) fail "PostgreSQL at $PGHOST is not on this machine; $manual" ;;
+  esac
+  command -v pg_lsclusters >/dev/null && command -v pg_ctlcluster >/dev/null || fail "$manual"
+  local cluster
+  cluster="$(pg_lsclusters -h | cluster_on_port "$PGPORT")" ||
+    fail "no single cluster in pg_lsclusters listens on port $PGPORT; $manual"
+  say "restarting PostgreSQL cluster $cluster (port $PGPORT)"
+  # shellcheck disable=SC2086 # "version name"
+  pg_ctlcluster --skip-systemctl-redirect $cluster restart ||
+    fail "could not restart PostgreSQL; run: pg_ctlcluster $cluster restart"
   wait_for "PostgreSQL" 30 "" psql -d postgres -Atc 'select 1'
 }
 

@@ -1,13 +1,16 @@
 /**
  * stack/up is idempotent and stack/down stops exactly what up started. Runs a second,
  * throw-away stack (own home, own ports, shared jars) so the main stack is never touched.
+ * The same run checks that the scripts leave alone what is not theirs: a process whose pid
+ * sits in a stale pid file, and replication slots of other stacks and projects.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -22,14 +25,37 @@ const env = {
   STACK_SKIP_CONNECTOR: '1',
 };
 
+/** This side stack's id, fixed up front so the test knows which slots are its own. */
+const stackId = `lc${randomBytes(3).toString('hex')}`;
+/** Left by an earlier Kafka cluster of this stack: the only slot up may drop. */
+const ownOrphan = `orders_${stackId}_t000000`;
+/** Another project's slot, and another checkout's: neither may be dropped. */
+const foreignSlots = ['slot_other', `orders_x${randomBytes(3).toString('hex')}_cdc`];
+
 async function stack(command: 'up' | 'down' | 'status') {
-  return run('bash', [join(root, 'stack', command)], { env, cwd: root, maxBuffer: 1 << 24 }).then(
+  // A script still running after its test gave up would start JVMs nobody stops: bound it.
+  const options = { env, cwd: root, maxBuffer: 1 << 24, timeout: 240_000 };
+  return run('bash', [join(root, 'stack', command)], options).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
   );
 }
 
-const pidOf = (name: string) => Number(readFileSync(join(home, 'run', `${name}.pid`), 'utf8'));
+/** Runs SQL on the shared PostgreSQL's maintenance database (the side stack uses the same server). */
+async function psql(sql: string): Promise<string> {
+  const { stdout } = await run('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-Atc', sql], {
+    env: process.env,
+  });
+  return stdout.trim();
+}
+const slotExists = async (name: string) =>
+  (await psql(`select count(*) from pg_replication_slots where slot_name = '${name}'`)) === '1';
+const dropSlotIfInactive = (name: string) =>
+  psql(`select pg_drop_replication_slot(slot_name) from pg_replication_slots
+        where slot_name = '${name}' and not active`);
+
+const pidFile = (name: string) => join(home, 'run', `${name}.pid`);
+const pidOf = (name: string) => Number(readFileSync(pidFile(name), 'utf8'));
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -43,19 +69,43 @@ async function javaProcessesUsing(home: string) {
   return stdout.split('\n').filter((l) => l.includes('java') && l.includes(home)).length;
 }
 
+/** An unrelated process whose pid the stale pid files name. */
+let bystander: ChildProcess;
+const bystanderPid = () => bystander.pid ?? -1;
+function writeStalePidFiles() {
+  mkdirSync(join(home, 'run'), { recursive: true });
+  for (const name of ['kafka', 'connect']) writeFileSync(pidFile(name), `${bystanderPid()}\n`);
+}
+let firstUp = '';
+let startedKafka = 0;
+
+beforeAll(async () => {
+  writeFileSync(join(home, 'stack-id'), `${stackId}\n`);
+  for (const slot of [...foreignSlots, ownOrphan]) {
+    await dropSlotIfInactive(slot); // a leftover of an interrupted run
+    await psql(`select pg_create_logical_replication_slot('${slot}', 'pgoutput')`);
+  }
+  bystander = spawn('sleep', ['300'], { stdio: 'ignore' });
+  writeStalePidFiles();
+});
+
 afterAll(async () => {
   await stack('down');
+  bystander.kill();
+  for (const slot of [...foreignSlots, ownOrphan]) await dropSlotIfInactive(slot);
   rmSync(home, { recursive: true, force: true });
 });
 
 describe('native stack lifecycle', () => {
   it('starts once, reuses what runs on a second up, and stops everything on down', async () => {
     const first = await stack('up');
+    firstUp = first.out;
     expect(first.code, first.out).toBe(0);
     expect(first.out).toContain('starting kafka');
     expect(first.out).toContain('starting connect');
     const kafka = pidOf('kafka');
     const connect = pidOf('connect');
+    startedKafka = kafka;
     expect(alive(kafka) && alive(connect)).toBe(true);
 
     const second = await stack('up');
@@ -74,5 +124,32 @@ describe('native stack lifecycle', () => {
     const status = await stack('status');
     expect(status.code).not.toBe(0);
     expect(status.out).toContain('Kafka broker :19092: DOWN');
+  });
+
+  it('up took the stale pid files for what they were and left their process alone', () => {
+    expect(firstUp).toMatch(/ignoring stale pid file \S+kafka\.pid/);
+    expect(firstUp).toMatch(/ignoring stale pid file \S+connect\.pid/);
+    expect(firstUp).not.toContain('already running');
+    expect(startedKafka).not.toBe(bystanderPid());
+    expect(alive(bystanderPid())).toBe(true);
+  });
+
+  it('dropped its own orphaned slot on fresh storage, and no other', async () => {
+    for (const slot of foreignSlots) expect(await slotExists(slot), slot).toBe(true);
+    expect(await slotExists(ownOrphan)).toBe(false);
+    expect(firstUp).toContain(
+      `dropped replication slot(s) of this stack left by an earlier Kafka cluster: ${ownOrphan}`,
+    );
+  });
+
+  it('down leaves a process named by a stale pid file alone', async () => {
+    writeStalePidFiles();
+    const down = await stack('down');
+    expect(down.code, down.out).toBe(0);
+    expect(down.out).toMatch(/ignoring stale pid file \S+connect\.pid/);
+    expect(down.out).toMatch(/ignoring stale pid file \S+kafka\.pid/);
+    expect(down.out).not.toContain('stopping');
+    expect(alive(bystanderPid())).toBe(true);
+    expect(existsSync(pidFile('kafka')) || existsSync(pidFile('connect'))).toBe(false);
   });
 });

@@ -7,6 +7,7 @@ import { ConnectApi } from './connect-api.ts';
 import { connectKafkaAdmin, deleteTopics, ensureTopic } from './kafka-admin.ts';
 import { newNamespace } from './namespace.ts';
 import { dropSlot, isSlotActive } from './replication-slot.ts';
+import { slotPrefix } from './stack-id.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -18,6 +19,8 @@ export interface TestPipeline {
   ns: string;
   /** `${ns}.public.orders` */
   topic: string;
+  /** `orders_<stack id>_${ns}`: carries this checkout's stack id, so only its cleanup drops it. */
+  slot: string;
   databaseUrl: string;
   readerUrl: string;
   /** Owner connection to the pipeline's database. */
@@ -45,7 +48,7 @@ export async function createTestPipeline(options: CreateTestPipelineOptions = {}
   const ns = newNamespace();
   const topic = `${ns}.public.orders`;
   const connectorName = `test-${ns}`;
-  const slotName = `slot_${ns}`;
+  const slotName = `${slotPrefix()}${ns}`;
   const connect = new ConnectApi(env.CONNECT_URL);
   const cleanups: { what: string; run: () => Promise<void> }[] = [];
 
@@ -82,7 +85,7 @@ export async function createTestPipeline(options: CreateTestPipelineOptions = {}
     cleanups.push({ what: `connector ${connectorName}`, run: () => deleteConnector(connect, connectorName) });
 
     await waitForStreaming(connect, connectorName, database.sql, slotName, readyTimeoutMs);
-    return pipeline(ns, topic, database, close);
+    return pipeline(ns, topic, slotName, database, close);
   } catch (error) {
     await close().catch(() => {});
     throw error;
@@ -92,12 +95,14 @@ export async function createTestPipeline(options: CreateTestPipelineOptions = {}
 function pipeline(
   ns: string,
   topic: string,
+  slot: string,
   database: TestDatabase,
   close: () => Promise<void>,
 ): TestPipeline {
   return {
     ns,
     topic,
+    slot,
     databaseUrl: database.url,
     readerUrl: database.readerUrl,
     sql: database.sql,

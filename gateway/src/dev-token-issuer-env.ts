@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { MIN_SECRET_LENGTH } from './auth/verify-token.ts';
+
+/** Settings of the development token issuer (dev-token-issuer.ts), validated at start-up. */
+const issuerEnvSchema = z.object({
+  /** The gateways' HS256 key: the tokens must verify there. */
+  JWT_SECRET: z
+    .string()
+    .min(MIN_SECRET_LENGTH, `JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`),
+  /** Origins whose pages may fetch a token (CORS); comma-separated. */
+  ALLOWED_ORIGINS: z
+    .string()
+    .min(1)
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== ''),
+    ),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  /** Loopback unless told otherwise; a container sets 0.0.0.0 and publishes on host loopback. */
+  HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type DevTokenIssuerEnv = z.infer<typeof issuerEnvSchema>;
+
+export function loadDevTokenIssuerEnv(
+  source: Record<string, string | undefined> = process.env,
+): DevTokenIssuerEnv {
+  const parsed = issuerEnvSchema.safeParse(source);
+  if (!parsed.success)
+    throw new Error(`invalid dev token issuer environment: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
