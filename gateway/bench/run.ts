@@ -348,7 +348,7 @@ async function main() {
       const seconds = (performance.now() - t0) / 1000;
       gatewayRates.push((BURST * FANOUT_CLIENTS) / seconds);
       frames = changes.map(
-        (change, k) => new ChangeFanout({ id: ids[k] ?? '0-0', change }).frame('s1', 'upsert').text,
+        (change, k) => new ChangeFanout({ id: ids[k] ?? '0-0', change }, 'bench').frame('s1', 'upsert').text,
       );
       log(`gateway round ${round + 1}: ${Math.round(gatewayRates.at(-1) ?? 0)} deliveries/s`);
     }
