@@ -138,8 +138,9 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
         await handOver(stream.messages, true);
     } catch (error) {
       if (signal.aborted) break;
-      if (error instanceof Error && error.message.includes('NOGROUP')) {
-        logger.warn('gateway stream or group missing; recreating');
+      // NOGROUP: the stream or group is gone; UNBLOCKED: it was deleted under a blocked read.
+      if (error instanceof Error && /NOGROUP|UNBLOCKED/.test(error.message)) {
+        logger.warn({ reason: error.message }, 'gateway stream or group missing; recreating');
         try {
           await options.ensureStream();
           // Nothing of the new stream has been read: its first entry names the origin.
