@@ -160,8 +160,9 @@ export class Subscription {
    * history; a loading one drops its buffer (it may have the same hole) and replays again.
    */
   resync(): void {
-    this.gap = true;
     if (this.state === 'live') {
+      // A loading subscription keeps its reason: its own cursor may be what history lacks.
+      this.gap = true;
       this.state = 'loading';
       this.onReload?.();
     } else if (this.state === 'loading') {
