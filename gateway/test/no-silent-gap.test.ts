@@ -132,6 +132,24 @@ describe('no silent gap between history, gateway streams and clients', () => {
     expect(metrics).toMatch(/gateway_stream_breaks_total\{kind="predecessor"\} [1-9]/);
   });
 
+  it('after a heartbeat lapse (the worker may have skipped it) fills the hole from history', async () => {
+    // A TTL barely above the heartbeat interval makes every heartbeat look like the end of a lapse.
+    const lapsing = await h.start('gap-lapse', { heartbeatIntervalMs: 300, gatewayTtlMs: 400 });
+    const s = await openRaw(lapsing.url);
+    sockets.push(s);
+    await s.next(is('welcome'));
+    s.send({ type: 'subscribe', sub: 'lapse' });
+    await s.next(is('live', 'lapse'));
+    // Left out of this gateway's stream altogether: the predecessor chain shows nothing.
+    writer.skipNext(lapsing.gatewayId);
+    const skipped = await worker.insert('Lapse');
+    await until(() => viewOf(s.frames, 'lapse').rows.has(skipped.id), 'the skipped insert');
+    const view = await converged(s, 'lapse');
+    expect(view.resets).toEqual([]);
+    s.close();
+    await lapsing.shutdown();
+  });
+
   it('resets when history no longer reaches back to fill a hole', async () => {
     const s = await subscribe('trim');
     const row = await worker.insert('Erin');

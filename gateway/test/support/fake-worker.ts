@@ -11,40 +11,43 @@ import { type OrderRecord, readOrders, toOrder } from './order-record.ts';
  * entry; the same id on every live gateway stream, with `p` naming the entry appended to that
  * stream before (its last generated id, the origin for a new stream).
  * KEYS: history, gateways, epoch. ARGV: ttlMs, gateway stream prefix, epoch candidate, field,
- * value, gateway maxlen, then ids of gateways whose copy is lost at once (as a trim would,
- * before the gateway read it; the stream's last generated id still moves past it).
+ * value, gateway maxlen, then "lose:<id>" for gateways whose copy is lost at once (as a trim
+ * would, before the gateway read it; the stream's last generated id still moves past it) and
+ * "skip:<id>" for gateways left out as the worker leaves out one whose heartbeat lapsed.
  */
 const CONTRACT_SCRIPT = `
 redis.call('SET', KEYS[3], ARGV[3], 'NX')
 local id = redis.call('XADD', KEYS[1], '*', ARGV[4], ARGV[5])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lose = {}
-for i = 7, #ARGV do lose[ARGV[i]] = true end
+local fault = {}
+for i = 7, #ARGV do fault[string.sub(ARGV[i], 6)] = string.sub(ARGV[i], 1, 4) end
 for _, gw in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - tonumber(ARGV[1])), '+inf')) do
-  local key = ARGV[2] .. gw
-  local prev = '0-0'
-  if redis.call('EXISTS', key) == 1 then
-    local info = redis.call('XINFO', 'STREAM', key)
-    for i = 1, #info, 2 do
-      if info[i] == 'last-generated-id' then prev = info[i + 1] end
+  if fault[gw] ~= 'skip' then
+    local key = ARGV[2] .. gw
+    local prev = '0-0'
+    if redis.call('EXISTS', key) == 1 then
+      local info = redis.call('XINFO', 'STREAM', key)
+      for i = 1, #info, 2 do
+        if info[i] == 'last-generated-id' then prev = info[i + 1] end
+      end
     end
+    redis.call('XADD', key, 'MAXLEN', '~', ARGV[6], id, '${PREV_FIELD}', prev, ARGV[4], ARGV[5])
+    if fault[gw] == 'lose' then redis.call('XDEL', key, id) end
   end
-  redis.call('XADD', key, 'MAXLEN', '~', ARGV[6], id, '${PREV_FIELD}', prev, ARGV[4], ARGV[5])
-  if lose[gw] then redis.call('XDEL', key, id) end
 end
 return id
 `;
 
 /** Writes entries exactly per the worker contract, with the faults tests need on demand. */
 export function createContractWriter(redis: RedisClient, keys: RedisKeys, maxlen = 100_000) {
-  let loseNext: string[] = [];
+  let faults: string[] = [];
   const append = async (field: string, value: string): Promise<string> => {
-    const lose = loseNext;
-    loseNext = [];
+    const next = faults;
+    faults = [];
     const id = await redis.eval(CONTRACT_SCRIPT, {
       keys: [keys.history, keys.gateways, keys.epoch],
-      arguments: ['10000', keys.gatewayStream(''), randomUUID(), field, value, String(maxlen), ...lose],
+      arguments: ['10000', keys.gatewayStream(''), randomUUID(), field, value, String(maxlen), ...next],
     });
     if (typeof id !== 'string') throw new Error('contract append returned no id');
     return id;
@@ -54,7 +57,11 @@ export function createContractWriter(redis: RedisClient, keys: RedisKeys, maxlen
     marker: (reason: ResetReason): Promise<string> => append(RESET_FIELD, reason),
     /** The next entry reaches history, but these gateways' copies vanish unread: a hole they must notice. */
     loseNext(...gatewayIds: string[]): void {
-      loseNext = gatewayIds;
+      faults.push(...gatewayIds.map((id) => `lose:${id}`));
+    },
+    /** The next entry is not appended to these gateways' streams at all, as after a heartbeat lapse. */
+    skipNext(...gatewayIds: string[]): void {
+      faults.push(...gatewayIds.map((id) => `skip:${id}`));
     },
   };
 }
