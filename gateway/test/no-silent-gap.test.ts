@@ -14,6 +14,7 @@ import {
   type FakeWorker,
 } from './support/fake-worker.ts';
 import { viewOf } from './support/frame-view.ts';
+import { type OrderRecord, toOrder } from './support/order-record.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { diffRows } from './support/recorder.ts';
 import { createHarness, dropNamespace, type GatewayHarness } from './support/services.ts';
@@ -187,6 +188,34 @@ describe('no silent gap between history, gateway streams and clients', () => {
     expect(backView.rows.has(after.id)).toBe(true);
     await converged(all, 'm-all');
     await converged(pending, 'm-pending', { status: ['pending'] });
+  });
+
+  it('judges an update without a before image by its row, and tells only subscribers that may hold it', async () => {
+    const pending = await subscribe('b-pending', { status: ['pending'] });
+    const paid = await subscribe('b-paid', { status: ['paid'] });
+    const row = await worker.insert('Judy');
+    await pending.next(is('change', 'b-pending'));
+    const [record] = await h.db.sql<OrderRecord[]>`
+      update orders set status = 'shipped' where id = ${row.id} returning *`;
+    if (record === undefined) throw new Error('update returned nothing');
+    await writer.change({
+      op: 'update',
+      row: toOrder(record),
+      before: null,
+      committedAt: Date.now(),
+      lsn: 'no-before',
+      kafka: { topic: 'fake', partition: 0, offset: 'no-before', timestamp: Date.now() },
+    });
+    expect(await pending.next(is('change', 'b-pending'))).toMatchObject({
+      op: 'update',
+      effect: 'remove',
+      row: { id: row.id, version: 2 },
+    });
+    // The paid subscriber never held the order: the next frame it gets is the next change.
+    const sentinel = await worker.insert('Judy', 'paid');
+    expect((await paid.next(is('change', 'b-paid'))).row.id).toBe(sentinel.id);
+    await converged(pending, 'b-pending', { status: ['pending'] });
+    await converged(paid, 'b-paid', { status: ['paid'] });
   });
 
   it('resets a client that comes back with its cursor after the namespace lost its data', async () => {
