@@ -24,6 +24,7 @@ import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { OrdersClient } from '../src/client/index.ts';
 import { ChangeFanout } from '../src/hub/change-fanout.ts';
+import { parseCursor } from '../src/stream/cursor.ts';
 import { freePort, spawnGateway } from '../test/support/gateway-process.ts';
 import { staffToken } from '../test/support/tokens.ts';
 import { histogramQuantile } from './histogram.ts';
@@ -129,8 +130,9 @@ async function latencyRun(ctx: { topic: string; urls: [string, string]; metrics:
       if (!measuring) return;
       const start = sentAt.get(`${change.row.id}:${change.row.version}`);
       if (start !== undefined) samples.push(performance.now() - start);
-      // The cursor is the Redis stream id: its first part is Redis' clock (same host) at append.
-      fromRedis.push(Date.now() - Number(change.cursor.slice(0, change.cursor.indexOf('-'))));
+      // The cursor holds the Redis stream id, whose first part is Redis' clock (same host) at append.
+      const cursor = parseCursor(change.cursor);
+      if (cursor.kind === 'cursor') fromRedis.push(Date.now() - Number(cursor.cursor.id.split('-')[0]));
     });
     clients.push(c);
     if (i % 100 === 99) await Promise.all(clients.slice(-100).map((x) => x.ready()));
@@ -348,7 +350,7 @@ async function main() {
       const seconds = (performance.now() - t0) / 1000;
       gatewayRates.push((BURST * FANOUT_CLIENTS) / seconds);
       frames = changes.map(
-        (change, k) => new ChangeFanout({ id: ids[k] ?? '0-0', change }).frame('s1', 'upsert').text,
+        (change, k) => new ChangeFanout({ id: ids[k] ?? '0-0', change }, 'bench').frame('s1', 'upsert').text,
       );
       log(`gateway round ${round + 1}: ${Math.round(gatewayRates.at(-1) ?? 0)} deliveries/s`);
     }

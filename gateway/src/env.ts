@@ -18,6 +18,8 @@ const envSchema = z.object({
   DATABASE_READER_URL: z.string().url().default('postgres://orders_reader:reader@127.0.0.1:5432/orders'),
   /** Registry heartbeat; the worker's TTL should be several of these. */
   GATEWAY_HEARTBEAT_MS: z.coerce.number().int().positive().default(1000),
+  /** The worker's GATEWAY_TTL_MS: heartbeats this far apart may have been skipped by the worker. */
+  GATEWAY_TTL_MS: z.coerce.number().int().positive().default(10_000),
   /** Ping interval announced to clients in `welcome`. */
   CLIENT_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

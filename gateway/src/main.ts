@@ -48,6 +48,7 @@ const gateway = await startNodeGateway({
   port: env.PORT,
   host: auth.host,
   heartbeatIntervalMs: env.GATEWAY_HEARTBEAT_MS,
+  gatewayTtlMs: env.GATEWAY_TTL_MS,
   clientHeartbeatMs: env.CLIENT_HEARTBEAT_MS,
   authorize: createAuthorize(auth),
   tuning: {

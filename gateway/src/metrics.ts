@@ -12,6 +12,8 @@ export interface Metrics {
   streamPending: Gauge;
   eventsRead: Counter;
   invalidEntries: Counter;
+  /** Breaks of this gateway's stream (lost entries, recreated stream, lapse, new epoch), by kind. */
+  streamBreaks: Counter<'kind'>;
 }
 
 /** One registry per gateway instance, so tests can run several in one process. */
@@ -87,6 +89,12 @@ export function createMetrics(hub: Hub, stats: SendStats): Metrics {
     invalidEntries: new Counter({
       name: 'gateway_invalid_entries_total',
       help: 'Stream entries that failed validation',
+      registers: [registry],
+    }),
+    streamBreaks: new Counter({
+      name: 'gateway_stream_breaks_total',
+      help: 'Breaks of this gateway stream that made subscriptions resync from history or reset',
+      labelNames: ['kind'],
       registers: [registry],
     }),
   };

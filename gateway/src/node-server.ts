@@ -21,6 +21,7 @@ import { createHistoryReader } from './stream/history.ts';
 import { runReadLoop } from './stream/read-loop.ts';
 import type { RedisClient } from './stream/redis-client.ts';
 import { deregister, heartbeat } from './stream/registry.ts';
+import { breakAction, type StreamBreak } from './stream/stream-break.ts';
 
 export interface NodeGatewayOptions {
   gatewayId: string;
@@ -35,6 +36,12 @@ export interface NodeGatewayOptions {
   host?: string;
   /** @default 1000 */
   heartbeatIntervalMs?: number;
+  /**
+   * The worker's gateway TTL: heartbeats this far apart may have made the worker skip this
+   * gateway. Half of it already counts as a lapse (a needless resync costs clients nothing).
+   * @default 10000
+   */
+  gatewayTtlMs?: number;
   clientHeartbeatMs?: number;
   authorize?: Authorize;
   /** Overrides for the app (chunk sizes, limits). */
@@ -76,7 +83,15 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   let ready = false;
   let draining = false;
 
-  await heartbeat(redis, keys, gatewayId);
+  let lastBeat = (await heartbeat(redis, keys, gatewayId)).at;
+  const history = createHistoryReader(redis, keys.history, keys.epoch);
+  hub.epoch = await history.epoch();
+  const lapseMs = (options.gatewayTtlMs ?? 10_000) / 2;
+  // Breaks the heartbeat notices; the read loop handles them before its next dispatch.
+  let flagged: StreamBreak | undefined;
+  const flag = (gap: StreamBreak): void => {
+    if (flagged?.kind !== 'lapse') flagged = gap;
+  };
   const blocking = redis.duplicate();
   blocking.on('error', (error: unknown) => logger.warn({ err: error }, 'blocking redis connection error'));
   await blocking.connect();
@@ -94,7 +109,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
     gatewayId,
     hub,
     stats,
-    history: createHistoryReader(redis, keys.history),
+    history,
     snapshots: createPgSnapshotSource(options.sql),
     metrics,
     logger,
@@ -115,7 +130,22 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
     gatewayId,
     dispatch: (entries) => hub.dispatch(entries),
     ensureStream: async () => {
-      await heartbeat(redis, keys, gatewayId);
+      lastBeat = (await heartbeat(redis, keys, gatewayId)).at;
+    },
+    onBreak: async (gap, lastRead) => {
+      if (breakAction(gap, lastRead) === 'reset') hub.resetAll('stream_gap');
+      else hub.resyncAll();
+      // An epoch only changes with lost data, and lost data breaks the stream: look now.
+      try {
+        hub.epoch = await history.epoch();
+      } catch (error) {
+        logger.warn({ err: error }, 'epoch check failed; the next heartbeat checks again');
+      }
+    },
+    takeBreak: () => {
+      const gap = flagged;
+      flagged = undefined;
+      return gap;
     },
     onCaughtUp: () => {
       ready = true;
@@ -133,12 +163,13 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
       try {
         const beat = await heartbeat(redis, keys, gatewayId);
         failures = 0;
-        if (beat.created) {
-          // Reaped while silent: the worker skipped us for a while. Subscriptions are
-          // positioned by stream id, so replaying history from there closes the gap.
-          logger.warn('gateway stream was recreated; resyncing subscriptions from history');
-          hub.resyncAll();
-        }
+        // Reaped while silent, or silent long enough to be skipped: the worker wrote
+        // entries to history only. Subscriptions are positioned by stream id, so replaying
+        // history from there closes the gap.
+        if (beat.created) flag({ kind: 'recreated' });
+        else if (beat.at - lastBeat >= lapseMs) flag({ kind: 'lapse', at: beat.at });
+        lastBeat = beat.at;
+        if ((await history.epoch()) !== hub.epoch) flag({ kind: 'epoch' });
         await updateLag(redis, streamKey, metrics);
       } catch (error) {
         logger.warn({ err: error }, 'heartbeat failed');

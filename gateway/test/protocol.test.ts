@@ -128,8 +128,10 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
     const live = await s.next(is('live', 'quiet'));
     await worker.insert('Somebody');
     const head = await h.redis.xRevRange(h.keys.history, '+', '-', { COUNT: 1 });
-    const newest = head?.[0]?.id;
-    if (newest === undefined) throw new Error('empty history');
+    const newestId = head?.[0]?.id;
+    const epoch = await h.redis.get(h.keys.epoch);
+    if (newestId === undefined || epoch === null) throw new Error('empty history');
+    const newest = `${epoch}.${newestId}`;
     expect(newest).not.toBe(live.cursor);
     let cursors: Record<string, string> | undefined;
     for (let i = 0; i < 50 && cursors?.quiet !== newest; i++) {

@@ -6,17 +6,20 @@ import type { ChangeFrame } from '../protocol/server-frame.ts';
 import { scopedChangeFrame, scopeFilter } from './scope.ts';
 
 const fanout = (row: Order, before: Order | null) =>
-  new ChangeFanout({
-    id: '5-0',
-    change: {
-      op: 'update',
-      row,
-      before,
-      committedAt: 1,
-      lsn: '',
-      kafka: { topic: 't', partition: 0, offset: '0', timestamp: 0 },
+  new ChangeFanout(
+    {
+      id: '5-0',
+      change: {
+        op: 'update',
+        row,
+        before,
+        committedAt: 1,
+        lsn: '',
+        kafka: { topic: 't', partition: 0, offset: '0', timestamp: 0 },
+      },
     },
-  });
+    'e1',
+  );
 
 describe('scopeFilter', () => {
   it('leaves staff filters alone', () => {

@@ -27,7 +27,7 @@ export function scopeFilter(principal: Principal, input: FilterInput | undefined
  * fan-out's bytes.
  */
 export function scopedChangeFrame(fanout: ChangeFanout, sub: string, effect: Effect, customer: string) {
-  const { id, change } = fanout.entry;
+  const { change } = fanout.entry;
   const foreignBefore = change.before !== null && change.before.customerName !== customer;
   if (change.row.customerName === customer && !foreignBefore) return fanout.frame(sub, effect);
   const row =
@@ -35,7 +35,7 @@ export function scopedChangeFrame(fanout: ChangeFanout, sub: string, effect: Eff
   return EncodedFrame.of({
     type: 'change',
     sub,
-    cursor: id,
+    cursor: fanout.cursor,
     op: change.op,
     effect,
     row,

@@ -21,8 +21,9 @@ export function computeEffect(filter: Filter, change: EffectInput): Effect | nul
       return matches(filter, change.row) ? 'upsert' : null;
     case 'update': {
       if (matches(filter, change.row)) return 'upsert';
-      // Without a before image (replica identity not FULL) the subscriber may hold the row;
-      // a remove of a row it does not hold is harmless, a missed remove is not.
+      // Without a before image (replica identity not FULL) the row alone decides: outside the
+      // filter it may have left it, and a missed remove is not harmless. The subscription
+      // drops the remove when it knows the subscriber never held the row.
       if (change.before === null || matches(filter, change.before)) return 'remove';
       return null;
     }

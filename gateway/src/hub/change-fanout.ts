@@ -1,6 +1,7 @@
 import type { Effect } from '../filter/effect.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
 import type { ChangeEntry } from '../stream/change-entry.ts';
+import { formatCursor } from '../stream/cursor.ts';
 import { splitStreamId } from '../stream/stream-id.ts';
 
 /**
@@ -19,9 +20,16 @@ export class ChangeFanout {
   /** The entry id's numeric parts, parsed once for every subscription's position check. */
   readonly ms: number;
   readonly seq: number;
+  /** The client-facing position of this event: its id in the history of `epoch`. */
+  readonly cursor: string;
 
-  constructor(readonly entry: ChangeEntry) {
+  constructor(
+    readonly entry: ChangeEntry,
+    /** The history this entry belongs to; a subscription of another epoch never takes it. */
+    readonly epoch: string,
+  ) {
     [this.ms, this.seq] = splitStreamId(entry.id);
+    this.cursor = formatCursor(epoch, entry.id);
   }
 
   frame(sub: string, effect: Effect): EncodedFrame {
@@ -45,8 +53,8 @@ export class ChangeFanout {
   /** The part every subscriber shares, serialized once per event. */
   #sharedBody(): string {
     if (this.#body === undefined) {
-      const { id, change } = this.entry;
-      this.#body = `"cursor":"${id}","op":"${change.op}","row":${JSON.stringify(change.row)},"before":${JSON.stringify(change.before)},"committedAt":${change.committedAt}`;
+      const { change } = this.entry;
+      this.#body = `"cursor":${JSON.stringify(this.cursor)},"op":"${change.op}","row":${JSON.stringify(change.row)},"before":${JSON.stringify(change.before)},"committedAt":${change.committedAt}`;
     }
     return this.#body;
   }

@@ -1,10 +1,17 @@
-import type { ChangeEntry } from '../stream/change-entry.ts';
+import type { ResetReason } from '../protocol/server-frame.ts';
+import { isMarker, type StreamEntry } from '../stream/change-entry.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import type { Connection } from './connection.ts';
+import { MarkerEvent } from './marker-event.ts';
 
 /** The gateway's sockets; turns each stream entry into frames for the subscriptions it concerns. */
 export class Hub {
   readonly connections = new Set<Connection>();
+  /**
+   * The epoch of the history the gateway's stream currently belongs to; live events carry it.
+   * Set at start and after every break of the stream (an epoch only changes with one).
+   */
+  epoch = '';
 
   add(conn: Connection): void {
     this.connections.add(conn);
@@ -16,7 +23,7 @@ export class Hub {
   }
 
   /** Synchronous on purpose: when it returns, every frame is queued and the entries may be acknowledged. */
-  dispatch(entries: readonly ChangeEntry[]): void {
+  dispatch(entries: readonly StreamEntry[]): void {
     const corked: Connection[] = [];
     for (const conn of this.connections) {
       if (conn.subs.size === 0 || conn.sink.cork === undefined) continue;
@@ -25,9 +32,11 @@ export class Hub {
     }
     try {
       for (const entry of entries) {
-        const fanout = new ChangeFanout(entry);
+        const event = isMarker(entry)
+          ? new MarkerEvent(entry.id, entry.reset, this.epoch)
+          : new ChangeFanout(entry, this.epoch);
         for (const conn of this.connections) {
-          for (const sub of conn.subs.values()) sub.offer(fanout);
+          for (const sub of conn.subs.values()) sub.offer(event);
         }
       }
     } finally {
@@ -35,9 +44,17 @@ export class Hub {
     }
   }
 
+  /** The stream lost entries: every subscription fills the hole from history. */
   resyncAll(): void {
     for (const conn of this.connections) {
       for (const sub of conn.subs.values()) sub.resync();
+    }
+  }
+
+  /** The stream lost entries that cannot be placed: every subscription starts over. */
+  resetAll(reason: ResetReason): void {
+    for (const conn of this.connections) {
+      for (const sub of conn.subs.values()) sub.reset(reason);
     }
   }
 

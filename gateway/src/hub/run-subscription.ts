@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
+import type { ResetReason } from '../protocol/server-frame.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-source.ts';
-import { parseChangeEntry } from '../stream/change-entry.ts';
+import { isMarker, parseStreamEntry } from '../stream/change-entry.ts';
+import { formatCursor } from '../stream/cursor.ts';
 import type { HistoryReader } from '../stream/history.ts';
 import { ChangeFanout } from './change-fanout.ts';
+import { MarkerEvent } from './marker-event.ts';
 import type { Subscription } from './subscription.ts';
 
 export interface LoadDeps {
@@ -17,20 +20,38 @@ export interface LoadDeps {
   replayPage: number;
 }
 
-type ReplayOutcome = 'done' | 'closed' | 'cursor_expired' | 'cursor_unknown';
+/** Where a load starts: from a snapshot, from the subscription's position, or with a reset. */
+export interface LoadStart {
+  snapshot: boolean;
+  reset?: ResetReason;
+}
+
+type ReplayOutcome = 'done' | 'closed' | ResetReason;
 
 /**
- * Brings a new subscription from nothing (or its cursor) to live: snapshot when needed,
- * replay of history after the position, then the buffered live events.
+ * Brings a subscription from nothing (or its position) to live: snapshot when needed,
+ * replay of history after the position, then the buffered live events. Whatever cannot be
+ * completed from history (expired, other epoch, a reset marker) ends in `reset` and a new
+ * snapshot: a client gets every change or an explicit reset.
  */
-export async function runSubscription(
-  sub: Subscription,
-  cursor: string | undefined,
-  deps: LoadDeps,
-): Promise<void> {
-  let needSnapshot = cursor === undefined;
-  if (cursor !== undefined) sub.position = cursor;
+export async function runSubscription(sub: Subscription, start: LoadStart, deps: LoadDeps): Promise<void> {
+  let needSnapshot = start.snapshot;
+  let reset = start.reset ?? sub.takeReset();
   for (;;) {
+    if (sub.state === 'closed') return;
+    if (reset !== undefined) {
+      deps.logger.info(
+        { sub: sub.id, conn: sub.conn.id, reason: reset, cursor: sub.cursor },
+        'subscription reset',
+      );
+      sub.conn.sendFrame({ type: 'reset', sub: sub.id, reason: reset });
+      sub.known.clear();
+      sub.held.clear();
+      sub.gap = false;
+      sub.takeOverflow();
+      needSnapshot = true;
+      reset = undefined;
+    }
     if (needSnapshot) {
       const ok = await sendSnapshot(sub, deps);
       if (!ok) return;
@@ -40,17 +61,11 @@ export async function runSubscription(
     deps.metrics.replayDuration.observe((performance.now() - started) / 1000);
     if (outcome === 'closed') return;
     if (outcome === 'done') {
-      sub.goLive(!needSnapshot);
-      return;
+      if (sub.goLive(!needSnapshot)) return;
+      reset = sub.takeReset();
+    } else {
+      reset = outcome;
     }
-    // The client's rows cannot be completed from history: tell it, then start over.
-    deps.logger.info(
-      { sub: sub.id, conn: sub.conn.id, reason: outcome, cursor: sub.position },
-      'subscription reset',
-    );
-    sub.conn.sendFrame({ type: 'reset', sub: sub.id, reason: outcome });
-    sub.known.clear();
-    needSnapshot = true;
   }
 }
 
@@ -59,15 +74,20 @@ async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean>
   // The head is read first: every change up to it is already in PostgreSQL, so the
   // snapshot reflects it, and everything after it is replayed.
   const head = await deps.history.head();
-  sub.position = head;
+  sub.epoch = head.epoch;
+  sub.position = head.id;
+  const cursor = formatCursor(head.epoch, head.id);
   let afterId = 0;
   for (;;) {
     const rows = await deps.snapshots.page(sub.filter, afterId, deps.snapshotChunk + 1);
     if (sub.state === 'closed') return false;
     const more = rows.length > deps.snapshotChunk;
     if (more) rows.length = deps.snapshotChunk;
-    for (const row of rows) sub.known.remember(row.id, row.version);
-    sub.conn.sendFrame({ type: 'snapshot', sub: sub.id, rows, cursor: head, done: !more });
+    for (const row of rows) {
+      sub.known.remember(row.id, row.version);
+      sub.held.add(row.id);
+    }
+    sub.conn.sendFrame({ type: 'snapshot', sub: sub.id, rows, cursor, done: !more });
     const last = rows.at(-1);
     if (!more || last === undefined) break;
     afterId = last.id;
@@ -81,12 +101,20 @@ async function replay(sub: Subscription, deps: LoadDeps): Promise<ReplayOutcome>
   for (;;) {
     const page = await deps.history.page(sub.position, deps.replayPage);
     if (sub.state === 'closed') return 'closed';
-    if (page.status === 'expired') return 'cursor_expired';
+    if (page.epoch !== sub.epoch) return 'epoch_changed';
+    if (page.status === 'expired') return sub.gap ? 'stream_gap' : 'cursor_expired';
     if (page.status === 'unknown') return 'cursor_unknown';
     for (const raw of page.entries) {
-      const parsed = parseChangeEntry(raw.id, raw.fields);
+      const parsed = parseStreamEntry(raw.id, raw.fields);
       if (parsed.ok) {
-        sub.deliver(new ChangeFanout(parsed.entry));
+        const { entry } = parsed;
+        sub.deliver(
+          isMarker(entry)
+            ? new MarkerEvent(entry.id, entry.reset, page.epoch)
+            : new ChangeFanout(entry, page.epoch),
+        );
+        const reset = sub.takeReset();
+        if (reset !== undefined) return reset;
       } else {
         // Skipping keeps the subscriber moving; the worker validated the entry, so this is a bug to see in logs.
         deps.logger.error({ id: parsed.id, reason: parsed.reason }, 'invalid history entry skipped');

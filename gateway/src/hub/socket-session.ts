@@ -12,8 +12,9 @@ import {
 } from '../protocol/client-frame.ts';
 import { closeCodes } from '../protocol/error-code.ts';
 import type { PongFrame } from '../protocol/server-frame.ts';
+import { parseCursor } from '../stream/cursor.ts';
 import type { Connection } from './connection.ts';
-import { type LoadDeps, runSubscription } from './run-subscription.ts';
+import { type LoadDeps, type LoadStart, runSubscription } from './run-subscription.ts';
 import { Subscription } from './subscription.ts';
 import { TokenExpiry } from './token-expiry.ts';
 
@@ -90,12 +91,12 @@ export function createSocketSession(
     const sub = new Subscription(frame.sub, toFilter(scoped.filter), conn, options.maxBufferedEvents);
     if (principal.role === 'customer') sub.scope = principal.customer;
     conn.subs.set(sub.id, sub);
-    sub.onResync = () => load(sub, sub.position);
-    load(sub, frame.cursor);
+    sub.onReload = () => load(sub, { snapshot: false });
+    load(sub, startFrom(sub, frame.cursor));
   };
 
-  const load = (sub: Subscription, cursor: string | undefined): void => {
-    runSubscription(sub, cursor, options).catch((error: unknown) => {
+  const load = (sub: Subscription, start: LoadStart): void => {
+    runSubscription(sub, start, options).catch((error: unknown) => {
       logger.error({ err: error, conn: conn.id, sub: sub.id }, 'subscription failed');
       if (conn.subs.get(sub.id) === sub) conn.subs.delete(sub.id);
       sub.close();
@@ -110,7 +111,7 @@ export function createSocketSession(
     let any = false;
     for (const sub of conn.subs.values()) {
       if (sub.state !== 'live') continue;
-      cursors[sub.id] = sub.position;
+      cursors[sub.id] = sub.cursor;
       any = true;
     }
     return any ? { type: 'pong', cursors } : { type: 'pong' };
@@ -165,4 +166,14 @@ export function createSocketSession(
       else conn.error(parsed.code ?? 'bad_request', parsed.message, parsed.sub);
     },
   };
+}
+
+/** A cursor positions the subscription; one from before epochs cannot be trusted and resets it. */
+function startFrom(sub: Subscription, text: string | undefined): LoadStart {
+  if (text === undefined) return { snapshot: true };
+  const parsed = parseCursor(text);
+  if (parsed.kind !== 'cursor') return { snapshot: true, reset: 'epoch_changed' };
+  sub.epoch = parsed.cursor.epoch;
+  sub.position = parsed.cursor.id;
+  return { snapshot: false };
 }

@@ -6,8 +6,11 @@ import type { EncodedFrame } from '../protocol/encoded-frame.ts';
 import type { ChangeFrame, ServerFrame } from '../protocol/server-frame.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import { Connection } from './connection.ts';
+import { MarkerEvent } from './marker-event.ts';
 import { createSendStats } from './send-stats.ts';
 import { Subscription } from './subscription.ts';
+
+const EPOCH = 'e1';
 
 const order = (id: number, version: number, status: Order['status'] = 'pending'): Order => ({
   id,
@@ -20,17 +23,20 @@ const order = (id: number, version: number, status: Order['status'] = 'pending')
 });
 
 const change = (id: string, op: StreamChange['op'], row: Order, before: Order | null = null): ChangeFanout =>
-  new ChangeFanout({
-    id,
-    change: {
-      op,
-      row,
-      before,
-      committedAt: 1,
-      lsn: '',
-      kafka: { topic: 't', partition: 0, offset: '0', timestamp: 0 },
+  new ChangeFanout(
+    {
+      id,
+      change: {
+        op,
+        row,
+        before,
+        committedAt: 1,
+        lsn: '',
+        kafka: { topic: 't', partition: 0, offset: '0', timestamp: 0 },
+      },
     },
-  });
+    EPOCH,
+  );
 
 function harness(maxBuffered = 100) {
   const sent: ServerFrame[] = [];
@@ -48,6 +54,7 @@ function harness(maxBuffered = 100) {
     createSendStats(),
   );
   const sub = new Subscription('s1', toFilter({ status: ['pending'] }), conn, maxBuffered);
+  sub.epoch = EPOCH;
   const changes = () => sent.filter((f): f is ChangeFrame => f.type === 'change');
   return { sub, sent, texts, changes };
 }
@@ -108,7 +115,7 @@ describe('Subscription', () => {
     // Replay already covered 2-0.
     sub.deliver(change('2-0', 'insert', order(1, 1)));
     sub.goLive(false);
-    expect(sent.map((f) => (f.type === 'change' ? f.cursor : f.type))).toEqual(['2-0', '3-0', 'live']);
+    expect(sent.map((f) => (f.type === 'change' ? f.cursor : f.type))).toEqual(['e1.2-0', 'e1.3-0', 'live']);
     sub.offer(change('4-0', 'insert', order(3, 1)));
     expect(sent).toHaveLength(4);
   });
@@ -130,5 +137,81 @@ describe('Subscription', () => {
     a.sub.offer(event);
     b.sub.offer(event);
     expect(a.texts[0]).toBe(b.texts[0]);
+  });
+
+  it('stops at a reset marker, live or buffered, and asks to be reloaded', () => {
+    const { sub, changes } = harness();
+    let reloads = 0;
+    sub.onReload = () => reloads++;
+    sub.state = 'live';
+    sub.offer(change('2-0', 'insert', order(1, 1)));
+    sub.offer(new MarkerEvent('3-0', 'truncate', EPOCH));
+    sub.offer(change('4-0', 'insert', order(2, 1)));
+    expect(changes().map((c) => c.row.id)).toEqual([1]);
+    expect(sub.state).toBe('loading');
+    expect(reloads).toBe(1);
+    expect(sub.takeReset()).toBe('truncate');
+
+    const buffered = harness();
+    buffered.sub.offer(new MarkerEvent('3-0', 'resnapshot', EPOCH));
+    expect(buffered.sub.goLive(true)).toBe(false);
+    expect(buffered.sub.takeReset()).toBe('resnapshot');
+    expect(buffered.sent).toHaveLength(0);
+  });
+
+  it('ignores a marker it is already past', () => {
+    const { sub } = harness();
+    sub.position = '5-0';
+    sub.deliver(new MarkerEvent('4-0', 'truncate', EPOCH));
+    expect(sub.takeReset()).toBeUndefined();
+  });
+
+  it('never compares ids across epochs: an event of another epoch resets', () => {
+    const { sub, changes } = harness();
+    sub.state = 'live';
+    sub.onReload = () => {};
+    sub.position = '5-0';
+    sub.offer(new ChangeFanout(change('9-0', 'insert', order(1, 1)).entry, 'e2'));
+    expect(changes()).toHaveLength(0);
+    expect(sub.takeReset()).toBe('epoch_changed');
+  });
+
+  it('resyncs: a live subscription reloads, a loading one drops its buffer and replays again', () => {
+    const live = harness();
+    let reloads = 0;
+    live.sub.onReload = () => reloads++;
+    live.sub.state = 'live';
+    live.sub.resync();
+    expect([live.sub.state, reloads, live.sub.gap]).toEqual(['loading', 1, true]);
+
+    const loading = harness();
+    loading.sub.offer(change('2-0', 'insert', order(1, 1)));
+    loading.sub.resync();
+    expect(loading.sub.takeOverflow()).toBe(true);
+    loading.sub.goLive(false);
+    expect(loading.changes()).toHaveLength(0);
+  });
+
+  it('carries the epoch in every cursor it hands out', () => {
+    const { sub, sent } = harness();
+    sub.position = '7-1';
+    sub.goLive(true);
+    expect(sent).toEqual([{ type: 'live', sub: 's1', cursor: 'e1.7-1', recovered: true }]);
+  });
+
+  it('sends a before-less move out of the filter only to a subscriber that may hold the row', () => {
+    const { sub, changes } = harness();
+    sub.held.add(1);
+    sub.deliver(change('2-0', 'update', order(1, 2, 'paid')));
+    sub.deliver(change('3-0', 'update', order(2, 2, 'paid')));
+    expect(changes().map((c) => [c.row.id, c.effect])).toEqual([[1, 'remove']]);
+    // A row that entered the view by an upsert is held too.
+    sub.deliver(change('4-0', 'update', order(3, 2)));
+    sub.deliver(change('5-0', 'update', order(3, 3, 'paid')));
+    expect(changes().map((c) => [c.row.id, c.effect])).toEqual([
+      [1, 'remove'],
+      [3, 'upsert'],
+      [3, 'remove'],
+    ]);
   });
 });

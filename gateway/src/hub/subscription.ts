@@ -1,31 +1,48 @@
 import { scopedChangeFrame } from '../auth/scope.ts';
 import { computeEffect } from '../filter/effect.ts';
 import type { Filter } from '../filter/filter.ts';
+import type { ResetReason } from '../protocol/server-frame.ts';
+import { formatCursor } from '../stream/cursor.ts';
 import { ORIGIN_ID, splitStreamId } from '../stream/stream-id.ts';
 import type { ChangeFanout } from './change-fanout.ts';
 import type { Connection } from './connection.ts';
+import { HeldRows } from './held-rows.ts';
 import { KnownVersions } from './known-versions.ts';
+import { MarkerEvent } from './marker-event.ts';
 
 export type SubscriptionState = 'loading' | 'live' | 'closed';
+
+/** What travels from the stream to subscriptions: a change, or a reset marker. */
+export type StreamEvent = ChangeFanout | MarkerEvent;
 
 /** How far past the snapshot live commits must be before its remembered versions are dropped. */
 const KNOWN_VERSIONS_GRACE_MS = 60_000;
 
+/** Rows per subscription whose ids are tracked for before-less updates; see {@link HeldRows}. */
+const HELD_ROWS_CAP = 10_000;
+
 /**
  * One `subscribe` on one socket. While its snapshot and replay are in flight, live events
  * are buffered; every path (replay, buffer, live) goes through `deliver`, which drops what
- * the subscriber already has by stream id and by row version.
+ * the subscriber already has by stream id and by row version, and stops at anything that
+ * calls for a reset (a marker, an event of another epoch).
  */
 export class Subscription {
   state: SubscriptionState = 'loading';
   #position = ORIGIN_ID;
   #positionMs = 0;
   #positionSeq = 0;
+  /** The history epoch the position belongs to; empty until a snapshot or cursor sets it. */
+  epoch = '';
   readonly known = new KnownVersions();
+  readonly held = new HeldRows(HELD_ROWS_CAP);
   /** The customer a customer token limits this subscription to; its filter already includes it. */
   scope: string | undefined;
-  #buffer: ChangeFanout[] = [];
+  #buffer: StreamEvent[] = [];
   #overflowed = false;
+  #reset: ResetReason | undefined;
+  /** Reloading because this gateway's stream lost entries (so a trimmed history is a `stream_gap`). */
+  gap = false;
 
   constructor(
     readonly id: string,
@@ -45,35 +62,71 @@ export class Subscription {
     [this.#positionMs, this.#positionSeq] = splitStreamId(id);
   }
 
-  offer(fanout: ChangeFanout): void {
+  /** The position as the client sees it. */
+  get cursor(): string {
+    return formatCursor(this.epoch, this.#position);
+  }
+
+  offer(event: StreamEvent): void {
     if (this.state === 'live') {
-      this.deliver(fanout);
+      this.deliver(event);
     } else if (this.state === 'loading' && !this.#overflowed) {
       if (this.#buffer.length >= this.maxBuffered) {
         this.#overflowed = true;
         this.#buffer = [];
       } else {
-        this.#buffer.push(fanout);
+        this.#buffer.push(event);
       }
     }
   }
 
-  deliver(fanout: ChangeFanout): void {
-    const { id, change } = fanout.entry;
-    if (fanout.ms < this.#positionMs || (fanout.ms === this.#positionMs && fanout.seq <= this.#positionSeq))
+  deliver(event: StreamEvent): void {
+    if (this.#reset !== undefined) return;
+    // Ids of two histories are not comparable: the subscriber's rows may be from the lost one.
+    if (event.epoch !== this.epoch) {
+      this.#meetReset('epoch_changed');
       return;
+    }
+    if (event.ms < this.#positionMs || (event.ms === this.#positionMs && event.seq <= this.#positionSeq))
+      return;
+    if (event instanceof MarkerEvent) {
+      this.#meetReset(event.reason);
+      return;
+    }
+    const { id, change } = event.entry;
     this.#position = id;
-    this.#positionMs = fanout.ms;
-    this.#positionSeq = fanout.seq;
+    this.#positionMs = event.ms;
+    this.#positionSeq = event.seq;
     if (this.state === 'live') this.known.retireBefore(change.committedAt, KNOWN_VERSIONS_GRACE_MS);
     const effect = computeEffect(this.filter, change);
     if (effect === null || !this.known.admit(change.op, change.row)) return;
+    // Without a before image a row outside the filter may or may not have been inside it;
+    // a subscriber known not to hold it is not told (for a customer it is someone else's order).
+    if (effect === 'remove' && change.before === null && this.held.lacks(change.row.id)) return;
+    if (effect === 'upsert') this.held.add(change.row.id);
+    else this.held.delete(change.row.id);
     this.conn.stats.changes++;
     const frame =
       this.scope === undefined
-        ? fanout.frame(this.id, effect)
-        : scopedChangeFrame(fanout, this.id, effect, this.scope);
+        ? event.frame(this.id, effect)
+        : scopedChangeFrame(event, this.id, effect, this.scope);
     this.conn.send(frame, this.id, change.row.id);
+  }
+
+  #meetReset(reason: ResetReason): void {
+    this.#reset = reason;
+    this.#buffer = [];
+    if (this.state === 'live') {
+      this.state = 'loading';
+      this.onReload?.();
+    }
+  }
+
+  /** The reset met since the last call, if any; the loader answers it with `reset` and a snapshot. */
+  takeReset(): ResetReason | undefined {
+    const reset = this.#reset;
+    this.#reset = undefined;
+    return reset;
   }
 
   /** True once if live events were dropped while loading; the caller replays history again. */
@@ -83,29 +136,50 @@ export class Subscription {
     return overflowed;
   }
 
-  /** Switches to live, synchronously after the last replay page so no event slips between. */
-  goLive(recovered: boolean): void {
-    if (this.state !== 'loading') return;
+  /**
+   * Switches to live, synchronously after the last replay page so no event slips between.
+   * False when a buffered event called for a reset: the subscription stays loading.
+   */
+  goLive(recovered: boolean): boolean {
+    if (this.state !== 'loading') return true;
     const buffered = this.#buffer;
     this.#buffer = [];
-    for (const fanout of buffered) this.deliver(fanout);
+    for (const event of buffered) this.deliver(event);
+    if (this.#reset !== undefined) return false;
     this.state = 'live';
-    this.conn.sendFrame({ type: 'live', sub: this.id, cursor: this.position, recovered });
+    this.gap = false;
+    this.conn.sendFrame({ type: 'live', sub: this.id, cursor: this.cursor, recovered });
+    return true;
   }
 
-  /** Set by the session: reloads this subscription from its position through history. */
-  onResync: (() => void) | undefined;
+  /** Set by the session: reloads this subscription (from its position, or after a reset). */
+  onReload: (() => void) | undefined;
 
-  /** Back to loading, e.g. after this gateway's stream lost entries; history fills the gap. */
+  /**
+   * This gateway's stream lost entries: a live subscription reloads from its position through
+   * history; a loading one drops its buffer (it may have the same hole) and replays again.
+   */
   resync(): void {
-    if (this.state !== 'live') return;
-    this.state = 'loading';
-    this.onResync?.();
+    if (this.state === 'live') {
+      // A loading subscription keeps its reason: its own cursor may be what history lacks.
+      this.gap = true;
+      this.state = 'loading';
+      this.onReload?.();
+    } else if (this.state === 'loading') {
+      this.#overflowed = true;
+      this.#buffer = [];
+    }
+  }
+
+  /** Starts over with `reset` and a snapshot, whatever state the load is in. */
+  reset(reason: ResetReason): void {
+    if (this.state !== 'closed' && this.#reset === undefined) this.#meetReset(reason);
   }
 
   close(): void {
     this.state = 'closed';
     this.#buffer = [];
     this.known.clear();
+    this.held.clear();
   }
 }

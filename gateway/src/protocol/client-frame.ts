@@ -1,6 +1,6 @@
 import { orderStatuses } from '@orders/drizzle';
 import { z } from 'zod';
-import { isStreamId } from '../stream/stream-id.ts';
+import { isCursorText } from '../stream/cursor.ts';
 import type { ErrorCode } from './error-code.ts';
 import { nestsDeeperThan } from './json-depth.ts';
 import { limits } from './limits.ts';
@@ -20,7 +20,7 @@ const subscribeSchema = z.object({
   type: z.literal('subscribe'),
   sub: subId,
   filter: filterSchema.optional(),
-  cursor: z.string().refine(isStreamId, 'cursor is not one this gateway issued').optional(),
+  cursor: z.string().refine(isCursorText, 'cursor is not one this gateway issued').optional(),
 });
 
 const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), sub: subId });

@@ -40,10 +40,24 @@ export interface LiveFrame {
   recovered: boolean;
 }
 
+/**
+ * Why a subscription starts over: its cursor is past history's reach (`cursor_expired`), newer
+ * than history (`cursor_unknown`), from another history or from before cursors carried one
+ * (`epoch_changed`); the gateway's own stream lost entries history no longer covers
+ * (`stream_gap`); or history holds a reset marker (`resnapshot`, `truncate`).
+ */
+export type ResetReason =
+  | 'cursor_expired'
+  | 'cursor_unknown'
+  | 'epoch_changed'
+  | 'stream_gap'
+  | 'resnapshot'
+  | 'truncate';
+
 export interface ResetFrame {
   type: 'reset';
   sub: string;
-  reason: 'cursor_expired' | 'cursor_unknown';
+  reason: ResetReason;
 }
 
 export interface ErrorFrame {

@@ -1,5 +1,11 @@
 import { orderSchema } from '@orders/drizzle';
-import { CHANGE_FIELD, type StreamChange } from '@orders/worker/contract';
+import {
+  CHANGE_FIELD,
+  PREV_FIELD,
+  RESET_FIELD,
+  type ResetReason,
+  type StreamChange,
+} from '@orders/worker/contract';
 import { z } from 'zod';
 
 const streamChangeSchema = z.object({
@@ -22,7 +28,43 @@ export interface ChangeEntry {
   change: StreamChange;
 }
 
+/** A reset marker: a change set that cannot be expressed as row changes (re-snapshot, truncate). */
+export interface MarkerEntry {
+  id: string;
+  reset: ResetReason;
+}
+
+export type StreamEntry = ChangeEntry | MarkerEntry;
+
+export function isMarker(entry: StreamEntry): entry is MarkerEntry {
+  return 'reset' in entry;
+}
+
 export type EntryParse = { ok: true; entry: ChangeEntry } | { ok: false; id: string; reason: string };
+
+export type StreamEntryParse =
+  | {
+      ok: true;
+      entry: StreamEntry;
+      /** The entry the worker appended before this one on the same gateway stream; absent in history and from older workers. */
+      prev: string | undefined;
+    }
+  | { ok: false; id: string; reason: string; prev: string | undefined };
+
+const RESET_REASONS: readonly string[] = ['resnapshot', 'truncate'] satisfies ResetReason[];
+
+/** A change or a reset marker, with the predecessor id when the worker wrote one. */
+export function parseStreamEntry(id: string, fields: Record<string, string>): StreamEntryParse {
+  const prev = fields[PREV_FIELD];
+  const reset = fields[RESET_FIELD];
+  if (reset !== undefined) {
+    if (!RESET_REASONS.includes(reset))
+      return { ok: false, id, reason: `unknown reset reason ${reset}`, prev };
+    return { ok: true, entry: { id, reset: reset as ResetReason }, prev };
+  }
+  const parsed = parseChangeEntry(id, fields);
+  return parsed.ok ? { ok: true, entry: parsed.entry, prev } : { ...parsed, prev };
+}
 
 /** Validates an entry written by the worker; a bad one is reported, never thrown. */
 export function parseChangeEntry(id: string, fields: Record<string, string>): EntryParse {

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { RedisClient } from './redis-client.ts';
 import { ORIGIN_ID } from './stream-id.ts';
 
 /** One read of history after a position, with whether that read is complete. */
 export interface HistoryPage {
+  /** The history's epoch, read with the page, so a page never mixes two histories. */
+  epoch: string;
   /** Id of the newest entry ever added (survives trimming). */
   lastId: string;
   /**
@@ -17,10 +20,15 @@ export interface HistoryReader {
   /** Entries strictly after `after`, read atomically with the completeness check. */
   page(after: string, count: number): Promise<HistoryPage>;
   /** The newest id, read before a snapshot so the snapshot is at least as new as it. */
-  head(): Promise<string>;
+  head(): Promise<{ epoch: string; id: string }>;
+  /** The current epoch (created if there is none yet). */
+  epoch(): Promise<string>;
 }
 
 /*
+ * The epoch is created here (SET NX, like the worker does before appending) when a gateway
+ * needs one first, e.g. to hand out the cursor of a snapshot of an empty history.
+ *
  * Trimming removes the oldest entries, so the history after a position is complete exactly
  * when the position's own entry is still there (cursors are entry ids), or when nothing
  * was ever removed (entries-added equals the length). Redis 7.0 does not move
@@ -28,9 +36,11 @@ export interface HistoryReader {
  * cannot slip between the check and the read.
  */
 const PAGE_SCRIPT = `
+redis.call('SET', KEYS[2], ARGV[3], 'NX')
+local epoch = redis.call('GET', KEYS[2])
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  if ARGV[1] == '0-0' then return {'0-0', 'ok', {}} end
-  return {'0-0', 'unknown', {}}
+  if ARGV[1] == '0-0' then return {'0-0', 'ok', {}, epoch} end
+  return {'0-0', 'unknown', {}, epoch}
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local last, added, length = '0-0', -1, -2
@@ -55,25 +65,33 @@ local entries = {}
 if status == 'ok' and tonumber(ARGV[2]) > 0 then
   entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
 end
-return {last, status, entries}
+return {last, status, entries, epoch}
 `;
 
-export function createHistoryReader(redis: RedisClient, historyKey: string): HistoryReader {
+export function createHistoryReader(redis: RedisClient, historyKey: string, epochKey: string): HistoryReader {
   const page = async (after: string, count: number): Promise<HistoryPage> => {
-    const reply = await redis.eval(PAGE_SCRIPT, { keys: [historyKey], arguments: [after, String(count)] });
+    const reply = await redis.eval(PAGE_SCRIPT, {
+      keys: [historyKey, epochKey],
+      arguments: [after, String(count), randomUUID()],
+    });
     return parsePage(reply);
   };
   return {
     page,
-    head: async () => (await page(ORIGIN_ID, 0)).lastId,
+    head: async () => {
+      const { epoch, lastId } = await page(ORIGIN_ID, 0);
+      return { epoch, id: lastId };
+    },
+    epoch: async () => (await page(ORIGIN_ID, 0)).epoch,
   };
 }
 
 function parsePage(reply: unknown): HistoryPage {
-  if (!Array.isArray(reply) || reply.length !== 3) throw new Error('unexpected history page reply');
-  const [lastId, status, rawEntries] = reply as [unknown, unknown, unknown];
+  if (!Array.isArray(reply) || reply.length !== 4) throw new Error('unexpected history page reply');
+  const [lastId, status, rawEntries, epoch] = reply as [unknown, unknown, unknown, unknown];
   if (
     typeof lastId !== 'string' ||
+    typeof epoch !== 'string' ||
     (status !== 'ok' && status !== 'expired' && status !== 'unknown') ||
     !Array.isArray(rawEntries)
   ) {
@@ -88,5 +106,5 @@ function parsePage(reply: unknown): HistoryPage {
     for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = String(flat[i + 1]);
     return { id: raw[0], fields };
   });
-  return { lastId, status, entries };
+  return { epoch, lastId, status, entries };
 }

@@ -2,8 +2,10 @@ import { GATEWAY_GROUP } from '@orders/worker/contract';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep } from '../backoff.ts';
 import type { Metrics } from '../metrics.ts';
-import { type ChangeEntry, parseChangeEntry } from './change-entry.ts';
+import { isMarker, parseStreamEntry, type StreamEntry } from './change-entry.ts';
 import type { RedisClient } from './redis-client.ts';
+import type { StreamBreak } from './stream-break.ts';
+import { ORIGIN_ID } from './stream-id.ts';
 
 export interface ReadLoopOptions {
   /** Client for acknowledgements and claims (never blocked). */
@@ -13,9 +15,16 @@ export interface ReadLoopOptions {
   streamKey: string;
   gatewayId: string;
   /** Hands entries to the sockets; synchronous, so acknowledging afterwards is safe. */
-  dispatch(entries: ChangeEntry[]): void;
+  dispatch(entries: StreamEntry[]): void;
   /** Recreates the stream and group after the worker reaped them (NOGROUP). */
   ensureStream(): Promise<void>;
+  /**
+   * Handles a break of the stream before anything after it is dispatched. `lastRead` is the
+   * last entry read before the break (undefined when unknown).
+   */
+  onBreak(gap: StreamBreak, lastRead: string | undefined): Promise<void>;
+  /** A break noticed elsewhere (heartbeat, epoch check), handled before the next dispatch. */
+  takeBreak(): StreamBreak | undefined;
   /** Called once the backlog from a previous life has been handed over. */
   onCaughtUp(): void;
   logger: Logger;
@@ -36,21 +45,51 @@ interface RawMessage {
 
 /**
  * Reads this gateway's stream until the signal aborts: first its own pending entries (a
- * restart with the same id), then idle ones of any other consumer, then new ones.
+ * restart with the same id), then idle ones of any other consumer, then new ones. New
+ * entries are checked against their predecessor: a hole is a break, handled (subscriptions
+ * resync from history) before the entry after it is dispatched.
  */
 export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
   const { redis, blocking, streamKey, gatewayId, signal, logger } = options;
   const count = options.count ?? 500;
   const blockMs = options.blockMs ?? 2000;
   const claimIdleMs = options.claimIdleMs ?? 30_000;
+  // The last entry read from the stream as delivered to the group; entries name theirs.
+  let lastRead: string | undefined;
 
-  const handOver = (messages: readonly (RawMessage | null)[]): void => {
-    const entries: ChangeEntry[] = [];
+  const dispatch = (entries: StreamEntry[]): void => {
+    if (entries.length === 0) return;
+    options.dispatch(entries);
+    const now = Date.now();
+    for (const entry of entries)
+      if (!isMarker(entry)) options.metrics.commitToDispatch.observe((now - entry.change.committedAt) / 1000);
+  };
+
+  const handleBreak = async (gap: StreamBreak): Promise<void> => {
+    options.metrics.streamBreaks.inc({ kind: gap.kind });
+    logger.warn({ gap, lastRead }, 'gateway stream broken; subscriptions resync from history');
+    await options.onBreak(gap, lastRead);
+  };
+
+  /** `live`: entries new to the group, checked against their predecessor. */
+  const handOver = async (messages: readonly (RawMessage | null)[], live: boolean): Promise<void> => {
+    const flagged = options.takeBreak();
+    if (flagged !== undefined) await handleBreak(flagged);
+    let entries: StreamEntry[] = [];
     const ids: string[] = [];
     for (const message of messages) {
       if (message === null) continue;
       ids.push(message.id);
-      const parsed = parseChangeEntry(message.id, message.message);
+      const parsed = parseStreamEntry(message.id, message.message);
+      if (live) {
+        // Without a predecessor (older workers) there is nothing to check.
+        if (parsed.prev !== undefined && lastRead !== undefined && parsed.prev !== lastRead) {
+          dispatch(entries);
+          entries = [];
+          await handleBreak({ kind: 'predecessor', expected: lastRead, found: parsed.prev, id: message.id });
+        }
+        lastRead = message.id;
+      }
       if (parsed.ok) {
         entries.push(parsed.entry);
       } else {
@@ -63,10 +102,7 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
     }
     if (ids.length === 0) return;
     options.metrics.eventsRead.inc(ids.length);
-    options.dispatch(entries);
-    const now = Date.now();
-    for (const entry of entries)
-      options.metrics.commitToDispatch.observe((now - entry.change.committedAt) / 1000);
+    dispatch(entries);
     // Not awaited: the next read need not wait for it, and an entry left pending is only
     // re-read by this gateway's next life, where nobody is subscribed yet.
     redis.xAck(streamKey, GATEWAY_GROUP, ids).catch((error: unknown) => {
@@ -81,6 +117,7 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
       if (!caughtUp) {
         await drainPending(options, count, handOver);
         await claimIdle(options, count, claimIdleMs, handOver);
+        lastRead = await lastDelivered(redis, streamKey);
         caughtUp = true;
         options.onCaughtUp();
         logger.info('gateway stream caught up; reading live');
@@ -92,15 +129,26 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
         { COUNT: count, BLOCK: blockMs },
       );
       attempt = 0;
-      if (reply === null) continue;
-      for (const stream of reply as unknown as { messages: RawMessage[] }[]) handOver(stream.messages);
+      if (reply === null) {
+        const flagged = options.takeBreak();
+        if (flagged !== undefined) await handleBreak(flagged);
+        continue;
+      }
+      for (const stream of reply as unknown as { messages: RawMessage[] }[])
+        await handOver(stream.messages, true);
     } catch (error) {
       if (signal.aborted) break;
-      if (error instanceof Error && error.message.includes('NOGROUP')) {
-        logger.warn('gateway stream or group missing; recreating');
-        await options
-          .ensureStream()
-          .catch((e: unknown) => logger.error({ err: e }, 'recreating stream failed'));
+      // NOGROUP: the stream or group is gone; UNBLOCKED: it was deleted under a blocked read.
+      if (error instanceof Error && /NOGROUP|UNBLOCKED/.test(error.message)) {
+        logger.warn({ reason: error.message }, 'gateway stream or group missing; recreating');
+        try {
+          await options.ensureStream();
+          // Nothing of the new stream has been read: its first entry names the origin.
+          lastRead = ORIGIN_ID;
+          await handleBreak({ kind: 'recreated' });
+        } catch (e) {
+          logger.error({ err: e }, 'recreating stream failed');
+        }
       } else {
         logger.error({ err: error }, 'stream read failed');
       }
@@ -109,11 +157,17 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
   }
 }
 
-async function drainPending(
-  options: ReadLoopOptions,
-  count: number,
-  handOver: (messages: readonly (RawMessage | null)[]) => void,
-): Promise<void> {
+/** The group's last delivered id: the predecessor the next new entry names, if nothing was lost. */
+async function lastDelivered(redis: RedisClient, streamKey: string): Promise<string | undefined> {
+  const groups = (await redis.xInfoGroups(streamKey)) as unknown as Record<string, unknown>[];
+  const group = groups.find((g) => g.name === GATEWAY_GROUP);
+  const id = group?.['last-delivered-id'];
+  return typeof id === 'string' ? id : undefined;
+}
+
+type HandOver = (messages: readonly (RawMessage | null)[], live: boolean) => Promise<void>;
+
+async function drainPending(options: ReadLoopOptions, count: number, handOver: HandOver): Promise<void> {
   let after = '0';
   for (;;) {
     const reply = await options.redis.xReadGroup(
@@ -126,7 +180,7 @@ async function drainPending(
     const last = messages.at(-1);
     if (last === undefined) return;
     options.logger.info({ count: messages.length, from: messages[0]?.id }, 'draining pending entries');
-    handOver(messages);
+    await handOver(messages, false);
     after = last.id;
   }
 }
@@ -135,7 +189,7 @@ async function claimIdle(
   options: ReadLoopOptions,
   count: number,
   claimIdleMs: number,
-  handOver: (messages: readonly (RawMessage | null)[]) => void,
+  handOver: HandOver,
 ): Promise<void> {
   let start = '0-0';
   for (;;) {
@@ -147,7 +201,7 @@ async function claimIdle(
       start,
       { COUNT: count },
     );
-    handOver(reply.messages as unknown as (RawMessage | null)[]);
+    await handOver(reply.messages as unknown as (RawMessage | null)[], false);
     if (reply.nextId === '0-0') return;
     start = reply.nextId;
   }

@@ -1,0 +1,19 @@
+import type { ResetReason } from '@orders/worker/contract';
+import { splitStreamId } from '../stream/stream-id.ts';
+
+/**
+ * A reset marker on its way to subscriptions. It travels the same paths as changes (live,
+ * buffered while loading, replayed from history) so it is met at its place in the stream.
+ */
+export class MarkerEvent {
+  readonly ms: number;
+  readonly seq: number;
+
+  constructor(
+    readonly id: string,
+    readonly reason: ResetReason,
+    readonly epoch: string,
+  ) {
+    [this.ms, this.seq] = splitStreamId(id);
+  }
+}
