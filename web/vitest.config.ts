@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
     // The suite starts a CDC pipeline, a worker, two gateways and a browser: minutes, not seconds.
     testTimeout: 180_000,

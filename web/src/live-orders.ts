@@ -8,6 +8,7 @@ import type { PageConfig } from './config.ts';
 import type { ConnectionView, Recovery } from './connection-view.ts';
 import type { OrdersFilter } from './filter-bar.ts';
 import type { Order } from './order.ts';
+import { resetNotice } from './reset-notice.ts';
 import { createTokenSource } from './token.ts';
 
 export interface RowChange {
@@ -131,10 +132,7 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
   client.on('reset', (event) => {
     if (event.sub !== sub) return;
     resetPending = true;
-    handlers.notice(
-      `History no longer covers our cursor (${event.reason}); loading a fresh snapshot`,
-      'warn',
-    );
+    handlers.notice(resetNotice(event.reason), 'warn');
   });
 
   client.on('live', (event) => {
