@@ -3,8 +3,11 @@ import postgres from 'postgres';
 import { createClient } from 'redis';
 import { createAuthorize, devTokenRoutes } from './auth/index.ts';
 import { authSettings, loadEnv } from './env.ts';
+import { normalizeAddress } from './limits/client-address.ts';
+import { ConnectionCaps } from './limits/connection-caps.ts';
 import { createLogger } from './logger.ts';
 import { startNodeGateway } from './node-server.ts';
+import { metricsSettings } from './ops/metrics-settings.ts';
 
 const env = loadEnv();
 const logger = createLogger(env.GATEWAY_ID, env.LOG_LEVEL);
@@ -20,7 +23,12 @@ if (auth.mode === 'development') {
 const redis = createClient({ url: env.REDIS_URL });
 redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis connection error'));
 await redis.connect();
-const sql = postgres(env.DATABASE_READER_URL, { max: 4, onnotice: () => {} });
+// One connection per snapshot slot: the scheduler never asks for more, so none queue inside the pool.
+const sql = postgres(env.DATABASE_READER_URL, { max: env.SNAPSHOT_CONCURRENCY, onnotice: () => {} });
+const metrics = metricsSettings(env, auth.mode);
+if (metrics.main.mode === 'off' && metrics.listener === undefined) {
+  logger.warn('/metrics is not served: set METRICS_PORT (private listener) or METRICS_TOKEN to enable it');
+}
 
 const gateway = await startNodeGateway({
   gatewayId: env.GATEWAY_ID,
@@ -33,8 +41,15 @@ const gateway = await startNodeGateway({
   heartbeatIntervalMs: env.GATEWAY_HEARTBEAT_MS,
   clientHeartbeatMs: env.CLIENT_HEARTBEAT_MS,
   authorize: createAuthorize(auth),
+  ...(metrics.listener === undefined ? {} : { metricsListener: metrics.listener }),
   tuning: {
     maxConnections: env.MAX_CONNECTIONS,
+    caps: new ConnectionCaps({
+      perAddress: env.MAX_CONNECTIONS_PER_IP,
+      perPrincipal: env.MAX_CONNECTIONS_PER_PRINCIPAL,
+    }),
+    trustedProxies: new Set(env.TRUSTED_PROXIES.map(normalizeAddress)),
+    metricsAccess: metrics.main,
     ...(auth.mode === 'development' ? { routes: devTokenRoutes(auth.secret, auth.allowedOrigins) } : {}),
   },
 });
