@@ -12,6 +12,7 @@ import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
 import type { Metrics } from './metrics.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
 import { PROTOCOL_VERSION } from './protocol/server-frame.ts';
+import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';
 
@@ -62,6 +63,8 @@ export interface GatewayDeps<T> {
   remoteAddress?: (c: Context) => string | undefined;
   /** Who may read `/metrics` on this app's port. @default { mode: 'open' } */
   metricsAccess?: MetricsAccess;
+  /** Snapshot query concurrency, overall and per socket. @default new SnapshotScheduler() */
+  snapshotScheduler?: SnapshotScheduler;
 }
 
 /** Seconds a client refused by a connection cap should wait: slots free only as sockets close. */
@@ -91,6 +94,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     snapshotChunk: deps.snapshotChunk ?? 500,
     replayPage: deps.replayPage ?? 1000,
     maxBufferedEvents: deps.maxBufferedEvents ?? 10_000,
+    scheduler: deps.snapshotScheduler ?? new SnapshotScheduler(),
     ...deps.session,
   };
   let connections = 0;

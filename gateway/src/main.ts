@@ -8,6 +8,7 @@ import { ConnectionCaps } from './limits/connection-caps.ts';
 import { createLogger } from './logger.ts';
 import { startNodeGateway } from './node-server.ts';
 import { metricsSettings } from './ops/metrics-settings.ts';
+import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 
 const env = loadEnv();
 const logger = createLogger(env.GATEWAY_ID, env.LOG_LEVEL);
@@ -50,6 +51,10 @@ const gateway = await startNodeGateway({
     }),
     trustedProxies: new Set(env.TRUSTED_PROXIES.map(normalizeAddress)),
     metricsAccess: metrics.main,
+    snapshotScheduler: new SnapshotScheduler({
+      concurrency: env.SNAPSHOT_CONCURRENCY,
+      perSocket: env.SNAPSHOTS_PER_SOCKET,
+    }),
     ...(auth.mode === 'development' ? { routes: devTokenRoutes(auth.secret, auth.allowedOrigins) } : {}),
   },
 });

@@ -52,6 +52,7 @@ export interface NodeGatewayOptions {
     | 'caps'
     | 'trustedProxies'
     | 'metricsAccess'
+    | 'snapshotScheduler'
   >;
   /**
    * Serves `/metrics` on its own listener (and then, unless `tuning.metricsAccess` says

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
+import type { SnapshotScheduler } from '../snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-source.ts';
 import { parseChangeEntry } from '../stream/change-entry.ts';
 import type { HistoryReader } from '../stream/history.ts';
@@ -9,6 +10,8 @@ import type { Subscription } from './subscription.ts';
 export interface LoadDeps {
   history: HistoryReader;
   snapshots: SnapshotSource;
+  /** Shares snapshot queries fairly between sockets; one per gateway. */
+  scheduler: SnapshotScheduler;
   metrics: Metrics;
   logger: Logger;
   /** Rows per snapshot frame. */
@@ -55,6 +58,17 @@ export async function runSubscription(
 }
 
 async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean> {
+  const { signal } = sub;
+  const slot = await deps.scheduler.load(sub.conn, signal);
+  if (slot === undefined) return false;
+  try {
+    return await readSnapshot(sub, deps, signal);
+  } finally {
+    slot.release();
+  }
+}
+
+async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSignal): Promise<boolean> {
   const started = performance.now();
   // The head is read first: every change up to it is already in PostgreSQL, so the
   // snapshot reflects it, and everything after it is replayed.
@@ -62,8 +76,13 @@ async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean>
   sub.position = head;
   let afterId = 0;
   for (;;) {
-    const rows = await deps.snapshots.page(sub.filter, afterId, deps.snapshotChunk + 1);
-    if (sub.state === 'closed') return false;
+    // A page is read only once the client has taken the previous ones: a slow reader makes
+    // its snapshot slower instead of tripping the hard limit, and holds no query slot meanwhile.
+    if (!(await sub.conn.outbox.writable(signal))) return false;
+    const rows = await deps.scheduler.query(sub.conn, signal, (s) =>
+      deps.snapshots.page(sub.filter, afterId, deps.snapshotChunk + 1, s),
+    );
+    if (rows === undefined || sub.state === 'closed') return false;
     const more = rows.length > deps.snapshotChunk;
     if (more) rows.length = deps.snapshotChunk;
     for (const row of rows) sub.known.remember(row.id, row.version);
@@ -79,6 +98,7 @@ async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean>
 
 async function replay(sub: Subscription, deps: LoadDeps): Promise<ReplayOutcome> {
   for (;;) {
+    if (!(await sub.conn.outbox.writable(sub.signal))) return 'closed';
     const page = await deps.history.page(sub.position, deps.replayPage);
     if (sub.state === 'closed') return 'closed';
     if (page.status === 'expired') return 'cursor_expired';

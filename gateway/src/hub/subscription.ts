@@ -26,6 +26,7 @@ export class Subscription {
   scope: string | undefined;
   #buffer: ChangeFanout[] = [];
   #overflowed = false;
+  readonly #abort = new AbortController();
 
   constructor(
     readonly id: string,
@@ -103,8 +104,14 @@ export class Subscription {
     this.onResync?.();
   }
 
+  /** Aborts when the subscription closes (unsubscribe, socket gone): loading stops, queries are cancelled. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
   close(): void {
     this.state = 'closed';
+    this.#abort.abort();
     this.#buffer = [];
     this.known.clear();
   }

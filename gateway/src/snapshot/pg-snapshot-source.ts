@@ -19,17 +19,26 @@ interface OrderRow {
  */
 export function createPgSnapshotSource(sql: Sql): SnapshotSource {
   return {
-    async page(filter: Filter, afterId: number, limit: number): Promise<Order[]> {
+    async page(filter: Filter, afterId: number, limit: number, signal?: AbortSignal): Promise<Order[]> {
       const status = filter.status === undefined ? sql`` : sql`and status::text = any(${[...filter.status]})`;
       const customer = filter.customer === undefined ? sql`` : sql`and customer_name = ${filter.customer}`;
       const ids = filter.ids === undefined ? sql`` : sql`and id = any(${[...filter.ids]}::bigint[])`;
-      const rows = await sql<OrderRow[]>`
+      signal?.throwIfAborted();
+      const query = sql<OrderRow[]>`
         select id, customer_name, product_name, status, version, created_at, updated_at
         from orders
         where id > ${afterId} ${status} ${customer} ${ids}
         order by id
         limit ${limit}`;
-      return rows.map(toOrder);
+      // postgres.js sends a cancel request for a running query (it fails with 57014) and
+      // drops a queued one, so an unsubscribed snapshot stops holding a pool connection.
+      const cancel = () => void query.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+      try {
+        return (await query).map(toOrder);
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+      }
     },
   };
 }
