@@ -46,6 +46,8 @@ describe('snapshots under load', () => {
     await h.db.sql`
       insert into orders (customer_name, product_name, status)
       select 'c' || (i % 50), ${PRODUCT}, 'pending' from generate_series(1, ${ROWS}) as i`;
+    // Fresh statistics now, so autovacuum does not change query plans halfway through the suite.
+    await h.db.sql`analyze orders`;
   });
   afterAll(async () => {
     for (const ws of sockets) ws.terminate();
@@ -154,5 +156,71 @@ describe('snapshots under load', () => {
       unlock();
       await lock.catch(() => {});
     }
+  });
+
+  it("200 subscribe/unsubscribe loops on one socket do not double another client's snapshot latency", async () => {
+    const gw = await h.start('load-churn', {
+      // The message rate limit would stop the loop; this is about database fairness.
+      tuning: { session: { rateLimit: { burst: 10_000, perSecond: 10_000 } } },
+    });
+    const victim = await openRaw(gw.url);
+    await victim.next(is('welcome'));
+    let round = 0;
+    const snapshotLatency = async () => {
+      const sub = `v${++round}`;
+      const started = performance.now();
+      victim.send({ type: 'subscribe', sub, filter: { ids: [1, 2, 3, 4, 5] } });
+      await victim.next(is('live', sub));
+      const elapsed = performance.now() - started;
+      victim.send({ type: 'unsubscribe', sub });
+      await victim.next(is('unsubscribed', sub));
+      return elapsed;
+    };
+    const SAMPLES = 9;
+    // Warm-up: the first subscriptions pay for compilation and connection set-up.
+    for (let i = 0; i < 5; i++) await snapshotLatency();
+    const idle: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) idle.push(await snapshotLatency());
+
+    // The churner asks for expensive snapshots (no row is 'paid', so each page query walks
+    // the whole table to return nothing) and takes each back at once, 25 at a time. After
+    // each burst is acknowledged, the victim subscribes: whatever the burst left running
+    // or queued in the database is what it would wait behind.
+    const churner = await openWs(gw.url);
+    sockets.push(churner);
+    let acks = 0;
+    let acked: (() => void) | undefined;
+    churner.on('message', (data) => {
+      if (String(data).startsWith('{"type":"unsubscribed"')) {
+        acks++;
+        acked?.();
+      }
+    });
+    const BATCH = 25;
+    let loops = 0;
+    const burst = async () => {
+      const target = acks + BATCH;
+      const done = new Promise<void>((resolve) => {
+        acked = () => {
+          if (acks >= target) resolve();
+        };
+      });
+      for (let i = 0; i < BATCH; i++, loops++) {
+        const sub = `x${loops}`;
+        churner.send(JSON.stringify({ type: 'subscribe', sub, filter: { status: ['paid'] } }));
+        churner.send(JSON.stringify({ type: 'unsubscribe', sub }));
+      }
+      await done;
+    };
+    const loaded: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      await burst();
+      loaded.push(await snapshotLatency());
+    }
+    expect(loops).toBeGreaterThanOrEqual(200);
+    expect(median(loaded), `idle ${idle.join(', ')} / loaded ${loaded.join(', ')} ms`).toBeLessThan(
+      2 * median(idle),
+    );
+    victim.close();
   });
 });
