@@ -126,8 +126,12 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     '/ws',
     async (c, next) => {
       if (deps.isDraining()) return c.json({ error: 'draining' }, 503);
-      const address = clientAddress(deps.remoteAddress?.(c), c.req.header('x-forwarded-for'), trustedProxies);
-      if (caps.addressFull(address)) return capRefusal(c, 'address');
+      // A runtime that cannot name the peer gets no address cap rather than one shared by everyone.
+      const address =
+        deps.remoteAddress === undefined
+          ? undefined
+          : clientAddress(deps.remoteAddress(c), c.req.header('x-forwarded-for'), trustedProxies);
+      if (address !== undefined && caps.addressFull(address)) return capRefusal(c, 'address');
       const verdict = await deps.authorize?.(c.req.raw);
       if (verdict instanceof Response) return verdict;
       if (deps.hub.connections.size >= maxConnections) {

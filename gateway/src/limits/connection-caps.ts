@@ -34,20 +34,20 @@ export class ConnectionCaps {
     return (this.#byAddress.get(address) ?? 0) >= this.perAddress;
   }
 
-  /** `principal` undefined: the socket is not authenticated and only the address cap applies. */
-  acquire(address: string, principal: string | undefined): CapLease | CapExceeded {
-    if (this.addressFull(address)) return 'address';
+  /** An undefined key is not counted: no authentication, or a runtime that cannot tell the peer. */
+  acquire(address: string | undefined, principal: string | undefined): CapLease | CapExceeded {
+    if (address !== undefined && this.addressFull(address)) return 'address';
     if (principal !== undefined && (this.#byPrincipal.get(principal) ?? 0) >= this.perPrincipal) {
       return 'principal';
     }
-    increment(this.#byAddress, address);
+    if (address !== undefined) increment(this.#byAddress, address);
     if (principal !== undefined) increment(this.#byPrincipal, principal);
     let held = true;
     return {
       release: () => {
         if (!held) return;
         held = false;
-        decrement(this.#byAddress, address);
+        if (address !== undefined) decrement(this.#byAddress, address);
         if (principal !== undefined) decrement(this.#byPrincipal, principal);
       },
     };
