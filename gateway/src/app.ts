@@ -1,15 +1,19 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { Grant } from './auth/grant.ts';
-import { STAFF } from './auth/principal.ts';
+import { type Principal, STAFF } from './auth/principal.ts';
 import { Connection, type ConnectionOptions } from './hub/connection.ts';
 import type { Hub } from './hub/hub.ts';
 import type { SendStats } from './hub/send-stats.ts';
 import { createSocketSession, type SessionOptions } from './hub/socket-session.ts';
 import { type SocketSink, wsContextSink } from './hub/socket-sink.ts';
+import { clientAddress } from './limits/client-address.ts';
+import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
 import type { Metrics } from './metrics.ts';
+import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
 import { PROTOCOL_VERSION } from './protocol/server-frame.ts';
+import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';
 
@@ -55,6 +59,27 @@ export interface GatewayDeps<T> {
   maxConnections?: number;
   /** Extra routes mounted before `/ws`, e.g. the development token endpoint. */
   routes?: (app: Hono) => void;
+  /** Per-address and per-principal socket caps. @default new ConnectionCaps() */
+  caps?: ConnectionCaps;
+  /** Peers whose `X-Forwarded-For` is believed; see {@link clientAddress}. @default none */
+  trustedProxies?: ReadonlySet<string>;
+  /** The direct peer's address; runtime-specific, so the entry file supplies it. */
+  remoteAddress?: (c: Context) => string | undefined;
+  /** Who may read `/metrics` on this app's port. @default { mode: 'open' } */
+  metricsAccess?: MetricsAccess;
+  /** Snapshot query concurrency, overall and per socket. @default new SnapshotScheduler() */
+  snapshotScheduler?: SnapshotScheduler;
+}
+
+/** Seconds a client refused by a connection cap should wait: slots free only as sockets close. */
+const CAP_RETRY_AFTER_S = 10;
+
+/**
+ * The key the per-principal cap counts under. Staff tokens carry no identity of their own,
+ * so all staff share one key; customers are counted per customer.
+ */
+export function principalKey(principal: Principal): string {
+  return principal.role === 'staff' ? 'staff' : `customer:${principal.customer}`;
 }
 
 /**
@@ -73,24 +98,31 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     snapshotChunk: deps.snapshotChunk ?? 500,
     replayPage: deps.replayPage ?? 1000,
     maxBufferedEvents: deps.maxBufferedEvents ?? 10_000,
+    scheduler: deps.snapshotScheduler ?? new SnapshotScheduler(),
     ...deps.session,
   };
   let connections = 0;
   const maxConnections = deps.maxConnections ?? 10_000;
   // The upgrade callback sees the same Request the authorization ran on.
   const grants = new WeakMap<Request, Grant>();
+  const leases = new WeakMap<Request, CapLease>();
+  const opened = new WeakSet<CapLease>();
+  const caps = deps.caps ?? new ConnectionCaps();
+  const trustedProxies = deps.trustedProxies ?? new Set<string>();
+  const capRefusal = (c: Context, which: string) =>
+    c.json({ error: `too many connections for this ${which}` }, 429, {
+      'retry-after': String(CAP_RETRY_AFTER_S),
+    });
 
-  app.get('/healthz', (c) => c.json({ ok: true, gateway: deps.gatewayId }));
+  // Probes learn readiness from the status code; the body says nothing an outsider could use.
+  app.get('/healthz', (c) => c.text('ok'));
 
   app.get('/readyz', (c) => {
     const ready = deps.isReady() && !deps.isDraining();
-    return c.json({ ready, gateway: deps.gatewayId }, ready ? 200 : 503);
+    return ready ? c.text('ready') : c.text('not ready', 503);
   });
 
-  app.get('/metrics', async (c) => {
-    const body = await deps.metrics.registry.metrics();
-    return c.text(body, 200, { 'content-type': deps.metrics.registry.contentType });
-  });
+  mountMetrics(app, deps.metrics, deps.metricsAccess ?? { mode: 'open' });
 
   deps.routes?.(app);
 
@@ -98,20 +130,40 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     '/ws',
     async (c, next) => {
       if (deps.isDraining()) return c.json({ error: 'draining' }, 503);
+      // A runtime that cannot name the peer gets no address cap rather than one shared by everyone.
+      const address =
+        deps.remoteAddress === undefined
+          ? undefined
+          : clientAddress(deps.remoteAddress(c), c.req.header('x-forwarded-for'), trustedProxies);
+      if (address !== undefined && caps.addressFull(address)) return capRefusal(c, 'address');
       const verdict = await deps.authorize?.upgrade(c.req.raw);
       if (verdict instanceof Response) return verdict;
       if (deps.hub.connections.size >= maxConnections) {
         return c.json({ error: 'gateway full, try another' }, 503, { 'retry-after': '1' });
       }
+      // Without an authorize hook nobody is identified, so only the address cap applies.
+      const lease = caps.acquire(
+        address,
+        verdict === undefined ? undefined : principalKey(verdict.principal),
+      );
+      if (typeof lease === 'string') return capRefusal(c, lease);
       grants.set(c.req.raw, verdict ?? { principal: STAFF });
+      leases.set(c.req.raw, lease);
+      // An upgrade that never opens (the client vanished mid-handshake) must not keep its slot.
+      const abandoned = setTimeout(() => {
+        if (!opened.has(lease)) lease.release();
+      }, 10_000);
+      abandoned.unref?.();
       await next();
     },
     deps.upgradeWebSocket((c) => {
       const grant = grants.get(c.req.raw) ?? { principal: STAFF };
+      const lease = leases.get(c.req.raw);
       let conn: Connection | undefined;
       let session: ReturnType<typeof createSocketSession> | undefined;
       return {
         onOpen(_event, ws) {
+          if (lease !== undefined) opened.add(lease);
           conn = new Connection(
             `${deps.gatewayId}.${++connections}`,
             toSink(ws),
@@ -132,6 +184,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
         },
         onClose() {
           session?.close();
+          lease?.release();
           if (conn !== undefined) deps.hub.remove(conn);
         },
         onError(event) {

@@ -52,6 +52,29 @@ const envSchema = z.object({
     ),
   /** Open sockets above which upgrades get 503. */
   MAX_CONNECTIONS: z.coerce.number().int().positive().default(10_000),
+  /** Open sockets per client address above which upgrades get 429. */
+  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(256),
+  /** Open sockets per principal (`staff`, or one customer) above which upgrades get 429. */
+  MAX_CONNECTIONS_PER_PRINCIPAL: z.coerce.number().int().positive().default(64),
+  /** Comma-separated proxy addresses whose `X-Forwarded-For` is believed; empty trusts none. */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== ''),
+    ),
+  /** Snapshot queries this gateway runs at once; also the size of its PostgreSQL pool. */
+  SNAPSHOT_CONCURRENCY: z.coerce.number().int().positive().max(64).default(4),
+  /** Snapshots one socket may have loading at once; more wait their turn. */
+  SNAPSHOTS_PER_SOCKET: z.coerce.number().int().positive().default(2),
+  /** Serve `/metrics` on this port (on METRICS_HOST) instead of the main one. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  /** Bearer token `/metrics` requires wherever it is served. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
 });
 
 export type GatewayEnv = z.infer<typeof envSchema>;

@@ -3,8 +3,12 @@ import postgres from 'postgres';
 import { createClient } from 'redis';
 import { createAuthorize, devTokenRoutes } from './auth/index.ts';
 import { type AuthSettings, authSettings, loadEnv } from './env.ts';
+import { normalizeAddress } from './limits/client-address.ts';
+import { ConnectionCaps } from './limits/connection-caps.ts';
 import { createLogger } from './logger.ts';
 import { startNodeGateway } from './node-server.ts';
+import { metricsSettings } from './ops/metrics-settings.ts';
+import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 
 const env = loadEnv();
 const logger = createLogger(env.GATEWAY_ID, env.LOG_LEVEL);
@@ -37,7 +41,12 @@ if (auth.mode === 'development') {
 const redis = createClient({ url: env.REDIS_URL });
 redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis connection error'));
 await redis.connect();
-const sql = postgres(env.DATABASE_READER_URL, { max: 4, onnotice: () => {} });
+// One connection per snapshot slot: the scheduler never asks for more, so none queue inside the pool.
+const sql = postgres(env.DATABASE_READER_URL, { max: env.SNAPSHOT_CONCURRENCY, onnotice: () => {} });
+const metrics = metricsSettings(env, auth.mode);
+if (metrics.main.mode === 'off' && metrics.listener === undefined) {
+  logger.warn('/metrics is not served: set METRICS_PORT (private listener) or METRICS_TOKEN to enable it');
+}
 
 const gateway = await startNodeGateway({
   gatewayId: env.GATEWAY_ID,
@@ -51,8 +60,19 @@ const gateway = await startNodeGateway({
   gatewayTtlMs: env.GATEWAY_TTL_MS,
   clientHeartbeatMs: env.CLIENT_HEARTBEAT_MS,
   authorize: createAuthorize(auth),
+  ...(metrics.listener === undefined ? {} : { metricsListener: metrics.listener }),
   tuning: {
     maxConnections: env.MAX_CONNECTIONS,
+    caps: new ConnectionCaps({
+      perAddress: env.MAX_CONNECTIONS_PER_IP,
+      perPrincipal: env.MAX_CONNECTIONS_PER_PRINCIPAL,
+    }),
+    trustedProxies: new Set(env.TRUSTED_PROXIES.map(normalizeAddress)),
+    metricsAccess: metrics.main,
+    snapshotScheduler: new SnapshotScheduler({
+      concurrency: env.SNAPSHOT_CONCURRENCY,
+      perSocket: env.SNAPSHOTS_PER_SOCKET,
+    }),
     ...(auth.mode === 'development' ? { routes: devTokenRoutes(auth.secret, auth.allowedOrigins) } : {}),
   },
 });

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { type HttpBindings, serve } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { RedisKeys } from '@orders/worker/contract';
 import { Hono } from 'hono';
@@ -14,6 +14,8 @@ import { createSendStats } from './hub/send-stats.ts';
 import { startReaper } from './liveness/reaper.ts';
 import { createMetrics } from './metrics.ts';
 import { nodeSocketSink } from './node-socket-sink.ts';
+import { keepUpgradeRefusals } from './node-upgrade-refusal.ts';
+import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
 import { closeCodes } from './protocol/error-code.ts';
 import { limits } from './protocol/limits.ts';
 import { createPgSnapshotSource } from './snapshot/pg-snapshot-source.ts';
@@ -54,7 +56,16 @@ export interface NodeGatewayOptions {
     | 'session'
     | 'maxConnections'
     | 'routes'
+    | 'caps'
+    | 'trustedProxies'
+    | 'metricsAccess'
+    | 'snapshotScheduler'
   >;
+  /**
+   * Serves `/metrics` on its own listener (and then, unless `tuning.metricsAccess` says
+   * otherwise, not on the main port), so it can stay on a private interface.
+   */
+  metricsListener?: { port: number; host?: string; access: MetricsAccess };
   /** Largest WebSocket message accepted; a bigger one closes the socket with 1009. @default limits.maxPayloadBytes */
   maxPayloadBytes?: number;
   /** Protocol ping interval for dead-socket reaping. @default 15000 */
@@ -66,6 +77,8 @@ export interface RunningGateway {
   port: number;
   /** ws://host:port/ws */
   url: string;
+  /** Port of the separate metrics listener, when there is one. */
+  metricsPort?: number;
   hub: Hub;
   /** Stop accepting, close sockets with "going away, reconnect", deregister. Idempotent. */
   shutdown(): Promise<void>;
@@ -117,11 +130,15 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
     toSink: nodeSocketSink,
     isReady: () => ready && redis.isReady,
     isDraining: () => draining,
+    // node-ws hands the upgrade's IncomingMessage in as `env`, like node-server does for plain requests.
+    remoteAddress: (c) => (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.remoteAddress,
+    ...(options.metricsListener === undefined ? {} : { metricsAccess: { mode: 'off' } as const }),
     ...(options.authorize === undefined ? {} : { authorize: options.authorize }),
     ...(options.clientHeartbeatMs === undefined ? {} : { heartbeatMs: options.clientHeartbeatMs }),
     ...options.tuning,
   });
   root.route('/', app);
+  keepUpgradeRefusals(root);
 
   const readLoop = runReadLoop({
     redis,
@@ -187,6 +204,10 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, stream: streamKey }, 'gateway listening');
+  const metricsServer =
+    options.metricsListener === undefined ? undefined : await listenMetrics(metrics, options.metricsListener);
+  const metricsPort = metricsServer === undefined ? undefined : (metricsServer.address() as AddressInfo).port;
+  if (metricsPort !== undefined) logger.info({ port: metricsPort }, 'metrics listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
@@ -194,6 +215,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
       draining = true;
       logger.info({ connections: hub.connections.size }, 'gateway shutting down');
       server.close();
+      metricsServer?.close();
       for (const conn of [...hub.connections]) conn.close(closeCodes.serviceRestart, 'going away, reconnect');
       controller.abort();
       stopReaper();
@@ -210,7 +232,29 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
     return stopping;
   };
 
-  return { gatewayId, port, url: `ws://127.0.0.1:${port}/ws`, hub, shutdown };
+  return {
+    gatewayId,
+    port,
+    url: `ws://127.0.0.1:${port}/ws`,
+    hub,
+    shutdown,
+    ...(metricsPort === undefined ? {} : { metricsPort }),
+  };
+}
+
+async function listenMetrics(
+  metrics: ReturnType<typeof createMetrics>,
+  listener: NonNullable<NodeGatewayOptions['metricsListener']>,
+) {
+  const app = new Hono();
+  mountMetrics(app, metrics, listener.access);
+  const server = serve({ fetch: app.fetch, port: listener.port, hostname: listener.host ?? '127.0.0.1' });
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) resolve();
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  return server;
 }
 
 async function updateLag(redis: RedisClient, streamKey: string, metrics: ReturnType<typeof createMetrics>) {

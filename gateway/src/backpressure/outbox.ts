@@ -92,6 +92,29 @@ export class Outbox {
     this.#schedule();
   }
 
+  /**
+   * Resolves true once nothing is held and the socket is below the soft limit, so a bulk
+   * sender (snapshot, replay) can wait for the client instead of piling frames up to the
+   * hard limit; false if `signal` aborts first. Polls like the flush, `ws` has no drain event.
+   */
+  writable(signal: AbortSignal): Promise<boolean> {
+    const ready = () => this.#held.size === 0 && this.sink.bufferedAmount() < this.#soft;
+    if (signal.aborted) return Promise.resolve(false);
+    if (ready()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (result: boolean) => {
+        clearInterval(timer);
+        signal.removeEventListener('abort', aborted);
+        resolve(result);
+      };
+      const aborted = () => done(false);
+      const timer = setInterval(() => {
+        if (ready()) done(true);
+      }, this.#pollMs);
+      signal.addEventListener('abort', aborted, { once: true });
+    });
+  }
+
   /** Drops everything held; the socket is gone or being cut off. */
   clear(): void {
     this.#held.clear();

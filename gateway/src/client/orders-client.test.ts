@@ -295,4 +295,40 @@ describe('OrdersClient', () => {
     expect(a.sent.filter((f) => (f as { type: string }).type === 'auth')).toHaveLength(1);
     client.close();
   });
+
+  it('grows the backoff across repeated 4008/4429 closes and resets it only after a stable period', () => {
+    vi.useFakeTimers();
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    FakeSocket.all = [];
+    const client = new OrdersClient({
+      urls: ['ws://a/ws'],
+      WebSocket: FakeSocket,
+      minBackoffMs: 100,
+      maxBackoffMs: 100_000,
+      stableAfterMs: 10_000,
+    });
+    /** Welcomed, then closed with `code`: how long until the next attempt. */
+    const delayAfter = (code: number, upFor = 0) => {
+      last().open();
+      vi.advanceTimersByTime(upFor);
+      last().drop(code);
+      const before = Date.now();
+      const sockets = FakeSocket.all.length;
+      vi.advanceTimersToNextTimer();
+      expect(FakeSocket.all).toHaveLength(sockets + 1);
+      return Date.now() - before;
+    };
+    try {
+      // `welcome` each time, yet every close waits longer than the one before.
+      expect([delayAfter(4008), delayAfter(4008), delayAfter(4429), delayAfter(4008, 9_000)]).toEqual([
+        99, 199, 399, 799,
+      ]);
+      // Up for the stable period: the next failure starts from the shortest delay again.
+      expect(delayAfter(4008, 10_000)).toBe(99);
+      expect(delayAfter(4008)).toBe(199);
+    } finally {
+      random.mockRestore();
+      client.close();
+    }
+  });
 });

@@ -25,6 +25,12 @@ export interface OrdersClientOptions {
   connectTimeoutMs?: number;
   /** Start connecting immediately. @default true */
   autoConnect?: boolean;
+  /**
+   * How long a connection must stay up before the reconnect backoff starts over. A gateway
+   * that welcomes and then closes (slow consumer 4008, rate limit 4429) would otherwise be
+   * retried at the shortest delay forever. @default 10000
+   */
+  stableAfterMs?: number;
 }
 
 export interface ClientEvents {
@@ -182,8 +188,8 @@ export class OrdersClient extends Emitter<ClientEvents> {
     switch (frame.type) {
       case 'welcome':
         this.#gateway = frame.gateway;
-        this.#attempt = 0;
         this.#refreshFailures = 0;
+        this.#resetBackoffWhenStable();
         this.#startHeartbeat(frame.heartbeatMs);
         this.#setState('connected');
         for (const sub of this.#subs.values()) this.#send(sub.subscribeFrame());
@@ -277,6 +283,15 @@ export class OrdersClient extends Emitter<ClientEvents> {
     // Armed from the token just sent: if the gateway refuses it, the socket closes and the
     // timer goes with it.
     this.#scheduleRefresh();
+  }
+
+  /** `welcome` only proves the gateway answers; the backoff starts over once the connection has lasted. */
+  #resetBackoffWhenStable(): void {
+    const transport = this.#transport;
+    const timer = setTimeout(() => {
+      if (transport === this.#transport && this.#state === 'connected') this.#attempt = 0;
+    }, this.#options.stableAfterMs ?? 10_000);
+    this.#timers.push(timer);
   }
 
   #retrySubscribe(sub: Subscription): void {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import type { ResetReason } from '../protocol/server-frame.ts';
+import type { SnapshotScheduler } from '../snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-source.ts';
 import { isMarker, parseStreamEntry } from '../stream/change-entry.ts';
 import { formatCursor } from '../stream/cursor.ts';
@@ -12,6 +13,8 @@ import type { Subscription } from './subscription.ts';
 export interface LoadDeps {
   history: HistoryReader;
   snapshots: SnapshotSource;
+  /** Shares snapshot queries fairly between sockets; one per gateway. */
+  scheduler: SnapshotScheduler;
   metrics: Metrics;
   logger: Logger;
   /** Rows per snapshot frame. */
@@ -70,6 +73,17 @@ export async function runSubscription(sub: Subscription, start: LoadStart, deps:
 }
 
 async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean> {
+  const { signal } = sub;
+  const slot = await deps.scheduler.load(sub.conn, signal);
+  if (slot === undefined) return false;
+  try {
+    return await readSnapshot(sub, deps, signal);
+  } finally {
+    slot.release();
+  }
+}
+
+async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSignal): Promise<boolean> {
   const started = performance.now();
   // The head is read first: every change up to it is already in PostgreSQL, so the
   // snapshot reflects it, and everything after it is replayed.
@@ -79,8 +93,13 @@ async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean>
   const cursor = formatCursor(head.epoch, head.id);
   let afterId = 0;
   for (;;) {
-    const rows = await deps.snapshots.page(sub.filter, afterId, deps.snapshotChunk + 1);
-    if (sub.state === 'closed') return false;
+    // A page is read only once the client has taken the previous ones: a slow reader makes
+    // its snapshot slower instead of tripping the hard limit, and holds no query slot meanwhile.
+    if (!(await sub.conn.outbox.writable(signal))) return false;
+    const rows = await deps.scheduler.query(sub.conn, signal, (s) =>
+      deps.snapshots.page(sub.filter, afterId, deps.snapshotChunk + 1, s),
+    );
+    if (rows === undefined || sub.state === 'closed') return false;
     const more = rows.length > deps.snapshotChunk;
     if (more) rows.length = deps.snapshotChunk;
     for (const row of rows) {
@@ -99,6 +118,7 @@ async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean>
 
 async function replay(sub: Subscription, deps: LoadDeps): Promise<ReplayOutcome> {
   for (;;) {
+    if (!(await sub.conn.outbox.writable(sub.signal))) return 'closed';
     const page = await deps.history.page(sub.position, deps.replayPage);
     if (sub.state === 'closed') return 'closed';
     if (page.epoch !== sub.epoch) return 'epoch_changed';

@@ -43,6 +43,7 @@ export class Subscription {
   #reset: ResetReason | undefined;
   /** Reloading because this gateway's stream lost entries (so a trimmed history is a `stream_gap`). */
   gap = false;
+  readonly #abort = new AbortController();
 
   constructor(
     readonly id: string,
@@ -176,8 +177,14 @@ export class Subscription {
     if (this.state !== 'closed' && this.#reset === undefined) this.#meetReset(reason);
   }
 
+  /** Aborts when the subscription closes (unsubscribe, socket gone): loading stops, queries are cancelled. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
   close(): void {
     this.state = 'closed';
+    this.#abort.abort();
     this.#buffer = [];
     this.known.clear();
     this.held.clear();

@@ -17,21 +17,75 @@ interface OrderRow {
  * Reads snapshots with the read-only role. Pages are separate statements: a row may be
  * newer than the cursor read before it, which replay and version checks absorb.
  */
-export function createPgSnapshotSource(sql: Sql): SnapshotSource {
+export function createPgSnapshotSource(sql: Sql, options: PgSnapshotOptions = {}): SnapshotSource {
+  const graceMs = options.cancelGraceMs ?? 50;
   return {
-    async page(filter: Filter, afterId: number, limit: number): Promise<Order[]> {
-      const status = filter.status === undefined ? sql`` : sql`and status::text = any(${[...filter.status]})`;
-      const customer = filter.customer === undefined ? sql`` : sql`and customer_name = ${filter.customer}`;
-      const ids = filter.ids === undefined ? sql`` : sql`and id = any(${[...filter.ids]}::bigint[])`;
-      const rows = await sql<OrderRow[]>`
-        select id, customer_name, product_name, status, version, created_at, updated_at
-        from orders
-        where id > ${afterId} ${status} ${customer} ${ids}
-        order by id
-        limit ${limit}`;
-      return rows.map(toOrder);
+    async page(filter: Filter, afterId: number, limit: number, signal?: AbortSignal): Promise<Order[]> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await readPage(sql, filter, afterId, limit, signal, graceMs);
+        } catch (error) {
+          // A cancel request names a backend, not a query: one sent for a query that had
+          // just finished can land on the next query that connection runs. Ours was not
+          // cancelled, so the page is read again.
+          if (signal?.aborted === true || !isCancellation(error) || attempt >= STRAY_CANCEL_RETRIES)
+            throw error;
+        }
+      }
     },
   };
+}
+
+export interface PgSnapshotOptions {
+  /**
+   * How long an aborted page query may still run before it is cancelled. A page is bounded
+   * and usually done in milliseconds; a cancel costs PostgreSQL a new connection, so only
+   * a query that is stuck (locks, a slow plan) is worth it. @default 50
+   */
+  cancelGraceMs?: number;
+}
+
+/** Stray cancels need a race to land; three in a row on one page means something else is wrong. */
+const STRAY_CANCEL_RETRIES = 3;
+
+const isCancellation = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && 'code' in error && error.code === '57014';
+
+async function readPage(
+  sql: Sql,
+  filter: Filter,
+  afterId: number,
+  limit: number,
+  signal: AbortSignal | undefined,
+  graceMs: number,
+): Promise<Order[]> {
+  signal?.throwIfAborted();
+  const status = filter.status === undefined ? sql`` : sql`and status::text = any(${[...filter.status]})`;
+  const customer = filter.customer === undefined ? sql`` : sql`and customer_name = ${filter.customer}`;
+  const ids = filter.ids === undefined ? sql`` : sql`and id = any(${[...filter.ids]}::bigint[])`;
+  const query = sql<OrderRow[]>`
+    select id, customer_name, product_name, status, version, created_at, updated_at
+    from orders
+    where id > ${afterId} ${status} ${customer} ${ids}
+    order by id
+    limit ${limit}`;
+  // postgres.js sends a cancel request for a running query (it fails with 57014) and
+  // drops a queued one, so an abandoned snapshot stops holding a pool connection.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cancel = () => {
+    timer = setTimeout(() => void query.cancel(), graceMs);
+  };
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    const rows = await query;
+    // postgres.js 3.4 does not reset its row counter when a query fails mid-result (as a
+    // cancelled one does), so the connection's next result starts with empty slots.
+    // `filter` skips them; `map` would keep them as holes.
+    return rows.filter(() => true).map(toOrder);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', cancel);
+  }
 }
 
 function toOrder(row: OrderRow): Order {

@@ -3,5 +3,6 @@ import type { Filter } from '../filter/filter.ts';
 
 /** Current rows matching a filter, in id order, read in keyset pages. */
 export interface SnapshotSource {
-  page(filter: Filter, afterId: number, limit: number): Promise<Order[]>;
+  /** Stops (rejecting) when `signal` aborts, also mid-query: a cancelled snapshot frees its connection. */
+  page(filter: Filter, afterId: number, limit: number, signal?: AbortSignal): Promise<Order[]>;
 }

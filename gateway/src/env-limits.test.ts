@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { loadEnv } from './env.ts';
+
+describe('abuse-limit and metrics settings', () => {
+  it('defaults to bounded caps, no trusted proxies and no metrics port', () => {
+    const env = loadEnv({});
+    expect(env).toMatchObject({
+      MAX_CONNECTIONS_PER_IP: 256,
+      MAX_CONNECTIONS_PER_PRINCIPAL: 64,
+      TRUSTED_PROXIES: [],
+      SNAPSHOT_CONCURRENCY: 4,
+      SNAPSHOTS_PER_SOCKET: 2,
+      METRICS_HOST: '127.0.0.1',
+    });
+    expect(env.METRICS_PORT).toBeUndefined();
+    expect(env.METRICS_TOKEN).toBeUndefined();
+  });
+
+  it('reads a proxy list and refuses a short metrics token', () => {
+    expect(loadEnv({ TRUSTED_PROXIES: ' 10.0.0.1, ,10.0.0.2 ' }).TRUSTED_PROXIES).toEqual([
+      '10.0.0.1',
+      '10.0.0.2',
+    ]);
+    expect(() => loadEnv({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+    expect(() => loadEnv({ MAX_CONNECTIONS_PER_IP: '0' })).toThrow(/MAX_CONNECTIONS_PER_IP/);
+  });
+});

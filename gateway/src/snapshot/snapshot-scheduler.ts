@@ -1,0 +1,171 @@
+export interface SnapshotSchedulerOptions {
+  /** Snapshot page queries running at once on this gateway; match the PostgreSQL pool. @default 4 */
+  concurrency?: number;
+  /** Snapshots one socket may have loading at once; further ones wait in order. @default 2 */
+  perSocket?: number;
+}
+
+/** A granted slot; `release` is idempotent. */
+export interface Slot {
+  release(): void;
+}
+
+interface Waiter {
+  grant(): void;
+}
+
+/**
+ * Shares PostgreSQL between sockets. Two levels:
+ * - a socket may have `perSocket` snapshots loading; more wait in FIFO order, so one socket
+ *   subscribing in a loop queues behind itself instead of in front of everyone;
+ * - each page query takes one of `concurrency` gateway-wide slots, granted round-robin
+ *   across sockets (FIFO within one), so a socket with many pages to read gets one turn
+ *   per round like everyone else.
+ * Slots are held per page, not per snapshot: a snapshot waiting on a slow reader's socket
+ * holds no database slot.
+ */
+export class SnapshotScheduler {
+  readonly concurrency: number;
+  readonly perSocket: number;
+  #running = 0;
+  /** Owners with waiting queries, in round-robin order (a Map keeps insertion order). */
+  readonly #queries = new Map<object, Waiter[]>();
+  readonly #loads = new Map<object, { active: number; waiting: Waiter[] }>();
+
+  constructor(options: SnapshotSchedulerOptions = {}) {
+    this.concurrency = options.concurrency ?? 4;
+    this.perSocket = options.perSocket ?? 2;
+  }
+
+  /** Page queries running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Page queries waiting for a slot. */
+  get queued(): number {
+    let count = 0;
+    for (const queue of this.#queries.values()) count += queue.length;
+    return count;
+  }
+
+  /** Waits for one of `owner`'s loading slots; undefined when `signal` aborts first. */
+  load(owner: object, signal: AbortSignal): Promise<Slot | undefined> {
+    if (signal.aborted) return Promise.resolve(undefined);
+    let state = this.#loads.get(owner);
+    if (state === undefined) {
+      state = { active: 0, waiting: [] };
+      this.#loads.set(owner, state);
+    }
+    const own = state;
+    const slot = once(() => {
+      own.active--;
+      const next = own.waiting.shift();
+      if (next !== undefined) {
+        own.active++;
+        next.grant();
+      } else if (own.active === 0) {
+        this.#loads.delete(owner);
+      }
+    });
+    if (state.active < this.perSocket && state.waiting.length === 0) {
+      state.active++;
+      return Promise.resolve(slot);
+    }
+    return wait(signal, slot, own.waiting, () => {
+      if (own.active === 0 && own.waiting.length === 0) this.#loads.delete(owner);
+    });
+  }
+
+  /**
+   * Runs one page query in a gateway-wide slot. Resolves undefined when `signal` aborts,
+   * whether the query was still queued or already running (`run` must stop on the signal).
+   */
+  async query<T>(
+    owner: object,
+    signal: AbortSignal,
+    run: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T | undefined> {
+    const slot = await this.#querySlot(owner, signal);
+    if (slot === undefined) return undefined;
+    try {
+      if (signal.aborted) return undefined;
+      return await run(signal);
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      throw error;
+    } finally {
+      slot.release();
+    }
+  }
+
+  #querySlot(owner: object, signal: AbortSignal): Promise<Slot | undefined> {
+    if (signal.aborted) return Promise.resolve(undefined);
+    const slot = once(() => {
+      this.#running--;
+      this.#dispatch();
+    });
+    let queue = this.#queries.get(owner);
+    if (queue === undefined) {
+      queue = [];
+      this.#queries.set(owner, queue);
+    }
+    const own = queue;
+    const waiting = wait(signal, slot, own, () => {
+      if (own.length === 0 && this.#queries.get(owner) === own) this.#queries.delete(owner);
+    });
+    this.#dispatch();
+    return waiting;
+  }
+
+  #dispatch(): void {
+    while (this.#running < this.concurrency) {
+      const next = this.#queries.entries().next();
+      if (next.done === true) return;
+      const [owner, queue] = next.value;
+      const waiter = queue.shift();
+      // Re-inserting moves the owner to the back of the round.
+      this.#queries.delete(owner);
+      if (queue.length > 0) this.#queries.set(owner, queue);
+      if (waiter === undefined) continue;
+      this.#running++;
+      waiter.grant();
+    }
+  }
+}
+
+/** Queues a waiter that gets `slot` when granted, or leaves the queue and gets undefined on abort. */
+function wait(
+  signal: AbortSignal,
+  slot: Slot,
+  queue: Waiter[],
+  afterRemove: () => void,
+): Promise<Slot | undefined> {
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      const i = queue.indexOf(waiter);
+      if (i >= 0) queue.splice(i, 1);
+      afterRemove();
+      resolve(undefined);
+    };
+    const waiter: Waiter = {
+      grant: () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(slot);
+      },
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    queue.push(waiter);
+  });
+}
+
+function once(release: () => void): Slot {
+  let held = true;
+  return {
+    release: () => {
+      if (!held) return;
+      held = false;
+      release();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type WebSocket from 'ws';
+import { createAuthorize, mintToken } from '../src/auth/index.ts';
+import { ConnectionCaps } from '../src/limits/connection-caps.ts';
+import type { RunningGateway } from '../src/node-server.ts';
+import { createHarness, type GatewayHarness } from './support/services.ts';
+import { tryUpgrade } from './support/upgrade.ts';
+import { until } from './support/wait.ts';
+
+const SECRET = 'connection-caps-test-secret-0123456789';
+
+/** Raw upgrade: returns status and headers, so the 429's Retry-After can be checked. */
+async function refusal(url: string, headers: Record<string, string>) {
+  const { request } = await import('node:http');
+  const target = new URL(url.replace('ws:', 'http:'));
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+    (resolve, reject) => {
+      const req = request(target, {
+        headers: {
+          ...headers,
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        },
+      });
+      req.once('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' });
+      });
+      req.once('response', (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += String(chunk);
+        });
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.once('error', reject);
+      req.end();
+    },
+  );
+}
+
+describe('connection caps per client address and principal', () => {
+  let h: GatewayHarness;
+  let gw: RunningGateway;
+  let caps: ConnectionCaps;
+  const open: WebSocket[] = [];
+
+  beforeAll(async () => {
+    h = await createHarness();
+    caps = new ConnectionCaps({ perAddress: 3, perPrincipal: 2 });
+    gw = await h.start('caps-a', {
+      authorize: createAuthorize({ secret: SECRET, allowedOrigins: [] }),
+      tuning: { caps, trustedProxies: new Set(['127.0.0.1']) },
+    });
+  });
+  afterAll(async () => {
+    for (const ws of open) ws.terminate();
+    await h?.close();
+  });
+
+  const connect = async (ip: string, token: string) => {
+    const outcome = await tryUpgrade(`${gw.url}?token=${token}`, { 'x-forwarded-for': ip });
+    if ('ws' in outcome) open.push(outcome.ws);
+    return outcome;
+  };
+
+  it('answers 429 with Retry-After before the upgrade once an address has its share, and a close frees a slot', async () => {
+    const staff = await mintToken(SECRET, { role: 'staff' });
+    const tokens = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((name) => mintToken(SECRET, { role: 'customer', customer: name })),
+    );
+    for (const token of tokens.slice(0, 3)) expect((await connect('198.51.100.1', token)).status).toBe(101);
+    const refused = await refusal(`${gw.url}?token=${tokens[3]}`, { 'x-forwarded-for': '198.51.100.1' });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.body).toContain('address');
+    // Another address is unaffected; with no trusted proxy in front, the header would not count.
+    expect((await connect('198.51.100.2', staff)).status).toBe(101);
+
+    const first = open[0];
+    if (first === undefined) throw new Error('no socket');
+    first.close();
+    await until(() => caps.countFor('198.51.100.1') === 2, 'the closed socket to free its slot');
+    expect((await connect('198.51.100.1', tokens[3] ?? '')).status).toBe(101);
+  });
+
+  it('caps one principal across addresses', async () => {
+    const token = await mintToken(SECRET, { role: 'customer', customer: 'mallory' });
+    expect((await connect('203.0.113.1', token)).status).toBe(101);
+    expect((await connect('203.0.113.2', token)).status).toBe(101);
+    const refused = await refusal(`${gw.url}?token=${token}`, { 'x-forwarded-for': '203.0.113.3' });
+    expect(refused.status).toBe(429);
+    expect(refused.body).toContain('principal');
+    expect(refused.headers['retry-after']).toBeDefined();
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+    const direct = await h.start('caps-b', { tuning: { caps: new ConnectionCaps({ perAddress: 1 }) } });
+    const first = await tryUpgrade(direct.url, { 'x-forwarded-for': '192.0.2.1' });
+    if ('ws' in first) open.push(first.ws);
+    expect(first.status).toBe(101);
+    // A different forged address does not help: the peer (127.0.0.1) is what counts.
+    expect((await tryUpgrade(direct.url, { 'x-forwarded-for': '192.0.2.2' })).status).toBe(429);
+  });
+});
