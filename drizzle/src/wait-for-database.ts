@@ -3,7 +3,14 @@ import postgres from 'postgres';
 import { describe, redact, splitDatabaseUrl } from './ensure-database.ts';
 
 /** Node's codes for a server that is not (yet) reachable: down, still starting, not in DNS yet. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 /** PostgreSQL's "starting up" / "shutting down" refusals (cannot_connect_now, admin_shutdown). */
 const STARTING_CODES = new Set(['57P03', '57P01']);
 
