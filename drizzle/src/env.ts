@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-const envSchema = z.object({
+export const envSchema = z.object({
   /** Owner connection: migrations, seed, simulator, test fixtures. */
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/orders'),
   /**
