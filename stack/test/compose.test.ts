@@ -497,6 +497,8 @@ describe('compose.yaml is secure by default', () => {
     // A named volume mounted anywhere else would look kept while the data is not.
     expect([...named].sort()).toEqual([...used].sort());
     expect(String(compose.services.kafka?.environment?.CLUSTER_ID)).toMatch(requiredVariable);
+    // kafka-storage format takes only a base64url UUID: the example must be one to start at all.
+    expect(resolvedEnv(compose.services.kafka).CLUSTER_ID).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(compose.services.redis?.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
   });
 
