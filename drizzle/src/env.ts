@@ -1,8 +1,13 @@
 import { z } from 'zod';
 
-const envSchema = z.object({
+export const envSchema = z.object({
   /** Owner connection: migrations, seed, simulator, test fixtures. */
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/orders'),
+  /**
+   * How long migrate and seed wait for PostgreSQL to accept connections before giving up. 0 (the
+   * default) tries once: the native stack is up before they run; compose starts them together.
+   */
+  DATABASE_WAIT_MS: z.coerce.number().int().min(0).default(0),
   /** Read-only role used for snapshots; must never be able to write. */
   DATABASE_READER_URL: z.url().default('postgres://orders_reader:reader@127.0.0.1:5432/orders'),
   /**

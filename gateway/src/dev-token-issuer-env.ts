@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
 /** Settings of the development token issuer (dev-token-issuer.ts), validated at start-up. */
-const issuerEnvSchema = z.object({
+export const issuerEnvSchema = z.object({
   /** The gateways' HS256 key: the tokens must verify there. */
   JWT_SECRET: z
     .string()

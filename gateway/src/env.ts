@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_LEEWAY_S, MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
-const envSchema = z.object({
+export const envSchema = z.object({
   /** Stable id across restarts lets a gateway drain what it had not acknowledged. */
   GATEWAY_ID: z
     .string()

@@ -8,6 +8,9 @@ RUN mvn -B -ntp -q -Pconnect dependency:copy-dependencies -DoutputDirectory=/opt
  && mkdir -p /opt/connect/plugins && tar -xzf /tmp/dbz/debezium-connector-postgres-*-plugin.tar.gz -C /opt/connect/plugins
 
 FROM eclipse-temurin:17.0.16_8-jre
+# Newer Temurin images no longer ship curl; compose's healthcheck asks GET /health with it.
+RUN apt-get update && apt-get install -y --no-install-recommends curl \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=jars /opt/connect /opt/connect
 COPY stack/config/connect.properties stack/config/log4j2.properties /opt/connect/config/
 RUN sed -i -e 's#127.0.0.1:@KAFKA_PORT@#kafka:9092#' -e 's#http://127.0.0.1:@CONNECT_PORT@#http://0.0.0.0:8083#' \

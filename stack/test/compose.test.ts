@@ -1,18 +1,27 @@
 /**
  * No Docker engine runs where the tests run, so compose.yaml is checked as far as a machine
- * without one allows: against the Compose JSON schema, and for internal consistency (every
- * image pinned, every dependency a real service, every build file and mounted file present).
+ * without one allows: against the Compose JSON schema, against the Dockerfiles, the apps' env
+ * schemas and the native stack's settings, and for internal consistency (every image pinned,
+ * every dependency a real service, every build file and mounted file present).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import type { z } from 'zod';
+import { envSchema as drizzleEnvSchema } from '../../drizzle/src/env.ts';
+import { issuerEnvSchema } from '../../gateway/src/dev-token-issuer-env.ts';
+import { authSettings, envSchema as gatewayEnvSchema, isLoopback, loadEnv } from '../../gateway/src/env.ts';
+import { envSchema as workerEnvSchema } from '../../worker/src/env.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const compose = parse(readFileSync(join(root, 'compose.yaml'), 'utf8'), { merge: true }) as {
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+const composeText = read('compose.yaml');
+const compose = parse(composeText, { merge: true }) as {
   services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
 };
 interface Service {
   image?: string;
@@ -28,7 +37,6 @@ interface Service {
   command?: unknown;
 }
 const services = Object.entries(compose.services);
-const composeText = readFileSync(join(root, 'compose.yaml'), 'utf8');
 const environment = (svc: Service | undefined) =>
   Object.entries(svc?.environment ?? {}).map(([key, value]) => [key, String(value)] as const);
 /** Reachable from other machines by design: the page and the gateways. */
@@ -36,6 +44,153 @@ const isPublic = (name: string) => name === 'web' || name.startsWith('gateway-')
 const gateways = services.filter(([name]) => name.startsWith('gateway-'));
 /** `${VAR:?message}`: compose refuses to start while VAR is unset or empty. */
 const requiredVariable = /^\$\{([A-Z0-9_]+):\?[^}]+\}$/;
+
+/** The `.env` a user makes from `.env.example` (uncommented KEY=value lines). */
+const dotEnv: Record<string, string> = Object.fromEntries(
+  read('.env.example')
+    .split('\n')
+    .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1] ?? '', m[2] ?? '']),
+);
+
+/**
+ * Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err},
+ * nested defaults, and $$ for a literal dollar. Throws where compose would refuse to start.
+ */
+function interpolate(text: string, vars: Record<string, string> = dotEnv): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '$') {
+      out += text[i];
+      continue;
+    }
+    if (text[i + 1] === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    if (text[i + 1] !== '{') {
+      out += '$';
+      continue;
+    }
+    let depth = 0;
+    let end = i + 1;
+    for (; end < text.length; end++) {
+      if (text[end] === '{') depth++;
+      if (text[end] === '}' && --depth === 0) break;
+    }
+    const inner = text.slice(i + 2, end);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?$/s.exec(inner);
+    if (m === null) throw new Error(`bad interpolation \${${inner}}`);
+    const [, name = '', op, arg = ''] = m;
+    const value = vars[name];
+    const unset = value === undefined || (op?.startsWith(':') === true && value === '');
+    if (!unset) out += value;
+    else if (op?.endsWith('-')) out += interpolate(arg, vars);
+    else if (op?.endsWith('?')) throw new Error(`${name} is required: ${arg}`);
+    i = end;
+  }
+  return out;
+}
+
+/** The environment a container gets, with .env.example as the user's .env. */
+const resolvedEnv = (svc: Service | undefined): Record<string, string> =>
+  Object.fromEntries(environment(svc).map(([key, value]) => [key, interpolate(value)]));
+
+interface PublishedPort {
+  hostIp: string;
+  /** As written: a number or `${VAR:-n}`. */
+  hostSpec: string;
+  host: number;
+  target: number;
+}
+function publishedPorts(svc: Service | undefined): PublishedPort[] {
+  return (svc?.ports ?? []).map((port) => {
+    if (typeof port !== 'string') {
+      const hostSpec = String(port.published ?? port.target);
+      return {
+        hostIp: port.host_ip ?? '',
+        hostSpec,
+        host: Number(interpolate(hostSpec)),
+        target: port.target,
+      };
+    }
+    const m = /^(?:(\d+\.\d+\.\d+\.\d+):)?(\d+|\$\{[^}]+\}):(\d+)$/.exec(port);
+    if (m === null) throw new Error(`unparsed port ${port}`);
+    const hostSpec = m[2] ?? '';
+    return { hostIp: m[1] ?? '', hostSpec, host: Number(interpolate(hostSpec)), target: Number(m[3]) };
+  });
+}
+
+/** Restarted by Docker and checked for health: what others wait on with service_healthy. */
+const isLongRunning = (svc: Service) =>
+  svc.restart === 'unless-stopped' || svc.restart === 'always' || svc.healthcheck !== undefined;
+const healthcheckText = (svc: Service | undefined) => {
+  const test = svc?.healthcheck?.test;
+  return Array.isArray(test) ? test.join(' ') : (test ?? '');
+};
+
+/** The last `CMD [...]` of a Dockerfile. */
+function dockerfileCmd(path: string): string[] {
+  const cmds = [...read(path).matchAll(/^CMD (\[[\s\S]*?\])\s*$/gm)];
+  const last = cmds.at(-1)?.[1];
+  return last === undefined ? [] : (JSON.parse(last.replace(/\\\n/g, '')) as string[]);
+}
+/** What a service built from this repository runs: its command, or its Dockerfile's CMD. */
+function entryFile(svc: Service): string | undefined {
+  const command = Array.isArray(svc.command)
+    ? svc.command.map(String)
+    : svc.build === undefined
+      ? []
+      : dockerfileCmd(join(svc.build.context, svc.build.dockerfile));
+  return command.find((arg) => arg.endsWith('.ts'));
+}
+
+/** Each process entry and the zod schema its env.ts validates the environment with. */
+const envSchemas: Record<string, z.ZodObject> = {
+  'worker/src/main.ts': workerEnvSchema,
+  'gateway/src/main.ts': gatewayEnvSchema,
+  'gateway/src/dev-token-issuer.ts': issuerEnvSchema,
+  'drizzle/src/migrate.ts': drizzleEnvSchema,
+  'drizzle/src/seed.ts': drizzleEnvSchema,
+};
+const schemaFiles = [
+  'worker/src/env.ts',
+  'gateway/src/env.ts',
+  'gateway/src/dev-token-issuer-env.ts',
+  'drizzle/src/env.ts',
+];
+
+/** The entry and every module it imports by relative path, transitively, minus the env schemas. */
+function sourcesOf(entry: string): string {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of read(file).matchAll(/(?:from|import) '(\.{1,2}\/[^']+\.ts)'/g)) {
+      visit(relative(root, join(root, dirname(file), m[1] ?? '')));
+    }
+  };
+  visit(entry);
+  return [...seen]
+    .filter((file) => !schemaFiles.includes(file))
+    .map(read)
+    .join('\n');
+}
+
+/** Points at the container itself: inside a container that is never PostgreSQL, Kafka or Redis. */
+const mentionsLoopback = (value: unknown) =>
+  /127\.0\.0\.1|localhost|\[::1\]/.test(JSON.stringify(value) ?? '');
+
+/** Ports the native stack (stack/lib/common.sh, the README's Redis, the worker's default) uses. */
+const nativePorts = new Set([
+  ...[...read('stack/lib/common.sh').matchAll(/^[A-Z_]*PORT="\$\{[A-Z_]+:-(\d+)\}"$/gm)].map((m) =>
+    Number(m[1]),
+  ),
+  6379,
+  Number(workerEnvSchema.shape.WORKER_PORT.parse(undefined)),
+]);
 
 /** The published schema still uses draft-04 `id` keywords (string-valued), which Ajv rejects. */
 function withoutLegacyIds(node: unknown): unknown {
@@ -65,6 +220,13 @@ describe('compose.yaml', () => {
       expect(names).toContain(required);
     }
     expect(names.filter((n) => n.startsWith('gateway-'))).toHaveLength(2);
+    // Demo orders, once the schema exists.
+    const seeders = services.filter(
+      ([, svc]) => svc.build !== undefined && entryFile(svc) === 'drizzle/src/seed.ts',
+    );
+    expect(seeders).toHaveLength(1);
+    for (const [name, svc] of seeders)
+      expect(svc.depends_on?.migrate?.condition, name).toBe('service_completed_successfully');
   });
 
   it('pins every image to a version', () => {
@@ -77,9 +239,46 @@ describe('compose.yaml', () => {
   it('depends only on services that exist, waiting for health or completion', () => {
     for (const [name, svc] of services) {
       for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
-        expect(compose.services[dep], `${name} -> ${dep}`).toBeDefined();
-        expect(['service_healthy', 'service_completed_successfully']).toContain(condition);
-        if (condition === 'service_healthy') expect(compose.services[dep]?.healthcheck, dep).toBeDefined();
+        const target = compose.services[dep];
+        expect(target, `${name} -> ${dep}`).toBeDefined();
+        if (target === undefined) continue;
+        // A server is ready when healthy; a job when it has exited 0. Anything else races.
+        if (isLongRunning(target)) {
+          expect(condition, `${name} -> ${dep} (long-running)`).toBe('service_healthy');
+          expect(target.healthcheck, `${dep} has a healthcheck`).toBeDefined();
+        } else {
+          expect(condition, `${name} -> ${dep} (one-shot)`).toBe('service_completed_successfully');
+        }
+        // `up` without the profile would refuse a dependency on a service it does not start.
+        if (target.profiles !== undefined) expect(svc.profiles, `${name} -> ${dep}`).toEqual(target.profiles);
+      }
+    }
+  });
+
+  it('starts in an order: no dependency cycle, and every service it connects to is started before it', () => {
+    const state = new Map<string, 'visiting' | 'done'>();
+    const upstream = (name: string, path: string[] = []): Set<string> => {
+      expect(state.get(name), `cycle: ${[...path, name].join(' -> ')}`).not.toBe('visiting');
+      state.set(name, 'visiting');
+      const all = new Set<string>();
+      for (const dep of Object.keys(compose.services[name]?.depends_on ?? {})) {
+        all.add(dep);
+        for (const d of upstream(dep, [...path, name])) all.add(d);
+      }
+      state.set(name, 'done');
+      return all;
+    };
+    for (const [name, svc] of services) {
+      state.clear();
+      const before = upstream(name);
+      // host:port of another service in its environment or command, e.g. kafka:9092, @postgres:5432.
+      const text = interpolate(
+        JSON.stringify([svc.environment ?? {}, svc.command ?? [], svc.entrypoint ?? []]),
+      );
+      for (const m of text.matchAll(/(?<![\w.-])([a-z][a-z0-9-]*):\d{2,5}\b/g)) {
+        const host = m[1] ?? '';
+        if (host === name || compose.services[host] === undefined) continue;
+        expect(before, `${name} connects to ${host} but does not wait for it`).toContain(host);
       }
     }
   });
@@ -92,7 +291,13 @@ describe('compose.yaml', () => {
       for (const line of readFileSync(dockerfile, 'utf8').split('\n')) {
         const copy = /^COPY (?!--from)(.+) \S+$/.exec(line.trim());
         for (const src of copy?.[1]?.split(/\s+/) ?? []) {
-          expect(existsSync(join(root, svc.build.context, src)), `${name}: COPY ${src}`).toBe(true);
+          const path = join(root, svc.build.context, src);
+          expect(existsSync(path), `${name}: COPY ${src}`).toBe(true);
+          // A whole workspace would bring its host files along (node_modules over installed ones).
+          if (existsSync(path) && statSync(path).isDirectory())
+            expect(existsSync(join(path, 'package.json')), `${name}: COPY ${src} copies a workspace`).toBe(
+              false,
+            );
         }
       }
     }
@@ -120,6 +325,38 @@ describe('compose.yaml is secure by default', () => {
     }
     const published = services.filter(([, svc]) => (svc.ports ?? []).length > 0).map(([name]) => name);
     for (const admin of ['postgres', 'connect', 'kafka-ui']) expect(published).toContain(admin);
+  });
+
+  it('publishes every port on an overridable host port; admin defaults stay clear of the native stack', () => {
+    expect([...nativePorts]).toEqual(expect.arrayContaining([5432, 9092, 8083, 6379]));
+    for (const [name, svc] of services) {
+      for (const port of publishedPorts(svc)) {
+        expect(port.hostSpec, `${name}: host port ${port.hostSpec}`).toMatch(/^\$\{[A-Z0-9_]+_PORT:-\d+\}$/);
+        if (!isPublic(name))
+          expect(nativePorts.has(port.host), `${name}: ${port.host} is a native port`).toBe(false);
+      }
+    }
+  });
+
+  it('gives tools on the host a Kafka listener on loopback, advertised as they reach it', () => {
+    const env = resolvedEnv(compose.services.kafka);
+    const listeners = (env.KAFKA_LISTENERS ?? '').split(',');
+    const advertised = (env.KAFKA_ADVERTISED_LISTENERS ?? '').split(',');
+    const protocols = (env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP ?? '').split(',').map((p) => p.split(':')[0]);
+    const hostPorts = publishedPorts(compose.services.kafka);
+    expect(hostPorts.length).toBeGreaterThan(0);
+    for (const port of hostPorts) {
+      expect(port.hostIp).toBe('127.0.0.1');
+      const listener = listeners.find((l) => l.endsWith(`:${port.target}`));
+      const listenerName = listener?.split('://')[0];
+      expect(listenerName, `a listener on ${port.target}`).toBeDefined();
+      expect(protocols).toContain(listenerName);
+      expect(advertised).toContainEqual(
+        expect.stringMatching(new RegExp(`^${listenerName}://(127\\.0\\.0\\.1|localhost):${port.host}$`)),
+      );
+    }
+    // The other containers keep using the broker by its service name.
+    expect(advertised).toContain('PLAINTEXT://kafka:9092');
   });
 
   it('has no secret literals: passwords and keys come from .env', () => {
@@ -182,20 +419,87 @@ describe('compose.yaml is secure by default', () => {
     expect(compose.services.worker?.environment ?? {}).not.toHaveProperty('DATABASE_READER_URL');
   });
 
-  it('runs the Kafka version of stack/pom.xml', () => {
-    const pom = readFileSync(join(root, 'stack', 'pom.xml'), 'utf8');
+  it('runs the Kafka and Debezium versions of stack/pom.xml', () => {
+    const pom = read('stack/pom.xml');
     const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1];
+    const debezium = /<debezium\.version>([^<]+)<\/debezium\.version>/.exec(pom)?.[1];
     expect(version).toBeDefined();
+    expect(debezium).toBeDefined();
     const kafkaImages = services.filter(([, svc]) => svc.image?.startsWith('apache/kafka:'));
     expect(kafkaImages.length).toBeGreaterThan(0);
     for (const [name, svc] of kafkaImages) expect(svc.image, name).toBe(`apache/kafka:${version}`);
+
+    // Connect and Debezium come from the pom's own profiles, so they cannot drift from it...
+    const connect = compose.services.connect?.build;
+    expect(connect).toBeDefined();
+    const dockerfile = read(join(connect?.context ?? '.', connect?.dockerfile ?? ''));
+    expect(dockerfile).toMatch(/^COPY stack\/pom\.xml /m);
+    expect(dockerfile).toMatch(/mvn [^\n]*-Pconnect /);
+    expect(dockerfile).toMatch(/mvn [^\n]*-Pdebezium /);
+    // ...and nothing names another version: Dockerfiles, compose, .env.example, the README.
+    const dockerfiles = services.flatMap(([, svc]) =>
+      svc.build === undefined ? [] : [read(join(svc.build.context, svc.build.dockerfile))],
+    );
+    const texts = [...dockerfiles, composeText, read('.env.example'), read('README.md')].join('\n');
+    const mentions = [...texts.matchAll(/\b(kafka|debezium)[\w./-]*?[:_-](\d+\.\d+\.\d+(?:\.Final)?)\b/gi)];
+    expect(mentions.length).toBeGreaterThan(0);
+    for (const m of mentions) {
+      const expected = m[1]?.toLowerCase() === 'kafka' ? version : debezium;
+      const bare = (v: string | undefined) => v?.replace(/\.Final$/, '');
+      expect(bare(m[2]), m[0]).toBe(bare(expected));
+    }
   });
 
-  it('keeps Kafka data on its volume under a fixed cluster id', () => {
-    const kafka = compose.services.kafka;
-    const logDirs = String(kafka?.environment?.KAFKA_LOG_DIRS);
-    expect(kafka?.volumes?.map((v) => v.split(':')[1])).toContain(logDirs);
-    expect(String(kafka?.environment?.CLUSTER_ID)).toMatch(requiredVariable);
+  it("builds Connect's worker config with every placeholder of the native template filled in", () => {
+    const build = compose.services.connect?.build;
+    const dockerfile = read(join(build?.context ?? '.', build?.dockerfile ?? ''));
+    let config = read('stack/config/connect.properties');
+    const edits = [...dockerfile.matchAll(/-e '(s#[^']+#)'/g)].map((m) => m[1] ?? '');
+    expect(edits.length).toBeGreaterThan(0);
+    for (const edit of edits) {
+      const [, from = '', to = ''] = edit.split('#');
+      expect(config, `sed ${edit} finds its text`).toContain(from);
+      config = config.replaceAll(from, to);
+    }
+    expect(config).not.toMatch(/@[A-Z_]+@/);
+    expect(config).toMatch(/^bootstrap\.servers=kafka:9092$/m);
+    expect(config).toMatch(/^listeners=http:\/\/0\.0\.0\.0:8083$/m);
+  });
+
+  it('keeps every data volume where its image really writes, Kafka under a fixed cluster id', () => {
+    /** Where each stateful image keeps its data, per its documentation and entrypoint. */
+    const dataDir = (svc: Service): string[] | undefined => {
+      const env = resolvedEnv(svc);
+      const postgres = /^postgres:(\d+)/.exec(svc.image ?? '');
+      if (postgres)
+        return [
+          env.PGDATA ?? (Number(postgres[1]) >= 18 ? '/var/lib/postgresql' : '/var/lib/postgresql/data'),
+        ];
+      if (svc.image?.startsWith('redis:')) return ['/data'];
+      // apache/kafka writes to /tmp/kraft-combined-logs unless told otherwise.
+      if (svc.image?.startsWith('apache/kafka:'))
+        return (env.KAFKA_LOG_DIRS ?? '/tmp/kraft-combined-logs').split(',');
+      return undefined;
+    };
+    const named = new Set(Object.keys(compose.volumes ?? {}));
+    const used = new Set<string>();
+    const stateful = services.filter(([, svc]) => isLongRunning(svc) && dataDir(svc) !== undefined);
+    expect(stateful.map(([name]) => name).sort()).toEqual(['kafka', 'postgres', 'redis']);
+    for (const [name, svc] of stateful) {
+      const mounts = (svc.volumes ?? []).map((v) => v.split(':'));
+      for (const dir of dataDir(svc) ?? []) {
+        const mount = mounts.find(([, target]) => target === dir);
+        expect(mount, `${name}: a volume at ${dir}`).toBeDefined();
+        expect(named.has(mount?.[0] ?? ''), `${name}: ${mount?.[0]} is a named volume`).toBe(true);
+        used.add(mount?.[0] ?? '');
+      }
+    }
+    // A named volume mounted anywhere else would look kept while the data is not.
+    expect([...named].sort()).toEqual([...used].sort());
+    expect(String(compose.services.kafka?.environment?.CLUSTER_ID)).toMatch(requiredVariable);
+    // kafka-storage format takes only a base64url UUID: the example must be one to start at all.
+    expect(resolvedEnv(compose.services.kafka).CLUSTER_ID).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(compose.services.redis?.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
   });
 
   it('checks PostgreSQL health over TCP, not the init-time socket', () => {
@@ -203,6 +507,17 @@ describe('compose.yaml is secure by default', () => {
     expect(Array.isArray(test) ? test : [test]).toEqual(
       expect.arrayContaining(['pg_isready', '-h', '127.0.0.1']),
     );
+  });
+
+  it('checks every service over TCP on 127.0.0.1, not a socket or a name that may resolve elsewhere', () => {
+    const checked = services.filter(([, svc]) => svc.healthcheck !== undefined);
+    expect(checked.length).toBeGreaterThan(0);
+    for (const [name, svc] of checked) {
+      const test = healthcheckText(svc);
+      expect(test, name).toMatch(/(-h 127\.0\.0\.1\b|127\.0\.0\.1:\d+)/);
+      expect(test, name).not.toMatch(/localhost/);
+      if (/pg_isready|redis-cli|psql/.test(test)) expect(test, name).toMatch(/-h 127\.0\.0\.1\b/);
+    }
   });
 
   it('restarts every long-running service', () => {
@@ -224,6 +539,108 @@ describe('compose.yaml is secure by default', () => {
     expect(attributes).toContain('*.sh text eol=lf');
     for (const script of ['stack/up', 'stack/down', 'stack/status', 'stack/dev']) {
       expect(attributes, script).toContain(`${script} text eol=lf`);
+    }
+  });
+});
+
+describe('compose.yaml gives every app what its env schema asks for', () => {
+  const apps = services.filter(([, svc]) => svc.build !== undefined && entryFile(svc)?.endsWith('.ts'));
+
+  it('knows the env schema of every app it builds', () => {
+    expect(apps.length).toBeGreaterThan(0);
+    for (const [name, svc] of apps) expect(Object.keys(envSchemas), name).toContain(entryFile(svc));
+  });
+
+  it('sets every required variable to a valid value (with .env.example as .env)', () => {
+    for (const [name, svc] of apps) {
+      const schema = envSchemas[entryFile(svc) ?? ''];
+      if (schema === undefined) continue;
+      const result = schema.safeParse(resolvedEnv(svc));
+      expect(
+        result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+        name,
+      ).toEqual([]);
+      // Nothing set that the app does not read: a typo would otherwise pass silently.
+      for (const key of Object.keys(svc.environment ?? {}))
+        expect(Object.keys(schema.shape), `${name}.${key}`).toContain(key);
+    }
+  });
+
+  it('leaves no variable the app reads on a default that means "this container" (127.0.0.1)', () => {
+    for (const [name, svc] of apps) {
+      const entry = entryFile(svc) ?? '';
+      const schema = envSchemas[entry];
+      if (schema === undefined) continue;
+      const env = resolvedEnv(svc);
+      const sources = sourcesOf(entry);
+      for (const [key, field] of Object.entries(schema.shape)) {
+        const value = key in env ? env[key] : (field as z.ZodType).safeParse(undefined).data;
+        // Origins are addresses as the browser sees them, where localhost is the user's machine.
+        if (key === 'ALLOWED_ORIGINS' || !mentionsLoopback(value)) continue;
+        // A default nobody reads is harmless: the migration never talks to Kafka Connect.
+        expect(
+          new RegExp(`\\b${key}\\b`).test(sources),
+          `${name}: ${key}=${JSON.stringify(value)} is read by ${entry}`,
+        ).toBe(false);
+      }
+    }
+  });
+
+  it('listens on the port it publishes and checks', () => {
+    for (const [name, svc] of apps) {
+      const schema = envSchemas[entryFile(svc) ?? ''];
+      const parsed = schema?.safeParse(resolvedEnv(svc)).data as Record<string, unknown> | undefined;
+      const port = parsed?.PORT ?? parsed?.WORKER_PORT;
+      for (const published of publishedPorts(svc)) expect(published.target, name).toBe(port);
+      if (svc.healthcheck !== undefined) expect(healthcheckText(svc), name).toContain(`127.0.0.1:${port}`);
+    }
+  });
+
+  it("runs the gateways in production mode, bound beyond the container's loopback", () => {
+    for (const [name, svc] of gateways) {
+      const settings = authSettings(loadEnv(resolvedEnv(svc)));
+      expect(settings.mode, name).toBe('production');
+      expect(isLoopback(settings.host), `${name} binds ${settings.host}`).toBe(false);
+    }
+  });
+
+  it('lets the one-shot database jobs wait for PostgreSQL and be run again on failure', () => {
+    const jobs = apps.filter(([, svc]) => envSchemas[entryFile(svc) ?? ''] === drizzleEnvSchema);
+    expect(jobs.map(([name]) => name).sort()).toEqual(['migrate', 'seed']);
+    for (const [name, svc] of jobs) {
+      expect(Number(resolvedEnv(svc).DATABASE_WAIT_MS), `${name}.DATABASE_WAIT_MS`).toBeGreaterThan(0);
+      expect(svc.restart, name).toMatch(/^on-failure/);
+      expect(isLongRunning(svc), name).toBe(false);
+    }
+  });
+
+  it('lets the page fail over between both gateways, with tokens from an issuer that is not one of them', () => {
+    const web = resolvedEnv(compose.services.web);
+    const urls = (web.GATEWAY_URLS ?? '').split(',');
+    for (const [name, svc] of gateways) {
+      for (const port of publishedPorts(svc)) expect(urls, name).toContain(`ws://localhost:${port.host}/ws`);
+    }
+    // Production gateways mint nothing: the page's token URL is the (opt-in) issuer's port.
+    const issuer = publishedPorts(compose.services['dev-token-issuer']).map((p) => p.host);
+    expect(issuer).toHaveLength(1);
+    expect(new URL(web.TOKEN_URL ?? '').port).toBe(String(issuer[0]));
+    for (const [name, svc] of gateways) {
+      for (const port of publishedPorts(svc))
+        expect(new URL(web.TOKEN_URL ?? '').port, name).not.toBe(String(port.host));
+    }
+  });
+
+  it('allows the origins the page is served as, on the gateways and the token issuer', () => {
+    const webPort = publishedPorts(compose.services.web)[0]?.host;
+    expect(webPort).toBeDefined();
+    for (const [name, svc] of [
+      ...gateways,
+      ['dev-token-issuer', compose.services['dev-token-issuer']] as const,
+    ]) {
+      const origins = (resolvedEnv(svc).ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim());
+      expect(origins, name).toEqual(
+        expect.arrayContaining([`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]),
+      );
     }
   });
 });

@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-const envSchema = z.object({
+export const envSchema = z.object({
   /** Comma-separated host:port list. */
   KAFKA_BROKERS: z
     .string()
