@@ -4,6 +4,7 @@ import type { FakeWorker } from './support/fake-worker.ts';
 import { createFakeWorker } from './support/fake-worker.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
+import { until } from './support/wait.ts';
 
 describe('wire protocol against real Redis and PostgreSQL', () => {
   let h: GatewayHarness;
@@ -22,8 +23,14 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
   it('serves health, readiness and metrics', async () => {
     const base = `http://127.0.0.1:${gw.port}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${base}/readyz`);
-    expect(ready.status).toBe(200);
+    // Ready once the read loop has drained the stream's backlog, which on a loaded machine can
+    // come a moment after the listener opened.
+    await until(
+      async () => (await fetch(`${base}/readyz`)).status === 200,
+      'the gateway to report ready',
+      15_000,
+    );
+    expect(await (await fetch(`${base}/readyz`)).text()).toBe('ready');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('gateway_connections');
     expect(metrics).toContain('gateway_stream_lag');
