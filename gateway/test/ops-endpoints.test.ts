@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsSettings } from '../src/ops/metrics-settings.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
+import { until } from './support/wait.ts';
 
 const TOKEN = 'metrics-token-for-the-ops-suite';
 
@@ -19,6 +20,17 @@ describe('operations endpoints', () => {
     const base = `http://127.0.0.1:${gw.port}`;
     const health = await fetch(`${base}/healthz`);
     expect([health.status, await health.text()]).toEqual([200, 'ok']);
+    // Not ready says only that, until the read loop has drained the stream's backlog.
+    await until(
+      async () => {
+        const ready = await fetch(`${base}/readyz`);
+        const answer = [ready.status, await ready.text()];
+        if (answer[0] !== 200) expect(answer).toEqual([503, 'not ready']);
+        return answer[0] === 200;
+      },
+      'the gateway to report ready',
+      15_000,
+    );
     const ready = await fetch(`${base}/readyz`);
     expect([ready.status, await ready.text()]).toEqual([200, 'ready']);
   });
