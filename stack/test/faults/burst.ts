@@ -17,7 +17,8 @@ export async function untilSubscribed(clients: ProtocolClient[]): Promise<void> 
 
 /**
  * Connects the standard clients, starts writing, runs `fault` once PHASE_WRITES writes are in
- * (it gets the traffic to pace itself), writes PHASE_WRITES more after it, and stops writing.
+ * (it gets the traffic to pace itself: writes during the fault, a pause while a slow restart
+ * runs, so a burst stays a burst), writes PHASE_WRITES more after it, and stops writing.
  */
 export async function burstAround(
   env: Environment,
@@ -29,6 +30,7 @@ export async function burstAround(
   try {
     await traffic.after(PHASE_WRITES);
     await fault(traffic);
+    traffic.resume();
     await traffic.after(PHASE_WRITES);
   } finally {
     await traffic.stop();

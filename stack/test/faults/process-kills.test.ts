@@ -28,6 +28,7 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
       const kafka = await javaPid(home, 'kafka');
       await killHard(await javaPid(home, 'connect'));
       await traffic.after(PHASE_WRITES);
+      traffic.pause();
       const out = await stack(home, 'up');
       // stack/up restarts only what is down.
       expect(out).toMatch(/kafka already running|Kafka.*already answers/);
@@ -46,6 +47,7 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
       const connect = await javaPid(home, 'connect');
       await killHard(await javaPid(home, 'kafka'));
       await traffic.after(PHASE_WRITES);
+      traffic.pause();
       const out = await stack(home, 'up');
       expect(out).toContain('starting kafka');
       expect(out).toMatch(/connect already running|Connect.*already answers/);
@@ -62,6 +64,7 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
     const { clients } = await burstAround(env, async (traffic) => {
       await env.worker.kill('SIGKILL');
       await traffic.after(PHASE_WRITES);
+      traffic.pause();
       await env.worker.start();
     });
     await expectDelivered(clients, env.pipeline.sql, {

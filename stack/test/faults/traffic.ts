@@ -17,6 +17,9 @@ export interface Traffic {
   readonly writes: number;
   /** Resolves once at least `count` more writes committed. */
   after(count: number): Promise<void>;
+  /** Holds the writers (after their write in flight) until resume(): bounds a burst. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<number>;
 }
 
@@ -25,6 +28,7 @@ export function startTraffic(sql: Sql, options: { concurrency?: number; pauseMs?
   const ids: number[] = [];
   let running = true;
   let writes = 0;
+  let gate: { promise: Promise<void>; open: () => void } | undefined;
   const waiters: { target: number; resolve: () => void }[] = [];
   const committed = () => {
     writes++;
@@ -39,6 +43,8 @@ export function startTraffic(sql: Sql, options: { concurrency?: number; pauseMs?
   };
   const loop = async () => {
     while (running) {
+      if (gate) await gate.promise;
+      if (!running) return;
       const roll = Math.random();
       if (ids.length < 20 || roll < 0.3) {
         const [row] = await sql<{ id: number }[]>`
@@ -74,8 +80,21 @@ export function startTraffic(sql: Sql, options: { concurrency?: number; pauseMs?
     after(count) {
       return new Promise((resolve) => waiters.push({ target: writes + count, resolve }));
     },
+    pause() {
+      if (gate) return;
+      let open = () => {};
+      const promise = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      gate = { promise, open };
+    },
+    resume() {
+      gate?.open();
+      gate = undefined;
+    },
     async stop() {
       running = false;
+      gate?.open();
       await Promise.all(loops);
       for (const w of waiters.splice(0)) w.resolve();
       return writes;
