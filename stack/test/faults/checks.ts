@@ -88,16 +88,22 @@ export function violations(client: ProtocolClient, resets: ResetRule, conflated:
 export async function expectDelivered(
   clients: ProtocolClient[],
   sql: Sql,
-  options: { resets: (client: ProtocolClient) => ResetRule; gatewayHttpUrls: string[]; timeoutMs?: number },
+  options: {
+    resets: (client: ProtocolClient) => ResetRule;
+    gatewayHttpUrls: string[];
+    /** Printed with the summary (e.g. processes the supervisor had to restart). */
+    note?: string;
+    timeoutMs?: number;
+  },
 ): Promise<void> {
-  const problems = await convergence(clients, sql, options.timeoutMs ?? 180_000);
+  const problems = await convergence(clients, sql, options.timeoutMs ?? 120_000);
   const conflated = (await conflatedChanges(options.gatewayHttpUrls)) > 0;
   for (const client of clients) problems.push(...violations(client, options.resets(client), conflated));
   const changes = clients.map(
     (c) =>
       `${c.name}: ${c.changeFrames().length} changes, ${c.resets.length} resets, ${c.reconnects} reconnects`,
   );
-  console.log(`delivered: ${changes.join('; ')}`);
+  console.log(`delivered: ${changes.join('; ')}${options.note ? `; ${options.note}` : ''}`);
   expect(problems, problems.join('\n')).toEqual([]);
 }
 

@@ -33,6 +33,8 @@ export interface Environment {
   gatewayHttpUrls(): string[];
   /** Staff clients: one unfiltered, one by status, one by customer; spread over both gateways. */
   connectClients(): Promise<ProtocolClient[]>;
+  /** Crashes the suite's supervisor restarted (worker, gateways, redis-server), for the log. */
+  crashes(): string;
   /** Closes the clients of the case that just ended. */
   closeClients(): Promise<void>;
   close(): Promise<void>;
@@ -147,7 +149,14 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
       for (const client of clients.splice(0)) await client.close();
     };
 
+    const crashes = () =>
+      services
+        .filter((service) => service.unexpectedExits > 0)
+        .map((service) => `${service.spec.name} crashed ${service.unexpectedExits}×`)
+        .join(', ') || 'no crashes';
+
     return {
+      crashes,
       stackHome,
       logDir,
       pipeline,

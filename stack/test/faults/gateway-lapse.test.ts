@@ -38,6 +38,7 @@ describe('a gateway frozen past its TTL', () => {
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'allowed',
       gatewayHttpUrls: env.gatewayHttpUrls(),
+      note: env.crashes(),
     });
   });
 });

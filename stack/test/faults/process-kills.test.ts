@@ -39,6 +39,7 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'none',
       gatewayHttpUrls: env.gatewayHttpUrls(),
+      note: env.crashes(),
     });
   });
 
@@ -57,6 +58,7 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'none',
       gatewayHttpUrls: env.gatewayHttpUrls(),
+      note: env.crashes(),
     });
   });
 
@@ -70,6 +72,7 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'none',
       gatewayHttpUrls: env.gatewayHttpUrls(),
+      note: env.crashes(),
     });
   });
 });

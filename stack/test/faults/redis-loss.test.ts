@@ -4,6 +4,8 @@
  * would otherwise open: a client returning with an old cursor must get one; clients that stay
  * connected must end equal to the database (by reset or resync), never with a silent gap.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { waitFor } from '@orders/drizzle/testing';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { PHASE_WRITES, untilSubscribed } from './burst.ts';
@@ -12,6 +14,7 @@ import { createEnvironment, type Environment } from './environment.ts';
 import type { ProtocolClient } from './protocol-client.ts';
 import { insertUntouched, startTraffic } from './traffic.ts';
 
+const run = promisify(execFile);
 let env: Environment;
 
 beforeAll(async () => {
@@ -29,6 +32,28 @@ async function untilSeen(client: ProtocolClient, ids: number[]): Promise<void> {
     description: `${client.name} to see ${ids.length} new orders`,
     timeoutMs: 120_000,
   });
+}
+
+/** Waits until the worker has appended the change of order `id` to history. */
+async function untilInHistory(id: number): Promise<void> {
+  const history = `{${env.pipeline.ns}}:history`;
+  await waitFor(
+    async () => {
+      const { stdout } = await run('redis-cli', [
+        '-p',
+        String(env.redisPort),
+        '--raw',
+        'XREVRANGE',
+        history,
+        '+',
+        '-',
+        'COUNT',
+        '200',
+      ]);
+      return stdout.includes(`"id":${id},`) ? true : undefined;
+    },
+    { description: `order ${id} in history`, timeoutMs: 60_000 },
+  );
 }
 
 async function loseRedis(): Promise<void> {
@@ -61,6 +86,7 @@ describe('Redis loses its data', () => {
     await expectDelivered(clients, env.pipeline.sql, {
       resets: (c) => (c === away ? 'required' : 'allowed'),
       gatewayHttpUrls: env.gatewayHttpUrls(),
+      note: env.crashes(),
     });
   });
 
@@ -70,7 +96,16 @@ describe('Redis loses its data', () => {
     const traffic = startTraffic(env.pipeline.sql, { concurrency: 3, pauseMs: 5 });
     try {
       await traffic.after(PHASE_WRITES);
-      await loseRedis();
+      // The gateways fall behind (frozen well under the gateway TTL) so that Redis dies holding
+      // changes they have not read: forwarded, committed in Kafka, and then gone.
+      for (const gateway of env.gateways) gateway.signal('SIGSTOP');
+      try {
+        const untouched = await insertUntouched(env.pipeline.sql, 25);
+        await untilInHistory(untouched.at(-1) ?? 0);
+        await loseRedis();
+      } finally {
+        for (const gateway of env.gateways) gateway.signal('SIGCONT');
+      }
       await traffic.after(PHASE_WRITES);
     } finally {
       await traffic.stop();
@@ -78,6 +113,7 @@ describe('Redis loses its data', () => {
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'allowed',
       gatewayHttpUrls: env.gatewayHttpUrls(),
+      note: env.crashes(),
     });
   });
 });

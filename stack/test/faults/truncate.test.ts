@@ -24,6 +24,7 @@ describe('TRUNCATE orders', () => {
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'required',
       gatewayHttpUrls: env.gatewayHttpUrls(),
+      note: env.crashes(),
     });
   });
 });
