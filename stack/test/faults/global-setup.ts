@@ -16,10 +16,17 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const home = mkdtempSync(join(tmpdir(), 'orders-faults-'));
-  await stack(home, 'up');
-  project.provide('stackHome', home);
-  return async () => {
+  const teardown = async () => {
     await stack(home, 'down', '--purge');
     console.log(`fault suite: private stack logs kept in ${join(home, 'logs')}`);
   };
+  try {
+    await stack(home, 'up');
+  } catch (error) {
+    // A half-started stack (the broker up, Connect not) must not outlive the run.
+    await teardown().catch(() => {});
+    throw error;
+  }
+  project.provide('stackHome', home);
+  return teardown;
 }
