@@ -38,10 +38,13 @@ function difference(client: ProtocolClient, rows: Row[]): string | undefined {
   const missing = want.filter((l) => !haveSet.has(l));
   const extra = have.filter((l) => !wantSet.has(l));
   if (missing.length === 0 && extra.length === 0) return undefined;
-  return (
-    `${client.name}: ${missing.length} rows missing or stale (e.g. ${missing.slice(0, 3).join('; ')}), ` +
-    `${extra.length} extra or stale (e.g. ${extra.slice(0, 3).join('; ')})`
-  );
+  const parts = [
+    missing.length > 0
+      ? `${missing.length} rows missing or stale (e.g. ${missing.slice(0, 3).join('; ')})`
+      : '',
+    extra.length > 0 ? `${extra.length} rows extra or stale (e.g. ${extra.slice(0, 3).join('; ')})` : '',
+  ];
+  return `${client.name}: ${parts.filter((p) => p !== '').join(', ')}`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * cap adds trimming under a gateway that falls behind.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { burstAround, PHASE_WRITES } from './burst.ts';
 import { expectDelivered } from './checks.ts';
 import { createEnvironment, type Environment } from './environment.ts';
@@ -35,6 +35,13 @@ describe('a gateway frozen past its TTL', () => {
         frozen.signal('SIGCONT');
       }
     });
+    // The fault took effect: the worker did give up on the frozen gateway.
+    const metrics = await fetch(`http://127.0.0.1:${env.worker.spec.env.WORKER_PORT}/metrics`).then((r) =>
+      r.text(),
+    );
+    expect(
+      Number(/^worker_gateways_reaped_total(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1] ?? 0),
+    ).toBeGreaterThan(0);
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'allowed',
       gatewayHttpUrls: env.gatewayHttpUrls(),
