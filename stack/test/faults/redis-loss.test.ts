@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { waitFor } from '@orders/drizzle/testing';
+import { redisKeys } from '@orders/worker/contract';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { PHASE_WRITES, untilSubscribed } from './burst.ts';
 import { expectDelivered } from './checks.ts';
@@ -36,7 +37,7 @@ async function untilSeen(client: ProtocolClient, ids: number[]): Promise<void> {
 
 /** Waits until the worker has appended the change of order `id` to history. */
 async function untilInHistory(id: number): Promise<void> {
-  const history = `{${env.pipeline.ns}}:history`;
+  const { history } = redisKeys(env.pipeline.ns);
   await waitFor(
     async () => {
       const { stdout } = await run('redis-cli', [
