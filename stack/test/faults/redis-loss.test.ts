@@ -100,12 +100,15 @@ describe('Redis loses its data', () => {
       // The gateways fall behind (frozen well under the gateway TTL) so that Redis dies holding
       // changes they have not read: forwarded, committed in Kafka, and then gone.
       for (const gateway of env.gateways) gateway.signal('SIGSTOP');
+      // Held for a moment, so the newest history entries are the ones looked for.
+      traffic.pause();
       try {
         const untouched = await insertUntouched(env.pipeline.sql, 25);
         await untilInHistory(untouched.at(-1) ?? 0);
         await loseRedis();
       } finally {
         for (const gateway of env.gateways) gateway.signal('SIGCONT');
+        traffic.resume();
       }
       await traffic.after(PHASE_WRITES);
     } finally {
