@@ -104,7 +104,8 @@ export async function expectDelivered(
   for (const client of clients) problems.push(...violations(client, options.resets(client), conflated));
   const changes = clients.map(
     (c) =>
-      `${c.name}: ${c.changeFrames().length} changes, ${c.resets.length} resets, ${c.reconnects} reconnects`,
+      `${c.name}: ${c.changeFrames().length} changes, ${c.resets.length} resets, ${c.reconnects} reconnects` +
+      (c.recoverableErrors > 0 ? `, ${c.recoverableErrors} internal/slow_consumer errors` : ''),
   );
   console.log(`delivered: ${changes.join('; ')}${options.note ? `; ${options.note}` : ''}`);
   expect(problems, problems.join('\n')).toEqual([]);

@@ -37,7 +37,7 @@ export interface Violations {
   gaps: string[];
   /** A snapshot on a subscription resumed from a cursor, without a `reset` first. */
   unannouncedSnapshots: number;
-  /** Frames that failed validation, and `error` frames. */
+  /** Frames that failed validation, and `error` frames refusing the client's input. */
   bad: string[];
 }
 
@@ -55,6 +55,7 @@ export class ProtocolClient {
   cursor: string | undefined;
   reconnects = 0;
   unknownFrames = 0;
+  recoverableErrors = 0;
 
   private socket: WebSocket | undefined;
   private gatewayIndex = 0;
@@ -221,11 +222,11 @@ export class ProtocolClient {
         this.newSegment();
         return;
       case 'error':
-        this.violations.bad.push(`error frame ${frame.code}: ${frame.message}`);
-        if (frame.code === 'internal' && frame.sub === this.sub) {
-          // The protocol's advice for `internal`: subscribe again.
-          setTimeout(() => this.subscribe(), 500);
-        }
+        // `internal` (subscribe again) and `slow_consumer` (the socket closes; resume from the
+        // cursor) are part of recovering; any other code means this client's input was refused.
+        if (frame.code === 'internal' || frame.code === 'slow_consumer') this.recoverableErrors++;
+        else this.violations.bad.push(`error frame ${frame.code}: ${frame.message}`);
+        if (frame.code === 'internal' && frame.sub === this.sub) setTimeout(() => this.subscribe(), 500);
         return;
       default:
         return;
