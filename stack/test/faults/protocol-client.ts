@@ -59,6 +59,7 @@ export class ProtocolClient {
 
   private socket: WebSocket | undefined;
   private gatewayIndex = 0;
+  private attempts = 0;
   private away = false;
   private closed = false;
   /** Per reset-free run: changes seen, and the newest version known per order. */
@@ -90,7 +91,14 @@ export class ProtocolClient {
   /** Opens a socket and subscribes (with the cursor if one is held); resolves once open. */
   async connect(): Promise<void> {
     this.away = false;
+    await this.openAny();
+  }
+
+  /** Tries the gateways in turn until one opens; a newer call supersedes an older one. */
+  private async openAny(): Promise<void> {
+    const attemptOf = ++this.attempts;
     for (let attempt = 0; ; attempt++) {
+      if (attemptOf !== this.attempts) return;
       const urls = this.options.gateways();
       const url = urls[this.gatewayIndex % urls.length] ?? '';
       this.gatewayIndex++;
@@ -98,7 +106,7 @@ export class ProtocolClient {
         await this.open(url);
         return;
       } catch {
-        if (this.closed || this.away) return;
+        if (this.closed || this.away || this.socket !== undefined) return;
         // A frozen or restarting gateway: try the next one after a short pause.
         await new Promise((r) => setTimeout(r, Math.min(2000, 200 * (attempt + 1))));
       }
@@ -133,6 +141,11 @@ export class ProtocolClient {
       });
       let opened = false;
       socket.on('open', () => {
+        // One socket at a time: two would mean two subscriptions and double deliveries.
+        if (this.closed || this.away || this.socket !== undefined) {
+          socket.terminate();
+          return;
+        }
         opened = true;
         this.socket = socket;
         this.subscribe();
@@ -148,7 +161,9 @@ export class ProtocolClient {
         if (this.socket === socket) this.socket = undefined;
         if (this.closed || this.away) return;
         this.reconnects++;
-        setTimeout(() => void this.connect(), 200);
+        setTimeout(() => {
+          if (!this.closed && !this.away) void this.openAny();
+        }, 200);
       });
     });
   }
