@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['stack/test/**/*.test.ts'],
+    // The fault-injection suite has its own config (faults.vitest.config.ts).
+    exclude: ['stack/test/faults/**', '**/node_modules/**'],
     // Two JVMs start (and Maven may run) on shared cores: minutes, not seconds, when busy.
     testTimeout: 600_000,
     hookTimeout: 180_000,

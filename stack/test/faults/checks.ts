@@ -1,0 +1,123 @@
+/**
+ * The end-of-case checks: every client's view equals PostgreSQL, nothing was delivered twice
+ * or out of order, no silent gap, and `reset` exactly where the protocol calls for one.
+ */
+import type { Sql } from '@orders/drizzle';
+import { expect } from 'vitest';
+import type { ProtocolClient } from './protocol-client.ts';
+import type { Filter } from './server-frames.ts';
+
+interface Row {
+  id: number;
+  customerName: string;
+  productName: string;
+  status: string;
+  version: number;
+}
+
+const line = (r: Row) => `${r.id} v${r.version} ${r.status} ${r.customerName} ${r.productName}`;
+
+function matches(filter: Filter | undefined, row: Row): boolean {
+  if (filter?.status && !filter.status.includes(row.status as never)) return false;
+  if (filter?.customer !== undefined && row.customerName !== filter.customer) return false;
+  return true;
+}
+
+export async function databaseRows(sql: Sql): Promise<Row[]> {
+  return sql<Row[]>`
+    select id, customer_name as "customerName", product_name as "productName", status::text as status, version
+    from orders order by id`;
+}
+
+/** What differs between a client's view and the rows its filter selects, or undefined. */
+function difference(client: ProtocolClient, rows: Row[]): string | undefined {
+  const want = rows.filter((r) => matches(client.filter, r)).map(line);
+  const have = [...client.view.values()].sort((a, b) => a.id - b.id).map(line);
+  const wantSet = new Set(want);
+  const haveSet = new Set(have);
+  const missing = want.filter((l) => !haveSet.has(l));
+  const extra = have.filter((l) => !wantSet.has(l));
+  if (missing.length === 0 && extra.length === 0) return undefined;
+  const parts = [
+    missing.length > 0
+      ? `${missing.length} rows missing or stale (e.g. ${missing.slice(0, 3).join('; ')})`
+      : '',
+    extra.length > 0 ? `${extra.length} rows extra or stale (e.g. ${extra.slice(0, 3).join('; ')})` : '',
+  ];
+  return `${client.name}: ${parts.filter((p) => p !== '').join(', ')}`;
+}
+
+/**
+ * Polls until every client's view equals the database (writes must have stopped). The
+ * deadline is generous: only a view that never converges is a problem.
+ */
+export async function convergence(clients: ProtocolClient[], sql: Sql, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await databaseRows(sql);
+    const differences = clients.flatMap((c) => difference(c, rows) ?? []);
+    if (differences.length === 0) return [];
+    if (Date.now() > deadline) return [`not converged after ${timeoutMs} ms: ${differences.join(' | ')}`];
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export type ResetRule = 'none' | 'allowed' | 'required';
+
+/** Duplicates, changes out of order, gaps, bad frames, and resets against `resets`. */
+export function violations(client: ProtocolClient, resets: ResetRule, conflated: boolean): string[] {
+  const v = client.violations;
+  const problems: string[] = [];
+  const list = (what: string, items: string[]) => {
+    if (items.length > 0) problems.push(`${items.length} ${what} (e.g. ${items.slice(0, 5).join(', ')})`);
+  };
+  list('invalid or error frames', v.bad);
+  list('changes delivered twice', v.duplicates);
+  list('changes not newer than what the client had', v.notNewer);
+  // Conflation legitimately skips versions; it happens only for a socket far behind.
+  if (!conflated) list('skipped versions without a reset (silent gap)', v.gaps);
+  if (v.unannouncedSnapshots > 0) problems.push(`${v.unannouncedSnapshots} snapshots without a reset`);
+  const reasons = client.resets.map((r) => r.reason);
+  if (resets === 'none' && reasons.length > 0)
+    problems.push(`reset where none is due: ${reasons.join(', ')}`);
+  if (resets === 'required' && reasons.length === 0) problems.push('no reset although one is due');
+  return problems.map((p) => `${client.name}: ${p}`);
+}
+
+/**
+ * Waits for convergence, then fails with every problem of every client at once, so one run
+ * shows the whole picture rather than the first broken promise.
+ */
+export async function expectDelivered(
+  clients: ProtocolClient[],
+  sql: Sql,
+  options: {
+    resets: (client: ProtocolClient) => ResetRule;
+    gatewayHttpUrls: string[];
+    /** Printed with the summary (e.g. processes the supervisor had to restart). */
+    note?: string;
+    timeoutMs?: number;
+  },
+): Promise<void> {
+  const problems = await convergence(clients, sql, options.timeoutMs ?? 120_000);
+  const conflated = (await conflatedChanges(options.gatewayHttpUrls)) > 0;
+  for (const client of clients) problems.push(...violations(client, options.resets(client), conflated));
+  const changes = clients.map(
+    (c) =>
+      `${c.name}: ${c.changeFrames().length} changes, ${c.resets.length} resets, ${c.reconnects} reconnects` +
+      (c.recoverableErrors > 0 ? `, ${c.recoverableErrors} internal/slow_consumer errors` : ''),
+  );
+  console.log(`delivered: ${changes.join('; ')}${options.note ? `; ${options.note}` : ''}`);
+  expect(problems, problems.join('\n')).toEqual([]);
+}
+
+/** Sum of `gateway_conflated_changes_total` over the gateways. */
+export async function conflatedChanges(gatewayHttpUrls: string[]): Promise<number> {
+  let total = 0;
+  for (const url of gatewayHttpUrls) {
+    const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text());
+    const match = /^gateway_conflated_changes_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    total += Number(match?.[1] ?? 0);
+  }
+  return total;
+}
