@@ -108,8 +108,9 @@ const envelopeSchema = z.object({
   source: z.object({
     ts_ms: z.number(),
     lsn: z.union([z.number(), z.string()]).nullish(),
-    sequence: z.string().nullish(),
-    snapshot: z.union([z.string(), z.boolean()]).nullish(),
+    // Read leniently: an unexpected shape costs the record its deduplication, not its delivery.
+    sequence: z.unknown().optional(),
+    snapshot: z.unknown().optional(),
   }),
 });
 
@@ -122,10 +123,10 @@ const canonical = (digits: string) => digits.replace(/^0+(?=\d)/, '');
 
 /** (commit LSN, change LSN), or null when either is unknown. */
 export function sourcePosition(
-  sequence: string | null | undefined,
+  sequence: unknown,
   lsn: string | number | null | undefined,
 ): SourcePosition | null {
-  if (sequence == null) return null;
+  if (typeof sequence !== 'string') return null;
   const match = sequencePattern.exec(sequence);
   if (!match) return null;
   const commit = match[1] ?? match[2];
