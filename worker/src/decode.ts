@@ -119,7 +119,8 @@ const envelopeSchema = z.object({
 const sequencePattern = /^\[\s*(?:"(\d+)"|(\d+)|null)\s*,\s*(?:"(\d+)"|(\d+)|null)\s*\]$/;
 
 // Leading zeros would break the length-first comparison in the forward script.
-const canonical = (digits: string) => digits.replace(/^0+(?=\d)/, '');
+const canonical = (digits: string) =>
+  digits.length > 1 && digits.charCodeAt(0) === 48 ? digits.replace(/^0+(?=\d)/, '') : digits;
 
 /** (commit LSN, change LSN), or null when either is unknown. */
 export function sourcePosition(
@@ -130,8 +131,9 @@ export function sourcePosition(
   const match = sequencePattern.exec(sequence);
   if (!match) return null;
   const commit = match[1] ?? match[2];
-  const change = match[3] ?? match[4] ?? (lsn == null ? undefined : String(lsn));
-  if (commit === undefined || change === undefined || !/^\d+$/.test(change)) return null;
+  const change =
+    match[3] ?? match[4] ?? (lsn == null || !/^\d+$/.test(String(lsn)) ? undefined : String(lsn));
+  if (commit === undefined || change === undefined) return null;
   return { commit: canonical(commit), change: canonical(change) };
 }
 
@@ -185,7 +187,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function isKeyOnly(value: unknown): boolean {
   if (value == null) return true;
   if (!isRecord(value)) return false;
-  return Object.entries(value).every(([column, v]) => column === 'id' || v == null);
+  // A loop rather than Object.entries: this runs for every update on the hot path.
+  for (const column in value) if (column !== 'id' && value[column] != null) return false;
+  return true;
 }
 
 export function decodeRecord(value: Buffer | string | null, at: KafkaCoordinates): DecodeResult {

@@ -27,8 +27,9 @@ import { luaScript, type RedisClient, runScript } from './redis.ts';
  * KEYS: history, gateways, high-water hash, source-mark hash, epoch.
  * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field (both hashes),
  *       offset to raise the mark to, epoch candidate, prefix of this topic's mark fields,
- *       then per record (offset, position "commit/change" or "", snapshot read "1" or "",
- *       reset reason or "", payload or "") in ascending offset order.
+ *       then per record (offset, commit LSN or "", change LSN or "", flags, payload or "") in
+ *       ascending offset order; flags: "" (plain), "s" (snapshot read) or a reset reason
+ *       (a resnapshot marker always comes with a snapshot read, a truncate with no change).
  * Returns {live gateways, offset duplicates, source duplicates, then per record its entry id
  * ("" when skipped; the marker's id for a marker-only record)}.
  *
@@ -82,7 +83,7 @@ end
 local out = {#live, 0, 0}
 for i = 9, #ARGV, 5 do
   local pc, pl
-  if ARGV[i + 1] ~= '' then pc, pl = split(ARGV[i + 1]) end
+  if ARGV[i + 1] ~= '' then pc, pl = ARGV[i + 1], ARGV[i + 2] end
   if mark and not above(ARGV[i], mark) then
     out[2] = out[2] + 1
     out[#out + 1] = ''
@@ -90,14 +91,16 @@ for i = 9, #ARGV, 5 do
     out[3] = out[3] + 1
     out[#out + 1] = ''
   else
-    local reset = ARGV[i + 3]
+    local flags = ARGV[i + 3]
+    local reset = ''
+    if flags ~= '' and flags ~= 's' then reset = flags end
     if reset == 'resnapshot' then
       local prefix = ARGV[8]
       for _, f in ipairs(redis.call('HKEYS', KEYS[4])) do
         if string.sub(f, 1, #prefix) == prefix then redis.call('HDEL', KEYS[4], f) end
       end
       sc, sl, raised = nil, nil, false
-    elseif ARGV[i + 2] == '1' and (sc or raised) then
+    elseif flags == 's' and (sc or raised) then
       redis.call('HDEL', KEYS[4], field)
       sc, sl, raised = nil, nil, false
     end
@@ -261,9 +264,9 @@ export function createForwarder(
     for (const record of records) {
       args.push(
         record.offset,
-        record.position ? `${record.position.commit}/${record.position.change}` : '',
-        record.snapshotRead ? '1' : '',
-        record.reset ?? '',
+        record.position?.commit ?? '',
+        record.position?.change ?? '',
+        record.reset ?? (record.snapshotRead ? 's' : ''),
         record.change ? JSON.stringify(record.change) : '',
       );
     }
