@@ -48,7 +48,12 @@ const began = performance.now();
 const say = (line: string) =>
   process.stdout.write(`[bench:worker ${((performance.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
 
+// Source positions grow with every record produced, as Debezium's do within a partition:
+// each update is its own transaction, committed right after its change.
+let walPosition = 1_000_000;
+
 function debeziumUpdate(id: number, version: number): Message {
+  walPosition += 16;
   const statuses = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'];
   const at = new Date(Date.UTC(2026, 0, 1) + id * 1000).toISOString();
   const row = (v: number) => ({
@@ -70,7 +75,8 @@ function debeziumUpdate(id: number, version: number): Message {
         connector: 'postgresql',
         name: 'bench',
         ts_ms: Date.now(),
-        lsn: 10 * version,
+        lsn: walPosition,
+        sequence: JSON.stringify([String(walPosition - 8), String(walPosition)]),
       },
       op: 'u',
       ts_ms: Date.now(),

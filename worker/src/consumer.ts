@@ -1,8 +1,9 @@
 /**
  * The Kafka side of the worker: a consumer-group member that turns each batch into
  * chunks, forwards every chunk to Redis in one atomic script and only then resolves and
- * commits the chunk's offsets. At-least-once from Kafka plus the script's high-water mark
- * gives exactly-once into Redis.
+ * commits the chunk's offsets. At-least-once from Kafka plus the script's offset mark gives
+ * exactly-once per Kafka record; the script's source-position mark extends that to
+ * exactly-once per PostgreSQL change, across Debezium's re-sends.
  */
 import {
   type Admin,
@@ -14,7 +15,7 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep } from './backoff.ts';
-import type { RedisKeys, StreamChange } from './contract.ts';
+import type { RedisKeys } from './contract.ts';
 import { createDeadLetterSink, type DeadLetter } from './dead-letter.ts';
 import { decodeRecord, type KafkaCoordinates } from './decode.ts';
 import {
@@ -22,6 +23,8 @@ import {
   dropStaleMark,
   type Forwarder,
   type ForwardOptions,
+  type ForwardRecord,
+  type ForwardResult,
   markField,
   offsetAtLeast,
   readMark,
@@ -51,6 +54,13 @@ export interface WorkerConfig {
    * always commit first. Default 1000.
    */
   commitIntervalMs?: number;
+  /**
+   * Failed attempts of one step (dead-letter send, forward, mark check) after which its
+   * partition counts as stuck: readiness turns false and `worker_partitions_stuck` counts it.
+   * The step keeps being retried (backoff up to 5 s) and the partition never moves past the
+   * record; skipping it would lose it silently. Default 5.
+   */
+  stuckAfterAttempts?: number;
 }
 
 export interface WorkerDeps {
@@ -69,14 +79,14 @@ export interface Worker {
   start(): Promise<void>;
   /** Finishes the chunk in flight, commits it, leaves the group and disconnects. */
   stop(): Promise<void>;
-  /** True while the consumer is a member of the group with partitions being served. */
+  /** True while the consumer is a group member, Redis is connected and no partition is stuck. */
   isReady(): boolean;
   /** Resolves after a graceful stop; rejects if kafkajs gave up for good (exit and let a supervisor restart). */
   readonly done: Promise<void>;
 }
 
 interface Chunk {
-  changes: StreamChange[];
+  records: ForwardRecord[];
   letters: DeadLetter[];
   lastOffset: string;
 }
@@ -91,6 +101,9 @@ export function createWorker(deps: WorkerDeps): Worker {
   const chunkSize = config.chunkSize ?? 1_000;
   const sessionTimeout = config.sessionTimeoutMs ?? 30_000;
   const commitIntervalMs = config.commitIntervalMs ?? 1_000;
+  const stuckAfter = config.stuckAfterAttempts ?? 5;
+  // "topic:partition" of every partition whose current step has failed `stuckAfter` times.
+  const stuck = new Set<string>();
   // Built in start(), once the cluster id (part of every mark field) is known.
   let forwarder: Forwarder | undefined;
   let clusterId = '';
@@ -116,6 +129,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    // Few retries inside kafkajs: the bounded, visible retrying happens in persist().
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
   const deadLetters = createDeadLetterSink(producer, config.dlqTopic);
 
@@ -149,13 +164,23 @@ export function createWorker(deps: WorkerDeps): Worker {
   function split(batch: EachBatchPayload['batch']): Chunk[] {
     const chunks: Chunk[] = [];
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
-      const chunk: Chunk = { changes: [], letters: [], lastOffset: '' };
+      const chunk: Chunk = { records: [], letters: [], lastOffset: '' };
       for (const message of batch.messages.slice(i, i + chunkSize)) {
         const at = coordinates(batch.topic, batch.partition, message);
         const result = decodeRecord(message.value, at);
         chunk.lastOffset = message.offset;
-        if (result.kind === 'change') chunk.changes.push(result.change);
-        else if (result.kind === 'ignore') metrics.ignored.inc({ reason: result.reason });
+        if (result.kind === 'change')
+          chunk.records.push({ offset: message.offset, change: result.change, ...result.source });
+        else if (result.kind === 'reset') {
+          const { reason, position } = result;
+          chunk.records.push({
+            offset: message.offset,
+            change: null,
+            position,
+            snapshotRead: false,
+            reset: reason,
+          });
+        } else if (result.kind === 'ignore') metrics.ignored.inc({ reason: result.reason });
         else {
           logger.warn(
             { offset: message.offset, partition: batch.partition, reason: result.reason },
@@ -176,29 +201,52 @@ export function createWorker(deps: WorkerDeps): Worker {
     return chunks;
   }
 
+  function setStuck(key: string, isStuck: boolean): void {
+    if (isStuck) stuck.add(key);
+    else stuck.delete(key);
+    metrics.partitionsStuck.set(stuck.size);
+  }
+
   /**
    * Retries `step` with backoff until it succeeds or the batch is no longer ours. Heartbeats
    * between attempts keep the partitions assigned while Redis or the DLQ is briefly down.
-   * Returns false when the batch must be abandoned (stopping or rebalanced); nothing is
-   * resolved then, so the records come back later and the mark deduplicates them.
+   * After `stuckAfter` failures the partition is reported stuck (not ready, gauge) and the
+   * retries go on: the record is neither skipped nor resolved. Returns false when the batch
+   * must be abandoned (stopping or rebalanced); nothing is resolved then, so the records come
+   * back later and the mark deduplicates them.
    */
   async function persist(
     stage: string,
     payload: EachBatchPayload,
     step: () => Promise<void>,
   ): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      // A stop lets the attempt in progress finish but does not wait out an outage.
-      if (!payload.isRunning() || payload.isStale() || (attempt > 0 && stopping.signal.aborted)) return false;
-      try {
-        await step();
-        return true;
-      } catch (error) {
-        metrics.errors.inc({ stage });
-        logger.error({ err: error, stage, attempt, partition: payload.batch.partition }, 'retrying');
-        await sleep(backoffDelay(attempt, 100, 5_000), stopping.signal);
-        await payload.heartbeat();
+    const { topic, partition } = payload.batch;
+    const key = `${topic}:${partition}`;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        // A stop lets the attempt in progress finish but does not wait out an outage.
+        if (!payload.isRunning() || payload.isStale() || (attempt > 0 && stopping.signal.aborted))
+          return false;
+        try {
+          await step();
+          return true;
+        } catch (error) {
+          metrics.errors.inc({ stage });
+          const isStuck = attempt + 1 >= stuckAfter;
+          if (isStuck && !stuck.has(key)) {
+            logger.error(
+              { err: error, stage, partition },
+              'partition stuck: retrying until the step succeeds',
+            );
+          } else logger.error({ err: error, stage, attempt, partition }, 'retrying');
+          setStuck(key, isStuck);
+          await sleep(backoffDelay(attempt, 100, 5_000), stopping.signal);
+          await payload.heartbeat();
+        }
       }
+    } finally {
+      // Done, or handed back (stop, rebalance): this member no longer holds it up.
+      setStuck(key, false);
     }
   }
 
@@ -267,10 +315,15 @@ export function createWorker(deps: WorkerDeps): Worker {
       for (const letter of chunk.letters) metrics.deadLettered.inc({ reason: letter.reason });
 
       const forwarded =
-        chunk.changes.length === 0 ||
+        chunk.records.length === 0 ||
         (await persist('forward', payload, async () => {
-          const result = await active.forward(batch.topic, batch.partition, chunk.lastOffset, chunk.changes);
-          record(result.ids, chunk.changes, result.skipped, result.gateways, batch.topic);
+          const result = await active.forwardRecords(
+            batch.topic,
+            batch.partition,
+            chunk.lastOffset,
+            chunk.records,
+          );
+          record(result, chunk.records, batch.topic);
         }));
       if (!forwarded) break;
 
@@ -309,19 +362,26 @@ export function createWorker(deps: WorkerDeps): Worker {
     }
   }
 
-  function record(ids: string[], changes: StreamChange[], skipped: number, gateways: number, topic: string) {
-    metrics.forwarded.inc({ topic }, ids.length);
+  function record(result: ForwardResult, records: ForwardRecord[], topic: string) {
+    const { skipped, sourceSkipped } = result;
+    metrics.forwarded.inc({ topic }, result.ids.length);
     metrics.duplicatesSkipped.inc({ topic }, skipped);
-    metrics.liveGateways.set(gateways);
+    metrics.sourceDuplicatesSkipped.inc({ topic }, sourceSkipped);
+    metrics.liveGateways.set(result.gateways);
     if (skipped > 0) logger.info({ skipped }, 'skipped redelivered records already in Redis');
-    // Forwarded changes are the tail of the chunk (the mark only skips a prefix).
-    for (let i = 0; i < ids.length; i++) {
-      const change = changes[skipped + i];
-      const id = ids[i];
-      if (change === undefined || id === undefined) continue;
+    if (sourceSkipped > 0) logger.info({ sourceSkipped }, 'skipped changes Debezium sent again');
+    for (let i = 0; i < records.length; i++) {
+      const input = records[i];
+      const id = result.entries[i];
+      if (input === undefined || id == null) continue;
+      if (input.reset) {
+        metrics.resetMarkers.inc({ reason: input.reset });
+        logger.warn({ reason: input.reset, id, offset: input.offset }, 'reset marker written');
+      }
+      if (input.change === null) continue;
       // A stream id starts with the Redis clock in ms at the append.
       const appendedAt = Number(id.slice(0, id.indexOf('-')));
-      metrics.forwardLatency.observe(Math.max(0, appendedAt - change.kafka.timestamp) / 1000);
+      metrics.forwardLatency.observe(Math.max(0, appendedAt - input.change.kafka.timestamp) / 1000);
     }
   }
 
@@ -366,7 +426,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       logger.info({ groupId: config.groupId, clusterId }, 'consuming');
     },
     stop,
-    isReady: () => joined && !stopping.signal.aborted && redis.isReady,
+    isReady: () => joined && !stopping.signal.aborted && redis.isReady && stuck.size === 0,
     done,
   };
 }

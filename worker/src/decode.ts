@@ -7,7 +7,7 @@
  */
 import { type Order, orderSchema } from '@orders/drizzle';
 import { z } from 'zod';
-import type { ChangeOp, StreamChange } from './contract.ts';
+import type { ChangeOp, ResetReason, StreamChange } from './contract.ts';
 
 /** Where a record came from; copied into the change so a cursor can be traced back. */
 export interface KafkaCoordinates {
@@ -20,10 +20,37 @@ export interface KafkaCoordinates {
 
 export type PoisonReason = 'not_json' | 'invalid_envelope' | 'invalid_row' | 'unsupported_op';
 
-export type IgnoreReason = 'tombstone' | 'heartbeat' | 'truncate' | 'message';
+export type IgnoreReason = 'tombstone' | 'heartbeat' | 'message';
+
+/**
+ * Where a change sits in PostgreSQL's commit order: the commit LSN Debezium last saw and the
+ * change's own LSN, both canonical decimals. Within a Kafka partition Debezium emits in this
+ * order, so a position at or below one already forwarded is a re-sent record.
+ */
+export interface SourcePosition {
+  commit: string;
+  change: string;
+}
+
+/**
+ * What the forward step needs besides the change itself.
+ * - `position`: null when the record cannot be placed (snapshot reads all share one position;
+ *   the first transaction after a fresh start has no commit LSN yet): the source mark neither
+ *   skips it nor moves.
+ * - `snapshotRead`: a row of a (re-)snapshot. Positions after a snapshot may start over, so
+ *   the partition's source mark is cleared when one is forwarded.
+ * - `reset`: write a reset marker before this change (the start or end of a snapshot).
+ */
+export interface SourceInfo {
+  position: SourcePosition | null;
+  snapshotRead: boolean;
+  reset: ResetReason | null;
+}
 
 export type DecodeResult =
-  | { kind: 'change'; change: StreamChange }
+  | { kind: 'change'; change: StreamChange; source: SourceInfo }
+  /** A change set that rows cannot express (TRUNCATE): only a reset marker is written. */
+  | { kind: 'reset'; reason: ResetReason; position: SourcePosition | null }
   | { kind: 'ignore'; reason: IgnoreReason }
   | { kind: 'poison'; reason: PoisonReason; detail: string };
 
@@ -81,8 +108,56 @@ const envelopeSchema = z.object({
   source: z.object({
     ts_ms: z.number(),
     lsn: z.union([z.number(), z.string()]).nullish(),
+    // Read leniently: an unexpected shape costs the record its deduplication, not its delivery.
+    sequence: z.unknown().optional(),
+    snapshot: z.unknown().optional(),
   }),
 });
+
+// `source.sequence` is a JSON string `["<last commit LSN>","<LSN>"]`, entries possibly null.
+// A regex instead of JSON.parse: this runs once per record on the hot path.
+const sequencePattern = /^\[\s*(?:"(\d+)"|(\d+)|null)\s*,\s*(?:"(\d+)"|(\d+)|null)\s*\]$/;
+
+// Leading zeros would break the length-first comparison in the forward script.
+const canonical = (digits: string) =>
+  digits.length > 1 && digits.charCodeAt(0) === 48 ? digits.replace(/^0+(?=\d)/, '') : digits;
+
+/** (commit LSN, change LSN), or null when either is unknown. */
+export function sourcePosition(
+  sequence: unknown,
+  lsn: string | number | null | undefined,
+): SourcePosition | null {
+  if (typeof sequence !== 'string') return null;
+  const match = sequencePattern.exec(sequence);
+  if (!match) return null;
+  const commit = match[1] ?? match[2];
+  const change =
+    match[3] ?? match[4] ?? (lsn == null || !/^\d+$/.test(String(lsn)) ? undefined : String(lsn));
+  if (commit === undefined || change === undefined) return null;
+  return { commit: canonical(commit), change: canonical(change) };
+}
+
+/*
+ * `source.snapshot` of a snapshot read. Debezium marks the first row of the whole snapshot
+ * `first` and its last `last` (per table `first_in_data_collection` and
+ * `last_in_data_collection` when several tables are captured), the rows between `true`; a
+ * table with a single row has only a `last` one. Incremental snapshots (`incremental`) run
+ * beside streaming and are ordinary reads. A marker at both ends covers the single-row table
+ * at the price of a second reset for a re-snapshot, which is rare.
+ */
+const snapshotBoundaries = new Set(['first', 'last', 'first_in_data_collection', 'last_in_data_collection']);
+
+function readSource(op: string, source: z.infer<typeof envelopeSchema>['source']): SourceInfo {
+  if (op !== 'r')
+    return { position: sourcePosition(source.sequence, source.lsn), snapshotRead: false, reset: null };
+  const snapshot = String(source.snapshot ?? 'true');
+  if (snapshot === 'incremental') return { position: null, snapshotRead: false, reset: null };
+  return {
+    position: null,
+    snapshotRead: true,
+    reset: snapshotBoundaries.has(snapshot) ? 'resnapshot' : null,
+  };
+}
 
 const changeOps: Record<string, ChangeOp | undefined> = {
   c: 'insert',
@@ -91,9 +166,8 @@ const changeOps: Record<string, ChangeOp | undefined> = {
   d: 'delete',
 };
 
-// Truncates (only sent with skipped.operations=none) and logical-decoding messages are not
-// row changes; gateways re-snapshot on their own schedule, so they are dropped here.
-const ignoredOps: Record<string, IgnoreReason | undefined> = { t: 'truncate', m: 'message' };
+// Logical-decoding messages (pg_logical_emit_message) are not row changes.
+const ignoredOps: Record<string, IgnoreReason | undefined> = { m: 'message' };
 
 function poison(reason: PoisonReason, detail: string): DecodeResult {
   return { kind: 'poison', reason, detail };
@@ -107,6 +181,15 @@ function parseRow(value: unknown, field: 'before' | 'after'): Order | string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** No before image, or one where everything but the primary key is missing or null. */
+function isKeyOnly(value: unknown): boolean {
+  if (value == null) return true;
+  if (!isRecord(value)) return false;
+  // A loop rather than Object.entries: this runs for every update on the hot path.
+  for (const column in value) if (column !== 'id' && value[column] != null) return false;
+  return true;
 }
 
 export function decodeRecord(value: Buffer | string | null, at: KafkaCoordinates): DecodeResult {
@@ -138,6 +221,9 @@ export function decodeRecord(value: Buffer | string | null, at: KafkaCoordinates
   const { op, before, after, source } = envelope.data;
   const ignored = ignoredOps[op];
   if (ignored !== undefined) return { kind: 'ignore', reason: ignored };
+  // TRUNCATE (emitted with skipped.operations=none) removes rows no change names.
+  if (op === 't')
+    return { kind: 'reset', reason: 'truncate', position: sourcePosition(source.sequence, source.lsn) };
   const mapped = changeOps[op];
   if (mapped === undefined) return poison('unsupported_op', `op "${op}"`);
 
@@ -147,9 +233,10 @@ export function decodeRecord(value: Buffer | string | null, at: KafkaCoordinates
     row = parseRow(before, 'before');
   } else {
     row = parseRow(after, 'after');
-    // Inserts have no before; updates need the full old row (REPLICA IDENTITY FULL) so the
-    // gateway can tell a move out of a filter from a change inside it.
-    if (mapped === 'update') previous = parseRow(before, 'before');
+    // Inserts have no before. An update carries the full old row under REPLICA IDENTITY FULL;
+    // under DEFAULT (someone changed it) `before` is null or holds only the key, and the
+    // change goes on without it: the gateway then works out the effect from `row` alone.
+    if (mapped === 'update' && !isKeyOnly(before)) previous = parseRow(before, 'before');
   }
   if (typeof row === 'string') return poison('invalid_row', row);
   if (typeof previous === 'string') return poison('invalid_row', previous);
@@ -164,5 +251,6 @@ export function decodeRecord(value: Buffer | string | null, at: KafkaCoordinates
       lsn: source.lsn == null ? '' : String(source.lsn),
       kafka: { ...at },
     },
+    source: readSource(op, source),
   };
 }

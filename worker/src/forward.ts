@@ -1,48 +1,133 @@
 /**
- * The one atomic Redis step per chunk of a Kafka batch: skip what is at or below the
- * partition's high-water mark, append the rest to history (auto id) and, with that same
- * id, to every live gateway stream, then raise the mark.
+ * The one atomic Redis step per chunk of a Kafka batch. For each record, in offset order:
+ * skip it when its offset is at or below the partition's high-water mark (a Kafka
+ * redelivery) or its PostgreSQL source position is at or below the partition's source mark
+ * (Debezium re-sent it after a Connect crash); otherwise append it to history (auto id) and,
+ * with that same id, to every live gateway stream; then raise both marks.
  *
- * Because mark check, appends and mark update run in one script, a redelivered record
- * (crash before commit, rebalance, two workers racing on a partition) can never get a
- * second id, and a gateway that registered before the call gets every entry of it.
+ * Because the mark checks, appends and mark updates run in one script, a re-sent change can
+ * never get a second id, and a gateway that registered before the call gets every entry of
+ * it. The script also creates the history epoch before the first append, writes reset
+ * markers, and gives every gateway stream entry its predecessor's id (`p`).
  */
-import { CHANGE_FIELD, type RedisKeys, type StreamChange } from './contract.ts';
+import { randomBytes } from 'node:crypto';
+import {
+  CHANGE_FIELD,
+  ORIGIN_ID,
+  PREV_FIELD,
+  RESET_FIELD,
+  type RedisKeys,
+  type ResetReason,
+  type StreamChange,
+} from './contract.ts';
+import type { SourcePosition } from './decode.ts';
 import { luaScript, type RedisClient, runScript } from './redis.ts';
 
 /*
- * KEYS: history, gateways, high-water hash.
- * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field,
- *       offset to raise the mark to, then (offset, payload) pairs in ascending offset order.
+ * KEYS: history, gateways, high-water hash, source-mark hash, epoch.
+ * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field (both hashes),
+ *       offset to raise the mark to, epoch candidate, prefix of this topic's mark fields,
+ *       then per record (offset, commit LSN or "", change LSN or "", flags, payload or "") in
+ *       ascending offset order; flags: "" (plain), "s" (snapshot read) or a reset reason
+ *       (a resnapshot marker always comes with a snapshot read, a truncate with no change).
+ * Returns {live gateways, offset duplicates, source duplicates, then per record its entry id
+ * ("" when skipped; the marker's id for a marker-only record)}.
+ *
  * Gateway streams are not in KEYS because the script discovers them; they carry the same
- * hash tag, so on a cluster they still live in this script's slot.
- * Offsets are compared as decimal strings (length first) because Lua numbers are doubles
- * and Kafka offsets are int64.
+ * hash tag, so on a cluster they still live in this script's slot. Offsets and LSNs are
+ * compared as canonical decimal strings (length first) because Lua numbers are doubles and
+ * both are 64-bit.
+ *
+ * A re-snapshot clears the source marks: the positions that follow may start below the old
+ * ones (a restored or replaced PostgreSQL), and a stale mark would skip them silently. Every
+ * snapshot read clears its own partition's mark (it precedes that partition's post-snapshot
+ * changes), the marker clears every partition of the topic (some get no snapshot row).
  */
 const forwardScript = luaScript(`
 local function above(a, b)
   if #a ~= #b then return #a > #b end
   return a > b
 end
+local function split(p)
+  local slash = string.find(p, '/', 1, true)
+  return string.sub(p, 1, slash - 1), string.sub(p, slash + 1)
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local live = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - tonumber(ARGV[1])), '+inf')
 local streams = {}
 for i, id in ipairs(live) do streams[i] = ARGV[4] .. id end
-local mark = redis.call('HGET', KEYS[3], ARGV[5])
-local ids = {#live}
-for i = 7, #ARGV, 2 do
-  if not mark or above(ARGV[i], mark) then
-    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', '${CHANGE_FIELD}', ARGV[i + 1])
-    for _, s in ipairs(streams) do
-      redis.call('XADD', s, 'MAXLEN', '~', ARGV[3], id, '${CHANGE_FIELD}', ARGV[i + 1])
+local field = ARGV[5]
+local mark = redis.call('HGET', KEYS[3], field)
+local src = redis.call('HGET', KEYS[4], field)
+local sc, sl
+if src then sc, sl = split(src) end
+local raised = false
+local prev
+local function append(kind, value)
+  if not prev then
+    redis.call('SET', KEYS[5], ARGV[7], 'NX')
+    prev = {}
+    for i, s in ipairs(streams) do
+      local last = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)[1]
+      prev[i] = last and last[1] or '${ORIGIN_ID}'
     end
-    ids[#ids + 1] = id
+  end
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', kind, value)
+  for i, s in ipairs(streams) do
+    redis.call('XADD', s, 'MAXLEN', '~', ARGV[3], id, kind, value, '${PREV_FIELD}', prev[i])
+    prev[i] = id
+  end
+  return id
+end
+local out = {#live, 0, 0}
+for i = 9, #ARGV, 5 do
+  local pc, pl
+  if ARGV[i + 1] ~= '' then pc, pl = ARGV[i + 1], ARGV[i + 2] end
+  if mark and not above(ARGV[i], mark) then
+    out[2] = out[2] + 1
+    out[#out + 1] = ''
+  elseif pc and sc and not (above(pc, sc) or (pc == sc and above(pl, sl))) then
+    out[3] = out[3] + 1
+    out[#out + 1] = ''
+  else
+    local flags = ARGV[i + 3]
+    local reset = ''
+    if flags ~= '' and flags ~= 's' then reset = flags end
+    if reset == 'resnapshot' then
+      local prefix = ARGV[8]
+      for _, f in ipairs(redis.call('HKEYS', KEYS[4])) do
+        if string.sub(f, 1, #prefix) == prefix then redis.call('HDEL', KEYS[4], f) end
+      end
+      sc, sl, raised = nil, nil, false
+    elseif flags == 's' and (sc or raised) then
+      redis.call('HDEL', KEYS[4], field)
+      sc, sl, raised = nil, nil, false
+    end
+    local id = ''
+    if reset ~= '' then id = append('${RESET_FIELD}', reset) end
+    if ARGV[i + 4] ~= '' then id = append('${CHANGE_FIELD}', ARGV[i + 4]) end
+    out[#out + 1] = id
+    if pc then sc, sl, raised = pc, pl, true end
   end
 end
-if not mark or above(ARGV[6], mark) then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
-return ids
+if raised then redis.call('HSET', KEYS[4], field, sc .. '/' .. sl) end
+if not mark or above(ARGV[6], mark) then redis.call('HSET', KEYS[3], field, ARGV[6]) end
+return out
 `);
+
+/** One Kafka record for {@link Forwarder.forwardRecords}. */
+export interface ForwardRecord {
+  offset: string;
+  /** The change to append; null for a record that is only a reset marker (TRUNCATE). */
+  change: StreamChange | null;
+  /** (commit LSN, change LSN); null: the source mark neither skips the record nor moves. */
+  position: SourcePosition | null;
+  /** A row of a blocking (re-)snapshot: clears the partition's source mark. */
+  snapshotRead: boolean;
+  /** A reset marker to write (history and gateways, one id) just before the change. */
+  reset: ResetReason | null;
+}
 
 export interface ForwardOptions {
   /** Gateways silent for longer than this get nothing. */
@@ -54,20 +139,33 @@ export interface ForwardOptions {
 }
 
 export interface ForwardResult {
-  /** Stream ids given to the forwarded changes, in order; they are the last `ids.length` inputs. */
+  /** Stream ids given to the forwarded changes, in input order (markers excluded). */
   ids: string[];
-  /** Inputs at or below the mark (already in Redis). */
+  /** Per input record: its entry id (a marker-only record: the marker's), null when skipped. */
+  entries: (string | null)[];
+  /** Inputs at or below the offset mark (a Kafka redelivery, already in Redis). */
   skipped: number;
+  /** Inputs at or below the source mark (re-sent by Debezium under a new offset). */
+  sourceSkipped: number;
+  /** Reset markers written. */
+  markers: number;
   /** Gateway streams each forwarded change was appended to. */
   gateways: number;
 }
 
 export interface Forwarder {
   /**
-   * Appends `changes` (all from `topic`/`partition`, ascending offsets) and raises the mark
-   * to `throughOffset`, which may lie past the last change when the chunk ended in records
+   * Appends `records` (all from `topic`/`partition`, ascending offsets) and raises the mark
+   * to `throughOffset`, which may lie past the last record when the chunk ended in records
    * that were dead-lettered or ignored.
    */
+  forwardRecords(
+    topic: string,
+    partition: number,
+    throughOffset: string,
+    records: readonly ForwardRecord[],
+  ): Promise<ForwardResult>;
+  /** {@link forwardRecords} for changes without a source position (tests, benchmarks). */
   forward(
     topic: string,
     partition: number,
@@ -77,14 +175,19 @@ export interface Forwarder {
 }
 
 /**
- * The mark's field in `{ns}:hwm`. Offsets only mean something within one incarnation of a
+ * The mark's field in `{ns}:hwm` (and in `{ns}:src`). Offsets only mean something within one incarnation of a
  * Kafka cluster: a recreated cluster (fresh KRaft storage) restarts every partition at 0, and
  * a mark kept from the old one would skip every new record up to it. Prefixing the cluster id
  * makes the old marks unreachable instead. (A topic recreated within the same cluster keeps
  * the field; {@link dropStaleMark} handles that.)
  */
 export function markField(clusterId: string, topic: string, partition: number): string {
-  return `${clusterId}/${topic}:${partition}`;
+  return `${topicMarkPrefix(clusterId, topic)}${partition}`;
+}
+
+/** What every mark field of `topic`'s partitions starts with (a re-snapshot clears them all). */
+export function topicMarkPrefix(clusterId: string, topic: string): string {
+  return `${clusterId}/${topic}:`;
 }
 
 /*
@@ -126,6 +229,11 @@ export function offsetAtLeast(a: string, b: string): boolean {
   return BigInt(a) >= BigInt(b);
 }
 
+/** A fresh random epoch candidate (16 hex chars); only used when history has no epoch. */
+function epochCandidate(): string {
+  return randomBytes(8).toString('hex');
+}
+
 export function createForwarder(
   redis: RedisClient,
   keys: RedisKeys,
@@ -133,22 +241,73 @@ export function createForwarder(
   /** Kafka cluster id (`admin.describeCluster()`), part of every mark field. */
   clusterId: string,
 ): Forwarder {
-  const fixedKeys = [keys.history, keys.gateways, keys.highWater];
+  const fixedKeys = [keys.history, keys.gateways, keys.highWater, keys.sourceMark, keys.epoch];
   const prefix = keys.gatewayStream('');
+  async function forwardRecords(
+    topic: string,
+    partition: number,
+    throughOffset: string,
+    records: readonly ForwardRecord[],
+  ): Promise<ForwardResult> {
+    const args = [
+      String(options.gatewayTtlMs),
+      String(options.historyMaxlen),
+      String(options.gatewayMaxlen),
+      prefix,
+      markField(clusterId, topic, partition),
+      throughOffset,
+      // Fresh per call, not per process: after Redis lost its data, a candidate kept from
+      // before would bring the old epoch back and old cursors would look valid.
+      epochCandidate(),
+      topicMarkPrefix(clusterId, topic),
+    ];
+    for (const record of records) {
+      args.push(
+        record.offset,
+        record.position?.commit ?? '',
+        record.position?.change ?? '',
+        record.reset ?? (record.snapshotRead ? 's' : ''),
+        record.change ? JSON.stringify(record.change) : '',
+      );
+    }
+    const reply = (await runScript(redis, forwardScript, fixedKeys, args)) as [
+      number,
+      number,
+      number,
+      ...string[],
+    ];
+    const [gateways, skipped, sourceSkipped, ...raw] = reply;
+    const entries = raw.map((id) => (id === '' ? null : id));
+    const ids: string[] = [];
+    let markers = 0;
+    records.forEach((record, i) => {
+      const id = entries[i];
+      if (id == null) return;
+      if (record.change) ids.push(id);
+      if (record.reset) markers++;
+    });
+    return {
+      ids,
+      entries,
+      skipped: Number(skipped),
+      sourceSkipped: Number(sourceSkipped),
+      markers,
+      gateways: Number(gateways),
+    };
+  }
   return {
-    async forward(topic, partition, throughOffset, changes) {
-      const args = [
-        String(options.gatewayTtlMs),
-        String(options.historyMaxlen),
-        String(options.gatewayMaxlen),
-        prefix,
-        markField(clusterId, topic, partition),
-        throughOffset,
-      ];
-      for (const change of changes) args.push(change.kafka.offset, JSON.stringify(change));
-      const reply = (await runScript(redis, forwardScript, fixedKeys, args)) as [number, ...string[]];
-      const [gateways, ...ids] = reply;
-      return { ids, skipped: changes.length - ids.length, gateways: Number(gateways) };
+    forwardRecords,
+    forward(topic, partition, throughOffset, changes) {
+      const records = changes.map(
+        (change): ForwardRecord => ({
+          offset: change.kafka.offset,
+          change,
+          position: null,
+          snapshotRead: false,
+          reset: null,
+        }),
+      );
+      return forwardRecords(topic, partition, throughOffset, records);
     },
   };
 }

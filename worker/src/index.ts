@@ -7,6 +7,9 @@ export {
   type IgnoreReason,
   type KafkaCoordinates,
   type PoisonReason,
+  type SourceInfo,
+  type SourcePosition,
+  sourcePosition,
 } from './decode.ts';
 export { type Env, loadEnv, parseEnv } from './env.ts';
 export {
@@ -14,9 +17,11 @@ export {
   dropStaleMark,
   type Forwarder,
   type ForwardOptions,
+  type ForwardRecord,
   type ForwardResult,
   markField,
   readMark,
+  topicMarkPrefix,
 } from './forward.ts';
 export { createHttpApp } from './http.ts';
 export { createKafka } from './kafka.ts';

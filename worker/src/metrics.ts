@@ -10,6 +10,9 @@ export interface WorkerMetrics {
   forwarded: Counter<'topic'>;
   deadLettered: Counter<'reason'>;
   duplicatesSkipped: Counter<'topic'>;
+  sourceDuplicatesSkipped: Counter<'topic'>;
+  resetMarkers: Counter<'reason'>;
+  partitionsStuck: Gauge;
   staleMarksReset: Counter<'topic'>;
   ignored: Counter<'reason'>;
   errors: Counter<'stage'>;
@@ -53,6 +56,23 @@ export function createMetrics(options: MetricsOptions = {}): WorkerMetrics {
       name: 'worker_duplicates_skipped_total',
       help: 'Redelivered records already in Redis (at or below the high-water mark)',
       labelNames: ['topic'],
+      registers,
+    }),
+    sourceDuplicatesSkipped: new Counter({
+      name: 'worker_source_duplicates_skipped_total',
+      help: 'Changes Debezium sent again under new offsets (at or below the source-position mark)',
+      labelNames: ['topic'],
+      registers,
+    }),
+    resetMarkers: new Counter({
+      name: 'worker_reset_markers_total',
+      help: 'Reset markers written to history and gateway streams (re-snapshot, truncate)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    partitionsStuck: new Gauge({
+      name: 'worker_partitions_stuck',
+      help: 'Partitions held up by a step (dead-letter send, forward) that keeps failing; not ready while above 0',
       registers,
     }),
     staleMarksReset: new Counter({

@@ -3,9 +3,10 @@
  * Debezium → Kafka → this worker → Redis history and gateway streams.
  */
 import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
-import type { Admin } from 'kafkajs';
+import type { Admin, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisKeys } from '../src/contract.ts';
+import { RESET_FIELD, redisKeys } from '../src/contract.ts';
+import { sourcePosition } from '../src/decode.ts';
 import {
   connectAdmin,
   connectRedis,
@@ -13,9 +14,16 @@ import {
   createTopic,
   type TestRedis,
 } from './support/services.ts';
-import { expectExactlyOnce, expectGatewaysMatch, readStream, waitForLength } from './support/streams.ts';
+import {
+  expectExactlyOnce,
+  expectGatewaysMatch,
+  readRaw,
+  readStream,
+  waitFor,
+  waitForLength,
+} from './support/streams.ts';
 import { closeRedis, registerGateways } from './support/suite.ts';
-import { type RunningWorker, readyWithin, type Suite, startWorker } from './support/worker.ts';
+import { type RunningWorker, readyWithin, type Suite, startWorker, total } from './support/worker.ts';
 
 const GATEWAYS = ['gw-1', 'gw-2'];
 
@@ -107,4 +115,69 @@ describe('PostgreSQL → Debezium → Kafka → worker → Redis', () => {
 
     await expectGatewaysMatch(redis, suite.keys, GATEWAYS, expected.length, history);
   });
+
+  it('skips a change Debezium sends again, and turns TRUNCATE into a reset marker', async () => {
+    const { sql } = pipeline;
+    const length = await redis.xLen(suite.keys.history);
+    // Real Debezium records, sent again under new offsets (what Connect does after a crash).
+    const records = await readTopic(admin, pipeline.topic, length);
+    const resend = records.filter(({ message }) => {
+      const source = (JSON.parse(message.value?.toString() ?? 'null') as { source?: Record<string, unknown> })
+        ?.source;
+      return (
+        sourcePosition(source?.sequence as string | undefined, source?.lsn as number | undefined) !== null
+      );
+    });
+    expect(resend.length, 'records with a source position').toBeGreaterThan(0);
+    const producer = createTestKafka().producer();
+    await producer.connect();
+    for (const { partition, message } of resend) {
+      await producer.send({
+        topic: pipeline.topic,
+        messages: [{ partition, key: message.key, value: message.value }],
+      });
+    }
+    await producer.disconnect();
+    await waitFor(
+      'the re-sent changes to be skipped',
+      async () => (await total(worker.metrics.sourceDuplicatesSkipped)) >= resend.length,
+    );
+    expect(await redis.xLen(suite.keys.history)).toBe(length);
+
+    await sql`TRUNCATE orders`;
+    await waitForLength(redis, suite.keys.history, length + 1, 90_000);
+    const last = (await readRaw(redis, suite.keys.history)).at(-1);
+    expect(last?.fields[RESET_FIELD]).toBe('truncate');
+    for (const gateway of GATEWAYS) {
+      const entry = (await readRaw(redis, suite.keys.gatewayStream(gateway))).at(-1);
+      expect(entry?.id).toBe(last?.id);
+      expect(entry?.fields[RESET_FIELD]).toBe('truncate');
+    }
+  });
 });
+
+/** The first `count` records of `topic` (all partitions), read by a throwaway consumer group. */
+async function readTopic(
+  admin: Admin,
+  topic: string,
+  count: number,
+): Promise<{ partition: number; message: KafkaMessage }[]> {
+  const kafka = createTestKafka();
+  const groupId = `${topic}-reader`;
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  const records: { partition: number; message: KafkaMessage }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        if (message.value !== null) records.push({ partition, message });
+      },
+    });
+    await waitFor(`${count} records from ${topic}`, async () => records.length >= count);
+  } finally {
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => {});
+  }
+  return records;
+}

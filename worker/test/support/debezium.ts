@@ -31,19 +31,37 @@ export function row(id: number, version: number): Row {
 
 let lsn = 1_000_000;
 
-export function change(op: 'c' | 'u' | 'd' | 'r', before: Row | null, after: Row | null): Message {
+/** Source fields a test sets by hand; without `sequence` a record has no source position. */
+export interface SourceFields {
+  lsn?: number;
+  /** `source.sequence` as Debezium writes it: [last commit LSN, LSN], as a JSON string. */
+  sequence?: [string | null, string | null];
+  snapshot?: string;
+}
+
+export function change(
+  op: 'c' | 'u' | 'd' | 'r' | 't',
+  before: Partial<Row> | null,
+  after: Row | null,
+  fields: SourceFields = {},
+): Message {
   lsn += 8;
   const id = (after ?? before)?.id ?? 0;
+  const { sequence, ...rest } = fields;
+  const source = {
+    version: '3.6.1.Final',
+    connector: 'postgresql',
+    ts_ms: Date.now(),
+    lsn,
+    table: 'orders',
+    ...rest,
+    ...(sequence ? { sequence: JSON.stringify(sequence) } : {}),
+  };
   return {
-    // Debezium keys by primary key, so all changes of one order share a partition.
-    key: JSON.stringify({ id }),
-    value: JSON.stringify({
-      before,
-      after,
-      source: { version: '3.6.1.Final', connector: 'postgresql', ts_ms: Date.now(), lsn, table: 'orders' },
-      op,
-      ts_ms: Date.now(),
-    }),
+    // Debezium keys by primary key, so all changes of one order share a partition; a
+    // TRUNCATE has no key.
+    key: op === 't' ? null : JSON.stringify({ id }),
+    value: JSON.stringify({ before, after, source, op, ts_ms: Date.now() }),
   };
 }
 

@@ -1,6 +1,12 @@
 /** Reading what the worker wrote, and the exactly-once checks every suite shares. */
 import { expect } from 'vitest';
-import { CHANGE_FIELD, type RedisKeys, type StreamChange } from '../../src/contract.ts';
+import {
+  CHANGE_FIELD,
+  ORIGIN_ID,
+  PREV_FIELD,
+  type RedisKeys,
+  type StreamChange,
+} from '../../src/contract.ts';
 import type { TestRedis } from './services.ts';
 
 export interface Entry {
@@ -21,6 +27,29 @@ export async function readStream(redis: TestRedis, key: string): Promise<Entry[]
     const last = page.at(-1);
     if (page.length < 5_000 || last === undefined) return entries;
     start = `(${last.id}`;
+  }
+}
+
+export interface RawEntry {
+  id: string;
+  fields: Record<string, string>;
+}
+
+/** Entries from `start` on with their fields as stored: changes, reset markers, predecessor ids. */
+export async function readRaw(redis: TestRedis, key: string, start = '-'): Promise<RawEntry[]> {
+  const page = (await redis.xRange(key, start, '+')) ?? [];
+  return page.map(({ id, message }) => ({ id, fields: { ...message } }));
+}
+
+/**
+ * Each entry of a gateway stream names the one before it (`p`), the first one `0-0`;
+ * from `origin` on when the stream is checked from the middle.
+ */
+export function expectPredecessorChain(entries: RawEntry[], origin = ORIGIN_ID): void {
+  let previous = origin;
+  for (const entry of entries) {
+    expect(entry.fields[PREV_FIELD], `predecessor of ${entry.id}`).toBe(previous);
+    previous = entry.id;
   }
 }
 

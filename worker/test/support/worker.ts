@@ -1,7 +1,7 @@
 /** Builds in-process workers (the same factory main.ts uses) against the test services. */
 import { pino } from 'pino';
 import { createClient } from 'redis';
-import { createWorker, type Worker } from '../../src/consumer.ts';
+import { createWorker, type Worker, type WorkerConfig } from '../../src/consumer.ts';
 import { type RedisKeys, redisKeys } from '../../src/contract.ts';
 import { createKafka } from '../../src/kafka.ts';
 import { createMetrics, type WorkerMetrics } from '../../src/metrics.ts';
@@ -31,6 +31,8 @@ export async function startWorker(
   name: string,
   /** Lets a suite put a fault-injecting layer between the worker and Redis. */
   wrapRedis: (client: RedisClient) => RedisClient = (client) => client,
+  /** Settings that differ from the suite's (e.g. a dead-letter topic that does not exist). */
+  overrides: Partial<WorkerConfig> = {},
 ): Promise<RunningWorker> {
   const client = createClient({ url: REDIS_URL });
   client.on('error', () => {});
@@ -51,6 +53,7 @@ export async function startWorker(
       chunkSize: 200,
       sessionTimeoutMs: 6_000,
       forward: { gatewayTtlMs: suite.gatewayTtlMs, historyMaxlen: 1_000_000, gatewayMaxlen: 1_000_000 },
+      ...overrides,
     },
   });
   await worker.start();
