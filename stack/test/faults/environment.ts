@@ -113,6 +113,12 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
           GATEWAY_HEARTBEAT_MS: '500',
           AUTH_MODE: 'production',
           JWT_SECRET: secret,
+          // The protocol clients send no Origin; a production gateway still needs its list.
+          ALLOWED_ORIGINS: 'http://127.0.0.1:5173',
+          // Lapse detection needs the worker's TTL, whatever a case set it to.
+          ...(options.worker?.GATEWAY_TTL_MS === undefined
+            ? {}
+            : { GATEWAY_TTL_MS: options.worker.GATEWAY_TTL_MS }),
           LOG_LEVEL: 'info',
         },
         logFile: join(logDir, `${id}.log`),
