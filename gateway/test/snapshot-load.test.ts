@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { errorPolicy } from '../src/protocol/error-code.ts';
 import type { ServerFrame } from '../src/protocol/server-frame.ts';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
+import { CheckedWebSocket } from './support/checked-socket.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { until } from './support/wait.ts';
@@ -29,7 +30,7 @@ const median = (values: number[]) => {
 };
 
 async function openWs(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
+  const ws = new CheckedWebSocket(url);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
