@@ -129,7 +129,8 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
   app.get(
     '/ws',
     async (c, next) => {
-      if (deps.isDraining()) return c.json({ error: 'draining' }, 503);
+      // Another gateway can take the client at once; the header tells it not to wait long.
+      if (deps.isDraining()) return c.json({ error: 'draining' }, 503, { 'retry-after': '1' });
       // A runtime that cannot name the peer gets no address cap rather than one shared by everyone.
       const address =
         deps.remoteAddress === undefined

@@ -1,10 +1,11 @@
 import { orderStatuses } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { RunningGateway } from '../src/node-server.ts';
 import { errorPolicy } from '../src/protocol/error-code.ts';
 import { limits } from '../src/protocol/limits.ts';
 import type { ServerFrame } from '../src/protocol/server-frame.ts';
+import { CheckedWebSocket } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { hostileFrame, mulberry32 } from './support/hostile-frames.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
@@ -48,7 +49,7 @@ function countCodes(frames: ServerFrame[]): Record<string, number> {
 }
 
 async function openClosingSocket(url: string, send: (ws: WebSocket) => void): Promise<number> {
-  const ws = new WebSocket(url);
+  const ws = new CheckedWebSocket(url);
   return new Promise((resolve, reject) => {
     ws.once('open', () => send(ws));
     ws.once('close', (code) => resolve(code));

@@ -1,9 +1,10 @@
 import { type Order, orderStatuses } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { OrdersClient } from '../src/client/index.ts';
 import type { RunningGateway } from '../src/node-server.ts';
 import type { ServerFrame } from '../src/protocol/server-frame.ts';
+import { CheckedWebSocket } from './support/checked-socket.ts';
 import { diffViews } from './support/scoped-view.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { createTimedFeeder, preciseNow } from './support/timed-feeder.ts';
@@ -58,7 +59,7 @@ describe('a client that stops reading hurts nobody else', () => {
     const samples: [number, number][] = [];
     let fastChanges = 0;
     for (let i = 0; i < FAST_CLIENTS; i++) {
-      const ws = new WebSocket(gw.url);
+      const ws = new CheckedWebSocket(gw.url);
       sockets.push(ws);
       let live = false;
       ws.on('message', (data) => {
@@ -80,7 +81,7 @@ describe('a client that stops reading hurts nobody else', () => {
 
     // The slow client: the real client with several subscriptions, over a socket we can stall.
     const transports: WebSocket[] = [];
-    class TrackedWebSocket extends WebSocket {
+    class TrackedWebSocket extends CheckedWebSocket {
       constructor(url: string) {
         super(url);
         transports.push(this);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import PlainWebSocket from 'ws';
 import { errorPolicy } from '../src/protocol/error-code.ts';
 import type { ServerFrame } from '../src/protocol/server-frame.ts';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
+import { CheckedWebSocket } from './support/checked-socket.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { until } from './support/wait.ts';
@@ -22,14 +23,19 @@ interface RawTcp {
   resume(): void;
   on(event: 'data', listener: (chunk: Buffer) => void): void;
 }
-const socketOf = (ws: WebSocket) => (ws as unknown as { _socket: RawTcp })._socket;
+const socketOf = (ws: PlainWebSocket) => (ws as unknown as { _socket: RawTcp })._socket;
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
-async function openWs(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
+/**
+ * `checked: false` only for a pure load generator in a latency comparison: the checker runs in
+ * the gateway's process, so its work on thousands of churn frames would be measured as
+ * gateway latency. Every socket whose frames a test judges is checked.
+ */
+async function openWs(url: string, checked = true): Promise<PlainWebSocket> {
+  const ws = checked ? new CheckedWebSocket(url) : new PlainWebSocket(url);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -39,7 +45,7 @@ async function openWs(url: string): Promise<WebSocket> {
 
 describe('snapshots under load', () => {
   let h: GatewayHarness;
-  const sockets: WebSocket[] = [];
+  const sockets: PlainWebSocket[] = [];
 
   beforeAll(async () => {
     h = await createHarness();
@@ -186,7 +192,7 @@ describe('snapshots under load', () => {
     // the whole table to return nothing) and takes each back at once, 25 at a time. After
     // each burst is acknowledged, the victim subscribes: whatever the burst left running
     // or queued in the database is what it would wait behind.
-    const churner = await openWs(gw.url);
+    const churner = await openWs(gw.url, false);
     sockets.push(churner);
     let acks = 0;
     let acked: (() => void) | undefined;

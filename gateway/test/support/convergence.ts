@@ -1,8 +1,8 @@
 /** Clients under test and the check that each of their subscriptions caught up with the database. */
 import type { Order } from '@orders/drizzle';
 import { expect } from 'vitest';
-import WebSocket from 'ws';
 import { OrdersClient, type OrdersClientOptions, type SubscriptionFilter } from '../../src/client/index.ts';
+import { CheckedWebSocket } from './checked-socket.ts';
 import { diffRows, type recordSubscription } from './recorder.ts';
 import { until } from './wait.ts';
 
@@ -41,13 +41,18 @@ export async function converge(
   }
 }
 
-/** Opens clients over `ws` with shared options and closes all of them at the end of a suite. */
+/** Opens clients over checked sockets with shared options and closes all of them at the end of a suite. */
 export function clientPool(options: Omit<OrdersClientOptions, 'urls' | 'WebSocket'>) {
   const clients: OrdersClient[] = [];
   return {
     /** `token` replaces the pool's token option for this client. */
     open(urls: string[], token?: OrdersClientOptions['token']): OrdersClient {
-      const c = new OrdersClient({ urls, WebSocket, ...options, ...(token === undefined ? {} : { token }) });
+      const c = new OrdersClient({
+        urls,
+        WebSocket: CheckedWebSocket,
+        ...options,
+        ...(token === undefined ? {} : { token }),
+      });
       clients.push(c);
       return c;
     },

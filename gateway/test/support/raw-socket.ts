@@ -1,7 +1,8 @@
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { ServerFrame } from '../../src/protocol/server-frame.ts';
+import { assertAllClean, CheckedWebSocket } from './checked-socket.ts';
 
-/** A bare protocol client for asserting exact frames. */
+/** A bare protocol client for asserting exact frames; every frame also passes the conformance checker. */
 export interface RawSocket {
   frames: ServerFrame[];
   ws: WebSocket;
@@ -14,7 +15,7 @@ export interface RawSocket {
 }
 
 export async function openRaw(url: string): Promise<RawSocket> {
-  const ws = new WebSocket(url);
+  const ws = new CheckedWebSocket(url);
   const frames: ServerFrame[] = [];
   const listeners = new Set<() => void>();
   let closed: { code: number; reason: string } | undefined;
@@ -35,6 +36,14 @@ export async function openRaw(url: string): Promise<RawSocket> {
   const waitFor = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
     new Promise((resolve, reject) => {
       const run = () => {
+        try {
+          assertAllClean();
+        } catch (error) {
+          listeners.delete(run);
+          clearTimeout(timer);
+          reject(error);
+          return;
+        }
         const value = check();
         if (value !== undefined) {
           listeners.delete(run);

@@ -1,19 +1,28 @@
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { CheckedWebSocket } from './checked-socket.ts';
 
-export type UpgradeOutcome = { status: 101; ws: WebSocket } | { status: number };
+export type UpgradeOutcome =
+  | { status: 101; ws: WebSocket }
+  | { status: number; headers: Record<string, string | string[] | undefined>; body: string };
 
-/** Tries one upgrade and reports the HTTP status the gateway answered with (101 = opened). */
+/** Tries one upgrade and reports what the gateway answered (101 = opened; else status, headers, body). */
 export function tryUpgrade(url: string, headers: Record<string, string> = {}): Promise<UpgradeOutcome> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
+    const ws = new CheckedWebSocket(url, { headers });
     ws.once('open', () => resolve({ status: 101, ws }));
     ws.once('unexpected-response', (_req, res) => {
-      resolve({ status: res.statusCode ?? 0 });
-      res.resume();
-      ws.terminate();
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        ws.terminate();
+      });
     });
     ws.once('error', (error) => {
-      if (ws.readyState !== WebSocket.CLOSED) reject(error);
+      if (ws.readyState !== ws.CLOSED) reject(error);
     });
   });
 }

@@ -1,3 +1,5 @@
+import { assertAllClean } from './checked-socket.ts';
+
 /** Polls until `check` returns true; the message names what never happened. */
 export async function until(
   check: () => boolean | Promise<boolean>,
@@ -6,6 +8,8 @@ export async function until(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
+    // A socket that broke the protocol fails the wait at once, with its frames.
+    assertAllClean();
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthorize, mintToken } from '../src/auth/index.ts';
+import type { RunningGateway } from '../src/node-server.ts';
+import type { ServerFrame } from '../src/protocol/server-frame.ts';
+import { CheckedWebSocket } from './support/checked-socket.ts';
+import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
+import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
+import { createHarness, type GatewayHarness } from './support/services.ts';
+import { tryUpgrade } from './support/upgrade.ts';
+import { until } from './support/wait.ts';
+
+const secret = 'promises-suite-secret-with-enough-characters';
+
+/** Collects a subscription's snapshot chunks up to `done:true`. */
+async function snapshotChunks(s: RawSocket, sub: string) {
+  const chunks = [];
+  for (;;) {
+    const chunk = await s.next(is('snapshot', sub));
+    chunks.push(chunk);
+    if (chunk.done) return chunks;
+  }
+}
+
+describe('documented promises of the wire protocol', () => {
+  let h: GatewayHarness;
+  let gw: RunningGateway;
+  let secured: RunningGateway;
+  let worker: FakeWorker;
+  const sockets: RawSocket[] = [];
+  const open = async (url: string) => {
+    const s = await openRaw(url);
+    sockets.push(s);
+    await s.next(is('welcome'));
+    return s;
+  };
+
+  beforeAll(async () => {
+    h = await createHarness();
+    gw = await h.start('promise-a', { tuning: { snapshotChunk: 50 } });
+    secured = await h.start('promise-auth', { authorize: createAuthorize({ secret, allowedOrigins: [] }) });
+    worker = createFakeWorker(h.redis, h.keys, h.db.sql);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await h?.close();
+  });
+
+  it('refuses a frame nesting deeper than 8 levels before parsing it, even one that would parse as valid', async () => {
+    const s = await open(gw.url);
+    // A ping ignores unknown fields, so only the depth check refuses this one.
+    s.sendText(`{"type":"ping","x":${'['.repeat(8)}${']'.repeat(8)}}`);
+    expect(await s.next(is('error'))).toMatchObject({ code: 'bad_request', message: 'frame nests too deep' });
+    s.sendText(`{"type":"ping","x":${'['.repeat(7)}${']'.repeat(7)}}`);
+    await s.next(is('pong'));
+    expect(s.frames.filter((f) => f.type === 'error')).toHaveLength(1);
+  });
+
+  it('takes up to 10 filter.status entries and refuses 11', async () => {
+    const s = await open(gw.url);
+    const eleven = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'];
+    s.send({ type: 'subscribe', sub: 'many', filter: { status: [...eleven, ...eleven, 'paid'] } });
+    expect(await s.next(is('error', 'many'))).toMatchObject({ code: 'bad_request', sub: 'many' });
+    s.send({ type: 'subscribe', sub: 'ten', filter: { status: [...eleven, ...eleven], ids: [999_999_999] } });
+    await s.next(is('live', 'ten'));
+  });
+
+  it('answers a filter that matches nothing with one empty snapshot frame', async () => {
+    const s = await open(gw.url);
+    s.send({ type: 'subscribe', sub: 'none', filter: { customer: 'Nobody-at-all' } });
+    await s.next(is('live', 'none'));
+    const snapshots = s.frames.filter((f) => f.type === 'snapshot');
+    expect(snapshots).toHaveLength(1);
+    expect(snapshots[0]).toMatchObject({ rows: [], done: true });
+  });
+
+  it('sends more rows than the chunk size as several chunks with one cursor, ordered by id, each row once', async () => {
+    await h.db.sql`
+      insert into orders (customer_name, product_name, status)
+      select 'Chunky', 'widget', 'pending' from generate_series(1, 180)`;
+    const s = await open(gw.url);
+    s.send({ type: 'subscribe', sub: 'big', filter: { customer: 'Chunky' } });
+    const chunks = await snapshotChunks(s, 'big');
+    expect(chunks.map((c) => c.rows.length)).toEqual([50, 50, 50, 30]);
+    expect(chunks.map((c) => c.done)).toEqual([false, false, false, true]);
+    expect(new Set(chunks.map((c) => c.cursor)).size).toBe(1);
+    const ids = chunks.flatMap((c) => c.rows.map((r) => r.id));
+    expect(new Set(ids).size).toBe(180);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    await s.next(is('live', 'big'));
+  });
+
+  it('resets a cursor newer than anything history held with cursor_unknown, then serves a snapshot', async () => {
+    await worker.insert('Future');
+    const epoch = await h.redis.get(h.keys.epoch);
+    if (epoch === null) throw new Error('no epoch');
+    const s = await open(gw.url);
+    s.send({
+      type: 'subscribe',
+      sub: 'f',
+      filter: { customer: 'Future' },
+      cursor: `${epoch}.9999999999999-0`,
+    });
+    expect(await s.next(is('reset', 'f'))).toMatchObject({ reason: 'cursor_unknown' });
+    const chunks = await snapshotChunks(s, 'f');
+    expect(chunks.flatMap((c) => c.rows).map((r) => r.customerName)).toEqual(['Future']);
+    expect((await s.next(is('live', 'f'))).recovered).toBe(false);
+  });
+
+  it('serves frames a client sends before welcome arrives', async () => {
+    const ws = new CheckedWebSocket(gw.url);
+    const frames: ServerFrame[] = [];
+    ws.on('message', (data) => frames.push(JSON.parse(String(data)) as ServerFrame));
+    // Sent the moment the upgrade completes, before the client has read a byte.
+    ws.once('open', () => {
+      ws.send(JSON.stringify({ type: 'subscribe', sub: 'early', filter: { customer: 'Nobody-early' } }));
+      ws.send(JSON.stringify({ type: 'ping' }));
+    });
+    try {
+      await until(
+        () => frames.some((f) => f.type === 'live') && frames.some((f) => f.type === 'pong'),
+        'answers to frames sent before welcome',
+      );
+      expect(frames[0]?.type).toBe('welcome');
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('answers 503 with retry-after when the gateway is full', async () => {
+    const full = await h.start('promise-full', { tuning: { maxConnections: 1 } });
+    const first = await openRaw(full.url);
+    sockets.push(first);
+    await first.next(is('welcome'));
+    const refused = await tryUpgrade(full.url);
+    expect(refused.status).toBe(503);
+    if ('ws' in refused) throw new Error('opened');
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused.body)).toHaveProperty('error');
+  });
+
+  it('takes the query token over the Authorization header', async () => {
+    const alice = await mintToken(secret, { role: 'customer', customer: 'Alice' });
+    const staff = await mintToken(secret, { role: 'staff' });
+    // A bad header does not matter when the query carries a good token, and the other way round.
+    const byQuery = await tryUpgrade(`${secured.url}?token=${alice}`, { authorization: 'Bearer nonsense' });
+    expect(byQuery.status).toBe(101);
+    if ('ws' in byQuery) byQuery.ws.close();
+    expect(
+      (await tryUpgrade(`${secured.url}?token=nonsense`, { authorization: `Bearer ${staff}` })).status,
+    ).toBe(401);
+    // With both valid, the socket is the query's principal: Alice, not staff.
+    const opened = await tryUpgrade(`${secured.url}?token=${alice}`, { authorization: `Bearer ${staff}` });
+    if (!('ws' in opened)) throw new Error(`upgrade answered ${opened.status}`);
+    const frames: ServerFrame[] = [];
+    opened.ws.on('message', (data) => frames.push(JSON.parse(String(data)) as ServerFrame));
+    opened.ws.send(JSON.stringify({ type: 'subscribe', sub: 'bob', filter: { customer: 'Bob' } }));
+    await until(() => frames.some((f) => f.type === 'error'), 'the answer to a subscription for Bob');
+    expect(frames.find((f) => f.type === 'error')).toMatchObject({ code: 'forbidden', sub: 'bob' });
+    opened.ws.close();
+  });
+});

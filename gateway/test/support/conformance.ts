@@ -1,0 +1,332 @@
+import type { Order } from '@orders/drizzle';
+import { computeEffect } from '../../src/filter/effect.ts';
+import { type Filter, type FilterInput, matches, toFilter } from '../../src/filter/filter.ts';
+import { parseClientFrame } from '../../src/protocol/client-frame.ts';
+import type { ServerFrame } from '../../src/protocol/server-frame.ts';
+import { parseCursor } from '../../src/stream/cursor.ts';
+import { compareStreamIds } from '../../src/stream/stream-id.ts';
+
+/**
+ * Checks one socket's frames against PROTOCOL.md as they arrive, both directions, so a
+ * repeated, reordered or misplaced frame is caught even where a client's merge would hide it.
+ * The first violation is kept with the frames around it; later ones are counted only.
+ */
+
+/** Whose data a socket may see: read from its token, the way the gateway reads it. */
+export type Scope = { role: 'staff' } | { role: 'customer'; customer: string };
+
+type Phase =
+  /** Subscribe sent, nothing answered yet. */
+  | 'requested'
+  /** Snapshot chunks expected (after a subscribe without cursor, or a reset). */
+  | 'snapshot'
+  /** Snapshot done or resumed from a cursor: replayed changes, then `live`. */
+  | 'replay'
+  | 'live';
+
+interface SubState {
+  phase: Phase;
+  filter: Filter;
+  /** Whether the current load started from the client's cursor (no snapshot since). */
+  fromCursor: boolean;
+  /** Highest version per order since the last snapshot began. */
+  versions: Map<number, number>;
+  delivered: Set<string>;
+  /** Rows of the snapshot being received, to spot repeats and order across chunks. */
+  snapshotIds: Set<number>;
+  lastSnapshotId: number;
+  snapshotCursor: string | undefined;
+  /** Last cursor seen for this subscription: epoch and stream id. */
+  cursor: { epoch: string; id: string } | undefined;
+  unsubscribing: boolean;
+  /** A subscribe for the same id sent after `unsubscribe`, served once `unsubscribed` arrives. */
+  next: { filter: Filter; fromCursor: boolean } | undefined;
+}
+
+const HISTORY = 40;
+
+export class ConformanceChecker {
+  readonly name: string;
+  readonly scope: Scope;
+  #subs = new Map<string, SubState>();
+  /** Subscriptions that ended: any frame for them is a violation until subscribed again. */
+  #ended = new Set<string>();
+  #history: string[] = [];
+  #welcomed = false;
+  #violation: string | undefined;
+  #violations = 0;
+  reported = false;
+
+  constructor(name: string, scope: Scope) {
+    this.name = name;
+    this.scope = scope;
+  }
+
+  get violation(): string | undefined {
+    return this.#violation;
+  }
+
+  /** Throws the first violation, with the frames that led to it. */
+  assertClean(): void {
+    if (this.#violation === undefined) return;
+    this.reported = true;
+    throw new Error(`${this.#violation}\n(${this.#violations} violation(s) on this socket so far)`);
+  }
+
+  /** A frame the client sent (text as written to the socket). */
+  onClientText(text: string): void {
+    this.#remember('→', text);
+    // Only (un)subscribe frames change what may arrive; skipping the rest keeps floods cheap.
+    if (!text.includes('subscribe')) return;
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) return;
+    const frame = parsed.frame;
+    if (frame.type === 'subscribe') {
+      const scoped = this.#scopedFilter(frame.filter);
+      const existing = this.#subs.get(frame.sub);
+      if (scoped === 'forbidden') return; // refused: any data for it is a leak
+      const request = { filter: toFilter(scoped), fromCursor: frame.cursor !== undefined };
+      if (existing === undefined) {
+        this.#ended.delete(frame.sub);
+        this.#subs.set(frame.sub, newSub(request.filter, request.fromCursor));
+      } else if (existing.unsubscribing) {
+        existing.next = request;
+      }
+      // Otherwise a duplicate id: refused, the existing subscription carries on.
+    } else if (frame.type === 'unsubscribe') {
+      const existing = this.#subs.get(frame.sub);
+      if (existing !== undefined) {
+        existing.unsubscribing = true;
+        existing.next = undefined;
+      }
+    }
+  }
+
+  /** A frame the gateway sent. */
+  onServerText(text: string): void {
+    this.#remember('←', text);
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(text) as ServerFrame;
+    } catch {
+      this.#fail('a frame that is not JSON');
+      return;
+    }
+    if (!this.#welcomed) {
+      if (frame.type !== 'welcome') this.#fail(`${frame.type} before welcome`);
+      this.#welcomed = true;
+      return;
+    }
+    switch (frame.type) {
+      case 'welcome':
+        this.#fail('a second welcome');
+        return;
+      case 'snapshot':
+      case 'change':
+      case 'live':
+      case 'reset':
+      case 'unsubscribed':
+        this.#onSubFrame(frame);
+        return;
+      case 'error':
+        this.#onError(frame.code, frame.sub);
+        return;
+      case 'pong':
+        this.#onPong(frame.cursors ?? {});
+        return;
+      case 'authed':
+        return;
+      default:
+        this.#fail(`unknown frame type ${(frame as { type: unknown }).type}`);
+    }
+  }
+
+  #onSubFrame(frame: Extract<ServerFrame, { sub: string }>): void {
+    const sub = this.#subs.get(frame.sub);
+    if (sub === undefined) {
+      this.#fail(
+        this.#ended.has(frame.sub)
+          ? `${frame.type} for ${frame.sub} after it ended`
+          : `${frame.type} for ${frame.sub}, which was never subscribed`,
+      );
+      return;
+    }
+    if (frame.type === 'unsubscribed') {
+      if (!sub.unsubscribing) this.#fail(`unsubscribed for ${frame.sub} without unsubscribe`);
+      if (sub.next === undefined) this.#end(frame.sub);
+      else this.#subs.set(frame.sub, newSub(sub.next.filter, sub.next.fromCursor));
+      return;
+    }
+    if (sub.phase === 'requested') sub.phase = sub.fromCursor ? 'replay' : 'snapshot';
+    switch (frame.type) {
+      case 'reset':
+        sub.phase = 'snapshot';
+        sub.fromCursor = false;
+        sub.versions.clear();
+        sub.delivered.clear();
+        sub.snapshotIds.clear();
+        sub.lastSnapshotId = 0;
+        sub.snapshotCursor = undefined;
+        return;
+      case 'snapshot':
+        this.#onSnapshot(frame.sub, sub, frame);
+        return;
+      case 'change':
+        this.#onChange(frame.sub, sub, frame);
+        return;
+      case 'live':
+        if (sub.phase === 'snapshot') {
+          this.#fail(`live for ${frame.sub} before its snapshot was done`);
+          return;
+        }
+        if (sub.phase === 'replay' && frame.recovered !== sub.fromCursor)
+          this.#fail(
+            `live for ${frame.sub} says recovered:${frame.recovered} after ${sub.fromCursor ? 'a cursor' : 'a snapshot'}`,
+          );
+        if (sub.phase === 'live' && !frame.recovered)
+          this.#fail(`a second live for ${frame.sub} without a reset claims recovered:false`);
+        this.#advance(frame.sub, sub, frame.cursor, false);
+        sub.phase = 'live';
+        return;
+    }
+  }
+
+  #onSnapshot(name: string, sub: SubState, frame: Extract<ServerFrame, { type: 'snapshot' }>): void {
+    if (sub.phase !== 'snapshot') {
+      this.#fail(
+        `snapshot for ${name} while ${sub.phase} (a snapshot only follows subscribe without cursor, or reset)`,
+      );
+      return;
+    }
+    if (sub.snapshotCursor !== undefined && frame.cursor !== sub.snapshotCursor)
+      this.#fail(`snapshot chunks of ${name} carry different cursors`);
+    if (sub.snapshotCursor === undefined) this.#advance(name, sub, frame.cursor, false);
+    sub.snapshotCursor = frame.cursor;
+    if (frame.rows.length === 0 && !frame.done)
+      this.#fail(`an empty snapshot chunk for ${name} that is not done`);
+    for (const row of frame.rows) {
+      this.#checkScope(row, `snapshot row of ${name}`);
+      if (sub.snapshotIds.has(row.id)) this.#fail(`order ${row.id} twice in the snapshot of ${name}`);
+      else if (row.id < sub.lastSnapshotId)
+        this.#fail(`snapshot of ${name} not ordered by id: ${row.id} after ${sub.lastSnapshotId}`);
+      if (!matches(sub.filter, row)) this.#fail(`snapshot row ${row.id} of ${name} is outside its filter`);
+      sub.snapshotIds.add(row.id);
+      sub.lastSnapshotId = row.id;
+      sub.versions.set(row.id, row.version);
+    }
+    if (frame.done) {
+      sub.phase = 'replay';
+      sub.snapshotIds.clear();
+      sub.lastSnapshotId = 0;
+      sub.snapshotCursor = undefined;
+    }
+  }
+
+  #onChange(name: string, sub: SubState, frame: Extract<ServerFrame, { type: 'change' }>): void {
+    const { op, row, before, effect } = frame;
+    const key = `${op} ${row.id} v${row.version}`;
+    if (sub.phase === 'snapshot') this.#fail(`change ${key} for ${name} before its snapshot was done`);
+    if (sub.delivered.has(key)) this.#fail(`change ${key} sent twice to ${name}`);
+    sub.delivered.add(key);
+    const previous = sub.versions.get(row.id);
+    if (previous !== undefined && (op === 'delete' ? row.version < previous : row.version <= previous))
+      this.#fail(`change ${key} for ${name} after v${previous}: versions must rise`);
+    sub.versions.set(row.id, row.version);
+    this.#advance(name, sub, frame.cursor, true);
+    this.#checkScope(row, `change ${key} row of ${name}`);
+    if (before !== null) this.#checkScope(before, `change ${key} before of ${name}`);
+    const expected = computeEffect(sub.filter, { op, row, before });
+    if (expected === effect) return;
+    // A customer's order reassigned away: the row is what they last saw (their name, old
+    // product and status) at the new version, so the filter still matches it.
+    const redactedAway =
+      this.scope.role === 'customer' &&
+      op === 'update' &&
+      effect === 'remove' &&
+      before !== null &&
+      row.customerName === before.customerName &&
+      row.productName === before.productName &&
+      row.status === before.status;
+    if (!redactedAway)
+      this.#fail(`change ${key} for ${name} has effect ${effect}, its filter says ${expected ?? 'not sent'}`);
+  }
+
+  #onError(code: string, name: string | undefined): void {
+    if (name === undefined) return;
+    const sub = this.#subs.get(name);
+    if (sub === undefined) return;
+    // A refused subscribe ends it before any data; `internal` ends a running one. Other errors
+    // naming a running subscription (a duplicate id) leave it alone.
+    if (code === 'internal' || (sub.phase === 'requested' && !sub.unsubscribing)) this.#end(name);
+  }
+
+  #onPong(cursors: Record<string, string>): void {
+    for (const [name, cursor] of Object.entries(cursors)) {
+      const sub = this.#subs.get(name);
+      if (sub === undefined || sub.phase !== 'live') {
+        this.#fail(`pong names ${name}, which is not a live subscription`);
+        continue;
+      }
+      this.#advance(name, sub, cursor, false);
+    }
+  }
+
+  /** Cursors never go backwards within an epoch; change cursors strictly rise. */
+  #advance(name: string, sub: SubState, text: string, strictly: boolean): void {
+    const parsed = parseCursor(text);
+    if (parsed.kind !== 'cursor') {
+      this.#fail(`cursor ${text} of ${name} is not <epoch>.<stream id>`);
+      return;
+    }
+    const { epoch, id } = parsed.cursor;
+    const last = sub.cursor;
+    sub.cursor = { epoch, id };
+    if (last === undefined || last.epoch !== epoch) return;
+    const order = compareStreamIds(id, last.id);
+    if (order < 0 || (strictly && order === 0)) this.#fail(`cursor of ${name} went from ${last.id} to ${id}`);
+  }
+
+  #checkScope(order: Order, where: string): void {
+    if (this.scope.role === 'customer' && order.customerName !== this.scope.customer)
+      this.#fail(`${where}: order ${order.id} of ${order.customerName} shown to ${this.scope.customer}`);
+  }
+
+  /** The filter the gateway applies, or `forbidden` when it refuses it (another customer). */
+  #scopedFilter(filter: FilterInput | undefined): FilterInput | undefined | 'forbidden' {
+    if (this.scope.role === 'staff') return filter;
+    if (filter?.customer !== undefined && filter.customer !== this.scope.customer) return 'forbidden';
+    return { ...filter, customer: this.scope.customer };
+  }
+
+  #end(name: string): void {
+    this.#subs.delete(name);
+    this.#ended.add(name);
+  }
+
+  #remember(direction: string, text: string): void {
+    this.#history.push(`${direction} ${text.length > 400 ? `${text.slice(0, 400)}…` : text}`);
+    if (this.#history.length > HISTORY) this.#history.shift();
+  }
+
+  #fail(what: string): void {
+    this.#violations++;
+    if (this.#violation !== undefined) return;
+    this.#violation = `protocol violation on ${this.name}: ${what}\nlast frames (→ sent, ← received):\n${this.#history.join('\n')}`;
+  }
+}
+
+function newSub(filter: Filter, fromCursor: boolean): SubState {
+  return {
+    phase: 'requested',
+    filter,
+    fromCursor,
+    versions: new Map(),
+    delivered: new Set(),
+    snapshotIds: new Set(),
+    lastSnapshotId: 0,
+    snapshotCursor: undefined,
+    cursor: undefined,
+    unsubscribing: false,
+    next: undefined,
+  };
+}
