@@ -322,6 +322,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       // A stream id starts with the Redis clock in ms at the append.
       const appendedAt = Number(id.slice(0, id.indexOf('-')));
       metrics.forwardLatency.observe(Math.max(0, appendedAt - change.kafka.timestamp) / 1000);
+      metrics.commitToKafka.observe(Math.max(0, change.kafka.timestamp - change.committedAt) / 1000);
     }
   }
 
