@@ -271,6 +271,10 @@ async function main() {
     }
 
     const report: Report = {
+      command: [
+        'npm run bench:e2e',
+        ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
+      ].join(' '),
       generatedAt: new Date().toISOString(),
       machine: { cores: cpus().length, model: cpus()[0]?.model ?? 'cpu', node: process.version },
       loadBefore,
