@@ -16,7 +16,7 @@ import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { createClient } from 'redis';
-import { freePort, type GatewayProcess, spawnGateway } from '../../gateway/test/support/gateway-process.ts';
+import { freePort } from '../../gateway/test/support/gateway-process.ts';
 import { staffToken } from '../../gateway/test/support/tokens.ts';
 import type { ClientsCommand, ClientsReport } from './clients.ts';
 import { MsHistogram, SplitByTotal } from './ms-histogram.ts';
@@ -102,11 +102,16 @@ function nextMessage<T extends { type: string }>(child: ChildProcess, type: T['t
   });
 }
 
+interface Gateway {
+  port: number;
+  url: string;
+}
+
 interface Services {
   pipeline: TestPipeline;
   sql: postgres.Sql;
   workerMetrics: string;
-  gateways: GatewayProcess[];
+  gateways: Gateway[];
   directUrl: string;
 }
 
@@ -229,17 +234,37 @@ async function main() {
       },
     });
     worker.stdout?.resume();
-    const gwEnv = { REDIS_NS: ns, DATABASE_READER_URL: pipeline.readerUrl, LOG_LEVEL: 'warn' };
-    const gateways = await Promise.all([spawnGateway(`${ns}-a`, gwEnv), spawnGateway(`${ns}-b`, gwEnv)]);
-    children.push(...gateways.map((g) => g.child));
+    const gateways: Gateway[] = [];
+    for (const id of [`${ns}-a`, `${ns}-b`]) {
+      const port = await freePort();
+      const child = tsxProcess('src/main.ts', [], {
+        cwd: `${repoRoot}gateway`,
+        env: {
+          GATEWAY_ID: id,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          // Development mode: the dev token secret, and /metrics open on the (loopback) port.
+          AUTH_MODE: 'development',
+          REDIS_NS: ns,
+          DATABASE_READER_URL: pipeline.readerUrl,
+          LOG_LEVEL: 'warn',
+        },
+      });
+      child.stdout?.resume();
+      gateways.push({ port, url: `ws://127.0.0.1:${port}/ws` });
+    }
     const directPort = await freePort();
     const direct = tsxProcess(`${here}direct-baseline.ts`, [
       String(directPort),
       pipeline.topic,
       `${ns}-direct`,
     ]);
+    // Generous: on a loaded machine a process compiling its TypeScript takes a while.
     await Promise.all([
-      until(() => httpOk(`http://127.0.0.1:${workerPort}/readyz`), 'worker ready'),
+      until(() => httpOk(`http://127.0.0.1:${workerPort}/readyz`), 'worker ready', 180_000),
+      ...gateways.map((g) =>
+        until(() => httpOk(`http://127.0.0.1:${g.port}/readyz`), 'gateway ready', 180_000),
+      ),
       new Promise<void>((resolve, reject) => {
         direct.stdout?.once('data', () => resolve());
         direct.once('exit', (code) => reject(new Error(`direct baseline exited (${code})`)));
