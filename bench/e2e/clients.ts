@@ -82,7 +82,8 @@ function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     let ready = kind === 'direct';
-    ws.once('error', reject);
+    // Later errors (a reset after a refusal) must not crash the process; the first one rejects.
+    ws.on('error', reject);
     ws.once('open', () => {
       if (ready) resolve(ws);
       else ws.send('{"type":"subscribe","sub":"s1"}');

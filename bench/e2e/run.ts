@@ -248,6 +248,9 @@ async function main() {
           REDIS_NS: ns,
           DATABASE_READER_URL: pipeline.readerUrl,
           LOG_LEVEL: 'warn',
+          // Every benchmark client comes from one address with one staff token.
+          MAX_CONNECTIONS_PER_IP: '100000',
+          MAX_CONNECTIONS_PER_PRINCIPAL: '100000',
         },
       });
       child.stdout?.resume();
