@@ -5,14 +5,15 @@
  * `source.ts_ms` in a raw Debezium envelope. Fields are located in the text instead of
  * parsing whole frames, so hundreds of thousands of deliveries per second fit in one process.
  *
- * Driven over IPC by run.ts: `measure` on/off, then `report` (answered with the histograms).
+ * Driven over IPC by run.ts: `measure` (count changes committed from a given time on), `count`
+ * (how many so far) and `report` (answered with the histograms; the process then exits).
  *
  *   node --import tsx clients.ts <pipeline|direct> <count> <url>[,<url>…]
  */
 import WebSocket from 'ws';
 import { MsHistogram, SplitByTotal } from './ms-histogram.ts';
 
-export type ClientsCommand = { cmd: 'measure'; on: boolean } | { cmd: 'report' };
+export type ClientsCommand = { cmd: 'measure'; fromMs: number } | { cmd: 'count' } | { cmd: 'report' };
 
 export interface ClientsReport {
   type: 'report';
@@ -35,6 +36,8 @@ const send = (message: unknown): void => {
 };
 
 let measuring = false;
+/** Changes committed before this (warm-up) are not counted, whenever they arrive. */
+let fromMs = Number.POSITIVE_INFINITY;
 let deliveries = 0;
 const total = new MsHistogram();
 const beforeRedis = new MsHistogram();
@@ -58,6 +61,7 @@ function onPipelineFrame(text: string, now: number): void {
   const cursor = text.indexOf('"cursor":"');
   if (at === -1 || cursor === -1) return;
   const committedAt = intAt(text, at + 14);
+  if (committedAt < fromMs) return;
   // A cursor is "<epoch>.<stream id>" and a stream id "<Redis ms>-<seq>".
   const appendedAt = intAt(text, text.lastIndexOf('.', text.indexOf('"', cursor + 10)) + 1);
   deliveries++;
@@ -72,8 +76,10 @@ function onDirectFrame(text: string, now: number): void {
   if (source === -1) return;
   const at = text.indexOf('"ts_ms":', source);
   if (at === -1) return;
+  const committedAt = intAt(text, at + 8);
+  if (committedAt < fromMs) return;
   deliveries++;
-  total.add(now - intAt(text, at + 8));
+  total.add(now - committedAt);
 }
 
 const onFrame = kind === 'pipeline' ? onPipelineFrame : onDirectFrame;
@@ -112,8 +118,12 @@ send({ type: 'ready' });
 
 process.on('message', (message: ClientsCommand) => {
   if (message.cmd === 'measure') {
-    measuring = message.on;
-    send({ type: 'ack' });
+    fromMs = message.fromMs;
+    measuring = true;
+    return;
+  }
+  if (message.cmd === 'count') {
+    send({ type: 'count', deliveries });
     return;
   }
   const report: ClientsReport = {

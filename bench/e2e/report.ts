@@ -28,6 +28,8 @@ export interface Round {
   writes: WriteRun;
   deliveries: number;
   expectedDeliveries: number;
+  /** Time after the last write until every measured change had arrived (or the drain limit). */
+  drainMs: number;
   total: MsHistogram;
   beforeRedis: MsHistogram;
   afterRedis: MsHistogram;
@@ -51,6 +53,7 @@ export interface Report {
     seconds: number;
     warmup: number;
     rounds: number;
+    drain: number;
     orders: number;
   };
   rounds: Round[];
@@ -77,7 +80,16 @@ interface SideSummary {
   p99: number;
   max: number;
   p99s: number[];
+  /**
+   * Every measured change reached every client in every round. When not, the changes still
+   * missing would have been the slowest, so the percentiles are only lower bounds.
+   */
+  complete: boolean;
+  /** Lowest share of the expected deliveries that arrived in a round. */
+  delivered: number;
 }
+
+const complete = (r: Round): boolean => r.deliveries >= r.expectedDeliveries;
 
 function summarize(rounds: Round[]): SideSummary {
   const p99s = rounds.map((r) => r.total.percentile(99));
@@ -86,8 +98,20 @@ function summarize(rounds: Round[]): SideSummary {
     p99: median(p99s),
     max: median(rounds.map((r) => r.total.percentile(100))),
     p99s,
+    complete: rounds.every(complete),
+    delivered: Math.min(...rounds.map((r) => Math.min(1, r.deliveries / r.expectedDeliveries))),
   };
 }
+
+/** A latency, prefixed with ≥ when deliveries were missing (a lower bound). */
+const bound = (v: number, isComplete: boolean): string => `${isComplete ? '' : '≥ '}${ms(v)}`;
+
+/**
+ * Pipeline p99 ≤ ratio × direct p99 can only be claimed when the pipeline's figure is complete;
+ * the direct one may be a lower bound, which only makes the claim safer.
+ */
+const ratioMet = (r: { pipeline: SideSummary; ratio: number }): boolean =>
+  r.pipeline.complete && r.ratio <= TARGET_RATIO;
 
 const spread = (values: number[]): string =>
   values.length === 0 ? '–' : `${Math.min(...values)}–${Math.max(...values)} ms`;
@@ -147,9 +171,9 @@ export function renderReport(report: Report): string {
   const [load1 = 0, load5 = 0, load15 = 0] = report.loadBefore;
   const idle = load1 < cores * 0.25;
   const rows = summary(report);
-  const ratioMet = rows.every((r) => r.ratio <= TARGET_RATIO);
+  const allRatiosMet = rows.every(ratioMet);
   const atTarget = rows.find((r) => r.rate === TARGET_RATE);
-  const absoluteMet = atTarget !== undefined && atTarget.pipeline.p99 <= TARGET_P99_MS;
+  const absoluteMet = atTarget?.pipeline.complete === true && atTarget.pipeline.p99 <= TARGET_P99_MS;
   const c = report.config;
   return `# End-to-end benchmark: commit → client
 
@@ -179,40 +203,43 @@ clocks for both sides, millisecond resolution.
 ${rows
   .map(
     (r) =>
-      `| pipeline p99 ≤ ${TARGET_RATIO.toFixed(1)}× direct baseline at ${r.rate}/s | ${r.ratio.toFixed(2)}× (${ms(r.pipeline.p99)} vs ${ms(r.direct.p99)}) | ${mark(r.ratio <= TARGET_RATIO)} |`,
+      `| pipeline p99 ≤ ${TARGET_RATIO.toFixed(1)}× direct baseline at ${r.rate}/s | ${r.ratio.toFixed(2)}× (${bound(r.pipeline.p99, r.pipeline.complete)} vs ${bound(r.direct.p99, r.direct.complete)}) | ${mark(ratioMet(r))} |`,
   )
   .join('\n')}
-| commit → client p99 ≤ ${TARGET_P99_MS} ms at ${TARGET_RATE}/s, otherwise idle machine | ${atTarget ? ms(atTarget.pipeline.p99) : 'not run'} | ${atTarget ? mark(absoluteMet) : '–'}${idle ? '' : ' (machine not idle)'} |
+| commit → client p99 ≤ ${TARGET_P99_MS} ms at ${TARGET_RATE}/s, otherwise idle machine | ${atTarget ? bound(atTarget.pipeline.p99, atTarget.pipeline.complete) : 'not run'} | ${atTarget ? mark(absoluteMet) : '–'}${idle ? '' : ' (machine not idle)'} |
 
-Overall: ratio at every rate ${mark(ratioMet)}.
+Overall: ratio at every rate ${mark(allRatiosMet)}. "≥" marks a figure from rounds in which
+not every measured change reached every client within ${c.drain} s of the last write: the missing ones
+would have been the slowest, so the figure is a lower bound, and a ratio built on a pipeline
+lower bound is not counted as met.
 
 ## Commit → client, pipeline vs direct baseline
 
 Median over the rounds; spread is the lowest–highest p99 of the rounds.
 
-| rate | pipeline p50 / p99 / max | direct p50 / p99 / max | p99 ratio | pipeline p99 spread | direct p99 spread |
-|---|---|---|---|---|---|
+| rate | pipeline p50 / p99 / max | direct p50 / p99 / max | p99 ratio | pipeline p99 spread | direct p99 spread | delivered (worst round) pipeline / direct |
+|---|---|---|---|---|---|---|
 ${rows
   .map(
     (r) =>
-      `| ${r.rate}/s | ${ms(r.pipeline.p50)} / ${ms(r.pipeline.p99)} / ${ms(r.pipeline.max)} | ${ms(r.direct.p50)} / ${ms(r.direct.p99)} / ${ms(r.direct.max)} | ${r.ratio.toFixed(2)}× | ${spread(r.pipeline.p99s)} | ${spread(r.direct.p99s)} |`,
+      `| ${r.rate}/s | ${[r.pipeline.p50, r.pipeline.p99, r.pipeline.max].map((v) => bound(v, r.pipeline.complete)).join(' / ')} | ${[r.direct.p50, r.direct.p99, r.direct.max].map((v) => bound(v, r.direct.complete)).join(' / ')} | ${r.ratio.toFixed(2)}× | ${spread(r.pipeline.p99s)} | ${spread(r.direct.p99s)} | ${(r.pipeline.delivered * 100).toFixed(1)} % / ${(r.direct.delivered * 100).toFixed(1)} % |`,
   )
   .join('\n')}
 
 ### Every round
 
-| rate | side | p50 | p99 | max | deliveries / expected | writes/s achieved | load at start → end |
-|---|---|---|---|---|---|---|---|
+| rate | side | p50 | p99 | max | deliveries / expected | drain | writes/s achieved | load at start → end |
+|---|---|---|---|---|---|---|---|---|
 ${report.rounds
   .map(
     (r) =>
-      `| ${r.rate}/s | ${r.side} | ${ms(r.total.percentile(50))} | ${ms(r.total.percentile(99))} | ${ms(r.total.percentile(100))} | ${r.deliveries} / ${r.expectedDeliveries} | ${Math.round(r.writes.achievedRate)}${r.writes.failed > 0 ? ` (${r.writes.failed} failed)` : ''} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
+      `| ${r.rate}/s | ${r.side} | ${ms(r.total.percentile(50))} | ${ms(r.total.percentile(99))} | ${ms(r.total.percentile(100))} | ${r.deliveries} / ${r.expectedDeliveries} | ${(r.drainMs / 1000).toFixed(1)} s | ${Math.round(r.writes.achievedRate)}${r.writes.failed > 0 ? ` (${r.writes.failed} failed)` : ''} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
   )
   .join('\n')}
 
-Deliveries are counted while the window is open (from the end of the warm-up to 1.5 s after the
-last write), so they include late warm-up changes; a count far below the expected one means
-changes arrived later than that.
+Deliveries count the changes committed after the warm-up (by their commit time), whenever they
+arrive; the round waits after its last write until all of them arrived ("drain"), at most
+${c.drain} s. Writes in flight at the end of the warm-up can add a few to the count.
 
 ## Where the pipeline's milliseconds go
 

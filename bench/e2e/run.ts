@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     warmup: { type: 'string' },
     rounds: { type: 'string' },
+    drain: { type: 'string' },
     'client-processes': { type: 'string', default: '2' },
     quick: { type: 'boolean', default: false },
   },
@@ -48,6 +49,8 @@ const CLIENTS = Number(args.clients);
 const SECONDS = Number(args.seconds ?? (args.quick ? 6 : 15));
 const WARMUP = Number(args.warmup ?? (args.quick ? 2 : 3));
 const ROUNDS = Number(args.rounds ?? 2);
+/** Longest wait, after the last write, for the measured changes to reach every client. */
+const DRAIN_S = Number(args.drain ?? (args.quick ? 10 : 20));
 const CLIENT_PROCESSES = Number(args['client-processes']);
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -148,12 +151,28 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
   let before: Promise<Record<StageName, Buckets>> | undefined;
   const loadAtStart = loadavg()[0] ?? 0;
   const writes = await writeAt(s.sql, rate, WARMUP, SECONDS, () => {
-    command({ cmd: 'measure', on: true });
+    // Writes issued from here on commit after this instant, on the same host's clock.
+    command({ cmd: 'measure', fromMs: Date.now() });
     if (side === 'pipeline') before = scrapeStages(s);
   });
-  // Let the last writes arrive everywhere before closing the window.
-  await sleep(1_500);
-  command({ cmd: 'measure', on: false });
+  // Wait for every measured change to reach every client, so the percentiles are complete
+  // (a few writes in flight at the boundary may also count, hence "at least").
+  const expectedDeliveries = writes.measured * CLIENTS;
+  const drainStart = performance.now();
+  let delivered = 0;
+  while (performance.now() - drainStart < DRAIN_S * 1000) {
+    const counts = await Promise.all(
+      processes.map((c) => {
+        const reply = nextMessage<{ type: 'count'; deliveries: number }>(c, 'count');
+        c.send({ cmd: 'count' } satisfies ClientsCommand);
+        return reply;
+      }),
+    );
+    delivered = counts.reduce((sum, c) => sum + c.deliveries, 0);
+    if (delivered >= expectedDeliveries) break;
+    await sleep(200);
+  }
+  const drainMs = performance.now() - drainStart;
   const after = side === 'pipeline' ? await scrapeStages(s) : undefined;
   const reports = await Promise.all(
     processes.map((c) => {
@@ -190,7 +209,8 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
     rate,
     writes,
     deliveries,
-    expectedDeliveries: writes.measured * CLIENTS,
+    expectedDeliveries,
+    drainMs,
     total,
     beforeRedis,
     afterRedis,
@@ -313,6 +333,7 @@ async function main() {
         seconds: SECONDS,
         warmup: WARMUP,
         rounds: ROUNDS,
+        drain: DRAIN_S,
         orders: ORDERS,
       },
       rounds,
