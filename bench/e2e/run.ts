@@ -118,7 +118,20 @@ interface Services {
   directUrl: string;
 }
 
-async function scrapeStages(s: Services): Promise<Record<StageName, Buckets>> {
+/** A counter's value in Prometheus text (0 when absent). */
+function counter(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.slice(name.length + 1));
+}
+
+interface Scrape {
+  stages: Record<StageName, Buckets>;
+  /** Summed over the gateways: frames replaced by newer ones, sockets cut off as slow. */
+  conflated: number;
+  slowConsumers: number;
+}
+
+async function scrapeStages(s: Services): Promise<Scrape> {
   const [worker, ...gateways] = await Promise.all(
     [s.workerMetrics, ...s.gateways.map((g) => `http://127.0.0.1:${g.port}/metrics`)].map(async (url) =>
       (await fetch(url)).text(),
@@ -126,11 +139,16 @@ async function scrapeStages(s: Services): Promise<Record<StageName, Buckets>> {
   );
   const fromGateways = (name: string) =>
     gateways.reduce<Buckets>((sum, text) => add(sum, parseBuckets(text, name)), new Map());
+  const sum = (name: string) => gateways.reduce((n, text) => n + counter(text, name), 0);
   return {
-    commitToKafka: parseBuckets(worker ?? '', 'worker_commit_to_kafka_seconds'),
-    kafkaToRedis: parseBuckets(worker ?? '', 'worker_forward_latency_seconds'),
-    redisToRead: fromGateways('gateway_redis_to_read_seconds'),
-    readToWrite: fromGateways('gateway_read_to_write_seconds'),
+    stages: {
+      commitToKafka: parseBuckets(worker ?? '', 'worker_commit_to_kafka_seconds'),
+      kafkaToRedis: parseBuckets(worker ?? '', 'worker_forward_latency_seconds'),
+      redisToRead: fromGateways('gateway_redis_to_read_seconds'),
+      readToWrite: fromGateways('gateway_read_to_write_seconds'),
+    },
+    conflated: sum('gateway_conflated_changes_total'),
+    slowConsumers: sum('gateway_slow_consumers_total'),
   };
 }
 
@@ -148,7 +166,7 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
     for (const c of processes) c.send(message);
   };
 
-  let before: Promise<Record<StageName, Buckets>> | undefined;
+  let before: Promise<Scrape> | undefined;
   const loadAtStart = loadavg()[0] ?? 0;
   const writes = await writeAt(s.sql, rate, WARMUP, SECONDS, () => {
     // Writes issued from here on commit after this instant, on the same host's clock.
@@ -198,11 +216,16 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
     deliveries += r.deliveries;
   }
   let stages: Record<StageName, Buckets> | undefined;
+  let dropped: Round['dropped'];
   if (after !== undefined && before !== undefined) {
     const start = await before;
     stages = Object.fromEntries(
-      STAGES.map(({ name }) => [name, subtract(after[name], start[name])]),
+      STAGES.map(({ name }) => [name, subtract(after.stages[name], start.stages[name])]),
     ) as Record<StageName, Buckets>;
+    dropped = {
+      conflated: after.conflated - start.conflated,
+      slowConsumers: after.slowConsumers - start.slowConsumers,
+    };
   }
   return {
     side,
@@ -216,6 +239,7 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
     afterRedis,
     split,
     stages,
+    dropped,
     load: [loadAtStart, loadavg()[0] ?? 0],
   };
 }
