@@ -39,7 +39,10 @@ export function observations(buckets: Buckets): number {
   return sorted(buckets).at(-1)?.[1] ?? 0;
 }
 
-/** Quantile in ms by linear interpolation inside the bucket (as `histogram_quantile`). */
+/**
+ * Quantile in ms by linear interpolation inside the bucket (as `histogram_quantile`); +Infinity
+ * when it lies above the highest finite bound.
+ */
 export function quantileMs(buckets: Buckets, q: number): number {
   const rows = sorted(buckets);
   const total = rows.at(-1)?.[1] ?? 0;
@@ -49,7 +52,8 @@ export function quantileMs(buckets: Buckets, q: number): number {
   let previousCount = 0;
   for (const [le, count] of rows) {
     if (count >= rank) {
-      if (!Number.isFinite(le)) return previousLe * 1000;
+      // Beyond the highest finite bound nothing is known but "more than it".
+      if (!Number.isFinite(le)) return Number.POSITIVE_INFINITY;
       const inBucket = count - previousCount;
       const s = inBucket === 0 ? le : previousLe + ((le - previousLe) * (rank - previousCount)) / inBucket;
       return s * 1000;
@@ -60,11 +64,19 @@ export function quantileMs(buckets: Buckets, q: number): number {
   return previousLe * 1000;
 }
 
-/** Upper bound (ms) of the highest bucket that gained an observation: the max is at most this. */
+/**
+ * Upper bound (ms) of the highest bucket that gained an observation: the max is at most this
+ * (+Infinity when an observation exceeded every finite bound).
+ */
 export function maxBoundMs(buckets: Buckets): number {
   const rows = sorted(buckets);
   const total = rows.at(-1)?.[1] ?? 0;
   if (total === 0) return Number.NaN;
   for (const [le, count] of rows) if (count >= total) return le * 1000;
   return Number.POSITIVE_INFINITY;
+}
+
+/** The highest finite bucket bound, in ms. */
+export function topBoundMs(buckets: Buckets): number {
+  return Math.max(0, ...[...buckets.keys()].filter(Number.isFinite)) * 1000;
 }

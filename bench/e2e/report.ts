@@ -1,6 +1,6 @@
 /** bench/results/e2e.md (and the numbers behind it) from the rounds of one run. */
 import { MsHistogram, SplitByTotal } from './ms-histogram.ts';
-import { add, type Buckets, maxBoundMs, observations, quantileMs } from './prometheus.ts';
+import { add, type Buckets, maxBoundMs, observations, quantileMs, topBoundMs } from './prometheus.ts';
 import type { WriteRun } from './writer.ts';
 
 export type Side = 'pipeline' | 'direct';
@@ -148,7 +148,10 @@ function stageSection(report: Report, rate: number): string {
   }
   const lines = STAGES.map(({ name, label }) => {
     const b = merged(name);
-    return `| ${label} | ${ms(quantileMs(b, 0.5))} | ${ms(quantileMs(b, 0.99))} | ≤ ${ms(maxBoundMs(b))} | histogram, ${observations(b)} changes |`;
+    const top = topBoundMs(b);
+    const fmt = (v: number) => (v === Number.POSITIVE_INFINITY ? `> ${ms(top)}` : ms(v));
+    const max = maxBoundMs(b);
+    return `| ${label} | ${fmt(quantileMs(b, 0.5))} | ${fmt(quantileMs(b, 0.99))} | ${Number.isFinite(max) ? `≤ ${ms(max)}` : fmt(max)} | histogram, ${observations(b)} changes |`;
   });
   const clientRow = (label: string, h: MsHistogram, source: string) =>
     `| ${label} | ${ms(h.percentile(50))} | ${ms(h.percentile(99))} | ${ms(h.percentile(100))} | ${source} |`;
