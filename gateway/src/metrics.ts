@@ -8,6 +8,10 @@ export interface Metrics {
   replayDuration: Histogram;
   /** Seconds from the PostgreSQL commit to the gateway handing the change to its sockets. */
   commitToDispatch: Histogram;
+  /** Stage 3 of a change's path: Redis append (stream id time) to this gateway's read. */
+  redisToRead: Histogram;
+  /** Stage 4: this gateway's read to the frame handed to the sockets. */
+  readToWrite: Histogram;
   streamLag: Gauge;
   streamPending: Gauge;
   eventsRead: Counter;
@@ -20,6 +24,11 @@ export interface Metrics {
 export function createMetrics(hub: Hub, stats: SendStats): Metrics {
   const registry = new Registry();
   const seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  // The worker's stage histograms have the same bounds, so one change path's stages compare.
+  const stage = [
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1,
+    2.5, 5, 10,
+  ];
   new Gauge({
     name: 'gateway_connections',
     help: 'Open WebSocket connections',
@@ -69,6 +78,18 @@ export function createMetrics(hub: Hub, stats: SendStats): Metrics {
       name: 'gateway_commit_to_dispatch_seconds',
       help: 'PostgreSQL commit to fan-out on this gateway',
       buckets: seconds,
+      registers: [registry],
+    }),
+    redisToRead: new Histogram({
+      name: 'gateway_redis_to_read_seconds',
+      help: 'Redis append (stream id time) to this gateway reading the entry',
+      buckets: stage,
+      registers: [registry],
+    }),
+    readToWrite: new Histogram({
+      name: 'gateway_read_to_write_seconds',
+      help: 'This gateway reading an entry to its frames being handed to the sockets',
+      buckets: stage,
       registers: [registry],
     }),
     streamLag: new Gauge({

@@ -382,6 +382,9 @@ export function createWorker(deps: WorkerDeps): Worker {
       // A stream id starts with the Redis clock in ms at the append.
       const appendedAt = Number(id.slice(0, id.indexOf('-')));
       metrics.forwardLatency.observe(Math.max(0, appendedAt - input.change.kafka.timestamp) / 1000);
+      metrics.commitToKafka.observe(
+        Math.max(0, input.change.kafka.timestamp - input.change.committedAt) / 1000,
+      );
     }
   }
 

@@ -21,7 +21,19 @@ export interface WorkerMetrics {
   gatewaysReaped: Counter;
   batchDuration: Histogram<'topic'>;
   forwardLatency: Histogram;
+  /** Stage 1 of a change's path: PostgreSQL commit to the Kafka record's timestamp. */
+  commitToKafka: Histogram;
 }
+
+/**
+ * Buckets of the per-stage latency histograms (seconds). Fine below 10 ms, where a healthy
+ * stage sits, and wide enough above to locate a tail; the gateway's stage histograms use the
+ * same bounds so the stages of one change path can be compared bucket by bucket.
+ */
+export const STAGE_BUCKETS = [
+  0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1,
+  2.5, 5, 10,
+];
 
 export interface MetricsOptions {
   /** Also collect Node process metrics (event loop lag, heap…). Default true. */
@@ -119,7 +131,13 @@ export function createMetrics(options: MetricsOptions = {}): WorkerMetrics {
     forwardLatency: new Histogram({
       name: 'worker_forward_latency_seconds',
       help: 'Kafka record timestamp to Redis append (stream id time)',
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    commitToKafka: new Histogram({
+      name: 'worker_commit_to_kafka_seconds',
+      help: 'PostgreSQL commit (Debezium source.ts_ms) to the Kafka record timestamp',
+      buckets: STAGE_BUCKETS,
       registers,
     }),
   };

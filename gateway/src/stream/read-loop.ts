@@ -4,6 +4,7 @@ import { backoffDelay, sleep } from '../backoff.ts';
 import type { Metrics } from '../metrics.ts';
 import { isMarker, parseStreamEntry, type StreamEntry } from './change-entry.ts';
 import type { RedisClient } from './redis-client.ts';
+import { observeStages, type ReadClock, readClock } from './stage-latency.ts';
 import type { StreamBreak } from './stream-break.ts';
 import { ORIGIN_ID } from './stream-id.ts';
 
@@ -57,10 +58,10 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
   // The last entry read from the stream as delivered to the group; entries name theirs.
   let lastRead: string | undefined;
 
-  const dispatch = (entries: StreamEntry[]): void => {
+  const dispatch = (entries: StreamEntry[], read: ReadClock): void => {
     if (entries.length === 0) return;
     options.dispatch(entries);
-    const now = Date.now();
+    const now = observeStages(options.metrics, entries, read);
     for (const entry of entries)
       if (!isMarker(entry)) options.metrics.commitToDispatch.observe((now - entry.change.committedAt) / 1000);
   };
@@ -73,6 +74,7 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
 
   /** `live`: entries new to the group, checked against their predecessor. */
   const handOver = async (messages: readonly (RawMessage | null)[], live: boolean): Promise<void> => {
+    const read = readClock();
     const flagged = options.takeBreak();
     if (flagged !== undefined) await handleBreak(flagged);
     let entries: StreamEntry[] = [];
@@ -84,7 +86,7 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
       if (live) {
         // Without a predecessor (older workers) there is nothing to check.
         if (parsed.prev !== undefined && lastRead !== undefined && parsed.prev !== lastRead) {
-          dispatch(entries);
+          dispatch(entries, read);
           entries = [];
           await handleBreak({ kind: 'predecessor', expected: lastRead, found: parsed.prev, id: message.id });
         }
@@ -102,7 +104,7 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
     }
     if (ids.length === 0) return;
     options.metrics.eventsRead.inc(ids.length);
-    dispatch(entries);
+    dispatch(entries, read);
     // Not awaited: the next read need not wait for it, and an entry left pending is only
     // re-read by this gateway's next life, where nobody is subscribed yet.
     redis.xAck(streamKey, GATEWAY_GROUP, ids).catch((error: unknown) => {

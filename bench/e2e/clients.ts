@@ -1,0 +1,140 @@
+/**
+ * One process of benchmark clients (plain `ws` sockets, the same for both designs so the
+ * receiving side costs the same). Each delivery's latency is the client's wall clock minus the
+ * PostgreSQL commit time carried by the frame: `committedAt` in a pipeline change frame,
+ * `source.ts_ms` in a raw Debezium envelope. Fields are located in the text instead of
+ * parsing whole frames, so hundreds of thousands of deliveries per second fit in one process.
+ *
+ * Driven over IPC by run.ts: `measure` (count changes committed from a given time on), `count`
+ * (how many so far) and `report` (answered with the histograms; the process then exits).
+ *
+ *   node --import tsx clients.ts <pipeline|direct> <count> <url>[,<url>…]
+ */
+import WebSocket from 'ws';
+import { MsHistogram, SplitByTotal } from './ms-histogram.ts';
+
+export type ClientsCommand = { cmd: 'measure'; fromMs: number } | { cmd: 'count' } | { cmd: 'report' };
+
+export interface ClientsReport {
+  type: 'report';
+  total: ReturnType<MsHistogram['toJSON']>;
+  /** Pipeline only: commit → Redis append and Redis append → client event, from the cursor. */
+  beforeRedis: ReturnType<MsHistogram['toJSON']>;
+  afterRedis: ReturnType<MsHistogram['toJSON']>;
+  split: ReturnType<SplitByTotal['toJSON']>;
+  deliveries: number;
+}
+
+const [kind, countArg, urlArg] = process.argv.slice(2);
+if ((kind !== 'pipeline' && kind !== 'direct') || countArg === undefined || urlArg === undefined) {
+  throw new Error('usage: clients.ts <pipeline|direct> <count> <url>[,<url>…]');
+}
+const count = Number(countArg);
+const urls = urlArg.split(',');
+const send = (message: unknown): void => {
+  process.send?.(message);
+};
+
+let measuring = false;
+/** Changes committed before this (warm-up) are not counted, whenever they arrive. */
+let fromMs = Number.POSITIVE_INFINITY;
+let deliveries = 0;
+const total = new MsHistogram();
+const beforeRedis = new MsHistogram();
+const afterRedis = new MsHistogram();
+const split = new SplitByTotal();
+
+/** Integer that starts at `from` in `text` (digits only; the fields read here are never negative). */
+function intAt(text: string, from: number): number {
+  let n = 0;
+  for (let i = from; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function onPipelineFrame(text: string, now: number): void {
+  if (!text.startsWith('{"type":"change"')) return;
+  const at = text.lastIndexOf('"committedAt":');
+  const cursor = text.indexOf('"cursor":"');
+  if (at === -1 || cursor === -1) return;
+  const committedAt = intAt(text, at + 14);
+  if (committedAt < fromMs) return;
+  // A cursor is "<epoch>.<stream id>" and a stream id "<Redis ms>-<seq>".
+  const appendedAt = intAt(text, text.lastIndexOf('.', text.indexOf('"', cursor + 10)) + 1);
+  deliveries++;
+  total.add(now - committedAt);
+  beforeRedis.add(appendedAt - committedAt);
+  afterRedis.add(now - appendedAt);
+  split.add(now - committedAt, appendedAt - committedAt);
+}
+
+function onDirectFrame(text: string, now: number): void {
+  const source = text.indexOf('"source":');
+  if (source === -1) return;
+  const at = text.indexOf('"ts_ms":', source);
+  if (at === -1) return;
+  const committedAt = intAt(text, at + 8);
+  if (committedAt < fromMs) return;
+  deliveries++;
+  total.add(now - committedAt);
+}
+
+const onFrame = kind === 'pipeline' ? onPipelineFrame : onDirectFrame;
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    let ready = kind === 'direct';
+    // Later errors (a reset after a refusal) must not crash the process; the first one rejects.
+    ws.on('error', reject);
+    ws.once('open', () => {
+      if (ready) resolve(ws);
+      else ws.send('{"type":"subscribe","sub":"s1"}');
+    });
+    ws.on('message', (data) => {
+      const text = String(data);
+      if (!ready) {
+        if (text.startsWith('{"type":"live"')) {
+          ready = true;
+          resolve(ws);
+        }
+        return;
+      }
+      if (measuring) onFrame(text, Date.now());
+    });
+  });
+}
+
+const sockets: WebSocket[] = [];
+for (let i = 0; i < count; i += 25) {
+  const batch = [];
+  for (let k = i; k < Math.min(count, i + 25); k++) batch.push(open(urls[k % urls.length] ?? ''));
+  sockets.push(...(await Promise.all(batch)));
+}
+send({ type: 'ready' });
+
+process.on('message', (message: ClientsCommand) => {
+  if (message.cmd === 'measure') {
+    fromMs = message.fromMs;
+    measuring = true;
+    return;
+  }
+  if (message.cmd === 'count') {
+    send({ type: 'count', deliveries });
+    return;
+  }
+  const report: ClientsReport = {
+    type: 'report',
+    total: total.toJSON(),
+    beforeRedis: beforeRedis.toJSON(),
+    afterRedis: afterRedis.toJSON(),
+    split: split.toJSON(),
+    deliveries,
+  };
+  send(report);
+  for (const ws of sockets) ws.terminate();
+  setTimeout(() => process.exit(0), 100);
+});
