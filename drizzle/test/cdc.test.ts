@@ -71,9 +71,7 @@ describe('PostgreSQL → Debezium → Kafka', () => {
     await sql`UPDATE orders SET status = 'paid' WHERE id = ${id}`;
     await sql`DELETE FROM orders WHERE id = ${id}`;
 
-    const started = Date.now();
     const received = await consume(topic, (events) => events.length >= 3, 30_000);
-    const latencyMs = Date.now() - started;
 
     const events = received.map((r) => r.event);
     expect(events.map((e) => e.op)).toEqual(['c', 'u', 'd']);
@@ -104,6 +102,5 @@ describe('PostgreSQL → Debezium → Kafka', () => {
 
     expect(remove?.before).toEqual(update?.after);
     expect(remove?.after).toBeNull();
-    expect(latencyMs).toBeLessThan(30_000);
   });
 });

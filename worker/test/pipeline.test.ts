@@ -7,6 +7,7 @@ import type { Admin, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESET_FIELD, redisKeys } from '../src/contract.ts';
 import { sourcePosition } from '../src/decode.ts';
+import { isMarker, sqlBarrier } from './support/barrier.ts';
 import {
   connectAdmin,
   connectRedis,
@@ -96,10 +97,17 @@ describe('PostgreSQL → Debezium → Kafka → worker → Redis', () => {
       [4, 2, 'delete', 'cancelled'],
     ];
     await waitForLength(redis, suite.keys.history, expected.length, 90_000);
-    // Anything beyond the script would be a duplicate: give it a moment to show up.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Anything beyond the script would be a duplicate: markers written after it, once seen on
+    // every partition, leave no room for one to arrive later.
+    await sqlBarrier(
+      redis,
+      (id) => sql`INSERT INTO orders (id, customer_name, product_name) VALUES (${id}, 'barrier', 'marker')`,
+      3,
+      suite.keys.history,
+    );
 
-    const history = await readStream(redis, suite.keys.history);
+    const withMarkers = await readStream(redis, suite.keys.history);
+    const history = withMarkers.filter((e) => !isMarker(e));
     expectExactlyOnce(history, expected.length);
     const perOrder = (id: number) =>
       history
@@ -113,7 +121,7 @@ describe('PostgreSQL → Debezium → Kafka → worker → Redis', () => {
     expect(update?.row.updatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(update?.lsn).not.toBe('');
 
-    await expectGatewaysMatch(redis, suite.keys, GATEWAYS, expected.length, history);
+    await expectGatewaysMatch(redis, suite.keys, GATEWAYS, withMarkers.length, withMarkers);
   });
 
   it('skips a change Debezium sends again, and turns TRUNCATE into a reset marker', async () => {
