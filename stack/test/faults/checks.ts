@@ -106,7 +106,9 @@ function trail(client: ProtocolClient, gap: string): string {
       }
     } else if (frame.type === 'change') {
       if (frame.row.id === id)
-        lines.push(`${when} ${frame.op} ${id} v${frame.row.version} ${frame.effect} cursor ${frame.cursor}`);
+        lines.push(
+          `${when} ${frame.op} ${id} v${frame.row.version} ${frame.effect} committed ${frame.committedAt} cursor ${frame.cursor}`,
+        );
     } else if (frame.type === 'reset') lines.push(`${when} reset ${frame.reason}`);
     else if (frame.type === 'live') lines.push(`${when} live cursor ${frame.cursor}`);
   }
