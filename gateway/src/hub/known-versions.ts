@@ -10,6 +10,8 @@ import type { ChangeOp } from '@orders/worker/contract';
 export class KnownVersions {
   readonly #versions = new Map<number, number>();
   #snapshotAt = 0;
+  /** Changes committed before this (ms) are reflected in the snapshot, whatever their row. */
+  #reflectedBefore = 0;
 
   remember(id: number, version: number): void {
     this.#versions.set(id, version);
@@ -21,6 +23,20 @@ export class KnownVersions {
 
   clear(): void {
     this.#versions.clear();
+    this.#reflectedBefore = 0;
+  }
+
+  /**
+   * The snapshot is read from PostgreSQL after `startedAt` (ms), so every change committed
+   * before it is already in the snapshot. The versions above only cover rows the snapshot
+   * holds: when history lags behind PostgreSQL (a worker catching up, e.g. after Redis lost
+   * its data), replay after the snapshot's cursor also carries changes of rows deleted (or
+   * moved out of the filter) before the snapshot, which no remembered version can stop.
+   * `marginMs` absorbs clock skew between PostgreSQL and this gateway and the moment between
+   * a commit's timestamp and its visibility.
+   */
+  snapshotStarted(startedAt: number, marginMs: number): void {
+    this.#reflectedBefore = startedAt - marginMs;
   }
 
   /** Marks when the snapshot was read (ms), for {@link retireBefore}. */
@@ -42,7 +58,8 @@ export class KnownVersions {
   }
 
   /** Whether the subscriber should see this change; forgets the order when it does. */
-  admit(op: ChangeOp, row: Order): boolean {
+  admit(op: ChangeOp, row: Order, committedAt: number): boolean {
+    if (committedAt < this.#reflectedBefore) return false;
     const known = this.#versions.get(row.id);
     if (known === undefined) return true;
     // A delete carries the deleted row, whose version is the last one the subscriber holds.

@@ -7,6 +7,7 @@ import { isMarker, parseStreamEntry } from '../stream/change-entry.ts';
 import { formatCursor } from '../stream/cursor.ts';
 import type { HistoryReader } from '../stream/history.ts';
 import { ChangeFanout } from './change-fanout.ts';
+import type { KnownVersions } from './known-versions.ts';
 import { MarkerEvent } from './marker-event.ts';
 import type { Subscription } from './subscription.ts';
 
@@ -30,6 +31,12 @@ export interface LoadStart {
 }
 
 type ReplayOutcome = 'done' | 'closed' | ResetReason;
+
+/**
+ * Changes committed this long before a snapshot started are taken as reflected in it, even
+ * for rows it does not hold; see {@link KnownVersions.snapshotStarted}.
+ */
+const SNAPSHOT_CLOCK_MARGIN_MS = 1000;
 
 /**
  * Brings a subscription from nothing (or its position) to live: snapshot when needed,
@@ -85,6 +92,8 @@ async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean>
 
 async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSignal): Promise<boolean> {
   const started = performance.now();
+  // Taken before the head and so before every page: what committed earlier is in the snapshot.
+  sub.known.snapshotStarted(Date.now(), SNAPSHOT_CLOCK_MARGIN_MS);
   // The head is read first: every change up to it is already in PostgreSQL, so the
   // snapshot reflects it, and everything after it is replayed.
   const head = await deps.history.head();

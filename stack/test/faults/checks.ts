@@ -81,7 +81,38 @@ export function violations(client: ProtocolClient, resets: ResetRule, conflated:
   if (resets === 'none' && reasons.length > 0)
     problems.push(`reset where none is due: ${reasons.join(', ')}`);
   if (resets === 'required' && reasons.length === 0) problems.push('no reset although one is due');
+  // A gap names an order: what the client got for it, against its resets and snapshots, is
+  // what tells a lost insert from a snapshot that should have held the row.
+  if (!conflated) for (const gap of v.gaps.slice(0, 3)) problems.push(trail(client, gap));
   return problems.map((p) => `${client.name}: ${p}`);
+}
+
+/** The frames of one run of a subscription that matter for order `gap` (`op:id:version ...`). */
+function trail(client: ProtocolClient, gap: string): string {
+  const id = Number(gap.split(':')[1]);
+  const lines: string[] = [];
+  let snapshotRows = 0;
+  // Times are epoch ms, like the gateways' log lines.
+  for (const { at, gateway, frame } of client.frames) {
+    const when = `${at} ${gateway.replace(/^ws:\/\/127\.0\.0\.1:/, ':')}`;
+    if (frame.type === 'snapshot') {
+      snapshotRows += frame.rows.length;
+      const row = frame.rows.find((r) => r.id === id);
+      if (row !== undefined)
+        lines.push(`${when} snapshot holds ${id} v${row.version} cursor ${frame.cursor}`);
+      if (frame.done) {
+        lines.push(`${when} snapshot done (${snapshotRows} rows) cursor ${frame.cursor}`);
+        snapshotRows = 0;
+      }
+    } else if (frame.type === 'change') {
+      if (frame.row.id === id)
+        lines.push(
+          `${when} ${frame.op} ${id} v${frame.row.version} ${frame.effect} committed ${frame.committedAt} cursor ${frame.cursor}`,
+        );
+    } else if (frame.type === 'reset') lines.push(`${when} reset ${frame.reason}`);
+    else if (frame.type === 'live') lines.push(`${when} live cursor ${frame.cursor}`);
+  }
+  return `frames around ${gap}: ${lines.join(' | ')}`;
 }
 
 /**
