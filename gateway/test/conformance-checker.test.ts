@@ -64,6 +64,13 @@ const subscribe = (filter?: object, cursor?: string) => ({
 });
 
 describe('conformance checker', () => {
+  it('keeps a loading subscription when a second subscribe under its id is refused', () => {
+    const duplicate: ServerFrame = { type: 'error', code: 'bad_request', message: 'exists', sub: 's' };
+    expect(judge([welcome, subscribe(), subscribe(), duplicate, snapshot([order(1, 1)])])).toBeUndefined();
+    // Without the duplicate, the same refusal ends the subscription before any data.
+    expect(judge([welcome, subscribe(), duplicate, snapshot([order(1, 1)])])).toMatch(/after it ended/);
+  });
+
   it('passes a correct sequence', () => {
     expect(
       judge([

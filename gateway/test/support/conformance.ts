@@ -41,6 +41,8 @@ interface SubState {
   unsubscribing: boolean;
   /** A subscribe for the same id sent after `unsubscribe`, served once `unsubscribed` arrives. */
   next: { filter: Filter; fromCursor: boolean } | undefined;
+  /** Subscribes sent again under this id while it runs: each is refused without ending it. */
+  duplicates: number;
 }
 
 const HISTORY = 40;
@@ -91,8 +93,10 @@ export class ConformanceChecker {
         this.#subs.set(frame.sub, newSub(request.filter, request.fromCursor));
       } else if (existing.unsubscribing) {
         existing.next = request;
+      } else {
+        // A duplicate id: refused, and the existing subscription carries on, loaded or not.
+        existing.duplicates++;
       }
-      // Otherwise a duplicate id: refused, the existing subscription carries on.
     } else if (frame.type === 'unsubscribe') {
       const existing = this.#subs.get(frame.sub);
       if (existing !== undefined) {
@@ -257,6 +261,10 @@ export class ConformanceChecker {
     if (sub === undefined) return;
     // A refused subscribe ends it before any data; `internal` ends a running one. Other errors
     // naming a running subscription (a duplicate id) leave it alone.
+    if (code !== 'internal' && sub.duplicates > 0) {
+      sub.duplicates--;
+      return;
+    }
     if (code === 'internal' || (sub.phase === 'requested' && !sub.unsubscribing)) this.#end(name);
   }
 
@@ -317,6 +325,7 @@ export class ConformanceChecker {
 
 function newSub(filter: Filter, fromCursor: boolean): SubState {
   return {
+    duplicates: 0,
     phase: 'requested',
     filter,
     fromCursor,
