@@ -9,8 +9,8 @@
  *
  * Both checkouts need `npm ci`; the native stack must be up. Writes bench/results/worker-ab.md.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,8 +34,15 @@ interface Figures {
   p99Ms: number;
 }
 
-function runSide(dir: string): Figures {
-  const bench = spawnSync(
+/**
+ * Runs one side's benchmark and reads its figures. Older versions of the benchmark keep a
+ * producer open and never exit on their own, so the run ends once it says its results are
+ * written (and the file is fresh).
+ */
+async function runSide(dir: string): Promise<Figures> {
+  const started = Date.now();
+  const results = join(dir, 'bench', 'results', 'worker.json');
+  const bench = spawn(
     process.execPath,
     [
       '--import',
@@ -48,10 +55,19 @@ function runSide(dir: string): Figures {
       '--seconds',
       args.seconds,
     ],
-    { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] },
+    { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  if (bench.status !== 0) throw new Error(`the benchmark in ${dir} exited with ${bench.status}`);
-  const json = JSON.parse(readFileSync(join(dir, 'bench', 'results', 'worker.json'), 'utf8')) as {
+  const code = await new Promise<number | null>((resolveExit) => {
+    bench.stdout.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      if (chunk.toString().includes('results written to'))
+        setTimeout(() => bench.kill('SIGTERM'), 2_000).unref();
+    });
+    bench.once('exit', (exitCode) => resolveExit(exitCode));
+  });
+  if ((statSync(results, { throwIfNoEntry: false })?.mtimeMs ?? 0) < started)
+    throw new Error(`the benchmark in ${dir} ended (${code}) without writing its results`);
+  const json = JSON.parse(readFileSync(results, 'utf8')) as {
     throughput: { gateways: number; eventsPerSecond: number }[];
     latency: { p99Ms: number };
   };
@@ -72,9 +88,9 @@ const loadBefore = loadavg()[0] ?? 0;
 const pairs: { base: Figures; head: Figures }[] = [];
 for (let i = 0; i < rounds; i++) {
   process.stdout.write(`[worker-ab] round ${i + 1}/${rounds}: base\n`);
-  const base = runSide(sides.base);
+  const base = await runSide(sides.base);
   process.stdout.write(`[worker-ab] round ${i + 1}/${rounds}: head\n`);
-  const head = runSide(sides.head);
+  const head = await runSide(sides.head);
   pairs.push({ base, head });
   process.stdout.write(
     `[worker-ab] round ${i + 1}: events/s ${base.eventsPerSecond} → ${head.eventsPerSecond}, p99 ${base.p99Ms} → ${head.p99Ms} ms\n`,
