@@ -83,6 +83,12 @@ export interface StreamChange {
   before: Order | null;
   /** Commit time in PostgreSQL (Debezium `source.ts_ms`). */
   committedAt: number;
+  /**
+   * PostgreSQL transaction id (Debezium `source.txId`): 32 bits for a streamed change, the
+   * full 64-bit id for a snapshot read. Gateways test it against their snapshots' visibility
+   * to drop a replayed change a snapshot already reflects. Absent when Debezium gives none.
+   */
+  txId?: number | undefined;
   lsn: string;
   kafka: { topic: string; partition: number; offset: string; timestamp: number };
 }

@@ -107,6 +107,7 @@ const envelopeSchema = z.object({
   after: z.unknown().optional(),
   source: z.object({
     ts_ms: z.number(),
+    txId: z.number().nullish(),
     lsn: z.union([z.number(), z.string()]).nullish(),
     // Read leniently: an unexpected shape costs the record its deduplication, not its delivery.
     sequence: z.unknown().optional(),
@@ -248,6 +249,7 @@ export function decodeRecord(value: Buffer | string | null, at: KafkaCoordinates
       row,
       before: mapped === 'delete' ? row : previous,
       committedAt: source.ts_ms,
+      txId: source.txId ?? undefined,
       lsn: source.lsn == null ? '' : String(source.lsn),
       kafka: { ...at },
     },

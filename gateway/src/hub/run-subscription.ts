@@ -105,10 +105,12 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
     // A page is read only once the client has taken the previous ones: a slow reader makes
     // its snapshot slower instead of tripping the hard limit, and holds no query slot meanwhile.
     if (!(await sub.conn.outbox.writable(signal))) return false;
-    const rows = await deps.scheduler.query(sub.conn, signal, (s) =>
+    const page = await deps.scheduler.query(sub.conn, signal, (s) =>
       deps.snapshots.page(sub.filter, afterId, deps.snapshotChunk + 1, s),
     );
-    if (rows === undefined || sub.state === 'closed') return false;
+    if (page === undefined || sub.state === 'closed') return false;
+    const { rows, visibility } = page;
+    if (visibility !== undefined) sub.known.pageRead(afterId, visibility);
     const more = rows.length > deps.snapshotChunk;
     if (more) rows.length = deps.snapshotChunk;
     for (const row of rows) {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { toFilter } from '../filter/filter.ts';
 import type { EncodedFrame } from '../protocol/encoded-frame.ts';
 import type { ChangeFrame, ServerFrame } from '../protocol/server-frame.ts';
+import { Visibility } from '../snapshot/visibility.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import { Connection } from './connection.ts';
 import { MarkerEvent } from './marker-event.ts';
@@ -95,6 +96,30 @@ describe('Subscription', () => {
     fresh.entry.change.committedAt = 9_500;
     for (const event of [stale, gone, fresh]) sub.deliver(event);
     expect(changes().map((c) => c.row.id)).toEqual([8]);
+  });
+
+  it("drops exactly the changes a page's snapshot saw, also of rows it does not hold", () => {
+    // History behind PostgreSQL: order 7 was updated and deleted before page 1 was read, order
+    // 600 (page 2's range) was updated after page 1 but before page 2, order 8 after both.
+    const { sub, changes } = harness();
+    sub.known.snapshotStarted(10_000, 1_000);
+    sub.known.pageRead(0, Visibility.parse('100:103:101'));
+    sub.known.pageRead(500, Visibility.parse('104:106:'));
+    const at = (event: ReturnType<typeof change>, txId: number) => {
+      // Commit times alone would let every one of these through.
+      event.entry.change.committedAt = 9_900;
+      event.entry.change.txId = txId;
+      return event;
+    };
+    const events = [
+      at(change('6-0', 'update', order(7, 5), order(7, 4)), 99),
+      at(change('7-0', 'delete', order(7, 5), order(7, 5)), 102),
+      at(change('8-0', 'update', order(600, 2), order(600, 1)), 103),
+      at(change('9-0', 'update', order(8, 2), order(8, 1)), 101),
+      at(change('10-0', 'update', order(600, 3), order(600, 2)), 106),
+    ];
+    for (const event of events) sub.deliver(event);
+    expect(changes().map((c) => `${c.row.id}:${c.row.version}`)).toEqual(['8:2', '600:3']);
   });
 
   it('passes a delete of the version the snapshot holds', () => {

@@ -1,26 +1,32 @@
 import type { Order, OrderStatus } from '@orders/drizzle';
 import type { Sql } from 'postgres';
 import type { Filter } from '../filter/filter.ts';
-import type { SnapshotSource } from './snapshot-source.ts';
+import type { SnapshotPage, SnapshotSource } from './snapshot-source.ts';
+import { Visibility } from './visibility.ts';
 
-interface OrderRow {
-  id: number | string;
-  customer_name: string;
-  product_name: string;
-  status: OrderStatus;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A page row, or the one all-null row of an empty page that only carries the snapshot. */
+type PageRow =
+  | {
+      snap: string;
+      id: number | string;
+      customer_name: string;
+      product_name: string;
+      status: OrderStatus;
+      version: number;
+      created_at: Date;
+      updated_at: Date;
+    }
+  | { snap: string; id: null };
 
 /**
- * Reads snapshots with the read-only role. Pages are separate statements: a row may be
- * newer than the cursor read before it, which replay and version checks absorb.
+ * Reads snapshots with the read-only role. Pages are separate statements, each with its own
+ * PostgreSQL snapshot, returned with the page: replay after the cursor read before the first
+ * page drops exactly the changes a page's statement already saw.
  */
 export function createPgSnapshotSource(sql: Sql, options: PgSnapshotOptions = {}): SnapshotSource {
   const graceMs = options.cancelGraceMs ?? 50;
   return {
-    async page(filter: Filter, afterId: number, limit: number, signal?: AbortSignal): Promise<Order[]> {
+    async page(filter: Filter, afterId: number, limit: number, signal?: AbortSignal): Promise<SnapshotPage> {
       for (let attempt = 1; ; attempt++) {
         try {
           return await readPage(sql, filter, afterId, limit, signal, graceMs);
@@ -58,17 +64,24 @@ async function readPage(
   limit: number,
   signal: AbortSignal | undefined,
   graceMs: number,
-): Promise<Order[]> {
+): Promise<SnapshotPage> {
   signal?.throwIfAborted();
   const status = filter.status === undefined ? sql`` : sql`and status::text = any(${[...filter.status]})`;
   const customer = filter.customer === undefined ? sql`` : sql`and customer_name = ${filter.customer}`;
   const ids = filter.ids === undefined ? sql`` : sql`and id = any(${[...filter.ids]}::bigint[])`;
-  const query = sql<OrderRow[]>`
-    select id, customer_name, product_name, status, version, created_at, updated_at
-    from orders
-    where id > ${afterId} ${status} ${customer} ${ids}
-    order by id
-    limit ${limit}`;
+  // One statement, so `pg_current_snapshot()` is the snapshot the rows were read with; the
+  // outer join keeps it on an empty page, whose absent rows it vouches for just the same.
+  const query = sql<PageRow[]>`
+    select s.snap, o.id, o.customer_name, o.product_name, o.status, o.version, o.created_at, o.updated_at
+    from (select pg_current_snapshot()::text as snap) s
+    left join lateral (
+      select id, customer_name, product_name, status, version, created_at, updated_at
+      from orders
+      where id > ${afterId} ${status} ${customer} ${ids}
+      order by id
+      limit ${limit}
+    ) o on true
+    order by o.id`;
   // postgres.js sends a cancel request for a running query (it fails with 57014) and
   // drops a queued one, so an abandoned snapshot stops holding a pool connection.
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -77,18 +90,22 @@ async function readPage(
   };
   signal?.addEventListener('abort', cancel, { once: true });
   try {
-    const rows = await query;
     // postgres.js 3.4 does not reset its row counter when a query fails mid-result (as a
     // cancelled one does), so the connection's next result starts with empty slots.
     // `filter` skips them; `map` would keep them as holes.
-    return rows.filter(() => true).map(toOrder);
+    const result = (await query).filter(() => true);
+    const first = result[0];
+    if (first === undefined) throw new Error('snapshot page returned no row, not even its snapshot');
+    const rows: Order[] = [];
+    for (const row of result) if (row.id !== null) rows.push(toOrder(row));
+    return { rows, visibility: Visibility.parse(first.snap) };
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', cancel);
   }
 }
 
-function toOrder(row: OrderRow): Order {
+function toOrder(row: Exclude<PageRow, { id: null }>): Order {
   return {
     id: Number(row.id),
     customerName: row.customer_name,

@@ -13,6 +13,7 @@ const streamChangeSchema = z.object({
   row: orderSchema,
   before: orderSchema.nullable(),
   committedAt: z.number(),
+  txId: z.number().optional(),
   lsn: z.string(),
   kafka: z.object({
     topic: z.string(),
