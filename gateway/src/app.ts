@@ -12,7 +12,7 @@ import { clientAddress } from './limits/client-address.ts';
 import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
 import type { Metrics } from './metrics.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
-import { PROTOCOL_VERSION } from './protocol/server-frame.ts';
+import { FEATURES, PROTOCOL_VERSION } from './protocol/server-frame.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';
@@ -178,6 +178,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
             gateway: deps.gatewayId,
             protocol: PROTOCOL_VERSION,
             heartbeatMs,
+            features: FEATURES,
           });
         },
         onMessage(event) {

@@ -39,13 +39,15 @@ export class Outbox {
 
   constructor(
     private readonly sink: SocketSink,
-    /** Hands a frame to the socket (and counts it). */
-    private readonly write: (frame: EncodedFrame) => void,
+    /** Hands a frame to the socket (and counts it); `change` marks a change frame. */
+    private readonly write: (frame: EncodedFrame, change: boolean) => void,
     /** Called once when the limits are exceeded; the owner closes the socket. */
     private readonly overflow: () => void,
     options: OutboxOptions = {},
     /** Called per replaced change, for metrics. */
     private readonly onConflate: () => void = () => {},
+    /** Runs a flush of held frames, so the owner can write them as one batch. */
+    private readonly flushing: (run: () => void) => void = (run) => run(),
   ) {
     this.#soft = options.softBytes ?? 1024 * 1024;
     this.#hard = options.hardBytes ?? 8 * 1024 * 1024;
@@ -70,11 +72,12 @@ export class Outbox {
       // Drained since the last check: catch up now rather than at the next poll.
       this.#flush();
     }
+    const change = sub !== undefined && orderId !== undefined;
     if (this.#held.size === 0 && this.sink.bufferedAmount() < this.#soft) {
-      this.write(frame);
+      this.write(frame, change);
       return;
     }
-    const key = sub === undefined || orderId === undefined ? this.#seq++ : `${orderId}\u0000${sub}`;
+    const key = change ? `${orderId}\u0000${sub}` : this.#seq++;
     const previous = this.#held.get(key);
     if (previous !== undefined) {
       this.#held.delete(key);
@@ -132,12 +135,15 @@ export class Outbox {
   #flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const [key, frame] of this.#held) {
-      if (this.sink.bufferedAmount() >= this.#soft) break;
-      this.#held.delete(key);
-      this.#heldBytes -= frame.text.length;
-      this.write(frame);
-    }
+    this.flushing(() => {
+      for (const [key, frame] of this.#held) {
+        if (this.sink.bufferedAmount() >= this.#soft) break;
+        this.#held.delete(key);
+        this.#heldBytes -= frame.text.length;
+        // Conflatable frames are keyed by order and subscription: those are the changes.
+        this.write(frame, typeof key === 'string');
+      }
+    });
     if (this.#held.size > 0) this.#schedule();
   }
 }

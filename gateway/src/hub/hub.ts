@@ -30,6 +30,12 @@ export class Hub {
       conn.sink.cork();
       corked.push(conn);
     }
+    const batching: Connection[] = [];
+    for (const conn of this.connections) {
+      if (conn.subs.size === 0 || !conn.batchChanges) continue;
+      conn.openBatch();
+      batching.push(conn);
+    }
     try {
       for (const entry of entries) {
         const event = isMarker(entry)
@@ -40,6 +46,8 @@ export class Hub {
         }
       }
     } finally {
+      // Batches go out before the uncork, in the same write as everything else.
+      for (const conn of batching) conn.closeBatch();
       for (const conn of corked) conn.sink.uncork?.();
     }
   }

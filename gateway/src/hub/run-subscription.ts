@@ -135,23 +135,28 @@ async function replay(sub: Subscription, deps: LoadDeps): Promise<ReplayOutcome>
     if (page.epoch !== sub.epoch) return 'epoch_changed';
     if (page.status === 'expired') return sub.gap ? 'stream_gap' : 'cursor_expired';
     if (page.status === 'unknown') return 'cursor_unknown';
-    for (const raw of page.entries) {
-      const parsed = parseStreamEntry(raw.id, raw.fields);
-      if (parsed.ok) {
-        const { entry } = parsed;
-        sub.deliver(
-          isMarker(entry)
-            ? new MarkerEvent(entry.id, entry.reset, page.epoch)
-            : new ChangeFanout(entry, page.epoch),
-        );
-        const reset = sub.takeReset();
-        if (reset !== undefined) return reset;
-      } else {
-        // Skipping keeps the subscriber moving; the worker validated the entry, so this is a bug to see in logs.
-        deps.logger.error({ id: parsed.id, reason: parsed.reason }, 'invalid history entry skipped');
-        sub.position = parsed.id;
+    // A page's changes leave as one `changes` frame on a socket that asked for batches.
+    let reset: ResetReason | undefined;
+    sub.conn.batch(() => {
+      for (const raw of page.entries) {
+        const parsed = parseStreamEntry(raw.id, raw.fields);
+        if (parsed.ok) {
+          const { entry } = parsed;
+          sub.deliver(
+            isMarker(entry)
+              ? new MarkerEvent(entry.id, entry.reset, page.epoch)
+              : new ChangeFanout(entry, page.epoch),
+          );
+          reset = sub.takeReset();
+          if (reset !== undefined) return;
+        } else {
+          // Skipping keeps the subscriber moving; the worker validated the entry, so this is a bug to see in logs.
+          deps.logger.error({ id: parsed.id, reason: parsed.reason }, 'invalid history entry skipped');
+          sub.position = parsed.id;
+        }
       }
-    }
+    });
+    if (reset !== undefined) return reset;
     if (page.entries.length < deps.replayPage && !sub.takeOverflow()) return 'done';
   }
 }

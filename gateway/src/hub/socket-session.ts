@@ -136,6 +136,9 @@ export function createSocketSession(
       case 'ping':
         conn.sendFrame(pong());
         return;
+      case 'options':
+        if (frame.changes !== undefined) conn.batchChanges = frame.changes;
+        return;
       case 'auth':
         reauthenticate(frame).catch((error: unknown) => {
           logger.error({ err: error, conn: conn.id }, 'token verification failed');

@@ -145,7 +145,9 @@ export class Subscription {
     if (this.state !== 'loading') return true;
     const buffered = this.#buffer;
     this.#buffer = [];
-    for (const event of buffered) this.deliver(event);
+    this.conn.batch(() => {
+      for (const event of buffered) this.deliver(event);
+    });
     if (this.#reset !== undefined) return false;
     this.state = 'live';
     this.gap = false;

@@ -28,16 +28,21 @@ const pingSchema = z.object({ type: z.literal('ping') });
 /** Extension: a fresh token for the same principal, sent before the socket's token expires. */
 const authSchema = z.object({ type: z.literal('auth'), token: z.string().min(1).max(limits.tokenLength) });
 
+/** Extension: turns on features the `welcome` frame offers; `changes` batches change frames. */
+const optionsSchema = z.strictObject({ type: z.literal('options'), changes: z.boolean().optional() });
+
 const clientFrameSchema = z.discriminatedUnion('type', [
   subscribeSchema,
   unsubscribeSchema,
   pingSchema,
   authSchema,
+  optionsSchema,
 ]);
 
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 export type SubscribeFrame = z.infer<typeof subscribeSchema>;
 export type AuthFrame = z.infer<typeof authSchema>;
+export type OptionsFrame = z.infer<typeof optionsSchema>;
 
 export type ParseResult =
   | { ok: true; frame: ClientFrame }

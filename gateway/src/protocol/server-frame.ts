@@ -5,11 +5,17 @@ import type { ErrorCode } from './error-code.ts';
 
 export const PROTOCOL_VERSION = 1;
 
+/** Protocol extensions this gateway offers; a client turns them on with an `options` frame. */
+export const FEATURES = ['changes'] as const;
+export type Feature = (typeof FEATURES)[number];
+
 export interface WelcomeFrame {
   type: 'welcome';
   gateway: string;
   protocol: typeof PROTOCOL_VERSION;
   heartbeatMs: number;
+  /** Extension: what the client may ask for with `options` (older gateways send none). */
+  features?: readonly Feature[];
 }
 
 export interface SnapshotFrame {
@@ -29,6 +35,16 @@ export interface ChangeFrame {
   row: Order;
   before: Order | null;
   committedAt: number;
+}
+
+/**
+ * Extension, only for a socket that sent `{"type":"options","changes":true}`: change frames
+ * the gateway had ready for the socket at the same moment, in order, in one message. Each is
+ * exactly the `change` frame it would otherwise have sent; a lone change still goes alone.
+ */
+export interface ChangesFrame {
+  type: 'changes';
+  changes: ChangeFrame[];
 }
 
 /** Extension: the subscription has caught up with history and now receives live changes. */
@@ -93,6 +109,7 @@ export type ServerFrame =
   | WelcomeFrame
   | SnapshotFrame
   | ChangeFrame
+  | ChangesFrame
   | LiveFrame
   | ResetFrame
   | ErrorFrame

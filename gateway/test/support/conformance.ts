@@ -55,6 +55,7 @@ export class ConformanceChecker {
   #ended = new Set<string>();
   #history: string[] = [];
   #welcomed = false;
+  #batching = false;
   #violation: string | undefined;
   #violations = 0;
   reported = false;
@@ -78,6 +79,13 @@ export class ConformanceChecker {
   /** A frame the client sent (text as written to the socket). */
   onClientText(text: string): void {
     this.#remember('→', text);
+    if (text.includes('"options"')) {
+      const parsed = parseClientFrame(text);
+      // Once asked for, batches may keep coming until the gateway has read a later `false`.
+      if (parsed.ok && parsed.frame.type === 'options' && parsed.frame.changes === true)
+        this.#batching = true;
+      return;
+    }
     // Only (un)subscribe frames change what may arrive; skipping the rest keeps floods cheap.
     if (!text.includes('subscribe')) return;
     const parsed = parseClientFrame(text);
@@ -125,6 +133,9 @@ export class ConformanceChecker {
       case 'welcome':
         this.#fail('a second welcome');
         return;
+      case 'changes':
+        this.#onChanges(frame);
+        return;
       case 'snapshot':
       case 'change':
       case 'live':
@@ -142,6 +153,25 @@ export class ConformanceChecker {
         return;
       default:
         this.#fail(`unknown frame type ${(frame as { type: unknown }).type}`);
+    }
+  }
+
+  /** A batch is allowed only after the client asked for one; it holds at least two change frames, checked one by one. */
+  #onChanges(frame: Extract<ServerFrame, { type: 'changes' }>): void {
+    if (!this.#batching) {
+      this.#fail('a changes frame on a socket that did not ask for batches');
+      return;
+    }
+    if (!Array.isArray(frame.changes) || frame.changes.length < 2) {
+      this.#fail('a changes frame with fewer than two changes (a lone change goes alone)');
+      return;
+    }
+    for (const change of frame.changes) {
+      if (change.type !== 'change') {
+        this.#fail(`a ${String(change.type)} frame inside changes`);
+        return;
+      }
+      this.#onSubFrame(change);
     }
   }
 

@@ -1,0 +1,128 @@
+/**
+ * The `changes` extension: a socket that asks gets the change frames the gateway has ready at
+ * one moment (one stream read, one replay page) in one message; one that does not ask never
+ * sees it. Either way the change frames, cursors and versions are the same, in the same order.
+ */
+import type { Order } from '@orders/drizzle';
+import type { StreamChange } from '@orders/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../src/node-server.ts';
+import type { ChangeFrame, ServerFrame } from '../src/protocol/server-frame.ts';
+import { createStandInForwarder } from './support/fake-worker.ts';
+import { type OrderRecord, toOrder } from './support/order-record.ts';
+import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
+import { createHarness, type GatewayHarness } from './support/services.ts';
+import { until } from './support/wait.ts';
+
+/** The change frames of `sub`, single or batched, in arrival order. */
+const changesOf = (frames: ServerFrame[], sub: string): ChangeFrame[] =>
+  frames
+    .flatMap((f) => (f.type === 'change' ? [f] : f.type === 'changes' ? f.changes : []))
+    .filter((f) => f.sub === sub);
+const key = (f: ChangeFrame) => `${f.cursor} ${f.op} ${f.row.id}:${f.row.version} ${f.effect}`;
+
+describe('batched change frames (protocol extension `changes`)', () => {
+  let h: GatewayHarness;
+  let gw: RunningGateway;
+  let forwarder: ReturnType<typeof createStandInForwarder>;
+  let offset = 0;
+  const sockets: RawSocket[] = [];
+
+  beforeAll(async () => {
+    h = await createHarness();
+    gw = await h.start('batch-a');
+    forwarder = createStandInForwarder(h.redis, h.keys, 'batch', 100_000);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await h?.close();
+  });
+
+  const open = async (batch: boolean): Promise<RawSocket> => {
+    const s = await openRaw(gw.url);
+    sockets.push(s);
+    const welcome = await s.next(is('welcome'));
+    expect(welcome.features).toContain('changes');
+    if (batch) s.send({ type: 'options', changes: true });
+    return s;
+  };
+
+  /** Inserts `count` orders and forwards them in one step, so one stream read holds them all. */
+  const insertMany = async (count: number): Promise<Order[]> => {
+    const rows = await h.db.sql<OrderRecord[]>`
+      insert into orders (customer_name, product_name, status)
+      select 'Batch', 'bulb ' || n, 'pending' from generate_series(1, ${count}) as n
+      returning *`;
+    const orders = rows.map(toOrder).sort((a, b) => a.id - b.id);
+    const changes: StreamChange[] = orders.map((row) => {
+      offset++;
+      return {
+        op: 'insert',
+        row,
+        before: null,
+        committedAt: Date.now(),
+        lsn: String(offset),
+        kafka: { topic: 'batch', partition: 0, offset: String(offset), timestamp: Date.now() },
+      };
+    });
+    await forwarder.forward('batch', 0, String(offset), changes);
+    return orders;
+  };
+
+  it('sends one message per stream read to a socket that asked, the same frames one by one to one that did not', async () => {
+    const batched = await open(true);
+    const single = await open(false);
+    for (const s of [batched, single]) {
+      s.send({ type: 'subscribe', sub: 'all' });
+      await s.next(is('live', 'all'));
+    }
+    const orders = await insertMany(8);
+    await until(
+      () => changesOf(batched.frames, 'all').length >= 8 && changesOf(single.frames, 'all').length >= 8,
+      'both sockets to get the 8 inserts',
+    );
+    const batches = batched.frames.filter((f) => f.type === 'changes');
+    expect(batches.length).toBeGreaterThan(0);
+    // Fewer messages than changes: the read's changes were grouped.
+    expect(batched.frames.filter((f) => f.type === 'change' || f.type === 'changes').length).toBeLessThan(8);
+    expect(single.frames.some((f) => f.type === 'changes')).toBe(false);
+    expect(changesOf(batched.frames, 'all').map(key)).toEqual(changesOf(single.frames, 'all').map(key));
+    expect(changesOf(single.frames, 'all').map((f) => f.row.id)).toEqual(orders.map((o) => o.id));
+  });
+
+  it('groups a replay page and keeps cursors rising across batches', async () => {
+    const before = await open(false);
+    before.send({ type: 'subscribe', sub: 'r' });
+    const live = await before.next(is('live', 'r'));
+    await insertMany(5);
+    await insertMany(5);
+    await until(() => changesOf(before.frames, 'r').length >= 10, 'the reference socket to get 10 inserts');
+
+    const replaying = await open(true);
+    replaying.send({ type: 'subscribe', sub: 'r', cursor: live.cursor });
+    const recovered = await replaying.next(is('live', 'r'));
+    expect(recovered.recovered).toBe(true);
+    const replayed = replaying.frames.filter((f) => f.type === 'change' || f.type === 'changes');
+    // Ten changes from history in one page, so one message.
+    expect(replayed).toHaveLength(1);
+    expect(changesOf(replaying.frames, 'r').map(key)).toEqual(changesOf(before.frames, 'r').map(key));
+  });
+
+  it('lets other frames keep their place between batched changes', async () => {
+    const s = await open(true);
+    s.send({ type: 'subscribe', sub: 'a' });
+    await s.next(is('live', 'a'));
+    await insertMany(3);
+    await until(() => changesOf(s.frames, 'a').length >= 3, 'the first three inserts');
+    s.send({ type: 'ping' });
+    await s.next(is('pong'));
+    await insertMany(3);
+    await until(() => changesOf(s.frames, 'a').length >= 6, 'six inserts');
+    // The pong was asked for after the first three arrived: it sits between the two groups,
+    // each of which came as one batch.
+    const kinds = s.frames
+      .filter((f) => f.type === 'change' || f.type === 'changes' || f.type === 'pong')
+      .map((f) => (f.type === 'changes' ? `changes×${f.changes.length}` : f.type));
+    expect(kinds).toEqual(['changes×3', 'pong', 'changes×3']);
+  });
+});
