@@ -45,13 +45,14 @@ function nextChange(id: number): StreamChange {
 /** Stream id of a cursor; the test knows the format, clients do not need to. */
 const idOf = (cursor: string): string => cursor.slice(cursor.lastIndexOf('.') + 1);
 
-/** Whether a short replay page (the one a subscription goes live after) is being held. */
+/** What the test does while a short replay page (one a subscription may go live after) is held. */
 type PageHook = () => Promise<void>;
 
 /**
  * The test's Redis client as the gateway sees it, except that a history page read with a
  * count (a replay page, not a head read) may be held after Redis answered it: the test writes
- * changes in that window, which the page cannot contain and the gateway receives live.
+ * changes in that window, which the page cannot contain and the gateway receives live. Redis
+ * still answers every command; only the moment the gateway sees a reply is chosen.
  */
 function withPageHook(
   redis: RedisClient,
