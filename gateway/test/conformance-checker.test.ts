@@ -119,6 +119,11 @@ describe('conformance checker', () => {
       'cursor of s went',
     ],
     [
+      'a change replayed from before the cursor the client resumed from',
+      [welcome, subscribe(undefined, 'e.6-0'), change('e.5-0', order(1, 2)), live('e.6-0', true)],
+      'cursor of s went from 6-0 to 5-0',
+    ],
+    [
       'a snapshot after a cursor without reset',
       [welcome, subscribe(undefined, 'e.1-0'), snapshot([])],
       'snapshot for s while replay',
@@ -162,6 +167,16 @@ describe('conformance checker', () => {
     ],
   ] as const)('catches %s', (_what, frames, message) => {
     expect(judge([...frames])).toContain(message);
+  });
+
+  it('lets the snapshot after a reset for a cursor newer than history carry an older cursor', () => {
+    const unknown: ServerFrame = { type: 'reset', sub: 's', reason: 'cursor_unknown' };
+    expect(
+      judge([welcome, subscribe(undefined, 'e.9-0'), unknown, snapshot([order(1, 1)]), live('e.5-0')]),
+    ).toBeUndefined();
+    expect(
+      judge([welcome, subscribe(undefined, 'e.6-0'), change('e.7-0', order(1, 2)), live('e.7-0', true)]),
+    ).toBeUndefined();
   });
 
   it("catches another customer's order on a customer's socket, and data for a refused subscription", () => {

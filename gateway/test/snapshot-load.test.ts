@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import PlainWebSocket from 'ws';
+import type PlainWebSocket from 'ws';
 import { errorPolicy } from '../src/protocol/error-code.ts';
 import type { ServerFrame } from '../src/protocol/server-frame.ts';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
@@ -24,18 +24,9 @@ interface RawTcp {
   on(event: 'data', listener: (chunk: Buffer) => void): void;
 }
 const socketOf = (ws: PlainWebSocket) => (ws as unknown as { _socket: RawTcp })._socket;
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 
-/**
- * `checked: false` only for a pure load generator in a latency comparison: the checker runs in
- * the gateway's process, so its work on thousands of churn frames would be measured as
- * gateway latency. Every socket whose frames a test judges is checked.
- */
-async function openWs(url: string, checked = true): Promise<PlainWebSocket> {
-  const ws = checked ? new CheckedWebSocket(url) : new PlainWebSocket(url);
+async function openWs(url: string): Promise<PlainWebSocket> {
+  const ws = new CheckedWebSocket(url);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -164,35 +155,35 @@ describe('snapshots under load', () => {
     }
   });
 
-  it("200 subscribe/unsubscribe loops on one socket do not double another client's snapshot latency", async () => {
+  it('200 subscribes taken back while their snapshots run or wait leave nothing running or queued for another client', async () => {
+    const scheduler = new SnapshotScheduler();
     const gw = await h.start('load-churn', {
       // The message rate limit would stop the loop; this is about database fairness.
-      tuning: { session: { rateLimit: { burst: 10_000, perSecond: 10_000 } } },
+      tuning: { snapshotScheduler: scheduler, session: { rateLimit: { burst: 10_000, perSecond: 10_000 } } },
     });
+    /** The churner's snapshot queries PostgreSQL is running (a status filter; the victim's is by ids). */
+    const churnQueries = async () => {
+      const rows = await h.db.sql<{ query: string }[]>`
+        select query from pg_stat_activity
+        where datname = ${h.db.name} and state = 'active' and pid <> pg_backend_pid()
+          and query like '%from orders%'`;
+      return rows.filter((r) => !r.query.includes('id = any')).length;
+    };
     const victim = await openRaw(gw.url);
     await victim.next(is('welcome'));
     let round = 0;
-    const snapshotLatency = async () => {
+    const victimSnapshot = async () => {
       const sub = `v${++round}`;
-      const started = performance.now();
       victim.send({ type: 'subscribe', sub, filter: { ids: [1, 2, 3, 4, 5] } });
       await victim.next(is('live', sub));
-      const elapsed = performance.now() - started;
       victim.send({ type: 'unsubscribe', sub });
       await victim.next(is('unsubscribed', sub));
-      return elapsed;
     };
-    const SAMPLES = 9;
-    // Warm-up: the first subscriptions pay for compilation and connection set-up.
-    for (let i = 0; i < 5; i++) await snapshotLatency();
-    const idle: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) idle.push(await snapshotLatency());
 
     // The churner asks for expensive snapshots (no row is 'paid', so each page query walks
-    // the whole table to return nothing) and takes each back at once, 25 at a time. After
-    // each burst is acknowledged, the victim subscribes: whatever the burst left running
-    // or queued in the database is what it would wait behind.
-    const churner = await openWs(gw.url, false);
+    // the whole table to return nothing), 25 at a time, and takes them all back while the
+    // first ones run and the others wait.
+    const churner = await openWs(gw.url);
     sockets.push(churner);
     let acks = 0;
     let acked: (() => void) | undefined;
@@ -211,21 +202,56 @@ describe('snapshots under load', () => {
           if (acks >= target) resolve();
         };
       });
-      for (let i = 0; i < BATCH; i++, loops++) {
-        const sub = `x${loops}`;
+      const subs = Array.from({ length: BATCH }, (_, i) => `x${loops + i}`);
+      loops += BATCH;
+      for (const sub of subs)
         churner.send(JSON.stringify({ type: 'subscribe', sub, filter: { status: ['paid'] } }));
-        churner.send(JSON.stringify({ type: 'unsubscribe', sub }));
-      }
+      // The socket's first snapshots are running (held by the lock), the rest wait their turn.
+      await until(
+        async () => (await churnQueries()) === scheduler.perSocket,
+        "the churner's first snapshot queries to run",
+      );
+      for (const sub of subs) churner.send(JSON.stringify({ type: 'unsubscribe', sub }));
       await done;
     };
-    const loaded: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) {
-      await burst();
-      loaded.push(await snapshotLatency());
+    /** Runs `work` while an exclusive lock makes every snapshot query wait inside PostgreSQL. */
+    const underLock = async (work: () => Promise<void>) => {
+      let unlock = () => {};
+      const locked = new Promise<void>((resolve) => {
+        unlock = resolve;
+      });
+      let held = false;
+      const lock = h.db.sql.begin(async (tx) => {
+        await tx`lock table orders in access exclusive mode`;
+        held = true;
+        await locked;
+      });
+      try {
+        await until(() => held, 'the table lock');
+        await work();
+      } finally {
+        unlock();
+        await lock;
+      }
+    };
+    for (let i = 0; i < 8; i++) {
+      await underLock(async () => {
+        await burst();
+        // No churned query can finish while the lock holds: only cancelling the running ones
+        // and dropping the waiting ones empties the gateway's slots and PostgreSQL.
+        await until(
+          async () => scheduler.running === 0 && scheduler.queued === 0 && (await churnQueries()) === 0,
+          'every churned snapshot to stop: none running or waiting, in the gateway or PostgreSQL',
+        );
+      });
+      // Whoever subscribes next waits behind none of the churn, and is served.
+      await victimSnapshot();
     }
     expect(loops).toBeGreaterThanOrEqual(200);
-    expect(median(loaded), `idle ${idle.join(', ')} / loaded ${loaded.join(', ')} ms`).toBeLessThan(
-      2 * median(idle),
+    const served = victim.frames.filter((f) => f.type === 'snapshot' && f.done);
+    expect(served).toHaveLength(round);
+    expect(served.flatMap((f) => (f.type === 'snapshot' ? f.rows.map((r) => r.id) : []))).toEqual(
+      served.flatMap(() => [1, 2, 3, 4, 5]),
     );
     victim.close();
   });

@@ -56,13 +56,13 @@ afterAll(async () => {
 });
 
 describe('live orders page against the real stack', () => {
-  it('shows SQL changes within 2 s, filters exactly, and fails over without losing anything', async () => {
+  it('shows SQL changes, filters exactly, and fails over without losing anything', async () => {
     const { sql } = pipeline;
     const page = await openPage(browser, web.url, pageErrors);
     await waitForConnected(page);
     expect((await waitForPageToMatch(page, sql, {}, 15_000)).detail).toBe('');
 
-    // An INSERT, an UPDATE of status and a DELETE, each visible within the promised time.
+    // An INSERT, an UPDATE of status and a DELETE, each shown (the deadline is generous).
     const [inserted] = await sql<{ id: number }[]>`
       INSERT INTO orders (customer_name, product_name) VALUES ('Hana Sato', 'Pour-over kettle') RETURNING id`;
     const id = Number(inserted?.id);

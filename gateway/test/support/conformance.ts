@@ -36,13 +36,23 @@ interface SubState {
   snapshotIds: Set<number>;
   lastSnapshotId: number;
   snapshotCursor: string | undefined;
-  /** Last cursor seen for this subscription: epoch and stream id. */
+  /**
+   * Last cursor seen for this subscription: epoch and stream id. A subscribe with a cursor
+   * starts from that cursor: what is replayed after it comes after it.
+   */
   cursor: { epoch: string; id: string } | undefined;
   unsubscribing: boolean;
   /** A subscribe for the same id sent after `unsubscribe`, served once `unsubscribed` arrives. */
-  next: { filter: Filter; fromCursor: boolean } | undefined;
+  next: Request | undefined;
   /** Subscribes sent again under this id while it runs: each is refused without ending it. */
   duplicates: number;
+}
+
+/** What a subscribe asks for: its filter as the gateway scopes it, and where it resumes. */
+interface Request {
+  filter: Filter;
+  fromCursor: boolean;
+  cursor: { epoch: string; id: string } | undefined;
 }
 
 const HISTORY = 40;
@@ -95,10 +105,15 @@ export class ConformanceChecker {
       const scoped = this.#scopedFilter(frame.filter);
       const existing = this.#subs.get(frame.sub);
       if (scoped === 'forbidden') return; // refused: any data for it is a leak
-      const request = { filter: toFilter(scoped), fromCursor: frame.cursor !== undefined };
+      const resume = frame.cursor === undefined ? undefined : parseCursor(frame.cursor);
+      const request: Request = {
+        filter: toFilter(scoped),
+        fromCursor: frame.cursor !== undefined,
+        cursor: resume?.kind === 'cursor' ? resume.cursor : undefined,
+      };
       if (existing === undefined) {
         this.#ended.delete(frame.sub);
-        this.#subs.set(frame.sub, newSub(request.filter, request.fromCursor));
+        this.#subs.set(frame.sub, newSub(request));
       } else if (existing.unsubscribing) {
         existing.next = request;
       } else {
@@ -188,7 +203,7 @@ export class ConformanceChecker {
     if (frame.type === 'unsubscribed') {
       if (!sub.unsubscribing) this.#fail(`unsubscribed for ${frame.sub} without unsubscribe`);
       if (sub.next === undefined) this.#end(frame.sub);
-      else this.#subs.set(frame.sub, newSub(sub.next.filter, sub.next.fromCursor));
+      else this.#subs.set(frame.sub, newSub(sub.next));
       return;
     }
     if (sub.phase === 'requested') sub.phase = sub.fromCursor ? 'replay' : 'snapshot';
@@ -201,6 +216,8 @@ export class ConformanceChecker {
         sub.snapshotIds.clear();
         sub.lastSnapshotId = 0;
         sub.snapshotCursor = undefined;
+        // The client's cursor was newer than history: the snapshot's cursor is older than it.
+        if (frame.reason === 'cursor_unknown') sub.cursor = undefined;
         return;
       case 'snapshot':
         this.#onSnapshot(frame.sub, sub, frame);
@@ -353,7 +370,7 @@ export class ConformanceChecker {
   }
 }
 
-function newSub(filter: Filter, fromCursor: boolean): SubState {
+function newSub({ filter, fromCursor, cursor }: Request): SubState {
   return {
     duplicates: 0,
     phase: 'requested',
@@ -364,7 +381,7 @@ function newSub(filter: Filter, fromCursor: boolean): SubState {
     snapshotIds: new Set(),
     lastSnapshotId: 0,
     snapshotCursor: undefined,
-    cursor: undefined,
+    cursor,
     unsubscribing: false,
     next: undefined,
   };

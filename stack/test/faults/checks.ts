@@ -72,6 +72,8 @@ export function violations(client: ProtocolClient, resets: ResetRule, conflated:
     if (items.length > 0) problems.push(`${items.length} ${what} (e.g. ${items.slice(0, 5).join(', ')})`);
   };
   list('invalid or error frames', v.bad);
+  // Frame by frame against PROTOCOL.md, per socket: order of frames, repeats, cursors, effects.
+  for (const violation of client.conformanceViolations()) problems.push(violation);
   list('changes delivered twice', v.duplicates);
   list('changes not newer than what the client had', v.notNewer);
   // Conflation legitimately skips versions; it happens only for a socket far behind.

@@ -3,10 +3,13 @@
  * client code): one subscription, every frame recorded, a view kept by applying frames
  * literally (upsert sets, remove deletes, reset drops everything), and on any close a
  * reconnect to the next gateway with the last cursor. It also records every breach of the
- * protocol's promises it can see from the outside.
+ * protocol's promises it can see from the outside: every socket's frames go through the
+ * same frame-level conformance checker the gateway's own integration tests use, and the
+ * client adds what only shows across sockets (resumes from a cursor).
  */
 import type { Order } from '@orders/drizzle';
 import WebSocket from 'ws';
+import { ConformanceChecker } from '../../../gateway/test/support/conformance.ts';
 import { type ChangeFrame, type Filter, type ServerFrame, serverFrameSchema } from './server-frames.ts';
 
 const knownTypes = new Set([
@@ -58,6 +61,8 @@ export class ProtocolClient {
   recoverableErrors = 0;
 
   private socket: WebSocket | undefined;
+  /** One checker per socket opened, in order; each sees every frame of its socket, both ways. */
+  private readonly checkers = new Map<WebSocket, ConformanceChecker>();
   private gatewayIndex = 0;
   private attempts = 0;
   private away = false;
@@ -82,6 +87,11 @@ export class ProtocolClient {
 
   get connected(): boolean {
     return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** The first protocol violation of every socket that had one, with the frames before it. */
+  conformanceViolations(): string[] {
+    return [...this.checkers.values()].flatMap((c) => c.violation ?? []);
   }
 
   changeFrames(): ChangeFrame[] {
@@ -140,6 +150,11 @@ export class ProtocolClient {
         handshakeTimeout: 5000,
       });
       let opened = false;
+      // Staff tokens: every order may be shown, so the checker judges order, versions and effects.
+      const checker = new ConformanceChecker(`${this.name} socket ${this.checkers.size + 1} to ${url}`, {
+        role: 'staff',
+      });
+      this.checkers.set(socket, checker);
       socket.on('open', () => {
         // One socket at a time: two would mean two subscriptions and double deliveries.
         if (this.closed || this.away || this.socket !== undefined) {
@@ -151,7 +166,11 @@ export class ProtocolClient {
         this.subscribe();
         resolve();
       });
-      socket.on('message', (data: WebSocket.RawData) => this.receive(url, String(data)));
+      socket.on('message', (data: WebSocket.RawData) => {
+        const text = String(data);
+        checker.onServerText(text);
+        this.receive(url, text);
+      });
       socket.on('error', () => {});
       socket.on('close', () => {
         if (!opened) {
@@ -178,7 +197,11 @@ export class ProtocolClient {
       frame.cursor = this.cursor;
       this.snapshotAllowed = false;
     }
-    this.socket?.send(JSON.stringify(frame));
+    const socket = this.socket;
+    if (socket === undefined) return;
+    const text = JSON.stringify(frame);
+    this.checkers.get(socket)?.onClientText(text);
+    socket.send(text);
   }
 
   /** A reset or a fresh subscribe: the view and every per-run check start over. */
