@@ -83,18 +83,29 @@ export function logRedisErrors(
 
 /** A new client for `target`, errors logged, not yet connected. */
 export function createRedisConnection(target: RedisTarget, logging: RedisLogging): RedisConnection {
-  const redis: RedisConnection =
-    target.kind === 'single'
-      ? createClient({ url: target.url })
-      : createCluster({ rootNodes: target.seeds.map((url) => ({ url })) });
-  logRedisErrors(redis, logging);
-  return redis;
+  if (target.kind === 'single') {
+    const redis = createClient({ url: target.url });
+    logRedisErrors(redis, logging);
+    return redis;
+  }
+  const cluster = createCluster({ rootNodes: target.seeds.map((url) => ({ url })) });
+  logRedisErrors(cluster, logging);
+  // A cluster client stays "ready" once it knows the topology, even with a master gone. The
+  // services report ready (/readyz) from `isReady`, so on a cluster it means what it means for
+  // one server: every connection, here one per master, is up.
+  Object.defineProperty(cluster, 'isReady', {
+    get: () =>
+      cluster.masters.length > 0 && cluster.masters.every((master) => master.client?.isReady === true),
+  });
+  return cluster;
 }
 
 /**
  * Connects like a single client does on its own: waiting (and logging) until Redis answers.
  * A single client retries inside `connect()`; a cluster's `connect()` fails at once when no
- * seed answers, so it is retried here with backoff. Gives up (throws) once `signal` aborts.
+ * seed answers, and commands fail with CLUSTERDOWN while a restarted node rejoins, so a
+ * cluster counts as connected once every master reports `cluster_state:ok`. Retried with
+ * backoff; gives up (throws) once `signal` aborts.
  */
 export async function connectRedis(
   redis: RedisConnection,
@@ -104,13 +115,22 @@ export async function connectRedis(
 ): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await redis.connect();
+      if (!redis.isOpen) await redis.connect();
+      if (isCluster(redis)) await assertClusterOk(redis);
       logger.info({ redis: describeTarget(target) }, 'redis connected');
       return;
     } catch (error) {
-      logger.warn({ err: error, redis: describeTarget(target) }, 'redis not reachable; retrying');
+      logger.warn({ err: error, redis: describeTarget(target) }, 'redis not ready; retrying');
       await sleep(backoffDelay(attempt, 200, 5_000), signal);
       if (signal?.aborted) throw error;
     }
+  }
+}
+
+async function assertClusterOk(redis: RedisClusterType): Promise<void> {
+  for (const master of redis.masters) {
+    const info = String(await (await redis.nodeClient(master)).sendCommand(['CLUSTER', 'INFO']));
+    const state = /cluster_state:(\w+)/.exec(info)?.[1] ?? 'unknown';
+    if (state !== 'ok') throw new Error(`cluster_state is ${state} on ${master.address}`);
   }
 }
