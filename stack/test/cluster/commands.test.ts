@@ -19,7 +19,7 @@ import type { RedisClusterType } from 'redis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHistoryReader } from '../../../gateway/src/stream/history.ts';
 import { connectBlocking } from '../../../gateway/src/stream/redis-client.ts';
-import { connectCluster, dropNamespace, keysPerMaster, ownerOf } from './local-cluster.ts';
+import { connectCluster, dropNamespace, keysPerMaster, moveSlot, ownerOf } from './local-cluster.ts';
 
 const ns = `cl${newNamespace()}`;
 const keys = redisKeys(ns);
@@ -134,6 +134,47 @@ describe('the services’ Redis commands on a 3-master cluster', () => {
       expect(reply?.[0]?.messages.map((m) => m.id)).toEqual([id]);
     } finally {
       blocking.destroy();
+    }
+  });
+
+  it('when the slot moves to another master, a blocked read ends with UNBLOCKED and the next one follows MOVED', async () => {
+    const moved = `${ns}m`;
+    const movedKeys = redisKeys(moved);
+    await heartbeatGateway(cluster, movedKeys, 'gw-3');
+    const stream = movedKeys.gatewayStream('gw-3');
+    const blocking = await connectBlocking(cluster, pino({ level: 'silent' }));
+    const readBlocked = () =>
+      blocking.xReadGroup(GATEWAY_GROUP, 'gw-3', { key: stream, id: '>' }, { COUNT: 10, BLOCK: 30_000 }).then(
+        (reply) => ({
+          ids: ((reply ?? []) as unknown as { messages: { id: string }[] }[])[0]?.messages.map((m) => m.id),
+        }),
+        (error: unknown) => ({ error: String(error) }),
+      );
+    const blockedOn = async (address: string) => {
+      const master = cluster.masters.find((m) => m.address === address);
+      if (master === undefined) return false;
+      const list = String(await (await cluster.nodeClient(master)).sendCommand(['CLIENT', 'LIST']));
+      return list.includes('cmd=xreadgroup');
+    };
+    try {
+      const first = readBlocked();
+      const from = (await ownerOf(cluster, moved)).address;
+      await until(() => blockedOn(from));
+      const to = cluster.masters.find((m) => m.address !== from)?.address ?? '';
+      await moveSlot(cluster, moved, to);
+      // MIGRATE deletes the key on the old owner, which unblocks its readers with an error the
+      // gateway's read loop treats as a broken stream: it resyncs from history, nothing is lost.
+      expect(await first).toEqual({ error: expect.stringMatching(/UNBLOCKED/) });
+      // The loop's next read meets MOVED on the old owner and blocks on the new one.
+      const second = readBlocked();
+      await until(() => blockedOn(to));
+      // The shared client, too, still routes the slot to the old owner: MOVED, refresh, retry.
+      const id = await cluster.xAdd(stream, '*', { c: 'x', p: '0-0' });
+      expect(await second).toEqual({ ids: [id] });
+      expect((await ownerOf(cluster, moved)).address).toBe(to);
+    } finally {
+      blocking.destroy();
+      await dropNamespace(cluster, moved);
     }
   });
 });

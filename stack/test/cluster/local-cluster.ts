@@ -70,3 +70,27 @@ export async function ownerOf(cluster: RedisClusterType, ns: string) {
   if (owner === undefined) throw new Error(`slot ${slot} has no master`);
   return owner;
 }
+
+/**
+ * Moves the slot of namespace `ns`, with its keys, to master `to`: the way a resharding moves
+ * it (IMPORTING / MIGRATING, MIGRATE, SETSLOT NODE on every master).
+ */
+export async function moveSlot(cluster: RedisClusterType, ns: string, to: string): Promise<void> {
+  const from = await ownerOf(cluster, ns);
+  const target = cluster.masters.find((m) => m.address === to);
+  if (target === undefined || target.address === from.address) throw new Error(`cannot move to ${to}`);
+  const source = await cluster.nodeClient(from);
+  const destination = await cluster.nodeClient(target);
+  const slot = String(await source.sendCommand(['CLUSTER', 'KEYSLOT', `{${ns}}`]));
+  await destination.sendCommand(['CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id]);
+  await source.sendCommand(['CLUSTER', 'SETSLOT', slot, 'MIGRATING', target.id]);
+  for (;;) {
+    const keys = (await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', slot, '100'])) as string[];
+    if (keys.length === 0) break;
+    await source.sendCommand(['MIGRATE', target.host, String(target.port), '', '0', '5000', 'KEYS', ...keys]);
+  }
+  for (const node of [destination, source])
+    await node.sendCommand(['CLUSTER', 'SETSLOT', slot, 'NODE', target.id]);
+  for (const master of cluster.masters)
+    await (await cluster.nodeClient(master)).sendCommand(['CLUSTER', 'SETSLOT', slot, 'NODE', target.id]);
+}
