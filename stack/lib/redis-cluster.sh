@@ -24,7 +24,9 @@ node_cli() { redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
 our_redis_node() {
   local port="$1" pid="$2" dir
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [[ "$(ps -o comm= -p "$pid" 2>/dev/null)" == redis-server ]] || return 1
+  local program
+  program="$(ps -o comm= -p "$pid" 2>/dev/null || true)"
+  [[ -n "$program" && "$(basename -- "$program")" == redis-server ]] || return 1
   dir="$(cluster_node_dir "$port")"
   if [[ -e "/proc/$pid/cwd" ]]; then
     [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == "$dir" ]]
