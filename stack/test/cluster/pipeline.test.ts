@@ -2,9 +2,11 @@
  * The whole path in cluster mode: PostgreSQL → Debezium → Kafka (the shared stack, this file's
  * own database, connector and topic) → the real worker and two real gateways as processes,
  * configured with REDIS_CLUSTER only → protocol clients. Every client must end equal to the
- * database, with nothing twice, nothing out of order, no silent gap and no reset.
+ * database, with nothing twice, nothing out of order, no silent gap and no reset. The last case
+ * kills the master holding the namespace and restarts it empty, so it runs last and this file
+ * runs alone (the suite's files never run side by side).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
 import { redisKeys } from '@orders/worker/contract';
@@ -17,7 +19,7 @@ import { freePort, httpOk, Service } from '../faults/child-process.ts';
 import { ProtocolClient } from '../faults/protocol-client.ts';
 import type { Filter } from '../faults/server-frames.ts';
 import { startTraffic } from '../faults/traffic.ts';
-import { connectCluster, dropNamespace, ownerOf, repoRoot } from './local-cluster.ts';
+import { clusterScript, connectCluster, dropNamespace, ownerOf, repoRoot } from './local-cluster.ts';
 
 let pipeline: TestPipeline;
 let cluster: RedisClusterType;
@@ -121,13 +123,24 @@ function client(name: string, urls: () => string[], filter?: Filter): ProtocolCl
   return made;
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+const readyz = (gateway: Service) =>
+  fetch(`${httpUrl(gateway)}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+    (r) => r.status,
+    () => 0,
+  );
+const log = (service: Service) => readFileSync(service.spec.logFile, 'utf8');
 
 const snapshotsDone = (c: ProtocolClient) =>
   c.frames.filter(({ frame }) => frame.type === 'snapshot' && frame.done).length;
@@ -201,6 +214,49 @@ describe('worker and gateways on a Redis Cluster (REDIS_CLUSTER only)', () => {
     expect(
       group[0]?.frames.some(({ gateway, frame }) => gateway === wsUrl(b) && frame.type === 'change'),
     ).toBe(true);
+  });
+
+  it('the worker and a gateway outlive the loss of the master holding their keys; then changes flow again', async () => {
+    const b = gateways[1] as Service;
+    const owner = await ownerOf(cluster, pipeline.ns);
+    const info = String(await (await cluster.nodeClient(owner)).sendCommand(['INFO', 'server']));
+    process.kill(Number(/process_id:(\d+)/.exec(info)?.[1]), 'SIGKILL');
+
+    await until(async () => (await readyz(b)) === 503, 'the gateway to report not ready');
+    // Both name the node that is gone, the gateway on its shared and its blocking connection.
+    const named = `"node":"${owner.address}"`;
+    await until(
+      () =>
+        log(worker).includes(named) &&
+        log(b).includes(named) &&
+        log(b).includes('blocking redis connection error'),
+      'connection errors naming the node',
+    );
+
+    // The node comes back empty (no persistence): a new epoch, no streams, no marks.
+    await clusterScript('up');
+    await until(async () => (await readyz(b)) === 200, 'the gateway to be ready again');
+    await until(
+      () => log(b).includes('gateway stream broken'),
+      'the gateway to resync from its broken stream',
+    );
+
+    const after = client('after', () => [wsUrl(b)]);
+    await after.connect();
+    await until(() => after.cursor !== undefined, 'a snapshot after the outage');
+    const traffic = startTraffic(pipeline.sql, { concurrency: 2, pauseMs: 5 });
+    try {
+      await traffic.after(40);
+    } finally {
+      await traffic.stop();
+    }
+    await expectDelivered([after], pipeline.sql, {
+      resets: () => 'none',
+      gatewayHttpUrls: [httpUrl(b)],
+      timeoutMs: 60_000,
+    });
+    expect(after.changeFrames().length).toBeGreaterThan(0);
+    expect(worker.unexpectedExits + b.unexpectedExits).toBe(0);
   });
 });
 
