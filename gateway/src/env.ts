@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { redisClusterSeeds, redisSelectionError } from '@orders/worker/redis-connection';
 import { z } from 'zod';
 import { DEFAULT_LEEWAY_S, MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
@@ -14,6 +15,8 @@ export const envSchema = z.object({
   /** Only read to decide the auth mode when AUTH_MODE is not set. */
   NODE_ENV: z.string().optional(),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Seed nodes of a Redis Cluster (`redis://h:p,…`); when set, the gateway runs on the cluster. */
+  REDIS_CLUSTER: redisClusterSeeds,
   REDIS_NS: z.string().min(1).default('orders'),
   DATABASE_READER_URL: z.string().url().default('postgres://orders_reader:reader@127.0.0.1:5432/orders'),
   /** Registry heartbeat; the worker's TTL should be several of these. */
@@ -178,5 +181,7 @@ export function authSettings(env: GatewayEnv): AuthSettings {
 export function loadEnv(source: Record<string, string | undefined> = process.env): GatewayEnv {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) throw new Error(`invalid gateway environment: ${z.prettifyError(parsed.error)}`);
+  const conflict = redisSelectionError(source);
+  if (conflict !== undefined) throw new Error(`invalid gateway environment: ${conflict}`);
   return parsed.data;
 }

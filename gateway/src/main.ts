@@ -1,6 +1,6 @@
 import { redisKeys } from '@orders/worker/contract';
+import { connectRedis, createRedisConnection, redisTarget } from '@orders/worker/redis-connection';
 import postgres from 'postgres';
-import { createClient } from 'redis';
 import { createAuthorize, devTokenRoutes } from './auth/index.ts';
 import { type AuthSettings, authSettings, loadEnv } from './env.ts';
 import { normalizeAddress } from './limits/client-address.ts';
@@ -38,9 +38,10 @@ if (auth.mode === 'development') {
   );
 }
 
-const redis = createClient({ url: env.REDIS_URL });
-redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis connection error'));
-await redis.connect();
+// REDIS_CLUSTER selects a Redis Cluster, REDIS_URL (the default) one server; nothing else differs.
+const target = redisTarget(env);
+const redis = createRedisConnection(target, { logger, message: 'redis connection error' });
+await connectRedis(redis, target, logger);
 // One connection per snapshot slot: the scheduler never asks for more, so none queue inside the pool.
 const sql = postgres(env.DATABASE_READER_URL, { max: env.SNAPSHOT_CONCURRENCY, onnotice: () => {} });
 const metrics = metricsSettings(env, auth.mode);

@@ -21,14 +21,14 @@ import { limits } from './protocol/limits.ts';
 import { createPgSnapshotSource } from './snapshot/pg-snapshot-source.ts';
 import { createHistoryReader } from './stream/history.ts';
 import { runReadLoop } from './stream/read-loop.ts';
-import type { RedisClient } from './stream/redis-client.ts';
+import { connectBlocking, type GatewayRedis } from './stream/redis-client.ts';
 import { deregister, heartbeat } from './stream/registry.ts';
 import { breakAction, type StreamBreak } from './stream/stream-break.ts';
 
 export interface NodeGatewayOptions {
   gatewayId: string;
   keys: RedisKeys;
-  redis: RedisClient;
+  redis: GatewayRedis;
   /** Read-only PostgreSQL pool for snapshots. */
   sql: Sql;
   logger: Logger;
@@ -105,9 +105,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   const flag = (gap: StreamBreak): void => {
     if (flagged?.kind !== 'lapse') flagged = gap;
   };
-  const blocking = redis.duplicate();
-  blocking.on('error', (error: unknown) => logger.warn({ err: error }, 'blocking redis connection error'));
-  await blocking.connect();
+  const blocking = await connectBlocking(redis, logger);
 
   const root = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: root });
@@ -257,7 +255,7 @@ async function listenMetrics(
   return server;
 }
 
-async function updateLag(redis: RedisClient, streamKey: string, metrics: ReturnType<typeof createMetrics>) {
+async function updateLag(redis: GatewayRedis, streamKey: string, metrics: ReturnType<typeof createMetrics>) {
   const groups = (await redis.xInfoGroups(streamKey)) as unknown as Record<string, unknown>[];
   const group = groups[0];
   if (group === undefined) return;

@@ -3,6 +3,7 @@
  * reads `process.env`: a typo or a bad number fails fast with a readable message.
  */
 import { z } from 'zod';
+import { redisClusterSeeds, redisSelectionError } from './redis-connection.ts';
 
 const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -28,6 +29,8 @@ export const envSchema = z.object({
   /** Commit at most this often; 0 commits after every Lua call. */
   KAFKA_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** Seed nodes of a Redis Cluster (`redis://h:p,…`); when set, the worker runs on the cluster. */
+  REDIS_CLUSTER: redisClusterSeeds,
   REDIS_NS: z.string().default('orders'),
   /** A gateway silent for longer than this gets nothing more and loses its stream. */
   GATEWAY_TTL_MS: int(10_000),
@@ -47,6 +50,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (!result.success) {
     throw new Error(`invalid worker environment:\n${z.prettifyError(result.error)}`);
   }
+  const conflict = redisSelectionError(source);
+  if (conflict !== undefined) throw new Error(`invalid worker environment: ${conflict}`);
   return result.data;
 }
 

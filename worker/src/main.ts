@@ -3,7 +3,6 @@
  * handles signals. Everything else is built by factories so tests can assemble it too.
  */
 import { serve } from '@hono/node-server';
-import { createClient } from 'redis';
 import { createWorker } from './consumer.ts';
 import { redisKeys } from './contract.ts';
 import { loadEnv } from './env.ts';
@@ -12,15 +11,16 @@ import { createKafka } from './kafka.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { runGatewayReaper } from './reaper.ts';
+import { connectRedis, createRedisConnection, redisTarget } from './redis-connection.ts';
 
 const env = loadEnv();
 const logger = createLogger(env.LOG_LEVEL);
 const shutdown = new AbortController();
 
-const redis = createClient({ url: env.REDIS_URL });
-// Without a listener node-redis would throw on every reconnect attempt.
-redis.on('error', (error: unknown) => logger.error({ err: error }, 'redis error'));
-await redis.connect();
+// REDIS_CLUSTER selects a Redis Cluster, REDIS_URL (the default) one server; nothing else differs.
+const target = redisTarget(env);
+const redis = createRedisConnection(target, { logger, message: 'redis error', level: 'error' });
+await connectRedis(redis, target, logger, shutdown.signal);
 
 const keys = redisKeys(env.REDIS_NS);
 const metrics = createMetrics();

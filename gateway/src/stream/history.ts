@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from './redis-client.ts';
+import type { GatewayRedis } from './redis-client.ts';
 import { ORIGIN_ID } from './stream-id.ts';
 
 /** One read of history after a position, with whether that read is complete. */
@@ -68,7 +68,11 @@ end
 return {last, status, entries, epoch}
 `;
 
-export function createHistoryReader(redis: RedisClient, historyKey: string, epochKey: string): HistoryReader {
+export function createHistoryReader(
+  redis: GatewayRedis,
+  historyKey: string,
+  epochKey: string,
+): HistoryReader {
   const page = async (after: string, count: number): Promise<HistoryPage> => {
     const reply = await redis.eval(PAGE_SCRIPT, {
       keys: [historyKey, epochKey],

@@ -3,16 +3,16 @@ import type { Logger } from 'pino';
 import { backoffDelay, sleep } from '../backoff.ts';
 import type { Metrics } from '../metrics.ts';
 import { isMarker, parseStreamEntry, type StreamEntry } from './change-entry.ts';
-import type { RedisClient } from './redis-client.ts';
+import type { GatewayRedis } from './redis-client.ts';
 import { observeStages, type ReadClock, readClock } from './stage-latency.ts';
 import type { StreamBreak } from './stream-break.ts';
 import { ORIGIN_ID } from './stream-id.ts';
 
 export interface ReadLoopOptions {
   /** Client for acknowledgements and claims (never blocked). */
-  redis: RedisClient;
+  redis: GatewayRedis;
   /** Dedicated connection: a blocking read holds its socket until it returns. */
-  blocking: RedisClient;
+  blocking: GatewayRedis;
   streamKey: string;
   gatewayId: string;
   /** Hands entries to the sockets; synchronous, so acknowledging afterwards is safe. */
@@ -160,7 +160,7 @@ export async function runReadLoop(options: ReadLoopOptions): Promise<void> {
 }
 
 /** The group's last delivered id: the predecessor the next new entry names, if nothing was lost. */
-async function lastDelivered(redis: RedisClient, streamKey: string): Promise<string | undefined> {
+async function lastDelivered(redis: GatewayRedis, streamKey: string): Promise<string | undefined> {
   const groups = (await redis.xInfoGroups(streamKey)) as unknown as Record<string, unknown>[];
   const group = groups.find((g) => g.name === GATEWAY_GROUP);
   const id = group?.['last-delivered-id'];
