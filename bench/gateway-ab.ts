@@ -100,13 +100,30 @@ async function runSide(dir: string): Promise<Figures> {
   return { deliveriesPerSecond: median(json.gatewayRates), ratioToBare: json.ratio, p99Ms: json.latency.p99 };
 }
 
+/**
+ * A side's run can fail on a starved machine (a gateway not ready within its start-up
+ * timeout); it is run again rather than losing the whole comparison, and the report says so.
+ */
+let retries = 0;
+async function measure(dir: string): Promise<Figures> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runSide(dir);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      retries++;
+      process.stdout.write(`[gateway-ab] ${String(error)}; running that side again\n`);
+    }
+  }
+}
+
 const loadBefore = loadavg()[0] ?? 0;
 const pairs: { base: Figures; head: Figures }[] = [];
 for (let i = 0; i < rounds; i++) {
   process.stdout.write(`[gateway-ab] round ${i + 1}/${rounds}: base\n`);
-  const base = await runSide(sides.base);
+  const base = await measure(sides.base);
   process.stdout.write(`[gateway-ab] round ${i + 1}/${rounds}: head\n`);
-  const head = await runSide(sides.head);
+  const head = await measure(sides.head);
   pairs.push({ base, head });
   process.stdout.write(
     `[gateway-ab] round ${i + 1}: deliveries/s ${Math.round(base.deliveriesPerSecond)} → ${Math.round(head.deliveriesPerSecond)}, p99 ${base.p99Ms.toFixed(1)} → ${head.p99Ms.toFixed(1)} ms\n`,
@@ -135,6 +152,8 @@ and Kafka → client latency at ${args.rate} changes/s through the side's own wo
 | round | base deliveries/s | head deliveries/s | head / base | base ÷ bare loop | head ÷ bare loop | base p99 (ms) | head p99 (ms) |
 |---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows}
+
+Side runs that failed and were run again: ${retries}.
 
 Fan-out ratio head / base, median (min–max): **${spread(fanoutRatios, 2)}**, ${within ? 'within' : 'outside'} 10% of the base
 (target: ≥ 0.90). The same ratio measured against each run's bare loop: ${spread(normalisedRatios, 2)}.
