@@ -23,6 +23,19 @@ import {
 import type { SourcePosition } from './decode.ts';
 import { luaScript, type RedisClient, runScript } from './redis.ts';
 
+// Shared by both scripts: the length-first comparison and the live gateways' streams.
+const luaPrelude = `
+local function above(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local live = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - tonumber(ARGV[1])), '+inf')
+local streams = {}
+for i, id in ipairs(live) do streams[i] = ARGV[4] .. id end
+`;
+
 /*
  * KEYS: history, gateways, high-water hash, source-mark hash, epoch.
  * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field (both hashes),
@@ -43,20 +56,11 @@ import { luaScript, type RedisClient, runScript } from './redis.ts';
  * snapshot read clears its own partition's mark (it precedes that partition's post-snapshot
  * changes), the marker clears every partition of the topic (some get no snapshot row).
  */
-const forwardScript = luaScript(`
-local function above(a, b)
-  if #a ~= #b then return #a > #b end
-  return a > b
-end
+const forwardScript = luaScript(`${luaPrelude}
 local function split(p)
   local slash = string.find(p, '/', 1, true)
   return string.sub(p, 1, slash - 1), string.sub(p, slash + 1)
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local live = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - tonumber(ARGV[1])), '+inf')
-local streams = {}
-for i, id in ipairs(live) do streams[i] = ARGV[4] .. id end
 local field = ARGV[5]
 local mark = redis.call('HGET', KEYS[3], field)
 local src = redis.call('HGET', KEYS[4], field)
@@ -115,6 +119,100 @@ if raised then redis.call('HSET', KEYS[4], field, sc .. '/' .. sl) end
 if not mark or above(ARGV[6], mark) then redis.call('HSET', KEYS[3], field, ARGV[6]) end
 return out
 `);
+
+/*
+ * The same step for the common chunk: plain changes, each with a source position, the
+ * positions strictly ascending (offsets always are). Then whatever either mark skips is a
+ * prefix of the chunk: once a record passes both marks, every later one has a higher offset
+ * and a higher position than everything forwarded before it. So only that prefix is compared
+ * (usually one record), and each record costs one argument instead of five.
+ *
+ * KEYS: as above.
+ * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field, offset to
+ *       raise the mark to, epoch candidate, the records' offsets ("o1 o2 …"), their positions
+ *       ("c1/l1 c2/l2 …"), the last position, then the payloads in ascending offset order.
+ * Returns as above.
+ */
+const forwardOrderedScript = luaScript(`${luaPrelude}
+local field = ARGV[5]
+local mark = redis.call('HGET', KEYS[3], field)
+local src = redis.call('HGET', KEYS[4], field)
+local out = {#live, 0, 0}
+local first, last = 11, #ARGV
+if mark or src then
+  local sc, sl
+  if src then
+    local slash = string.find(src, '/', 1, true)
+    sc, sl = string.sub(src, 1, slash - 1), string.sub(src, slash + 1)
+  end
+  local offsets = string.gmatch(ARGV[8], '%d+')
+  local positions = string.gmatch(ARGV[9], '(%d+)/(%d+)')
+  while first <= last do
+    local o = offsets()
+    local pc, pl = positions()
+    if mark and not above(o, mark) then
+      out[2] = out[2] + 1
+    elseif sc and not (above(pc, sc) or (pc == sc and above(pl, sl))) then
+      out[3] = out[3] + 1
+    else
+      break
+    end
+    out[#out + 1] = ''
+    first = first + 1
+  end
+end
+if first <= last then
+  redis.call('SET', KEYS[5], ARGV[7], 'NX')
+  local prev = {}
+  for i, s in ipairs(streams) do
+    local top = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)[1]
+    prev[i] = top and top[1] or '${ORIGIN_ID}'
+  end
+  local history, historyMaxlen, gatewayMaxlen = KEYS[1], ARGV[2], ARGV[3]
+  for i = first, last do
+    local value = ARGV[i]
+    local id = redis.call('XADD', history, 'MAXLEN', '~', historyMaxlen, '*', '${CHANGE_FIELD}', value)
+    for j, s in ipairs(streams) do
+      redis.call('XADD', s, 'MAXLEN', '~', gatewayMaxlen, id, '${CHANGE_FIELD}', value, '${PREV_FIELD}', prev[j])
+      prev[j] = id
+    end
+    out[#out + 1] = id
+  end
+  redis.call('HSET', KEYS[4], field, ARGV[10])
+end
+if not mark or above(ARGV[6], mark) then redis.call('HSET', KEYS[3], field, ARGV[6]) end
+return out
+`);
+
+/** `a > b` for source positions of canonical decimals, as the scripts order them. */
+function positionAbove(a: SourcePosition, b: SourcePosition): boolean {
+  if (a.commit !== b.commit) return decimalAbove(a.commit, b.commit);
+  return decimalAbove(a.change, b.change);
+}
+
+function decimalAbove(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+/**
+ * The records' positions as {@link forwardOrderedScript} takes them ("commit/change"), or null
+ * when the chunk does not fit it: a marker, a snapshot read, a record without a position, or
+ * positions not strictly ascending. Debezium's streamed changes within a partition are
+ * ascending except where it re-sends, and the general script handles that.
+ */
+function orderedPositions(records: readonly ForwardRecord[]): string[] | null {
+  const positions: string[] = [];
+  let previous: SourcePosition | null = null;
+  for (const record of records) {
+    const { position } = record;
+    if (record.change === null || record.reset !== null || record.snapshotRead || position === null)
+      return null;
+    if (previous !== null && !positionAbove(position, previous)) return null;
+    positions.push(`${position.commit}/${position.change}`);
+    previous = position;
+  }
+  return positions.length > 0 ? positions : null;
+}
 
 /** One Kafka record for {@link Forwarder.forwardRecords}. */
 export interface ForwardRecord {
@@ -259,33 +357,39 @@ export function createForwarder(
       // Fresh per call, not per process: after Redis lost its data, a candidate kept from
       // before would bring the old epoch back and old cursors would look valid.
       epochCandidate(),
-      topicMarkPrefix(clusterId, topic),
     ];
-    for (const record of records) {
+    const positions = orderedPositions(records);
+    if (positions !== null) {
       args.push(
-        record.offset,
-        record.position?.commit ?? '',
-        record.position?.change ?? '',
-        record.reset ?? (record.snapshotRead ? 's' : ''),
-        record.change ? JSON.stringify(record.change) : '',
+        records.map((record) => record.offset).join(' '),
+        positions.join(' '),
+        positions.at(-1) ?? '',
       );
+      for (const record of records) args.push(JSON.stringify(record.change));
+    } else {
+      args.push(topicMarkPrefix(clusterId, topic));
+      for (const record of records) {
+        args.push(
+          record.offset,
+          record.position?.commit ?? '',
+          record.position?.change ?? '',
+          record.reset ?? (record.snapshotRead ? 's' : ''),
+          record.change ? JSON.stringify(record.change) : '',
+        );
+      }
     }
-    const reply = (await runScript(redis, forwardScript, fixedKeys, args)) as [
-      number,
-      number,
-      number,
-      ...string[],
-    ];
+    const script = positions !== null ? forwardOrderedScript : forwardScript;
+    const reply = (await runScript(redis, script, fixedKeys, args)) as [number, number, number, ...string[]];
     const [gateways, skipped, sourceSkipped, ...raw] = reply;
     const entries = raw.map((id) => (id === '' ? null : id));
     const ids: string[] = [];
     let markers = 0;
-    records.forEach((record, i) => {
+    for (let i = 0; i < records.length; i++) {
       const id = entries[i];
-      if (id == null) return;
-      if (record.change) ids.push(id);
-      if (record.reset) markers++;
-    });
+      if (id == null) continue;
+      if (records[i]?.change) ids.push(id);
+      if (records[i]?.reset) markers++;
+    }
     return {
       ids,
       entries,

@@ -1,10 +1,10 @@
 /** The Lua fan-out and the registry against real Redis (no Kafka needed). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_GROUP, type RedisKeys, redisKeys, type StreamChange } from '../src/contract.ts';
-import { createForwarder, dropStaleMark, markField, readMark } from '../src/forward.ts';
+import { createForwarder, dropStaleMark, type ForwardRecord, markField, readMark } from '../src/forward.ts';
 import { heartbeatGateway, liveGateways, reapGateways, unregisterGateway } from '../src/registry.ts';
 import { connectRedis, dropNamespace, type TestRedis, uniqueName } from './support/services.ts';
-import { expectExactlyOnce, readStream } from './support/streams.ts';
+import { expectExactlyOnce, expectPredecessorChain, readRaw, readStream } from './support/streams.ts';
 
 const TOPIC = 'orders.public.orders';
 const CLUSTER = 'test-cluster';
@@ -28,6 +28,21 @@ function changes(partition: number, fromOffset: number, count: number): StreamCh
       committedAt: 0,
       lsn: String(offset),
       kafka: { topic: TOPIC, partition, offset: String(offset), timestamp: Date.now() },
+    };
+  });
+}
+
+/** Records at `fromOffset` on, record i at source position (commit, change) = `positions[i]`. */
+function positioned(partition: number, fromOffset: number, positions: (readonly [number, number] | null)[]) {
+  const all = changes(partition, fromOffset, positions.length);
+  return all.map((change, i): ForwardRecord => {
+    const position = positions[i];
+    return {
+      offset: change.kafka.offset,
+      change,
+      position: position ? { commit: String(position[0]), change: String(position[1]) } : null,
+      snapshotRead: false,
+      reset: null,
     };
   });
 }
@@ -73,6 +88,73 @@ describe('forward script and gateway registry', () => {
     // The gateway's group exists and starts before the first entry.
     const groups = await redis.xInfoGroups(keys.gatewayStream('a'));
     expect(groups.map((g) => g.name)).toEqual([GATEWAY_GROUP]);
+  });
+
+  it('skips by offset and by source position alike, whether positions ascend in the chunk or not', async () => {
+    const forwarder = createForwarder(redis, keys, OPTIONS, CLUSTER);
+    await heartbeatGateway(redis, keys, 'a');
+    const partition = 11;
+    const field = markField(CLUSTER, TOPIC, partition);
+    const gatewayBefore = await redis.xLen(keys.gatewayStream('a'));
+    const historyBefore = await redis.xLen(keys.history);
+    // Positions ascending: offsets 0-4 at (100, 1) … (100, 10); "10" vs "9": length first.
+    const first = await forwarder.forwardRecords(
+      TOPIC,
+      partition,
+      '4',
+      positioned(partition, 0, [
+        [100, 1],
+        [100, 2],
+        [100, 3],
+        [100, 9],
+        [100, 10],
+      ]),
+    );
+    expect(first).toMatchObject({ skipped: 0, sourceSkipped: 0 });
+    expect(await redis.hGet(keys.sourceMark, field)).toBe('100/10');
+
+    // Ascending again: offsets 3-4 redelivered, 5-6 re-sent by Debezium under new offsets, 7-8 new.
+    const resent = positioned(partition, 3, [
+      [99, 8],
+      [99, 9],
+      [100, 3],
+      [100, 9],
+      [101, 1],
+      [101, 2],
+    ]);
+    const second = await forwarder.forwardRecords(TOPIC, partition, '8', resent);
+    expect(second).toMatchObject({ skipped: 2, sourceSkipped: 2 });
+    expect(second.entries.map((id) => id !== null)).toEqual([false, false, false, false, true, true]);
+    expect(await redis.hGet(keys.sourceMark, field)).toBe('101/2');
+
+    // Not ascending (a re-send inside the chunk, a record without a position): a duplicate
+    // between new changes is skipped on its own, and the position-less one is forwarded.
+    const mixed = positioned(partition, 9, [[101, 3], [100, 20], null, [101, 2], [102, 1]]);
+    const third = await forwarder.forwardRecords(TOPIC, partition, '13', mixed);
+    expect(third).toMatchObject({ skipped: 0, sourceSkipped: 2 });
+    expect(third.entries.map((id) => id !== null)).toEqual([true, false, true, false, true]);
+    expect(await redis.hGet(keys.sourceMark, field)).toBe('102/1');
+    expect(await readMark(redis, keys, field)).toBe('13');
+
+    const ids = [first, second, third].flatMap((result) => result.ids);
+    expect(ids).toHaveLength(10);
+    const history = await readStream(redis, keys.history);
+    expect(history.slice(historyBefore).map((e) => e.id)).toEqual(ids);
+    expect(history.slice(historyBefore).map((e) => e.change.kafka.offset)).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+      '4',
+      '7',
+      '8',
+      '9',
+      '11',
+      '13',
+    ]);
+    const gateway = await readRaw(redis, keys.gatewayStream('a'));
+    expect(gateway.slice(gatewayBefore).map((e) => e.id)).toEqual(ids);
+    expectPredecessorChain(gateway);
   });
 
   it('compares offsets as 64-bit integers and keeps partitions apart', async () => {
