@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from '@orders/contract';
 import { type Context, Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
@@ -12,7 +13,6 @@ import { clientAddress } from './limits/client-address.ts';
 import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
 import type { Metrics } from './metrics.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
-import { PROTOCOL_VERSION } from './protocol/server-frame.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';

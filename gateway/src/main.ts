@@ -1,4 +1,4 @@
-import { redisKeys } from '@orders/worker/contract';
+import { redisKeys } from '@orders/contract/redis';
 import postgres from 'postgres';
 import { createClient } from 'redis';
 import { createAuthorize, devTokenRoutes } from './auth/index.ts';

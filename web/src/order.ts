@@ -1,4 +1,4 @@
-import type { Order, OrderStatus } from '@orders/drizzle';
+import type { Order, OrderStatus } from '@orders/contract';
 
 export type { Order, OrderStatus };
 

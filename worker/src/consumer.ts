@@ -5,6 +5,9 @@
  * exactly-once per Kafka record; the script's source-position mark extends that to
  * exactly-once per PostgreSQL change, across Debezium's re-sends.
  */
+
+import { backoffDelay, sleep } from '@orders/contract';
+import type { RedisClient, RedisKeys } from '@orders/contract/redis';
 import {
   type Admin,
   type Consumer,
@@ -14,8 +17,6 @@ import {
   Partitioners,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-import { backoffDelay, sleep } from './backoff.ts';
-import type { RedisKeys } from './contract.ts';
 import { createDeadLetterSink, type DeadLetter } from './dead-letter.ts';
 import { decodeRecord, type KafkaCoordinates } from './decode.ts';
 import {
@@ -30,7 +31,6 @@ import {
   readMark,
 } from './forward.ts';
 import type { WorkerMetrics } from './metrics.ts';
-import type { RedisClient } from './redis.ts';
 
 export interface WorkerConfig {
   topic: string;

@@ -13,15 +13,17 @@
 import { randomBytes } from 'node:crypto';
 import {
   CHANGE_FIELD,
+  luaScript,
   ORIGIN_ID,
   PREV_FIELD,
   RESET_FIELD,
+  type RedisClient,
   type RedisKeys,
   type ResetReason,
+  runScript,
   type StreamChange,
-} from './contract.ts';
+} from '@orders/contract/redis';
 import type { SourcePosition } from './decode.ts';
-import { luaScript, type RedisClient, runScript } from './redis.ts';
 
 /*
  * KEYS: history, gateways, high-water hash, source-mark hash, epoch.

@@ -3,9 +3,9 @@
  * handles signals. Everything else is built by factories so tests can assemble it too.
  */
 import { serve } from '@hono/node-server';
+import { redisKeys } from '@orders/contract/redis';
 import { createClient } from 'redis';
 import { createWorker } from './consumer.ts';
-import { redisKeys } from './contract.ts';
 import { loadEnv } from './env.ts';
 import { createHttpApp } from './http.ts';
 import { createKafka } from './kafka.ts';

@@ -1,4 +1,4 @@
-import type { Order } from '@orders/drizzle';
+import type { Order } from '@orders/contract';
 import { describe, expect, it } from 'vitest';
 import { orderAt } from '../../test/support/order-fixture.ts';
 import { applyChange } from './rows.ts';

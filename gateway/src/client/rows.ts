@@ -1,4 +1,4 @@
-import type { Order } from '@orders/drizzle';
+import type { Order } from '@orders/contract';
 
 /**
  * Applies one change to a subscription's rows by version, so duplicates and stale

@@ -1,4 +1,4 @@
-import type { Order } from '@orders/drizzle';
+import type { Order } from '@orders/contract';
 import { Emitter } from './emitter.ts';
 import { applyChange } from './rows.ts';
 import type { ChangeFrame, ResetFrame, SnapshotFrame, SubscriptionFilter } from './types.ts';

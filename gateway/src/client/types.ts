@@ -1,13 +1,14 @@
-import type { Order, OrderStatus } from '@orders/drizzle';
 import type {
   ChangeFrame,
   ErrorFrame,
   LiveFrame,
+  Order,
+  OrderStatus,
   ResetFrame,
   ServerFrame,
   SnapshotFrame,
   WelcomeFrame,
-} from '../protocol/server-frame.ts';
+} from '@orders/contract';
 
 export type {
   ChangeFrame,

@@ -1,5 +1,5 @@
-import type { Order } from '@orders/drizzle';
-import type { ChangeOp } from '@orders/worker/contract';
+import type { Order } from '@orders/contract';
+import type { ChangeOp } from '@orders/contract/redis';
 
 /**
  * Versions a subscriber already holds from its snapshot. Replay after the snapshot's cursor

@@ -1,9 +1,6 @@
+import type { Filter, ResetReason } from '@orders/contract';
+import { computeEffect, formatCursor, ORIGIN_ID, splitStreamId } from '@orders/contract';
 import { scopedChangeFrame } from '../auth/scope.ts';
-import { computeEffect } from '../filter/effect.ts';
-import type { Filter } from '../filter/filter.ts';
-import type { ResetReason } from '../protocol/server-frame.ts';
-import { formatCursor } from '../stream/cursor.ts';
-import { ORIGIN_ID, splitStreamId } from '../stream/stream-id.ts';
 import type { ChangeFanout } from './change-fanout.ts';
 import type { Connection } from './connection.ts';
 import { HeldRows } from './held-rows.ts';

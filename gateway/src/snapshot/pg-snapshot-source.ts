@@ -1,6 +1,5 @@
-import type { Order, OrderStatus } from '@orders/drizzle';
+import type { Filter, Order, OrderStatus } from '@orders/contract';
 import type { Sql } from 'postgres';
-import type { Filter } from '../filter/filter.ts';
 import type { SnapshotSource } from './snapshot-source.ts';
 
 interface OrderRow {

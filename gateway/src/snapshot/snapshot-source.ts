@@ -1,5 +1,4 @@
-import type { Order } from '@orders/drizzle';
-import type { Filter } from '../filter/filter.ts';
+import type { Filter, Order } from '@orders/contract';
 
 /** Current rows matching a filter, in id order, read in keyset pages. */
 export interface SnapshotSource {

@@ -7,4 +7,4 @@ export {
   type Heartbeat,
   heartbeatGateway as heartbeat,
   unregisterGateway as deregister,
-} from '@orders/worker';
+} from '@orders/contract/redis';

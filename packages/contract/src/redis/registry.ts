@@ -6,8 +6,8 @@
  * clocks are Redis' own (`TIME` inside the scripts), so skew between hosts cannot make a
  * live gateway look dead or the other way round.
  */
-import { GATEWAY_GROUP, type RedisKeys } from './contract.ts';
-import { luaScript, type RedisClient, runScript } from './redis.ts';
+import { GATEWAY_GROUP, type RedisKeys } from './layout.ts';
+import { luaScript, type RedisClient, runScript } from './lua.ts';
 
 // The stream and its group are (re)created here rather than by a separate call, so a
 // gateway whose stream was reaped while it was paused gets a consumable stream back on its

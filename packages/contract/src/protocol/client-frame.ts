@@ -1,6 +1,6 @@
-import { orderStatuses } from '@orders/drizzle';
 import { z } from 'zod';
-import { isCursorText } from '../stream/cursor.ts';
+import { isCursorText } from '../cursor.ts';
+import { orderStatuses } from '../order.ts';
 import type { ErrorCode } from './error-code.ts';
 import { nestsDeeperThan } from './json-depth.ts';
 import { limits } from './limits.ts';

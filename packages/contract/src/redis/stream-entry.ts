@@ -1,12 +1,6 @@
-import { orderSchema } from '@orders/drizzle';
-import {
-  CHANGE_FIELD,
-  PREV_FIELD,
-  RESET_FIELD,
-  type ResetReason,
-  type StreamChange,
-} from '@orders/worker/contract';
 import { z } from 'zod';
+import { orderSchema } from '../order.ts';
+import { CHANGE_FIELD, PREV_FIELD, RESET_FIELD, type ResetReason, type StreamChange } from './layout.ts';
 
 const streamChangeSchema = z.object({
   op: z.enum(['insert', 'update', 'delete']),

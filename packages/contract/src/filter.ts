@@ -1,4 +1,4 @@
-import type { Order, OrderStatus } from '@orders/drizzle';
+import type { Order, OrderStatus } from './order.ts';
 
 /**
  * A subscription's filter after validation. Every field narrows the set; an absent

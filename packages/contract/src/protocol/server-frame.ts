@@ -1,6 +1,6 @@
-import type { Order } from '@orders/drizzle';
-import type { ChangeOp } from '@orders/worker/contract';
-import type { Effect } from '../filter/effect.ts';
+import type { Effect } from '../effect.ts';
+import type { Order } from '../order.ts';
+import type { ChangeOp } from '../redis/layout.ts';
 import type { ErrorCode } from './error-code.ts';
 
 export const PROTOCOL_VERSION = 1;

@@ -1,6 +1,6 @@
-import type { Order } from '@orders/drizzle';
-import type { ChangeOp } from '@orders/worker/contract';
 import { type Filter, matches } from './filter.ts';
+import type { Order } from './order.ts';
+import type { ChangeOp } from './redis/layout.ts';
 
 /** What a subscriber's view must do with a change; `null` means the change does not concern it. */
 export type Effect = 'upsert' | 'remove';

@@ -5,7 +5,7 @@
  * one slot and stays atomic on a cluster too. `ns` defaults to "orders"; tests use
  * their own namespace so suites never share keys.
  */
-import type { Order } from '@orders/drizzle';
+import type { Order } from '../order.ts';
 
 export interface RedisKeys {
   /** Capped stream of every change; its entry ids are the clients' cursors. */

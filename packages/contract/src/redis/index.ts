@@ -1,0 +1,15 @@
+/**
+ * The Redis side of the contract: key layout and entry fields the worker writes and the
+ * gateways read, the stream change itself, and the gateway registry.
+ */
+export * from './layout.ts';
+export { type LuaScript, luaScript, type RedisClient, runScript } from './lua.ts';
+export {
+  type Heartbeat,
+  heartbeatGateway,
+  liveGateways,
+  reapGateways,
+  registerGateway,
+  unregisterGateway,
+} from './registry.ts';
+export * from './stream-entry.ts';
