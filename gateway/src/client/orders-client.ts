@@ -1,4 +1,4 @@
-import { backoffDelay } from '../backoff.ts';
+import { backoffDelay } from '@orders/contract';
 import { Emitter } from './emitter.ts';
 import { Subscription } from './subscription.ts';
 import { readTokenTimes, refreshDelayMs } from './token-refresh.ts';

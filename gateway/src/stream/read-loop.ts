@@ -1,7 +1,6 @@
-import { ORIGIN_ID } from '@orders/contract';
+import { backoffDelay, ORIGIN_ID, sleep } from '@orders/contract';
 import { GATEWAY_GROUP, isMarker, parseStreamEntry, type StreamEntry } from '@orders/contract/redis';
 import type { Logger } from 'pino';
-import { backoffDelay, sleep } from '../backoff.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RedisClient } from './redis-client.ts';
 import { observeStages, type ReadClock, readClock } from './stage-latency.ts';

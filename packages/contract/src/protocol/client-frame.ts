@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isCursorText } from '../cursor.ts';
+import type { FilterInput } from '../filter.ts';
 import { orderStatuses } from '../order.ts';
 import type { ErrorCode } from './error-code.ts';
 import { nestsDeeperThan } from './json-depth.ts';
@@ -7,7 +8,7 @@ import { limits } from './limits.ts';
 
 const subId = z.string().min(1).max(limits.subIdLength);
 
-const filterSchema = z.strictObject({
+const filterSchema: z.ZodType<FilterInput> = z.strictObject({
   status: z
     .array(z.enum(orderStatuses))
     .max(orderStatuses.length * 2)

@@ -3,13 +3,12 @@
  * gateways read, the stream change itself, and the gateway registry.
  */
 export * from './layout.ts';
-export { type LuaScript, luaScript, type RedisClient, runScript } from './lua.ts';
+export { type LuaScript, luaScript, REDIS_NOW, type RedisClient, runScript } from './lua.ts';
 export {
   type Heartbeat,
   heartbeatGateway,
   liveGateways,
   reapGateways,
-  registerGateway,
   unregisterGateway,
 } from './registry.ts';
 export * from './stream-entry.ts';

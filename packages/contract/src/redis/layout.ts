@@ -67,8 +67,7 @@ export const RESET_FIELD = 'r';
 /** `resnapshot`: Debezium snapshotted the table again (lost slot); `truncate`: TRUNCATE orders. */
 export type ResetReason = 'resnapshot' | 'truncate';
 
-/** The stream position before every entry. */
-export const ORIGIN_ID = '0-0';
+export { ORIGIN_ID } from '../stream-id.ts';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 

@@ -20,6 +20,13 @@ export interface RedisClient {
   readonly isReady: boolean;
 }
 
+/**
+ * Lua that sets `now` to Redis' own clock in ms, for scripts that compare heartbeats: one
+ * clock for every host, so skew between them cannot make a live gateway look dead.
+ */
+export const REDIS_NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
 export interface LuaScript {
   body: string;
   sha: string;

@@ -7,14 +7,13 @@
  * live gateway look dead or the other way round.
  */
 import { GATEWAY_GROUP, type RedisKeys } from './layout.ts';
-import { luaScript, type RedisClient, runScript } from './lua.ts';
+import { luaScript, REDIS_NOW, type RedisClient, runScript } from './lua.ts';
 
 // The stream and its group are (re)created here rather than by a separate call, so a
 // gateway whose stream was reaped while it was paused gets a consumable stream back on its
 // next heartbeat, and learns from `created` that entries in between never reached it.
 const heartbeatScript = luaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${REDIS_NOW}
 local created = redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[2], '0', 'MKSTREAM')
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 if type(created) == 'table' and created.err then return {now, 0} end
@@ -22,8 +21,7 @@ return {now, 1}
 `);
 
 const reapScript = luaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${REDIS_NOW}
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
 for _, id in ipairs(dead) do
   -- Same hash tag as KEYS[1], so this stays in the script's slot.
@@ -39,8 +37,7 @@ return redis.call('DEL', KEYS[2])
 `);
 
 const liveScript = luaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${REDIS_NOW}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
 `);
 
@@ -73,9 +70,6 @@ export async function heartbeatGateway(
   )) as [number, number];
   return { at: Number(reply[0]), created: Number(reply[1]) === 1 };
 }
-
-/** Same as {@link heartbeatGateway}; the name reads better at start-up. */
-export const registerGateway = heartbeatGateway;
 
 /** Removes a gateway at once (graceful shutdown) instead of waiting for the TTL. */
 export async function unregisterGateway(

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { orderSchema } from '../order.ts';
 import { CHANGE_FIELD, PREV_FIELD, RESET_FIELD, type ResetReason, type StreamChange } from './layout.ts';
 
-const streamChangeSchema = z.object({
+/** The {@link StreamChange} schema: what a reader of history or a gateway stream accepts. */
+export const streamChangeSchema = z.object({
   op: z.enum(['insert', 'update', 'delete']),
   row: orderSchema,
   before: orderSchema.nullable(),
@@ -15,6 +16,12 @@ const streamChangeSchema = z.object({
     timestamp: z.number(),
   }),
 });
+
+// A field added to StreamChange but not to the schema would be stripped by every reader;
+// this fails to compile instead.
+type Unparsed = Exclude<keyof StreamChange, keyof z.infer<typeof streamChangeSchema>>;
+const schemaCoversChange: [Unparsed] extends [never] ? true : Unparsed = true;
+void schemaCoversChange;
 
 /** One change as read from history or from the gateway's own stream. */
 export interface ChangeEntry {
