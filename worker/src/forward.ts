@@ -16,6 +16,7 @@ import {
   luaScript,
   ORIGIN_ID,
   PREV_FIELD,
+  REDIS_NOW,
   RESET_FIELD,
   type RedisClient,
   type RedisKeys,
@@ -54,8 +55,7 @@ local function split(p)
   local slash = string.find(p, '/', 1, true)
   return string.sub(p, 1, slash - 1), string.sub(p, slash + 1)
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${REDIS_NOW}
 local live = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - tonumber(ARGV[1])), '+inf')
 local streams = {}
 for i, id in ipairs(live) do streams[i] = ARGV[4] .. id end
