@@ -3,7 +3,7 @@
  * few things the page draws (connection, snapshot, change, notice), so a change in the
  * client's API is a change in this file alone.
  */
-import { createOrdersClient, type OrdersClient, type Subscription } from '@orders/gateway/client';
+import { createOrdersClient, type OrdersClient, type Subscription } from '@orders/client';
 import type { PageConfig } from './config.ts';
 import type { ConnectionView, Recovery } from './connection-view.ts';
 import type { OrdersFilter } from './filter-bar.ts';

@@ -1,6 +1,6 @@
 import type { Order } from '@orders/contract';
 import { describe, expect, it } from 'vitest';
-import { orderAt } from '../../test/support/order-fixture.ts';
+import { orderAt } from '../../../gateway/test/support/order-fixture.ts';
 import { applyChange } from './rows.ts';
 
 describe('applyChange', () => {

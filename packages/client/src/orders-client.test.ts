@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { orderAt } from '../../test/support/order-fixture.ts';
+import { orderAt } from '../../../gateway/test/support/order-fixture.ts';
 import { OrdersClient } from './orders-client.ts';
 import type { WebSocketLike } from './web-socket-like.ts';
 

@@ -35,7 +35,7 @@ export interface OrdersClientOptions {
 
 export interface ClientEvents {
   state: { state: ClientState; previous: ClientState; url: string | undefined };
-  snapshot: { sub: Subscription; rows: ReadonlyMap<number, import('@orders/drizzle').Order> };
+  snapshot: { sub: Subscription; rows: ReadonlyMap<number, import('@orders/contract').Order> };
   change: { sub: Subscription; change: ChangeFrame; applied: boolean };
   live: { sub: Subscription; recovered: boolean };
   reset: { sub: Subscription; reason: ResetFrame['reason'] };
