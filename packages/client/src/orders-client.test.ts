@@ -148,6 +148,27 @@ describe('OrdersClient', () => {
     client.close();
   });
 
+  it('reports attempts, the next retry time and the close code while disconnected', async () => {
+    const { client } = setup();
+    const seen: { state: string; attempt: number; retryAt: number | undefined; code: number | undefined }[] =
+      [];
+    client.on('state', ({ state, attempt, retryAt, code }) => seen.push({ state, attempt, retryAt, code }));
+    await tick();
+    const before = Date.now();
+    last().drop(4008);
+    const waiting = seen.at(-1);
+    expect(waiting).toMatchObject({ state: 'disconnected', attempt: 1, code: 4008 });
+    // The retry time is the client's own timer: within the first ceiling (2 ms here).
+    expect(waiting?.retryAt).toBeGreaterThanOrEqual(before);
+    expect(waiting?.retryAt).toBeLessThanOrEqual(Date.now() + 2);
+    expect(client.connection).toMatchObject({ state: 'disconnected', attempt: 1, code: 4008 });
+    await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+    expect(seen.at(-1)).toMatchObject({ state: 'connecting', attempt: 1, retryAt: undefined });
+    last().drop();
+    expect(seen.at(-1)).toMatchObject({ state: 'disconnected', attempt: 2, code: 1006 });
+    client.close();
+  });
+
   it('ignores callbacks from a stale socket', async () => {
     const { client } = setup();
     const sub = client.subscribe({});

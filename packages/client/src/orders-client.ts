@@ -2,7 +2,14 @@ import { backoffDelay } from '@orders/contract';
 import { Emitter } from './emitter.ts';
 import { Subscription } from './subscription.ts';
 import { readTokenTimes, refreshDelayMs } from './token-refresh.ts';
-import type { ChangeFrame, ClientState, ResetFrame, ServerFrame, SubscriptionFilter } from './types.ts';
+import type {
+  ChangeFrame,
+  ClientState,
+  ConnectionState,
+  ResetFrame,
+  ServerFrame,
+  SubscriptionFilter,
+} from './types.ts';
 import { defaultWebSocket, type WebSocketConstructor, type WebSocketLike } from './web-socket-like.ts';
 
 export interface OrdersClientOptions {
@@ -34,7 +41,7 @@ export interface OrdersClientOptions {
 }
 
 export interface ClientEvents {
-  state: { state: ClientState; previous: ClientState; url: string | undefined };
+  state: ConnectionState & { previous: ClientState };
   snapshot: { sub: Subscription; rows: ReadonlyMap<number, import('@orders/contract').Order> };
   change: { sub: Subscription; change: ChangeFrame; applied: boolean };
   live: { sub: Subscription; recovered: boolean };
@@ -63,6 +70,8 @@ export class OrdersClient extends Emitter<ClientEvents> {
   #transport = 0;
   #urlIndex = 0;
   #attempt = 0;
+  #retryAt: number | undefined;
+  #closeCode: number | undefined;
   #nextSub = 0;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -83,6 +92,17 @@ export class OrdersClient extends Emitter<ClientEvents> {
 
   get state(): ClientState {
     return this.#state;
+  }
+
+  /** The state with its attempt count, next retry time and last close code. */
+  get connection(): ConnectionState {
+    return {
+      state: this.#state,
+      url: this.#url,
+      attempt: this.#attempt,
+      retryAt: this.#state === 'disconnected' ? this.#retryAt : undefined,
+      code: this.#closeCode,
+    };
   }
 
   /** Id of the gateway currently connected to. */
@@ -332,7 +352,6 @@ export class OrdersClient extends Emitter<ClientEvents> {
   }
 
   #scheduleReconnect(code: number | undefined): void {
-    this.#setState('disconnected');
     // Fail over: the next attempt goes to the next gateway in the list.
     this.#urlIndex++;
     const min = this.#options.minBackoffMs ?? 250;
@@ -340,6 +359,9 @@ export class OrdersClient extends Emitter<ClientEvents> {
     const prompt = code !== undefined && PROMPT_RECONNECT.has(code) && this.#attempt === 0;
     const delay = prompt ? backoffDelay(0, min, max) : backoffDelay(this.#attempt, min, max);
     this.#attempt++;
+    this.#retryAt = Date.now() + delay;
+    this.#closeCode = code;
+    this.#setState('disconnected');
     this.#timers.push(setTimeout(() => void this.#open(), delay));
   }
 
@@ -360,7 +382,7 @@ export class OrdersClient extends Emitter<ClientEvents> {
     if (state === this.#state) return;
     const previous = this.#state;
     this.#state = state;
-    this.emit('state', { state, previous, url: this.#url });
+    this.emit('state', { ...this.connection, previous });
   }
 }
 
