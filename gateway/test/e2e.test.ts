@@ -5,9 +5,9 @@
 
 import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { GATEWAY_GROUP } from '@orders/contract/redis';
+import type { GatewayProcess } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
-import type { GatewayProcess } from './support/gateway-process.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { recordSubscription } from './support/recorder.ts';
 import { staffToken } from './support/tokens.ts';

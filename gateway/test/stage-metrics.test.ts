@@ -5,12 +5,11 @@
 
 import { parseCursor } from '@orders/contract';
 import { redisKeys } from '@orders/contract/redis';
-import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
+import { createTestPipeline, type GatewayProcess, spawnGateway, type TestPipeline } from '@orders/testing';
 import { createKafka, createMetrics, createWorker, type Worker, type WorkerMetrics } from '@orders/worker';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../src/stream/redis-client.ts';
-import { type GatewayProcess, spawnGateway } from './support/gateway-process.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { connectRedis, dropNamespace } from './support/services.ts';
 import { staffToken } from './support/tokens.ts';

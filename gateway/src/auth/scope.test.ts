@@ -1,6 +1,6 @@
 import type { ChangeFrame, Order } from '@orders/contract';
+import { order } from '@orders/testing';
 import { describe, expect, it } from 'vitest';
-import { order } from '../../test/support/order-fixture.ts';
 import { ChangeFanout } from '../hub/change-fanout.ts';
 import { scopedChangeFrame, scopeFilter } from './scope.ts';
 

@@ -1,9 +1,8 @@
 import { type RedisKeys, redisKeys } from '@orders/contract/redis';
-import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
+import { createTestPipeline, type GatewayProcess, spawnGateway, type TestPipeline } from '@orders/testing';
 import { createKafka, createMetrics, createWorker, type Worker } from '@orders/worker';
 import { pino } from 'pino';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
-import { type GatewayProcess, spawnGateway } from './gateway-process.ts';
 import { connectRedis, dropNamespace } from './services.ts';
 import { createSqlWriter } from './sql-writer.ts';
 

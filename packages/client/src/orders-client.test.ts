@@ -1,5 +1,5 @@
+import { orderAt } from '@orders/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { orderAt } from '../../../gateway/test/support/order-fixture.ts';
 import { OrdersClient } from './orders-client.ts';
 import type { WebSocketLike } from './web-socket-like.ts';
 

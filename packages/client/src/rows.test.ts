@@ -1,6 +1,6 @@
 import type { Order } from '@orders/contract';
+import { orderAt } from '@orders/testing';
 import { describe, expect, it } from 'vitest';
-import { orderAt } from '../../../gateway/test/support/order-fixture.ts';
 import { applyChange } from './rows.ts';
 
 describe('applyChange', () => {

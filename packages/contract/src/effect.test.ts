@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { order } from '../../../gateway/test/support/order-fixture.ts';
+import { order } from '../../testing/src/order-fixture.ts';
 import { computeEffect } from './effect.ts';
 import { toFilter } from './filter.ts';
 

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { redisKeys } from '@orders/contract/redis';
-import { waitFor } from '@orders/drizzle/testing';
+import { waitFor } from '@orders/testing';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { PHASE_WRITES, untilSubscribed } from './burst.ts';
 import { expectDelivered } from './checks.ts';

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import type { Sql } from '@orders/drizzle';
+import { describeError as describe } from '@orders/drizzle';
+import { env } from '@orders/drizzle/env';
 import type { Admin } from 'kafkajs';
-import type { Sql } from '../db.ts';
-import { describe } from '../ensure-database.ts';
-import { env } from '../env.ts';
 import { ConnectApi } from './connect-api.ts';
 import { connectKafkaAdmin, deleteTopics, ensureTopic } from './kafka-admin.ts';
 import { newNamespace } from './namespace.ts';

@@ -1,8 +1,13 @@
+import {
+  createDb,
+  describeError as describe,
+  migrateDatabase,
+  redact,
+  type Sql,
+  splitDatabaseUrl,
+} from '@orders/drizzle';
+import { env } from '@orders/drizzle/env';
 import postgres from 'postgres';
-import { createDb, type Sql } from '../db.ts';
-import { describe, redact, splitDatabaseUrl } from '../ensure-database.ts';
-import { env } from '../env.ts';
-import { migrateDatabase } from '../migrate-database.ts';
 import { newNamespace } from './namespace.ts';
 
 export interface TestDatabase {

@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { until } from './wait.ts';
+import { until } from '../../../gateway/test/support/wait.ts';
 
-const gatewayRoot = fileURLToPath(new URL('../..', import.meta.url));
+const gatewayRoot = fileURLToPath(new URL('../../../gateway', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,7 +41,7 @@ export async function spawnGateway(
   nodeArgs: readonly string[] = [],
 ): Promise<GatewayProcess> {
   const listenPort = port ?? (await freePort());
-  const logs = fileURLToPath(new URL('../logs/', import.meta.url));
+  const logs = fileURLToPath(new URL('../../../gateway/test/logs/', import.meta.url));
   mkdirSync(logs, { recursive: true });
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
     cwd: gatewayRoot,

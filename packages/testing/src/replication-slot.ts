@@ -1,4 +1,4 @@
-import type { Sql } from '../db.ts';
+import type { Sql } from '@orders/drizzle';
 import { waitFor } from './wait-for.ts';
 
 type SlotRow = { active: boolean; active_pid: number | null };

@@ -1,4 +1,4 @@
-import { describe } from '../ensure-database.ts';
+import { describeError as describe } from '@orders/drizzle';
 
 const debeziumPostgres = 'io.debezium.connector.postgresql.PostgresConnector';
 

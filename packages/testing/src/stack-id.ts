@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { env } from '../env.ts';
+import { env } from '@orders/drizzle/env';
 
 const STACK_ID = /^[a-z0-9]{1,16}$/;
 const defaultStackHome = fileURLToPath(new URL('../../../.stack', import.meta.url));

@@ -1,5 +1,5 @@
+import { describeError as describe } from '@orders/drizzle';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { describe } from '../ensure-database.ts';
 
 /** A connected kafkajs admin, or an error naming the brokers that could not be reached. */
 export async function connectKafkaAdmin(brokers: readonly string[], clientId: string): Promise<Admin> {
