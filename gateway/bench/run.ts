@@ -21,13 +21,12 @@ import { OrdersClient } from '@orders/client';
 import { parseCursor } from '@orders/contract';
 import { redisKeys, type StreamChange } from '@orders/contract/redis';
 import { orderStatuses } from '@orders/drizzle';
-import { createTestDatabase, freePort, newNamespace, spawnGateway } from '@orders/testing';
+import { createTestDatabase, devToken, freePort, newNamespace, spawnGateway } from '@orders/testing';
 import { createForwarder, createKafka } from '@orders/worker';
 import { pino } from 'pino';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { ChangeFanout } from '../src/hub/change-fanout.ts';
-import { staffToken } from '../test/support/tokens.ts';
 import { histogramQuantile } from './histogram.ts';
 import { percentile } from './percentile.ts';
 
@@ -146,7 +145,7 @@ async function latencyRun(ctx: { topic: string; urls: [string, string]; metrics:
     const c = new OrdersClient({
       urls: [ctx.urls[i % 2] ?? ''],
       WebSocket,
-      token: staffToken,
+      token: () => devToken(ctx.urls[i % 2] ?? ''),
       minBackoffMs: 200,
     });
     const sub = c.subscribe({ customer: `c${i % CUSTOMERS}` });
@@ -349,7 +348,7 @@ async function main() {
     const corkedRates: number[] = [];
     let offset = 0;
     let frames: string[] = [];
-    const gwReceivers = await receivers(`${a.url}?token=${await staffToken()}`, FANOUT_CLIENTS, true);
+    const gwReceivers = await receivers(`${a.url}?token=${await devToken(a.url)}`, FANOUT_CLIENTS, true);
     log(`fan-out: ${FANOUT_CLIENTS} clients on one gateway, bursts of ${BURST}`);
     const gatewayRound = async (): Promise<number> => {
       gwReceivers.reset();

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { until } from '../../../gateway/test/support/wait.ts';
+import { waitFor } from './wait-for.ts';
 
 const gatewayRoot = fileURLToPath(new URL('../../../gateway', import.meta.url));
 
@@ -66,17 +66,16 @@ export async function spawnGateway(
   void exited.then(() => {
     dead = true;
   });
-  await until(
+  await waitFor(
     async () => {
-      if (dead) throw new Error(`gateway ${id} exited while starting; see test/logs/${id}.log`);
+      if (dead) throw new Error(`gateway ${id} exited while starting; see gateway/test/logs/${id}.log`);
       try {
-        return (await fetch(`http://127.0.0.1:${listenPort}/readyz`)).status === 200;
+        return (await fetch(`http://127.0.0.1:${listenPort}/readyz`)).status === 200 ? true : undefined;
       } catch {
-        return false;
+        return undefined;
       }
     },
-    `gateway ${id} ready`,
-    30_000,
+    { description: `gateway ${id} ready`, timeoutMs: 30_000, intervalMs: 20 },
   );
   return {
     id,

@@ -1,3 +1,4 @@
+export { devToken } from './dev-token.ts';
 export { freePort, type GatewayProcess, spawnGateway } from './gateway-process.ts';
 export { newNamespace } from './namespace.ts';
 export { order, orderAt } from './order-fixture.ts';
