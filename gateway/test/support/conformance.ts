@@ -1,12 +1,12 @@
 import type { ServerFrame } from '@orders/contract';
 import {
-  compareStreamIds,
   computeEffect,
   type Filter,
   type FilterInput,
   matches,
   parseClientFrame,
   parseCursor,
+  splitStreamId,
   toFilter,
 } from '@orders/contract';
 import type { Order } from '@orders/drizzle';
@@ -343,4 +343,11 @@ function newSub(filter: Filter, fromCursor: boolean): SubState {
     unsubscribing: false,
     next: undefined,
   };
+}
+
+/** Negative when stream id a is older than b, zero when equal: numeric order, not string order. */
+function compareStreamIds(a: string, b: string): number {
+  const [aMs, aSeq] = splitStreamId(a);
+  const [bMs, bSeq] = splitStreamId(b);
+  return aMs === bMs ? aSeq - bSeq : aMs - bMs;
 }

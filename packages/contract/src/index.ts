@@ -19,4 +19,4 @@ export { nestsDeeperThan } from './protocol/json-depth.ts';
 export { limits } from './protocol/limits.ts';
 export * from './protocol/server-frame.ts';
 export type { ChangeOp } from './redis/layout.ts';
-export { compareStreamIds, isStreamId, ORIGIN_ID, splitStreamId } from './stream-id.ts';
+export { isStreamId, ORIGIN_ID, splitStreamId } from './stream-id.ts';

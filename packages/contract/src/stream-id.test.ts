@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compareStreamIds, isStreamId } from './stream-id.ts';
+import { isStreamId, splitStreamId } from './stream-id.ts';
 
 describe('stream ids', () => {
-  it('compares numerically, not as strings', () => {
-    expect(compareStreamIds('9-0', '10-0')).toBeLessThan(0);
-    expect(compareStreamIds('10-2', '10-10')).toBeLessThan(0);
-    expect(compareStreamIds('10-2', '10-2')).toBe(0);
-    expect(compareStreamIds('11-0', '10-99')).toBeGreaterThan(0);
+  it('splits into numbers, so ids compare numerically, not as strings', () => {
+    expect(splitStreamId('9-0')).toEqual([9, 0]);
+    expect(splitStreamId('10-10')).toEqual([10, 10]);
+    expect(splitStreamId('1700000000000-2')).toEqual([1700000000000, 2]);
   });
 
   it('validates the shape', () => {

@@ -11,13 +11,6 @@ export function isStreamId(value: string): boolean {
   return STREAM_ID.test(value);
 }
 
-/** Negative when a is older than b, zero when equal, positive when newer. */
-export function compareStreamIds(a: string, b: string): number {
-  const [aMs, aSeq] = split(a);
-  const [bMs, bSeq] = split(b);
-  return aMs === bMs ? aSeq - bSeq : aMs - bMs;
-}
-
 /** Numeric parts of an id, for hot paths that compare one id against many positions. */
 export function splitStreamId(id: string): [ms: number, seq: number] {
   return split(id);
