@@ -12,12 +12,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
+import { createTestPipeline, devToken, freePort, type TestPipeline } from '@orders/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { createClient } from 'redis';
-import { freePort } from '../../gateway/test/support/gateway-process.ts';
-import { staffToken } from '../../gateway/test/support/tokens.ts';
 import type { ClientsCommand, ClientsReport } from './clients.ts';
 import { MsHistogram, SplitByTotal } from './ms-histogram.ts';
 import { add, type Buckets, parseBuckets, subtract } from './prometheus.ts';
@@ -153,7 +151,7 @@ async function scrapeStages(s: Services): Promise<Scrape> {
 }
 
 async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
-  const token = await staffToken();
+  const token = side === 'pipeline' ? await devToken(s.gateways[0]?.url ?? '') : '';
   const urls = side === 'pipeline' ? s.gateways.map((g) => `${g.url}?token=${token}`) : [s.directUrl];
   const processes: ChildProcess[] = [];
   for (let p = 0; p < CLIENT_PROCESSES; p++) {

@@ -1,5 +1,5 @@
+import { orderStatuses } from '@orders/contract';
 import { index, integer, pgEnum, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
-import { orderStatuses } from './order.ts';
 
 export const orderStatusEnum = pgEnum('order_status', orderStatuses);
 

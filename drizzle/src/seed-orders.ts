@@ -1,5 +1,5 @@
+import type { OrderStatus } from '@orders/contract';
 import type { Sql } from './db.ts';
-import type { OrderStatus } from './order.ts';
 
 type SeedOrder = { customerName: string; productName: string; status: OrderStatus };
 

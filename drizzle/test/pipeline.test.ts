@@ -1,10 +1,10 @@
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
+import { ConnectApi } from '../../packages/testing/src/connect-api.ts';
+import { createTestPipeline } from '../../packages/testing/src/index.ts';
+import { connectKafkaAdmin } from '../../packages/testing/src/kafka-admin.ts';
+import { slotPrefix } from '../../packages/testing/src/stack-id.ts';
 import { env } from '../src/env.ts';
-import { ConnectApi } from '../src/testing/connect-api.ts';
-import { createTestPipeline } from '../src/testing/index.ts';
-import { connectKafkaAdmin } from '../src/testing/kafka-admin.ts';
-import { slotPrefix } from '../src/testing/stack-id.ts';
 
 describe('createTestPipeline', () => {
   it('gives a private pipeline and leaves nothing behind on close()', async () => {

@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../packages/testing/src/index.ts';
 import { orders } from '../src/schema.ts';
-import { createTestDatabase, type TestDatabase } from '../src/testing/index.ts';
 
 // Timestamps stay PostgreSQL text here: drizzle installs its own parsers on the client it wraps.
 type Versioned = { id: number; version: number; created_at: string; updated_at: string; later: boolean };

@@ -17,17 +17,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { OrdersClient } from '@orders/client';
+import { parseCursor } from '@orders/contract';
+import { redisKeys, type StreamChange } from '@orders/contract/redis';
 import { orderStatuses } from '@orders/drizzle';
-import { createTestDatabase, newNamespace } from '@orders/drizzle/testing';
-import { createForwarder, createKafka, redisKeys, type StreamChange } from '@orders/worker';
+import { createTestDatabase, devToken, freePort, newNamespace, spawnGateway } from '@orders/testing';
+import { createForwarder, createKafka } from '@orders/worker';
 import { pino } from 'pino';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
-import { OrdersClient } from '../src/client/index.ts';
 import { ChangeFanout } from '../src/hub/change-fanout.ts';
-import { parseCursor } from '../src/stream/cursor.ts';
-import { freePort, spawnGateway } from '../test/support/gateway-process.ts';
-import { staffToken } from '../test/support/tokens.ts';
 import { histogramQuantile } from './histogram.ts';
 import { percentile } from './percentile.ts';
 
@@ -146,7 +145,7 @@ async function latencyRun(ctx: { topic: string; urls: [string, string]; metrics:
     const c = new OrdersClient({
       urls: [ctx.urls[i % 2] ?? ''],
       WebSocket,
-      token: staffToken,
+      token: () => devToken(ctx.urls[i % 2] ?? ''),
       minBackoffMs: 200,
     });
     const sub = c.subscribe({ customer: `c${i % CUSTOMERS}` });
@@ -372,7 +371,7 @@ async function main() {
     const corkedRates: number[] = [];
     let offset = 0;
     let frames: string[] = [];
-    const gwReceivers = await receivers(`${a.url}?token=${await staffToken()}`, FANOUT_CLIENTS, true);
+    const gwReceivers = await receivers(`${a.url}?token=${await devToken(a.url)}`, FANOUT_CLIENTS, true);
     log(`fan-out: ${FANOUT_CLIENTS} clients on one gateway, bursts of ${BURST}`);
     const gatewayRound = async (batched = false): Promise<number> => {
       await gwReceivers.batch(batched);

@@ -1,3 +1,4 @@
+import { FEATURES, PROTOCOL_VERSION } from '@orders/contract';
 import { type Context, Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
@@ -12,7 +13,6 @@ import { clientAddress } from './limits/client-address.ts';
 import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
 import type { Metrics } from './metrics.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
-import { FEATURES, PROTOCOL_VERSION } from './protocol/server-frame.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';
@@ -78,6 +78,11 @@ const CAP_RETRY_AFTER_S = 10;
  * The key the per-principal cap counts under. Staff tokens carry no identity of their own,
  * so all staff share one key; customers are counted per customer.
  */
+interface UpgradeVariables {
+  grant: Grant;
+  lease: CapLease;
+}
+
 export function principalKey(principal: Principal): string {
   return principal.role === 'staff' ? 'staff' : `customer:${principal.customer}`;
 }
@@ -103,9 +108,6 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
   };
   let connections = 0;
   const maxConnections = deps.maxConnections ?? 10_000;
-  // The upgrade callback sees the same Request the authorization ran on.
-  const grants = new WeakMap<Request, Grant>();
-  const leases = new WeakMap<Request, CapLease>();
   const opened = new WeakSet<CapLease>();
   const caps = deps.caps ?? new ConnectionCaps();
   const trustedProxies = deps.trustedProxies ?? new Set<string>();
@@ -126,7 +128,9 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
 
   deps.routes?.(app);
 
-  app.get(
+  // The upgrade middleware hands the socket's grant and cap lease to the upgrade callback.
+  const upgrade = new Hono<{ Variables: UpgradeVariables }>();
+  upgrade.get(
     '/ws',
     async (c, next) => {
       // Another gateway can take the client at once; the header tells it not to wait long.
@@ -148,8 +152,8 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
         verdict === undefined ? undefined : principalKey(verdict.principal),
       );
       if (typeof lease === 'string') return capRefusal(c, lease);
-      grants.set(c.req.raw, verdict ?? { principal: STAFF });
-      leases.set(c.req.raw, lease);
+      c.set('grant', verdict ?? { principal: STAFF });
+      c.set('lease', lease);
       // An upgrade that never opens (the client vanished mid-handshake) must not keep its slot.
       const abandoned = setTimeout(() => {
         if (!opened.has(lease)) lease.release();
@@ -158,8 +162,8 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
       await next();
     },
     deps.upgradeWebSocket((c) => {
-      const grant = grants.get(c.req.raw) ?? { principal: STAFF };
-      const lease = leases.get(c.req.raw);
+      const grant = c.get('grant');
+      const lease = c.get('lease');
       let conn: Connection | undefined;
       let session: ReturnType<typeof createSocketSession> | undefined;
       return {
@@ -195,6 +199,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
       };
     }),
   );
+  app.route('/', upgrade);
 
   return app;
 }

@@ -1,4 +1,4 @@
-import { redisTarget } from '@orders/worker/redis-connection';
+import { redisTarget } from '@orders/redis';
 import { describe, expect, it } from 'vitest';
 import { loadEnv } from './env.ts';
 

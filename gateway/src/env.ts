@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { redisClusterSeeds, redisSelectionError } from '@orders/worker/redis-connection';
+import { redisClusterSeeds, redisSelectionError } from '@orders/redis';
 import { z } from 'zod';
 import { DEFAULT_LEEWAY_S, MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 

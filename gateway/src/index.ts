@@ -1,11 +1,6 @@
 export { type Authorize, createGateway, type GatewayDeps } from './app.ts';
 export type { Grant } from './auth/grant.ts';
 export { type GatewayEnv, loadEnv } from './env.ts';
-export { computeEffect, type Effect } from './filter/effect.ts';
-export { type Filter, type FilterInput, matches, toFilter } from './filter/filter.ts';
 export { Hub } from './hub/hub.ts';
 export { createLogger } from './logger.ts';
 export { type NodeGatewayOptions, type RunningGateway, startNodeGateway } from './node-server.ts';
-export type { ClientFrame } from './protocol/client-frame.ts';
-export type { ErrorCode } from './protocol/error-code.ts';
-export type * from './protocol/server-frame.ts';

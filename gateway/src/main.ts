@@ -1,5 +1,5 @@
-import { redisKeys } from '@orders/worker/contract';
-import { connectRedis, createRedisConnection, redisTarget } from '@orders/worker/redis-connection';
+import { redisKeys } from '@orders/contract/redis';
+import { connectRedis, createRedisConnection, redisTarget } from '@orders/redis';
 import postgres from 'postgres';
 import { createAuthorize, devTokenRoutes } from './auth/index.ts';
 import { type AuthSettings, authSettings, loadEnv } from './env.ts';

@@ -1,14 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
-import type { RedisKeys } from '@orders/worker/contract';
+import {
+  unregisterGateway as deregister,
+  heartbeatGateway as heartbeat,
+  type RedisKeys,
+} from '@orders/contract/redis';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { WebSocket } from 'ws';
 import { type Authorize, createGateway, type GatewayDeps } from './app.ts';
 import './error-event-polyfill.ts';
-import { backoffDelay, sleep } from './backoff.ts';
+import { backoffDelay, closeCodes, limits, sleep } from '@orders/contract';
 import { Hub } from './hub/hub.ts';
 import { createSendStats } from './hub/send-stats.ts';
 import { startReaper } from './liveness/reaper.ts';
@@ -16,13 +20,10 @@ import { createMetrics } from './metrics.ts';
 import { nodeSocketSink } from './node-socket-sink.ts';
 import { keepUpgradeRefusals } from './node-upgrade-refusal.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
-import { closeCodes } from './protocol/error-code.ts';
-import { limits } from './protocol/limits.ts';
 import { createPgSnapshotSource } from './snapshot/pg-snapshot-source.ts';
 import { createHistoryReader } from './stream/history.ts';
 import { runReadLoop } from './stream/read-loop.ts';
 import { connectBlocking, type GatewayRedis } from './stream/redis-client.ts';
-import { deregister, heartbeat } from './stream/registry.ts';
 import { breakAction, type StreamBreak } from './stream/stream-break.ts';
 
 export interface NodeGatewayOptions {

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { newNamespace } from '@orders/drizzle/testing';
+import { type GatewayProcess, newNamespace, spawnGateway } from '@orders/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/auth/index.ts';
 import { DEV_JWT_SECRET } from '../src/env.ts';
-import { type GatewayProcess, spawnGateway } from './support/gateway-process.ts';
 import { connectRedis, dropNamespace } from './support/services.ts';
 import { tryUpgrade } from './support/upgrade.ts';
 

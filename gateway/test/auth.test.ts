@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badTokens } from '../src/auth/bad-tokens.ts';
 import { createAuthorize, devTokenRoutes, mintToken } from '../src/auth/index.ts';
 import type { RunningGateway } from '../src/node-server.ts';
+import { badTokens } from './support/bad-tokens.ts';
 import { createFakeWorker } from './support/fake-worker.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';

@@ -3,11 +3,10 @@
  * one moment (one stream read, one replay page) in one message; one that does not ask never
  * sees it. Either way the change frames, cursors and versions are the same, in the same order.
  */
-import type { Order } from '@orders/drizzle';
-import type { StreamChange } from '@orders/worker';
+import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
+import type { StreamChange } from '@orders/contract/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
-import type { ChangeFrame, ServerFrame } from '../src/protocol/server-frame.ts';
 import { createStandInForwarder } from './support/fake-worker.ts';
 import { type OrderRecord, toOrder } from './support/order-record.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';

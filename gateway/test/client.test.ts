@@ -1,5 +1,5 @@
+import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrdersClient, SubscriptionFilter } from '../src/client/index.ts';
 import type { RunningGateway } from '../src/node-server.ts';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';

@@ -1,6 +1,6 @@
+import type { ServerFrame } from '@orders/contract';
 import type { Order } from '@orders/drizzle';
 import { describe, expect, it } from 'vitest';
-import type { ServerFrame } from '../src/protocol/server-frame.ts';
 import { ConformanceChecker, type Scope } from './support/conformance.ts';
 
 // The checker judges every integration socket; these feed it hand-written frames so each of

@@ -2,11 +2,12 @@
  * End to end on the real stack: SQL → Debezium → Kafka → worker → Redis → gateway
  * processes → the TypeScript client.
  */
-import { GATEWAY_GROUP } from '@orders/worker/contract';
+
+import type { OrdersClient, SubscriptionFilter } from '@orders/client';
+import { GATEWAY_GROUP } from '@orders/contract/redis';
+import type { GatewayProcess } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrdersClient, SubscriptionFilter } from '../src/client/index.ts';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
-import type { GatewayProcess } from './support/gateway-process.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { recordSubscription } from './support/recorder.ts';
 import { staffToken } from './support/tokens.ts';

@@ -1,10 +1,9 @@
+import type { ServerFrame } from '@orders/contract';
+import { errorPolicy, limits } from '@orders/contract';
 import { orderStatuses } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type WebSocket from 'ws';
 import type { RunningGateway } from '../src/node-server.ts';
-import { errorPolicy } from '../src/protocol/error-code.ts';
-import { limits } from '../src/protocol/limits.ts';
-import type { ServerFrame } from '../src/protocol/server-frame.ts';
 import { CheckedWebSocket } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { hostileFrame, mulberry32 } from './support/hostile-frames.ts';

@@ -5,8 +5,9 @@
  * out of the filter). The changes below all carry commit times inside any clock margin, so
  * only their transactions tell them apart.
  */
+
+import type { StreamChange } from '@orders/contract/redis';
 import type { Order, OrderStatus } from '@orders/drizzle';
-import type { StreamChange } from '@orders/worker/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import { type ContractWriter, createContractWriter } from './support/fake-worker.ts';

@@ -1,7 +1,6 @@
+import { errorPolicy, limits } from '@orders/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
-import { errorPolicy } from '../src/protocol/error-code.ts';
-import { limits } from '../src/protocol/limits.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { until } from './support/wait.ts';

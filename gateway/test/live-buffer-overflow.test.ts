@@ -1,10 +1,10 @@
+import type { ChangeFrame } from '@orders/contract';
+import { GATEWAY_GROUP, type StreamChange } from '@orders/contract/redis';
 import type { Order } from '@orders/drizzle';
-import { GATEWAY_GROUP, type StreamChange } from '@orders/worker/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
-import type { ChangeFrame } from '../src/protocol/server-frame.ts';
 import type { RedisClient } from '../src/stream/redis-client.ts';
-import { compareStreamIds } from '../src/stream/stream-id.ts';
+import { compareStreamIds } from './support/conformance.ts';
 import { type ContractWriter, createContractWriter } from './support/fake-worker.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';

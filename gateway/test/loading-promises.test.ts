@@ -1,5 +1,5 @@
+import type { StreamChange } from '@orders/contract/redis';
 import type { Order } from '@orders/drizzle';
-import type { StreamChange } from '@orders/worker/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import { createContractWriter, createFakeWorker, type FakeWorker } from './support/fake-worker.ts';

@@ -3,8 +3,9 @@
  * own stream, trimmed history, reset markers and cursors from before epochs, each checked at
  * frame level (nothing twice, versions rising) and against the database at the end.
  */
+
+import type { SubscriptionFilter as FilterInput } from '@orders/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SubscriptionFilter as FilterInput } from '../src/client/index.ts';
 import type { RunningGateway } from '../src/node-server.ts';
 import { matcher } from './support/convergence.ts';
 import {

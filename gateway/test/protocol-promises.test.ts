@@ -1,7 +1,7 @@
+import type { ServerFrame } from '@orders/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorize, mintToken } from '../src/auth/index.ts';
 import type { RunningGateway } from '../src/node-server.ts';
-import type { ServerFrame } from '../src/protocol/server-frame.ts';
 import { CheckedWebSocket } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';

@@ -1,8 +1,8 @@
 import { type Order, orderStatuses } from '@orders/drizzle';
+import type { GatewayProcess } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/auth/index.ts';
 import { DEV_JWT_SECRET } from '../src/env.ts';
-import type { GatewayProcess } from './support/gateway-process.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { diffViews, watchScopedView } from './support/scoped-view.ts';

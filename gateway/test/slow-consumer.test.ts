@@ -1,9 +1,9 @@
+import { OrdersClient } from '@orders/client';
+import type { ServerFrame } from '@orders/contract';
 import { type Order, orderStatuses } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
-import { OrdersClient } from '../src/client/index.ts';
 import type { RunningGateway } from '../src/node-server.ts';
-import type { ServerFrame } from '../src/protocol/server-frame.ts';
 import { CheckedWebSocket } from './support/checked-socket.ts';
 import { diffViews } from './support/scoped-view.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';

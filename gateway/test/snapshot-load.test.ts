@@ -1,7 +1,7 @@
+import type { ServerFrame } from '@orders/contract';
+import { errorPolicy } from '@orders/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type PlainWebSocket from 'ws';
-import { errorPolicy } from '../src/protocol/error-code.ts';
-import type { ServerFrame } from '../src/protocol/server-frame.ts';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
 import { CheckedWebSocket } from './support/checked-socket.ts';
 import { is, openRaw } from './support/raw-socket.ts';

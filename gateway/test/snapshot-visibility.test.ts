@@ -1,7 +1,7 @@
-import { createTestDatabase, type TestDatabase } from '@orders/drizzle/testing';
+import { toFilter } from '@orders/contract';
+import { createTestDatabase, type TestDatabase } from '@orders/testing';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toFilter } from '../src/filter/filter.ts';
 import { createPgSnapshotSource } from '../src/snapshot/pg-snapshot-source.ts';
 
 // The visibility a page reports decides which replayed changes a subscriber is spared, so it

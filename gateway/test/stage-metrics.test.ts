@@ -2,20 +2,14 @@
  * The four latency stages of a change's path are exported as histograms and filled by a real
  * change: PostgreSQL → Debezium → Kafka → worker → Redis → gateway process → socket.
  */
-import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
-import {
-  createKafka,
-  createMetrics,
-  createWorker,
-  redisKeys,
-  type Worker,
-  type WorkerMetrics,
-} from '@orders/worker';
+
+import { parseCursor } from '@orders/contract';
+import { redisKeys } from '@orders/contract/redis';
+import { createTestPipeline, type GatewayProcess, spawnGateway, type TestPipeline } from '@orders/testing';
+import { createKafka, createMetrics, createWorker, type Worker, type WorkerMetrics } from '@orders/worker';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCursor } from '../src/stream/cursor.ts';
 import type { RedisClient } from '../src/stream/redis-client.ts';
-import { type GatewayProcess, spawnGateway } from './support/gateway-process.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { connectRedis, dropNamespace } from './support/services.ts';
 import { staffToken } from './support/tokens.ts';

@@ -3,14 +3,15 @@
  * (production mode, its own secret, one second of leeway), fed by SQL → Debezium → Kafka →
  * worker → Redis.
  */
+
+import type { OrdersClient, SubscriptionFilter } from '@orders/client';
+import { readTokenTimes } from '@orders/client';
+import type { GatewayProcess } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badTokens } from '../src/auth/bad-tokens.ts';
 import { mintToken } from '../src/auth/index.ts';
 import type { Principal } from '../src/auth/principal.ts';
-import type { OrdersClient, SubscriptionFilter } from '../src/client/index.ts';
-import { readTokenTimes } from '../src/client/token-refresh.ts';
+import { badTokens } from './support/bad-tokens.ts';
 import { clientPool, converge, expectClean } from './support/convergence.ts';
-import type { GatewayProcess } from './support/gateway-process.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { recordSubscription } from './support/recorder.ts';

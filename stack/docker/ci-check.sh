@@ -79,5 +79,5 @@ wait_for "connector running" 600 connector_running
 GATEWAY_URL="ws://127.0.0.1:$GATEWAY_1_PORT/ws" \
   TOKEN_URL="http://127.0.0.1:$DEV_TOKEN_HOST_PORT/dev/token" \
   DATABASE_URL="postgres://postgres:$POSTGRES_PASSWORD@127.0.0.1:15432/orders" \
-  PROBE_TIMEOUT_MS=300000 node --import tsx stack/docker/compose-probe.ts
+  PROBE_TIMEOUT_MS=300000 node --conditions=development --import tsx stack/docker/compose-probe.ts
 echo "compose: end-to-end check passed"

@@ -7,8 +7,8 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
+import { createOrdersClient } from '@orders/client';
 import { z } from 'zod';
-import { createOrdersClient } from '../../gateway/src/client/index.ts';
 
 const env = z
   .object({

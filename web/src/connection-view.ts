@@ -9,7 +9,7 @@ export type ConnectionView =
   | { state: 'connecting'; url: string }
   | { state: 'connected'; gateway: string; url: string; recovery: Recovery }
   /**
-   * Waiting out the backoff (`retryBy`: the next attempt starts by then at the latest), or
+   * Waiting out the backoff (`retryBy`: when the next attempt starts, as the client says), or
    * an attempt under way.
    */
   | {

@@ -3,7 +3,13 @@
  * few things the page draws (connection, snapshot, change, notice), so a change in the
  * client's API is a change in this file alone.
  */
-import { createOrdersClient, type OrdersClient, type Subscription } from '@orders/gateway/client';
+import {
+  type ConnectionState,
+  createOrdersClient,
+  type OrdersClient,
+  type Subscription,
+  type SubscriptionFilter,
+} from '@orders/client';
 import type { PageConfig } from './config.ts';
 import type { ConnectionView, Recovery } from './connection-view.ts';
 import type { OrdersFilter } from './filter-bar.ts';
@@ -56,7 +62,6 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
   let resetPending = false;
   let everLive = false;
   let disconnectedAt = 0;
-  let attempt = 0;
   let lastError = '';
 
   const showConnected = () => {
@@ -66,15 +71,15 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
   };
 
   let currentUrl = config.gatewayUrls[0] ?? '';
-  const reconnecting = (phase: 'waiting' | 'connecting', retryBy: number | undefined) => {
+  const reconnecting = (phase: 'waiting' | 'connecting', connection: ConnectionState) => {
     handlers.connection({
       state: 'reconnecting',
       phase,
-      retryBy,
+      retryBy: connection.retryAt,
       url: currentUrl,
       since: disconnectedAt || Date.now(),
-      attempt,
-      reason: lastError || `${hostOf(currentUrl)} unreachable`,
+      attempt: connection.attempt,
+      reason: lastError || closeReason(currentUrl, connection.code),
     });
   };
 
@@ -83,12 +88,11 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
     switch (event.state) {
       case 'idle':
       case 'connecting':
-        if (attempt === 0) handlers.connection({ state: 'connecting', url: currentUrl });
-        else reconnecting('connecting', undefined);
+        if (event.attempt === 0) handlers.connection({ state: 'connecting', url: currentUrl });
+        else reconnecting('connecting', event);
         return;
       case 'connected':
         recovery = 'syncing';
-        attempt = 0;
         showConnected();
         return;
       case 'disconnected': {
@@ -96,12 +100,7 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
           disconnectedAt = Date.now();
           handlers.notice(`Lost ${hostOf(currentUrl)}; reconnecting`, 'warn');
         }
-        // The client waits a random time below a ceiling that doubles per failed attempt (full
-        // jitter); the ceiling is the honest "at the latest" for the countdown.
-        const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** attempt);
-        attempt++;
-        const exact = 'retryAt' in event && typeof event.retryAt === 'number' ? event.retryAt : undefined;
-        reconnecting('waiting', exact ?? Date.now() + ceiling);
+        reconnecting('waiting', event);
         return;
       }
       case 'closed':
@@ -171,7 +170,7 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
   };
 }
 
-function toClientFilter(filter: OrdersFilter): { status?: Order['status'][]; customer?: string } {
+function toClientFilter(filter: OrdersFilter): SubscriptionFilter {
   return {
     ...(filter.status === undefined ? {} : { status: [...filter.status] }),
     ...(filter.customer === undefined ? {} : { customer: filter.customer }),
@@ -180,6 +179,13 @@ function toClientFilter(filter: OrdersFilter): { status?: Order['status'][]; cus
 
 function describeError(code: string, message: string): string {
   return message ? `${code}: ${message}` : code;
+}
+
+/** Why the last socket ended, as far as the browser lets the page know. */
+function closeReason(url: string, code: number | undefined): string {
+  // 1006 is the browser's own "no close frame": the gateway was unreachable or went away.
+  if (code === undefined || code === 1006) return `${hostOf(url)} unreachable`;
+  return `${hostOf(url)} closed the connection (${code})`;
 }
 
 function hostOf(url: string): string {

@@ -1,16 +1,8 @@
-import type { Order, OrderStatus } from '@orders/drizzle';
+import { type Order, type OrderStatus, orderStatuses } from '@orders/contract';
 
 export type { Order, OrderStatus };
 
-/**
- * The status list again, because the drizzle package's runtime pulls in a database driver
- * that has no business in a browser bundle. The type check below keeps the two in step.
- */
-export const statuses = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
-
-type Missing = Exclude<OrderStatus, (typeof statuses)[number]>;
-const complete: Missing extends never ? true : Missing = true;
-void complete;
+export const statuses = orderStatuses;
 
 export const statusLabels: Record<OrderStatus, string> = {
   pending: 'Pending',

@@ -17,11 +17,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  CHANGE_FIELD,
+  heartbeatGateway,
+  type RedisKeys,
+  redisKeys,
+  type StreamChange,
+} from '@orders/contract/redis';
 import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
 import { createClient } from 'redis';
-import { CHANGE_FIELD, type RedisKeys, redisKeys, type StreamChange } from '../src/contract.ts';
 import { parseEnv } from '../src/env.ts';
-import { heartbeatGateway } from '../src/registry.ts';
 
 const TARGET_THROUGHPUT = 20_000; // events/s with 2 gateways
 const TARGET_P99_MS = 5; // added latency at 1,000 events/s

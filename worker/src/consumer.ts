@@ -5,32 +5,24 @@
  * exactly-once per Kafka record; the script's source-position mark extends that to
  * exactly-once per PostgreSQL change, across Debezium's re-sends.
  */
-import {
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  type Kafka,
-  type KafkaMessage,
-  Partitioners,
-} from 'kafkajs';
+
+import { backoffDelay, sleep } from '@orders/contract';
+import type { RedisClient, RedisKeys } from '@orders/contract/redis';
+import { type Admin, type Consumer, type EachBatchPayload, type Kafka, Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
-import { backoffDelay, sleep } from './backoff.ts';
-import type { RedisKeys } from './contract.ts';
-import { createDeadLetterSink, type DeadLetter } from './dead-letter.ts';
-import { decodeRecord, type KafkaCoordinates } from './decode.ts';
+import { splitBatch } from './batching.ts';
+import { createDeadLetterSink } from './dead-letter.ts';
 import {
   createForwarder,
   dropStaleMark,
   type Forwarder,
   type ForwardOptions,
-  type ForwardRecord,
-  type ForwardResult,
   markField,
   offsetAtLeast,
   readMark,
 } from './forward.ts';
+import { recordForward } from './forward-metrics.ts';
 import type { WorkerMetrics } from './metrics.ts';
-import type { RedisClient } from './redis.ts';
 
 export interface WorkerConfig {
   topic: string;
@@ -83,16 +75,6 @@ export interface Worker {
   isReady(): boolean;
   /** Resolves after a graceful stop; rejects if kafkajs gave up for good (exit and let a supervisor restart). */
   readonly done: Promise<void>;
-}
-
-interface Chunk {
-  records: ForwardRecord[];
-  letters: DeadLetter[];
-  lastOffset: string;
-}
-
-function coordinates(topic: string, partition: number, message: KafkaMessage): KafkaCoordinates {
-  return { topic, partition, offset: message.offset, timestamp: Number(message.timestamp) };
 }
 
 export function createWorker(deps: WorkerDeps): Worker {
@@ -160,46 +142,6 @@ export function createWorker(deps: WorkerDeps): Worker {
     logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     if (!payload.restart) settle?.reject(payload.error);
   });
-
-  function split(batch: EachBatchPayload['batch']): Chunk[] {
-    const chunks: Chunk[] = [];
-    for (let i = 0; i < batch.messages.length; i += chunkSize) {
-      const chunk: Chunk = { records: [], letters: [], lastOffset: '' };
-      for (const message of batch.messages.slice(i, i + chunkSize)) {
-        const at = coordinates(batch.topic, batch.partition, message);
-        const result = decodeRecord(message.value, at);
-        chunk.lastOffset = message.offset;
-        if (result.kind === 'change')
-          chunk.records.push({ offset: message.offset, change: result.change, ...result.source });
-        else if (result.kind === 'reset') {
-          const { reason, position } = result;
-          chunk.records.push({
-            offset: message.offset,
-            change: null,
-            position,
-            snapshotRead: false,
-            reset: reason,
-          });
-        } else if (result.kind === 'ignore') metrics.ignored.inc({ reason: result.reason });
-        else {
-          logger.warn(
-            { offset: message.offset, partition: batch.partition, reason: result.reason },
-            'poison',
-          );
-          chunk.letters.push({
-            key: message.key ?? null,
-            value: message.value,
-            headers: message.headers,
-            from: at,
-            reason: result.reason,
-            detail: result.detail,
-          });
-        }
-      }
-      chunks.push(chunk);
-    }
-    return chunks;
-  }
 
   function setStuck(key: string, isStuck: boolean): void {
     if (isStuck) stuck.add(key);
@@ -308,7 +250,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const checked =
       !needsMarkCheck(batch) ||
       (await persist('mark-check', payload, () => checkMark(batch.topic, batch.partition)));
-    for (const chunk of checked ? split(batch) : []) {
+    for (const chunk of checked ? splitBatch(batch, chunkSize, metrics, logger) : []) {
       if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted) break;
       // Dead letters first: once the mark passes them there is no second chance.
       if (!(await persist('dead-letter', payload, () => deadLetters.send(chunk.letters)))) break;
@@ -323,7 +265,7 @@ export function createWorker(deps: WorkerDeps): Worker {
             chunk.lastOffset,
             chunk.records,
           );
-          record(result, chunk.records, batch.topic);
+          recordForward(metrics, logger, result, chunk.records, batch.topic);
         }));
       if (!forwarded) break;
 
@@ -359,32 +301,6 @@ export function createWorker(deps: WorkerDeps): Worker {
       await run;
     } finally {
       inFlight.delete(run);
-    }
-  }
-
-  function record(result: ForwardResult, records: ForwardRecord[], topic: string) {
-    const { skipped, sourceSkipped } = result;
-    metrics.forwarded.inc({ topic }, result.ids.length);
-    metrics.duplicatesSkipped.inc({ topic }, skipped);
-    metrics.sourceDuplicatesSkipped.inc({ topic }, sourceSkipped);
-    metrics.liveGateways.set(result.gateways);
-    if (skipped > 0) logger.info({ skipped }, 'skipped redelivered records already in Redis');
-    if (sourceSkipped > 0) logger.info({ sourceSkipped }, 'skipped changes Debezium sent again');
-    for (let i = 0; i < records.length; i++) {
-      const input = records[i];
-      const id = result.entries[i];
-      if (input === undefined || id == null) continue;
-      if (input.reset) {
-        metrics.resetMarkers.inc({ reason: input.reset });
-        logger.warn({ reason: input.reset, id, offset: input.offset }, 'reset marker written');
-      }
-      if (input.change === null) continue;
-      // A stream id starts with the Redis clock in ms at the append.
-      const appendedAt = Number(id.slice(0, id.indexOf('-')));
-      metrics.forwardLatency.observe(Math.max(0, appendedAt - input.change.kafka.timestamp) / 1000);
-      metrics.commitToKafka.observe(
-        Math.max(0, input.change.kafka.timestamp - input.change.committedAt) / 1000,
-      );
     }
   }
 

@@ -5,9 +5,9 @@
  * sees typed changes. Bad data never throws: it comes back as a `poison` result whose
  * reason ends up in the dead-letter headers.
  */
-import { type Order, orderSchema } from '@orders/drizzle';
+import { type Order, orderSchema } from '@orders/contract';
+import type { ChangeOp, ResetReason, StreamChange } from '@orders/contract/redis';
 import { z } from 'zod';
-import type { ChangeOp, ResetReason, StreamChange } from './contract.ts';
 
 /** Where a record came from; copied into the change so a cursor can be traced back. */
 export interface KafkaCoordinates {

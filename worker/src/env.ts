@@ -2,8 +2,9 @@
  * The worker's configuration, parsed once at start-up. This is the only module that
  * reads `process.env`: a typo or a bad number fails fast with a readable message.
  */
+
+import { redisClusterSeeds, redisSelectionError } from '@orders/redis';
 import { z } from 'zod';
-import { redisClusterSeeds, redisSelectionError } from './redis-connection.ts';
 
 const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 

@@ -13,15 +13,18 @@
 import { randomBytes } from 'node:crypto';
 import {
   CHANGE_FIELD,
+  luaScript,
   ORIGIN_ID,
   PREV_FIELD,
+  REDIS_NOW,
   RESET_FIELD,
+  type RedisClient,
   type RedisKeys,
   type ResetReason,
+  runScript,
   type StreamChange,
-} from './contract.ts';
+} from '@orders/contract/redis';
 import type { SourcePosition } from './decode.ts';
-import { luaScript, type RedisClient, runScript } from './redis.ts';
 
 // Shared by both scripts: the length-first comparison and the live gateways' streams.
 const luaPrelude = `
@@ -29,8 +32,7 @@ local function above(a, b)
   if #a ~= #b then return #a > #b end
   return a > b
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${REDIS_NOW}
 local live = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - tonumber(ARGV[1])), '+inf')
 local streams = {}
 for i, id in ipairs(live) do streams[i] = ARGV[4] .. id end

@@ -1,5 +1,4 @@
 export { createWorker, type Worker, type WorkerConfig, type WorkerDeps } from './consumer.ts';
-export * from './contract.ts';
 export { createDeadLetterSink, type DeadLetter, type DeadLetterSink, DLQ_HEADERS } from './dead-letter.ts';
 export {
   type DecodeResult,
@@ -28,12 +27,3 @@ export { createKafka } from './kafka.ts';
 export { createLogger } from './logger.ts';
 export { createMetrics, type WorkerMetrics } from './metrics.ts';
 export { runGatewayReaper } from './reaper.ts';
-export type { RedisClient } from './redis.ts';
-export {
-  type Heartbeat,
-  heartbeatGateway,
-  liveGateways,
-  reapGateways,
-  registerGateway,
-  unregisterGateway,
-} from './registry.ts';

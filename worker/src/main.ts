@@ -3,15 +3,15 @@
  * handles signals. Everything else is built by factories so tests can assemble it too.
  */
 import { serve } from '@hono/node-server';
+import { redisKeys } from '@orders/contract/redis';
+import { connectRedis, createRedisConnection, redisTarget } from '@orders/redis';
 import { createWorker } from './consumer.ts';
-import { redisKeys } from './contract.ts';
 import { loadEnv } from './env.ts';
 import { createHttpApp } from './http.ts';
 import { createKafka } from './kafka.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { runGatewayReaper } from './reaper.ts';
-import { connectRedis, createRedisConnection, redisTarget } from './redis-connection.ts';
 
 const env = loadEnv();
 const logger = createLogger(env.LOG_LEVEL);

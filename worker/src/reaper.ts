@@ -3,12 +3,12 @@
  * stream (which nobody reads any more and which would otherwise hold memory until Redis
  * restarts). Running it on several workers at once is harmless: the script is atomic.
  */
+
+import { backoffDelay, sleep } from '@orders/contract';
+import type { RedisClient, RedisKeys } from '@orders/contract/redis';
+import { reapGateways } from '@orders/contract/redis';
 import type { Logger } from 'pino';
-import { backoffDelay, sleep } from './backoff.ts';
-import type { RedisKeys } from './contract.ts';
 import type { WorkerMetrics } from './metrics.ts';
-import type { RedisClient } from './redis.ts';
-import { reapGateways } from './registry.ts';
 
 export interface ReaperOptions {
   redis: RedisClient;

@@ -1,6 +1,6 @@
+import { describeTarget, redisTarget } from '@orders/redis';
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from './env.ts';
-import { describeTarget, redisTarget } from './redis-connection.ts';
 
 describe('choosing Redis from the environment', () => {
   it('runs on one server by default and on REDIS_URL when given', () => {

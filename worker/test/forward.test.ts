@@ -1,8 +1,17 @@
 /** The Lua fan-out and the registry against real Redis (no Kafka needed). */
+
+import {
+  GATEWAY_GROUP,
+  heartbeatGateway,
+  liveGateways,
+  type RedisKeys,
+  reapGateways,
+  redisKeys,
+  type StreamChange,
+  unregisterGateway,
+} from '@orders/contract/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GATEWAY_GROUP, type RedisKeys, redisKeys, type StreamChange } from '../src/contract.ts';
 import { createForwarder, dropStaleMark, type ForwardRecord, markField, readMark } from '../src/forward.ts';
-import { heartbeatGateway, liveGateways, reapGateways, unregisterGateway } from '../src/registry.ts';
 import { connectRedis, dropNamespace, type TestRedis, uniqueName } from './support/services.ts';
 import { expectExactlyOnce, expectPredecessorChain, readRaw, readStream } from './support/streams.ts';
 

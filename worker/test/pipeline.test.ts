@@ -2,10 +2,11 @@
  * End to end through the real capture path: SQL in a private PostgreSQL database →
  * Debezium → Kafka → this worker → Redis history and gateway streams.
  */
-import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
+
+import { RESET_FIELD, redisKeys } from '@orders/contract/redis';
+import { createTestPipeline, type TestPipeline } from '@orders/testing';
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESET_FIELD, redisKeys } from '../src/contract.ts';
 import { sourcePosition } from '../src/decode.ts';
 import { isMarker, sqlBarrier } from './support/barrier.ts';
 import {

@@ -3,8 +3,9 @@
  * reply is lost (the connection drops after the script ran). The worker must back off,
  * retry, and still write each change exactly once.
  */
+
+import type { RedisClient } from '@orders/contract/redis';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RedisClient } from '../src/redis.ts';
 import { isMarker, kafkaBarrier } from './support/barrier.ts';
 import { burst } from './support/debezium.ts';
 import { expectExactlyOnce, readStream, waitFor, waitForLength } from './support/streams.ts';

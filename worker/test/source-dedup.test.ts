@@ -2,9 +2,10 @@
  * Exactly once from the PostgreSQL commit: hand-made Debezium records with chosen source
  * positions, produced straight to the suite's topic, through the in-process worker into Redis.
  */
+
+import { CHANGE_FIELD, ORIGIN_ID, PREV_FIELD, RESET_FIELD } from '@orders/contract/redis';
 import type { Message } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CHANGE_FIELD, ORIGIN_ID, PREV_FIELD, RESET_FIELD } from '../src/contract.ts';
 import { createHttpApp } from '../src/http.ts';
 import { change, row } from './support/debezium.ts';
 import {

@@ -1,4 +1,4 @@
-import type { OrderStatus } from '../order.ts';
+import type { OrderStatus } from '@orders/contract';
 import { pick, productNames } from './names.ts';
 import { isTerminal, nextStatus } from './transitions.ts';
 

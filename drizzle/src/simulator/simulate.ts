@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { OrderStatus } from '@orders/contract';
 import type { Sql } from '../db.ts';
-import type { OrderStatus } from '../order.ts';
 import { customerNames } from './names.ts';
 import { type Action, planBatch, type TrackedOrder } from './plan.ts';
 

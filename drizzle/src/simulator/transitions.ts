@@ -1,4 +1,4 @@
-import type { OrderStatus } from '../order.ts';
+import type { OrderStatus } from '@orders/contract';
 
 /** Chance that an order still open for cancellation gets cancelled instead of moving on. */
 export const cancelChance: Readonly<Partial<Record<OrderStatus, number>>> = { pending: 0.1, paid: 0.05 };

@@ -1,8 +1,7 @@
-import type { Order } from '@orders/drizzle';
+import type { ChangeFrame, Order } from '@orders/contract';
+import { order } from '@orders/testing';
 import { describe, expect, it } from 'vitest';
-import { order } from '../../test/support/order-fixture.ts';
 import { ChangeFanout } from '../hub/change-fanout.ts';
-import type { ChangeFrame } from '../protocol/server-frame.ts';
 import { scopedChangeFrame, scopeFilter } from './scope.ts';
 
 const fanout = (row: Order, before: Order | null) =>

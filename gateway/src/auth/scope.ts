@@ -1,6 +1,4 @@
-import type { Order } from '@orders/drizzle';
-import type { Effect } from '../filter/effect.ts';
-import type { FilterInput } from '../filter/filter.ts';
+import type { Effect, FilterInput, Order } from '@orders/contract';
 import type { ChangeFanout } from '../hub/change-fanout.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
 import type { Principal } from './principal.ts';

@@ -1,6 +1,6 @@
 import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
-import { badTokens } from './bad-tokens.ts';
+import { badTokens } from '../../test/support/bad-tokens.ts';
 import { mintToken } from './dev-token.ts';
 import { verifyToken } from './verify-token.ts';
 

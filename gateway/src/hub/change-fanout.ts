@@ -1,8 +1,7 @@
-import type { Effect } from '../filter/effect.ts';
+import type { Effect } from '@orders/contract';
+import { formatCursor, splitStreamId } from '@orders/contract';
+import type { ChangeEntry } from '@orders/contract/redis';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
-import type { ChangeEntry } from '../stream/change-entry.ts';
-import { formatCursor } from '../stream/cursor.ts';
-import { splitStreamId } from '../stream/stream-id.ts';
 
 /**
  * Builds the `change` frames of one event lazily and caches them by (effect, sub id).

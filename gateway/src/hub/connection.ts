@@ -1,7 +1,7 @@
+import type { ServerFrame } from '@orders/contract';
+import { type ErrorCode, errorPolicy } from '@orders/contract';
 import { Outbox, type OutboxOptions } from '../backpressure/outbox.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
-import { type ErrorCode, errorPolicy } from '../protocol/error-code.ts';
-import type { ServerFrame } from '../protocol/server-frame.ts';
 import type { SendStats } from './send-stats.ts';
 import type { SocketSink } from './socket-sink.ts';
 import type { Subscription } from './subscription.ts';

@@ -1,5 +1,5 @@
-import type { ResetReason } from '../protocol/server-frame.ts';
-import { isMarker, type StreamEntry } from '../stream/change-entry.ts';
+import type { ResetReason } from '@orders/contract';
+import { isMarker, type StreamEntry } from '@orders/contract/redis';
 import { ChangeFanout } from './change-fanout.ts';
 import type { Connection } from './connection.ts';
 import { MarkerEvent } from './marker-event.ts';

@@ -1,5 +1,5 @@
-import type { Order } from '@orders/drizzle';
-import type { ChangeOp } from '@orders/worker/contract';
+import type { Order } from '@orders/contract';
+import type { ChangeOp } from '@orders/contract/redis';
 import type { Visibility } from '../snapshot/visibility.ts';
 
 /**

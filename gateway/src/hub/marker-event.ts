@@ -1,5 +1,5 @@
-import type { ResetReason } from '@orders/worker/contract';
-import { splitStreamId } from '../stream/stream-id.ts';
+import { splitStreamId } from '@orders/contract';
+import type { ResetReason } from '@orders/contract/redis';
 
 /**
  * A reset marker on its way to subscriptions. It travels the same paths as changes (live,

@@ -1,10 +1,10 @@
+import type { ResetReason } from '@orders/contract';
+import { formatCursor } from '@orders/contract';
+import { isMarker, parseStreamEntry } from '@orders/contract/redis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
-import type { ResetReason } from '../protocol/server-frame.ts';
 import type { SnapshotScheduler } from '../snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-source.ts';
-import { isMarker, parseStreamEntry } from '../stream/change-entry.ts';
-import { formatCursor } from '../stream/cursor.ts';
 import type { HistoryReader } from '../stream/history.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import type { KnownVersions } from './known-versions.ts';

@@ -1,18 +1,18 @@
+import type { PongFrame } from '@orders/contract';
+import {
+  type AuthFrame,
+  type ClientFrame,
+  closeCodes,
+  parseClientFrame,
+  parseCursor,
+  type SubscribeFrame,
+  toFilter,
+} from '@orders/contract';
 import type { Logger } from 'pino';
 import { type Grant, samePrincipal } from '../auth/grant.ts';
 import { STAFF } from '../auth/principal.ts';
 import { scopeFilter } from '../auth/scope.ts';
-import { toFilter } from '../filter/filter.ts';
 import { RateLimiter, type RateLimitOptions } from '../limits/rate-limit.ts';
-import {
-  type AuthFrame,
-  type ClientFrame,
-  parseClientFrame,
-  type SubscribeFrame,
-} from '../protocol/client-frame.ts';
-import { closeCodes } from '../protocol/error-code.ts';
-import type { PongFrame } from '../protocol/server-frame.ts';
-import { parseCursor } from '../stream/cursor.ts';
 import type { Connection } from './connection.ts';
 import { type LoadDeps, type LoadStart, runSubscription } from './run-subscription.ts';
 import { Subscription } from './subscription.ts';

@@ -1,9 +1,8 @@
-import type { Order } from '@orders/drizzle';
-import type { StreamChange } from '@orders/worker/contract';
+import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
+import { toFilter } from '@orders/contract';
+import type { StreamChange } from '@orders/contract/redis';
 import { describe, expect, it } from 'vitest';
-import { toFilter } from '../filter/filter.ts';
 import type { EncodedFrame } from '../protocol/encoded-frame.ts';
-import type { ChangeFrame, ServerFrame } from '../protocol/server-frame.ts';
 import { Visibility } from '../snapshot/visibility.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import { Connection } from './connection.ts';

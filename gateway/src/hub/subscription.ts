@@ -1,14 +1,11 @@
+import type { Filter, ResetReason } from '@orders/contract';
+import { computeEffect, formatCursor, ORIGIN_ID, splitStreamId } from '@orders/contract';
 import { scopedChangeFrame } from '../auth/scope.ts';
-import { computeEffect } from '../filter/effect.ts';
-import type { Filter } from '../filter/filter.ts';
-import type { ResetReason } from '../protocol/server-frame.ts';
-import { formatCursor } from '../stream/cursor.ts';
-import { ORIGIN_ID, splitStreamId } from '../stream/stream-id.ts';
 import type { ChangeFanout } from './change-fanout.ts';
-import type { Connection } from './connection.ts';
 import { HeldRows } from './held-rows.ts';
 import { KnownVersions } from './known-versions.ts';
 import { MarkerEvent } from './marker-event.ts';
+import type { SubscriberSocket } from './subscriber-socket.ts';
 
 export type SubscriptionState = 'loading' | 'live' | 'closed';
 
@@ -48,7 +45,7 @@ export class Subscription {
   constructor(
     readonly id: string,
     readonly filter: Filter,
-    readonly conn: Connection,
+    readonly conn: SubscriberSocket,
     /** Live events held while loading; past this the buffer is dropped and history replays them. */
     readonly maxBuffered: number,
   ) {}

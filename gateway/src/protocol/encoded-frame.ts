@@ -1,4 +1,4 @@
-import type { ServerFrame } from './server-frame.ts';
+import type { ServerFrame } from '@orders/contract';
 
 const encoder = new TextEncoder();
 

@@ -1,6 +1,5 @@
-import type { Order, OrderStatus } from '@orders/drizzle';
+import type { Filter, Order, OrderStatus } from '@orders/contract';
 import type { Sql } from 'postgres';
-import type { Filter } from '../filter/filter.ts';
 import type { SnapshotPage, SnapshotSource } from './snapshot-source.ts';
 import { Visibility } from './visibility.ts';
 

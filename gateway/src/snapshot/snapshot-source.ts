@@ -1,5 +1,4 @@
-import type { Order } from '@orders/drizzle';
-import type { Filter } from '../filter/filter.ts';
+import type { Filter, Order } from '@orders/contract';
 import type { Visibility } from './visibility.ts';
 
 /** One keyset page of a snapshot, read in one statement. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { ORIGIN_ID } from '@orders/contract';
 import type { GatewayRedis } from './redis-client.ts';
-import { ORIGIN_ID } from './stream-id.ts';
 
 /** One read of history after a position, with whether that read is complete. */
 export interface HistoryPage {

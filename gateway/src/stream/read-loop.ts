@@ -1,12 +1,10 @@
-import { GATEWAY_GROUP } from '@orders/worker/contract';
+import { backoffDelay, ORIGIN_ID, sleep } from '@orders/contract';
+import { GATEWAY_GROUP, isMarker, parseStreamEntry, type StreamEntry } from '@orders/contract/redis';
 import type { Logger } from 'pino';
-import { backoffDelay, sleep } from '../backoff.ts';
 import type { Metrics } from '../metrics.ts';
-import { isMarker, parseStreamEntry, type StreamEntry } from './change-entry.ts';
 import type { GatewayRedis } from './redis-client.ts';
 import { observeStages, type ReadClock, readClock } from './stage-latency.ts';
 import type { StreamBreak } from './stream-break.ts';
-import { ORIGIN_ID } from './stream-id.ts';
 
 export interface ReadLoopOptions {
   /** Client for acknowledgements and claims (never blocked). */

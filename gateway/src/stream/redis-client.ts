@@ -1,4 +1,4 @@
-import { isCluster, logRedisErrors, type RedisConnection } from '@orders/worker/redis-connection';
+import { isCluster, logRedisErrors, type RedisConnection } from '@orders/redis';
 import type { Logger } from 'pino';
 import type { RedisClientType } from 'redis';
 

@@ -7,8 +7,9 @@
  * - gateway read → socket write: from that moment to when dispatch returned, i.e. every frame
  *   of the batch had been handed to (and, corked, flushed to) its sockets.
  */
+
+import { isMarker, type StreamEntry } from '@orders/contract/redis';
 import type { Metrics } from '../metrics.ts';
-import { isMarker, type StreamEntry } from './change-entry.ts';
 
 /** When a read returned: wall clock (to compare with stream ids) and monotonic clock. */
 export interface ReadClock {

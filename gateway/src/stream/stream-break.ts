@@ -1,4 +1,4 @@
-import { splitStreamId } from './stream-id.ts';
+import { splitStreamId } from '@orders/contract';
 
 /**
  * A moment where this gateway's stream may have lost entries. Each one makes every

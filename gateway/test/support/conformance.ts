@@ -1,10 +1,15 @@
+import type { ServerFrame } from '@orders/contract';
+import {
+  computeEffect,
+  type Filter,
+  type FilterInput,
+  matches,
+  parseClientFrame,
+  parseCursor,
+  splitStreamId,
+  toFilter,
+} from '@orders/contract';
 import type { Order } from '@orders/drizzle';
-import { computeEffect } from '../../src/filter/effect.ts';
-import { type Filter, type FilterInput, matches, toFilter } from '../../src/filter/filter.ts';
-import { parseClientFrame } from '../../src/protocol/client-frame.ts';
-import type { ServerFrame } from '../../src/protocol/server-frame.ts';
-import { parseCursor } from '../../src/stream/cursor.ts';
-import { compareStreamIds } from '../../src/stream/stream-id.ts';
 
 /**
  * Checks one socket's frames against PROTOCOL.md as they arrive, both directions, so a
@@ -385,4 +390,11 @@ function newSub({ filter, fromCursor, cursor }: Request): SubState {
     unsubscribing: false,
     next: undefined,
   };
+}
+
+/** Negative when stream id a is older than b, zero when equal: numeric order, not string order. */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs, aSeq] = splitStreamId(a);
+  const [bMs, bSeq] = splitStreamId(b);
+  return aMs === bMs ? aSeq - bSeq : aMs - bMs;
 }

@@ -1,7 +1,8 @@
 /** Clients under test and the check that each of their subscriptions caught up with the database. */
+
+import { OrdersClient, type OrdersClientOptions, type SubscriptionFilter } from '@orders/client';
 import type { Order } from '@orders/drizzle';
 import { expect } from 'vitest';
-import { OrdersClient, type OrdersClientOptions, type SubscriptionFilter } from '../../src/client/index.ts';
 import { CheckedWebSocket } from './checked-socket.ts';
 import { diffRows, type recordSubscription } from './recorder.ts';
 import { until } from './wait.ts';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { RedisKeys, StreamChange } from '@orders/contract/redis';
+import { CHANGE_FIELD, PREV_FIELD, RESET_FIELD, type ResetReason } from '@orders/contract/redis';
 import type { Order, Sql } from '@orders/drizzle';
-import { createForwarder, type RedisKeys, type StreamChange } from '@orders/worker';
-import { CHANGE_FIELD, PREV_FIELD, RESET_FIELD, type ResetReason } from '@orders/worker/contract';
+import { createForwarder } from '@orders/worker';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
 import { type OrderRecord, readOrders, toOrder } from './order-record.ts';
 

@@ -1,5 +1,5 @@
+import type { ServerFrame } from '@orders/contract';
 import type { Order } from '@orders/drizzle';
-import type { ServerFrame } from '../../src/protocol/server-frame.ts';
 
 /** What one subscription's frames add up to, and every way they broke the guarantees. */
 export interface FrameView {

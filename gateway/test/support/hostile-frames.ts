@@ -1,4 +1,4 @@
-import { limits } from '../../src/protocol/limits.ts';
+import { limits } from '@orders/contract';
 
 /** Small seeded PRNG, so a failing fuzz run can be replayed with the same seed. */
 export function mulberry32(seed: number): () => number {

@@ -1,15 +1,8 @@
-import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
-import {
-  createKafka,
-  createMetrics,
-  createWorker,
-  type RedisKeys,
-  redisKeys,
-  type Worker,
-} from '@orders/worker';
+import { type RedisKeys, redisKeys } from '@orders/contract/redis';
+import { createTestPipeline, type GatewayProcess, spawnGateway, type TestPipeline } from '@orders/testing';
+import { createKafka, createMetrics, createWorker, type Worker } from '@orders/worker';
 import { pino } from 'pino';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
-import { type GatewayProcess, spawnGateway } from './gateway-process.ts';
 import { connectRedis, dropNamespace } from './services.ts';
 import { createSqlWriter } from './sql-writer.ts';
 

@@ -1,5 +1,5 @@
+import type { ServerFrame } from '@orders/contract';
 import type WebSocket from 'ws';
-import type { ServerFrame } from '../../src/protocol/server-frame.ts';
 import { assertAllClean, CheckedWebSocket } from './checked-socket.ts';
 
 /** A bare protocol client for asserting exact frames; every frame also passes the conformance checker. */

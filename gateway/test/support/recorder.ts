@@ -1,5 +1,5 @@
+import type { ChangeFrame, Subscription } from '@orders/client';
 import type { Order } from '@orders/drizzle';
-import type { ChangeFrame, Subscription } from '../../src/client/index.ts';
 
 /**
  * Watches one subscription and records every violation of "per order, versions strictly

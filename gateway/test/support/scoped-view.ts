@@ -1,6 +1,6 @@
+import type { ServerFrame } from '@orders/contract';
 import type { Order } from '@orders/drizzle';
 import type WebSocket from 'ws';
-import type { ServerFrame } from '../../src/protocol/server-frame.ts';
 
 /**
  * Applies one subscription's frames to a map of rows, as a page would, and counts every

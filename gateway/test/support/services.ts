@@ -1,5 +1,5 @@
-import { createTestDatabase, newNamespace, type TestDatabase } from '@orders/drizzle/testing';
-import { redisKeys } from '@orders/worker/contract';
+import { redisKeys } from '@orders/contract/redis';
+import { createTestDatabase, newNamespace, type TestDatabase } from '@orders/testing';
 import postgres from 'postgres';
 import { createClient } from 'redis';
 import { createLogger } from '../../src/logger.ts';

@@ -1,5 +1,5 @@
+import type { RedisKeys, StreamChange } from '@orders/contract/redis';
 import type { Order, Sql } from '@orders/drizzle';
-import type { RedisKeys, StreamChange } from '@orders/worker';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
 import { createStandInForwarder } from './fake-worker.ts';
 import { type OrderRecord, readOrders, toOrder } from './order-record.ts';

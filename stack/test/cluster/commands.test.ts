@@ -4,16 +4,16 @@
  * forward script discovers itself), the consumer-group reads and acknowledgements, and a
  * blocking XREADGROUP that must not hold up anything else.
  */
-import { newNamespace } from '@orders/drizzle/testing';
 import {
-  createForwarder,
   GATEWAY_GROUP,
   heartbeatGateway,
   liveGateways,
   reapGateways,
   redisKeys,
   type StreamChange,
-} from '@orders/worker';
+} from '@orders/contract/redis';
+import { newNamespace } from '@orders/testing';
+import { createForwarder } from '@orders/worker';
 import { pino } from 'pino';
 import type { RedisClusterType } from 'redis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createRedisConnection, isCluster } from '@orders/worker/redis-connection';
+import { createRedisConnection, isCluster } from '@orders/redis';
 import { pino } from 'pino';
 import type { RedisClusterType } from 'redis';
 

@@ -8,8 +8,8 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
-import { redisKeys } from '@orders/worker/contract';
+import { redisKeys } from '@orders/contract/redis';
+import { createTestPipeline, type TestPipeline } from '@orders/testing';
 import { sign } from 'hono/jwt';
 import { Kafka, logLevel } from 'kafkajs';
 import type { RedisClusterType } from 'redis';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestPipeline, type TestPipeline } from '@orders/drizzle/testing';
+import { createTestPipeline, type TestPipeline } from '@orders/testing';
 import { sign } from 'hono/jwt';
 import { Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';

@@ -6,8 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { waitFor } from '@orders/drizzle/testing';
-import { redisKeys } from '@orders/worker/contract';
+import { redisKeys } from '@orders/contract/redis';
+import { waitFor } from '@orders/testing';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { PHASE_WRITES, untilSubscribed } from './burst.ts';
 import { expectDelivered } from './checks.ts';

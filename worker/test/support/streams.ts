@@ -1,12 +1,13 @@
 /** Reading what the worker wrote, and the exactly-once checks every suite shares. */
-import { expect } from 'vitest';
+
 import {
   CHANGE_FIELD,
   ORIGIN_ID,
   PREV_FIELD,
   type RedisKeys,
   type StreamChange,
-} from '../../src/contract.ts';
+} from '@orders/contract/redis';
+import { expect } from 'vitest';
 import type { TestRedis } from './services.ts';
 
 export interface Entry {

@@ -4,9 +4,10 @@
  * nothing behind. Suites call `createWorkerSuite()` inside `describe` and read the
  * connections from the returned object once `beforeAll` has run.
  */
+
+import { heartbeatGateway } from '@orders/contract/redis';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
-import { heartbeatGateway } from '../../src/registry.ts';
 import {
   connectAdmin,
   connectProducer,

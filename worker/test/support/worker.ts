@@ -1,12 +1,12 @@
 /** Builds in-process workers (the same factory main.ts uses) against the test services. */
+
+import type { RedisClient } from '@orders/contract/redis';
+import { heartbeatGateway, type RedisKeys, redisKeys } from '@orders/contract/redis';
 import { pino } from 'pino';
 import { createClient } from 'redis';
 import { createWorker, type Worker, type WorkerConfig } from '../../src/consumer.ts';
-import { type RedisKeys, redisKeys } from '../../src/contract.ts';
 import { createKafka } from '../../src/kafka.ts';
 import { createMetrics, type WorkerMetrics } from '../../src/metrics.ts';
-import type { RedisClient } from '../../src/redis.ts';
-import { heartbeatGateway } from '../../src/registry.ts';
 import { KAFKA_BROKERS, REDIS_URL, type TestRedis } from './services.ts';
 
 export interface Suite {

@@ -1,4 +1,0 @@
-export { newNamespace } from './namespace.ts';
-export { type CreateTestDatabaseOptions, createTestDatabase, type TestDatabase } from './test-database.ts';
-export { type CreateTestPipelineOptions, createTestPipeline, type TestPipeline } from './test-pipeline.ts';
-export { type WaitForOptions, waitFor } from './wait-for.ts';

@@ -1,0 +1,14 @@
+/**
+ * The Redis side of the contract: key layout and entry fields the worker writes and the
+ * gateways read, the stream change itself, and the gateway registry.
+ */
+export * from './layout.ts';
+export { type LuaScript, luaScript, REDIS_NOW, type RedisClient, runScript } from './lua.ts';
+export {
+  type Heartbeat,
+  heartbeatGateway,
+  liveGateways,
+  reapGateways,
+  unregisterGateway,
+} from './registry.ts';
+export * from './stream-entry.ts';

@@ -1,0 +1,93 @@
+/**
+ * The Redis layout shared by the worker (writer) and the gateways (readers).
+ *
+ * Every key carries the same hash tag, so the worker's per-batch Lua script touches
+ * one slot and stays atomic on a cluster too. `ns` defaults to "orders"; tests use
+ * their own namespace so suites never share keys.
+ */
+import type { Order } from '../order.ts';
+
+export interface RedisKeys {
+  /** Capped stream of every change; its entry ids are the clients' cursors. */
+  history: string;
+  /** Sorted set: gateway id -> last heartbeat (ms since epoch, Redis clock). */
+  gateways: string;
+  /** Hash: "clusterId/topic:partition" -> highest Kafka offset already forwarded. */
+  highWater: string;
+  /**
+   * Hash: same fields as {@link highWater} -> highest PostgreSQL source position forwarded
+   * from that partition, "<commit LSN>/<change LSN>" as decimals. Debezium re-sends changes as
+   * new Kafka records after a Connect crash; this mark is what makes them duplicates.
+   */
+  sourceMark: string;
+  /**
+   * String: the history's epoch, a random id created with `SET NX` by whoever needs it first.
+   * Every cursor carries it; when Redis loses its data a new epoch appears and every old
+   * cursor is answered with `reset`.
+   */
+  epoch: string;
+  /** The stream the worker fills for one gateway (same entry ids as history). */
+  gatewayStream(gatewayId: string): string;
+}
+
+export function redisKeys(ns = 'orders'): RedisKeys {
+  const tag = `{${ns}}`;
+  return {
+    history: `${tag}:history`,
+    gateways: `${tag}:gateways`,
+    highWater: `${tag}:hwm`,
+    sourceMark: `${tag}:src`,
+    epoch: `${tag}:epoch`,
+    gatewayStream: (gatewayId) => `${tag}:gw:${gatewayId}`,
+  };
+}
+
+/** Consumer group every gateway uses on its own stream (consumer name = gateway id). */
+export const GATEWAY_GROUP = 'gateway';
+
+/** Stream entry field holding the JSON-encoded {@link StreamChange}. */
+export const CHANGE_FIELD = 'c';
+
+/**
+ * Gateway stream entry field: the id of the entry the worker appended to that same gateway
+ * stream just before this one, or {@link ORIGIN_ID} when the stream held nothing. A gateway
+ * whose last read id differs from it has missed entries (trim, lapse, recreated stream, lost
+ * Redis) and must resync from history or reset.
+ */
+export const PREV_FIELD = 'p';
+
+/**
+ * Entry field of a reset marker, written to history and to every live gateway stream with
+ * one id, in place of {@link CHANGE_FIELD}. Its value is the {@link ResetReason}. Every
+ * subscription that reaches the marker (live, or replaying across it) is reset and
+ * re-snapshotted: the change set it stands for cannot be expressed as row changes.
+ */
+export const RESET_FIELD = 'r';
+
+/** `resnapshot`: Debezium snapshotted the table again (lost slot); `truncate`: TRUNCATE orders. */
+export type ResetReason = 'resnapshot' | 'truncate';
+
+export { ORIGIN_ID } from '../stream-id.ts';
+
+export type ChangeOp = 'insert' | 'update' | 'delete';
+
+/**
+ * One decoded Debezium change as stored in Redis (field {@link CHANGE_FIELD}).
+ * `row` is the state after the change; for a delete it is the deleted row.
+ * `before` is the state before (null for inserts and snapshot reads).
+ */
+export interface StreamChange {
+  op: ChangeOp;
+  row: Order;
+  before: Order | null;
+  /** Commit time in PostgreSQL (Debezium `source.ts_ms`). */
+  committedAt: number;
+  /**
+   * PostgreSQL transaction id (Debezium `source.txId`): 32 bits for a streamed change, the
+   * full 64-bit id for a snapshot read. Gateways test it against their snapshots' visibility
+   * to drop a replayed change a snapshot already reflects. Absent when Debezium gives none.
+   */
+  txId?: number | undefined;
+  lsn: string;
+  kafka: { topic: string; partition: number; offset: string; timestamp: number };
+}
