@@ -113,6 +113,64 @@ describe('OrdersClient', () => {
     expect(client.state).toBe('closed');
   });
 
+  it('asks a gateway that offers batches for them, and applies a batch change by change', async () => {
+    const { client } = setup();
+    const sub = client.subscribe();
+    await tick();
+    const ws = last();
+    ws.readyState = 1;
+    ws.deliver({ type: 'welcome', gateway: 'g', protocol: 1, heartbeatMs: 60_000, features: ['changes'] });
+    expect(ws.sent).toEqual([
+      { type: 'options', changes: true },
+      { type: 'subscribe', sub: 's1', filter: {} },
+    ]);
+    ws.deliver({ type: 'snapshot', sub: 's1', rows: [orderAt(1, 1)], cursor: '5-0', done: true });
+    ws.deliver({ type: 'live', sub: 's1', cursor: '5-0', recovered: false });
+    const seen: string[] = [];
+    client.on('change', ({ change }) => seen.push(`${change.row.id}:${change.row.version}`));
+    const change = (cursor: string, id: number, version: number) => ({
+      type: 'change',
+      sub: 's1',
+      cursor,
+      op: 'update',
+      effect: 'upsert',
+      row: orderAt(id, version),
+      before: null,
+      committedAt: 1,
+    });
+    ws.deliver({ type: 'changes', changes: [change('6-0', 1, 2), change('7-0', 2, 1), change('8-0', 1, 3)] });
+    expect(seen).toEqual(['1:2', '2:1', '1:3']);
+    expect([...sub.rows.values()].map((r) => [r.id, r.version])).toEqual([
+      [1, 3],
+      [2, 1],
+    ]);
+    expect(sub.cursor).toBe('8-0');
+    client.close();
+  });
+
+  it('does not ask for batches when the gateway offers none or batches are turned off', async () => {
+    const { client } = setup();
+    client.subscribe();
+    await tick();
+    last().open();
+    expect((last().sent as { type: string }[]).map((f) => f.type)).toEqual(['subscribe']);
+    client.close();
+    FakeSocket.all = [];
+    const off = new OrdersClient({ urls: ['ws://a/ws'], WebSocket: FakeSocket, batchChanges: false });
+    off.subscribe();
+    await tick();
+    last().readyState = 1;
+    last().deliver({
+      type: 'welcome',
+      gateway: 'g',
+      protocol: 1,
+      heartbeatMs: 60_000,
+      features: ['changes'],
+    });
+    expect((last().sent as { type: string }[]).map((f) => f.type)).toEqual(['subscribe']);
+    off.close();
+  });
+
   it('takes newer positions from pong for live subscriptions', async () => {
     const { client } = setup();
     const sub = client.subscribe({ customer: 'Nobody' });

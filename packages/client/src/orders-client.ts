@@ -38,6 +38,13 @@ export interface OrdersClientOptions {
    * retried at the shortest delay forever. @default 10000
    */
   stableAfterMs?: number;
+  /**
+   * Ask gateways that offer it (`welcome.features` has `"changes"`) to send the changes they
+   * have ready at one moment in one message. Events are the same either way, one `change`
+   * per change, in order; a page that renders per batch gets fewer, larger bursts of work.
+   * @default true
+   */
+  batchChanges?: boolean;
 }
 
 export interface ClientEvents {
@@ -196,6 +203,14 @@ export class OrdersClient extends Emitter<ClientEvents> {
     };
   }
 
+  #onChange(frame: ChangeFrame): void {
+    const sub = this.#subs.get(frame.sub);
+    if (sub === undefined) return;
+    const before = sub.rows.get(frame.row.id);
+    sub.onChange(frame);
+    this.emit('change', { sub, change: frame, applied: sub.rows.get(frame.row.id) !== before });
+  }
+
   #onMessage(data: unknown): void {
     if (typeof data !== 'string') return;
     let frame: ServerFrame;
@@ -212,6 +227,9 @@ export class OrdersClient extends Emitter<ClientEvents> {
         this.#resetBackoffWhenStable();
         this.#startHeartbeat(frame.heartbeatMs);
         this.#setState('connected');
+        // Before subscribing, so every change of this socket may come batched.
+        if (this.#options.batchChanges !== false && frame.features?.includes('changes') === true)
+          this.#send('{"type":"options","changes":true}');
         for (const sub of this.#subs.values()) this.#send(sub.subscribeFrame());
         this.#scheduleRefresh();
         return;
@@ -222,14 +240,12 @@ export class OrdersClient extends Emitter<ClientEvents> {
         if (frame.done) this.emit('snapshot', { sub, rows: sub.rows });
         return;
       }
-      case 'change': {
-        const sub = this.#subs.get(frame.sub);
-        if (sub === undefined) return;
-        const before = sub.rows.get(frame.row.id);
-        sub.onChange(frame);
-        this.emit('change', { sub, change: frame, applied: sub.rows.get(frame.row.id) !== before });
+      case 'change':
+        this.#onChange(frame);
         return;
-      }
+      case 'changes':
+        for (const change of frame.changes) this.#onChange(change);
+        return;
       case 'live': {
         const sub = this.#subs.get(frame.sub);
         if (sub === undefined) return;
