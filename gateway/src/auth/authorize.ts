@@ -1,6 +1,6 @@
 import type { Authorize } from '../app.ts';
 import { createOriginCheck } from './origin.ts';
-import { DEFAULT_LEEWAY_S, verifyToken } from './verify-token.ts';
+import { DEFAULT_LEEWAY_S, hmacKey, verifyToken } from './verify-token.ts';
 
 export interface AuthOptions {
   secret: string;
@@ -35,8 +35,10 @@ export function createAuthorize(options: AuthOptions): Authorize {
     ...(options.audience === undefined ? {} : { audience: options.audience }),
     ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
   };
+  let key: Promise<CryptoKey> | undefined;
   const grant = async (token: string) => {
-    const result = await verifyToken(token, options.secret, verifyOptions);
+    key ??= hmacKey(options.secret);
+    const result = await verifyToken(token, await key, verifyOptions);
     return result.ok ? { principal: result.principal, exp: result.exp, leewayS } : result.reason;
   };
   return {

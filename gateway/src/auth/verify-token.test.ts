@@ -2,7 +2,7 @@ import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
 import { badTokens } from '../../test/support/bad-tokens.ts';
 import { mintToken } from './dev-token.ts';
-import { verifyToken } from './verify-token.ts';
+import { hmacKey, verifyToken } from './verify-token.ts';
 
 const secret = 'x'.repeat(40);
 const now = 1_800_000_000;
@@ -34,6 +34,17 @@ describe('verifyToken', () => {
       const result = await verifyToken(token, secret);
       expect(result.ok, name).toBe(false);
     }
+  });
+
+  it('verifies with a key imported once exactly as with the secret', async () => {
+    const key = await hmacKey(secret);
+    const good = await mintToken(secret, { role: 'customer', customer: 'Alice' });
+    expect(await verifyToken(good, key)).toEqual(await verifyToken(good, secret));
+    for (const [name, token] of Object.entries(await badTokens(secret))) {
+      expect((await verifyToken(token, key)).ok, name).toBe(false);
+    }
+    const otherKey = await hmacKey(`${secret}-but-not-quite`);
+    expect((await verifyToken(good, otherKey)).ok).toBe(false);
   });
 
   it('forgives clock skew up to the leeway on exp, nbf and iat, and not beyond', async () => {
