@@ -26,7 +26,8 @@ export interface OutboxOptions {
  * Anything else (snapshots, `live`, errors) is held in order and never dropped.
  */
 export class Outbox {
-  readonly #held = new Map<string | number, EncodedFrame>();
+  /** Made when the socket first falls behind: most sockets never do, and a Map is not free. */
+  #held: Map<string | number, EncodedFrame> | undefined;
   #heldBytes = 0;
   #seq = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -56,7 +57,7 @@ export class Outbox {
   }
 
   get heldFrames(): number {
-    return this.#held.size;
+    return this.#held?.size ?? 0;
   }
 
   get heldBytes(): number {
@@ -68,26 +69,27 @@ export class Outbox {
    * the same order in the same subscription may replace.
    */
   send(frame: EncodedFrame, sub?: string, orderId?: number): void {
-    if (this.#held.size > 0 && this.sink.bufferedAmount() < this.#soft) {
+    if (this.heldFrames > 0 && this.sink.bufferedAmount() < this.#soft) {
       // Drained since the last check: catch up now rather than at the next poll.
       this.#flush();
     }
     const change = sub !== undefined && orderId !== undefined;
-    if (this.#held.size === 0 && this.sink.bufferedAmount() < this.#soft) {
+    if (this.heldFrames === 0 && this.sink.bufferedAmount() < this.#soft) {
       this.write(frame, change);
       return;
     }
+    const held = (this.#held ??= new Map());
     const key = change ? `${orderId}\u0000${sub}` : this.#seq++;
-    const previous = this.#held.get(key);
+    const previous = held.get(key);
     if (previous !== undefined) {
-      this.#held.delete(key);
+      held.delete(key);
       this.#heldBytes -= previous.text.length;
       this.conflated++;
       this.onConflate();
     }
-    this.#held.set(key, frame);
+    held.set(key, frame);
     this.#heldBytes += frame.text.length;
-    if (this.#held.size > this.#maxPending || this.sink.bufferedAmount() + this.#heldBytes > this.#hard) {
+    if (held.size > this.#maxPending || this.sink.bufferedAmount() + this.#heldBytes > this.#hard) {
       this.clear();
       this.overflow();
       return;
@@ -101,7 +103,7 @@ export class Outbox {
    * hard limit; false if `signal` aborts first. Polls like the flush, `ws` has no drain event.
    */
   writable(signal: AbortSignal): Promise<boolean> {
-    const ready = () => this.#held.size === 0 && this.sink.bufferedAmount() < this.#soft;
+    const ready = () => this.heldFrames === 0 && this.sink.bufferedAmount() < this.#soft;
     if (signal.aborted) return Promise.resolve(false);
     if (ready()) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -120,7 +122,7 @@ export class Outbox {
 
   /** Drops everything held; the socket is gone or being cut off. */
   clear(): void {
-    this.#held.clear();
+    this.#held = undefined;
     this.#heldBytes = 0;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -135,15 +137,18 @@ export class Outbox {
   #flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    const held = this.#held;
+    if (held === undefined) return;
     this.flushing(() => {
-      for (const [key, frame] of this.#held) {
-        if (this.sink.bufferedAmount() >= this.#soft) break;
-        this.#held.delete(key);
+      for (const [key, frame] of held) {
+        // Cleared by a write (the socket was cut off): nothing more goes out.
+        if (this.#held !== held || this.sink.bufferedAmount() >= this.#soft) break;
+        held.delete(key);
         this.#heldBytes -= frame.text.length;
         // Conflatable frames are keyed by order and subscription: those are the changes.
         this.write(frame, typeof key === 'string');
       }
     });
-    if (this.#held.size > 0) this.#schedule();
+    if (this.heldFrames > 0) this.#schedule();
   }
 }

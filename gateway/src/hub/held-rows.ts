@@ -5,14 +5,20 @@
  * remove is sent (harmless for the client), so memory stays bounded for huge views.
  */
 export class HeldRows {
-  #ids: Set<number> | undefined = new Set();
+  /** Made on the first id: most live subscriptions of an idle socket hold none. */
+  #ids: Set<number> | undefined;
+  #overflowed = false;
 
   constructor(readonly cap: number) {}
 
   add(id: number): void {
-    if (this.#ids === undefined) return;
+    if (this.#overflowed) return;
+    this.#ids ??= new Set();
     this.#ids.add(id);
-    if (this.#ids.size > this.cap) this.#ids = undefined;
+    if (this.#ids.size > this.cap) {
+      this.#ids = undefined;
+      this.#overflowed = true;
+    }
   }
 
   delete(id: number): void {
@@ -21,11 +27,12 @@ export class HeldRows {
 
   /** True only when the subscriber certainly does not hold the row. */
   lacks(id: number): boolean {
-    return this.#ids !== undefined && !this.#ids.has(id);
+    return !this.#overflowed && this.#ids?.has(id) !== true;
   }
 
   /** A new snapshot replaces the view. */
   clear(): void {
-    this.#ids = new Set();
+    this.#ids = undefined;
+    this.#overflowed = false;
   }
 }

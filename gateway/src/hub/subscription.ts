@@ -40,7 +40,8 @@ export class Subscription {
   #reset: ResetReason | undefined;
   /** Reloading because this gateway's stream lost entries (so a trimmed history is a `stream_gap`). */
   gap = false;
-  readonly #abort = new AbortController();
+  /** Made when a load asks for it and dropped once live: an AbortSignal is heavy for an idle socket. */
+  #abort: AbortController | undefined;
 
   constructor(
     readonly id: string,
@@ -148,6 +149,8 @@ export class Subscription {
     if (this.#reset !== undefined) return false;
     this.state = 'live';
     this.gap = false;
+    // The load is over and nothing listens any more; the next load makes a new one.
+    this.#abort = undefined;
     this.conn.sendFrame({ type: 'live', sub: this.id, cursor: this.cursor, recovered });
     return true;
   }
@@ -178,12 +181,14 @@ export class Subscription {
 
   /** Aborts when the subscription closes (unsubscribe, socket gone): loading stops, queries are cancelled. */
   get signal(): AbortSignal {
+    this.#abort ??= new AbortController();
+    if (this.state === 'closed') this.#abort.abort();
     return this.#abort.signal;
   }
 
   close(): void {
     this.state = 'closed';
-    this.#abort.abort();
+    this.#abort?.abort();
     this.#buffer = [];
     this.known.clear();
     this.held.clear();
