@@ -78,7 +78,8 @@ export class Outbox {
       this.write(frame, change);
       return;
     }
-    const held = (this.#held ??= new Map());
+    this.#held ??= new Map();
+    const held = this.#held;
     const key = change ? `${orderId}\u0000${sub}` : this.#seq++;
     const previous = held.get(key);
     if (previous !== undefined) {
