@@ -9,11 +9,11 @@
  *
  * Both checkouts need `npm ci`; the native stack must be up. Writes bench/results/gateway-ab.md.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { commitOf, median, runSide, spread } from './ab-support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,17 +34,10 @@ if (args.base === undefined)
 const sides = { base: resolve(args.base), head: resolve(args.head) };
 const rounds = Number(args.rounds);
 
-/** The checkout's commit, so the report names versions rather than local paths. */
-function commitOf(dir: string): string {
-  const git = (...argv: string[]) => execFileSync('git', ['-C', dir, ...argv], { encoding: 'utf8' }).trim();
-  try {
-    const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'gateway', 'worker') !== '';
-    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes' : ''}`;
-  } catch {
-    return 'unknown commit';
-  }
-}
-const commits = { base: commitOf(sides.base), head: commitOf(sides.head) };
+const commits = {
+  base: commitOf(sides.base, ['gateway', 'worker']),
+  head: commitOf(sides.head, ['gateway', 'worker']),
+};
 
 interface Figures {
   /** Fan-out of one gateway process, deliveries/s (median of the side's own rounds). */
@@ -74,29 +67,13 @@ const benchArgs = [
   args['fanout-rounds'],
 ];
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
-const spread = (xs: number[], digits: number) =>
-  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
-
-async function runSide(dir: string): Promise<Figures> {
-  const started = Date.now();
-  const results = join(dir, 'bench', 'results', 'gateway.json');
-  const bench = spawn(process.execPath, ['--import', 'tsx', 'gateway/bench/run.ts', ...benchArgs], {
-    cwd: join(dir),
-    stdio: ['ignore', 'inherit', 'inherit'],
+async function runGatewaySide(dir: string): Promise<Figures> {
+  const json = await runSide<{ latency: { p99: number }; gatewayRates: number[]; corkedRates: number[] }>({
+    dir,
+    script: 'gateway/bench/run.ts',
+    args: benchArgs,
+    results: 'bench/results/gateway.json',
   });
-  const code = await new Promise<number | null>((resolveExit) => bench.once('exit', resolveExit));
-  if ((statSync(results, { throwIfNoEntry: false })?.mtimeMs ?? 0) < started)
-    throw new Error(`the benchmark in ${dir} ended (${code}) without writing its results`);
-  const json = JSON.parse(readFileSync(results, 'utf8')) as {
-    latency: { p99: number };
-    gatewayRates: number[];
-    corkedRates: number[];
-  };
   // Computed here rather than read: older versions' own `ratio` is to the uncorked loop.
   const deliveriesPerSecond = median(json.gatewayRates);
   return {
@@ -114,7 +91,7 @@ let retries = 0;
 async function measure(dir: string): Promise<Figures> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runSide(dir);
+      return await runGatewaySide(dir);
     } catch (error) {
       if (attempt >= 3) throw error;
       retries++;

@@ -9,11 +9,11 @@
  *
  * Both checkouts need `npm ci`; the native stack must be up. Writes bench/results/worker-ab.md.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { commitOf, median, runSide, spread } from './ab-support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,80 +29,37 @@ if (args.base === undefined)
 const sides = { base: resolve(args.base), head: resolve(args.head) };
 const rounds = Number(args.rounds);
 
-/** The checkout's commit, so the report names versions rather than local paths. */
-function commitOf(dir: string): string {
-  const git = (...argv: string[]) => execFileSync('git', ['-C', dir, ...argv], { encoding: 'utf8' }).trim();
-  try {
-    const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'worker') !== '';
-    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted worker changes' : ''}`;
-  } catch {
-    return 'unknown commit';
-  }
-}
-const commits = { base: commitOf(sides.base), head: commitOf(sides.head) };
+const commits = { base: commitOf(sides.base, ['worker']), head: commitOf(sides.head, ['worker']) };
 
 interface Figures {
   eventsPerSecond: number;
   p99Ms: number;
 }
 
-/**
- * Runs one side's benchmark and reads its figures. Older versions of the benchmark keep a
- * producer open and never exit on their own, so the run ends once it says its results are
- * written (and the file is fresh).
- */
-async function runSide(dir: string): Promise<Figures> {
-  const started = Date.now();
-  const results = join(dir, 'bench', 'results', 'worker.json');
-  const bench = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'worker/bench/forward.ts',
-      '--gateways',
-      '2',
-      '--records',
-      args.records,
-      '--seconds',
-      args.seconds,
-    ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const code = await new Promise<number | null>((resolveExit) => {
-    bench.stdout.on('data', (chunk: Buffer) => {
-      process.stdout.write(chunk);
-      if (chunk.toString().includes('results written to'))
-        setTimeout(() => bench.kill('SIGTERM'), 2_000).unref();
-    });
-    bench.once('exit', (exitCode) => resolveExit(exitCode));
-  });
-  if ((statSync(results, { throwIfNoEntry: false })?.mtimeMs ?? 0) < started)
-    throw new Error(`the benchmark in ${dir} ended (${code}) without writing its results`);
-  const json = JSON.parse(readFileSync(results, 'utf8')) as {
+/** One side's run: two gateways; its figures from the worker.json it writes. */
+async function measure(dir: string): Promise<Figures> {
+  const json = await runSide<{
     throughput: { gateways: number; eventsPerSecond: number }[];
     latency: { p99Ms: number };
-  };
+  }>({
+    dir,
+    script: 'worker/bench/forward.ts',
+    args: ['--gateways', '2', '--records', args.records, '--seconds', args.seconds],
+    results: 'bench/results/worker.json',
+    doneWhen: 'results written to',
+  });
   const two = json.throughput.find((t) => t.gateways === 2);
   if (two === undefined) throw new Error(`no 2-gateway throughput in ${dir}`);
   return { eventsPerSecond: two.eventsPerSecond, p99Ms: json.latency.p99Ms };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
-const spread = (xs: number[], digits: number) =>
-  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
-
 const loadBefore = loadavg()[0] ?? 0;
 const pairs: { base: Figures; head: Figures }[] = [];
 for (let i = 0; i < rounds; i++) {
   process.stdout.write(`[worker-ab] round ${i + 1}/${rounds}: base\n`);
-  const base = await runSide(sides.base);
+  const base = await measure(sides.base);
   process.stdout.write(`[worker-ab] round ${i + 1}/${rounds}: head\n`);
-  const head = await runSide(sides.head);
+  const head = await measure(sides.head);
   pairs.push({ base, head });
   process.stdout.write(
     `[worker-ab] round ${i + 1}: events/s ${base.eventsPerSecond} → ${head.eventsPerSecond}, p99 ${base.p99Ms} → ${head.p99Ms} ms\n`,
