@@ -144,7 +144,13 @@ function entryFile(svc: Service): string | undefined {
     : svc.build === undefined
       ? []
       : dockerfileCmd(join(svc.build.context, svc.build.dockerfile));
-  return command.find((arg) => arg.endsWith('.ts'));
+  for (const arg of command) {
+    if (arg.endsWith('.ts')) return arg;
+    // Images run the bundles `npm run build` makes from each service's source entry.
+    const built = /^([\w-]+)\/dist\/([\w-]+)\.js$/.exec(arg);
+    if (built !== null) return `${built[1]}/src/${built[2]}.ts`;
+  }
+  return undefined;
 }
 
 /** Each process entry and the zod schema its env.ts validates the environment with. */
@@ -549,6 +555,20 @@ describe('compose.yaml gives every app what its env schema asks for', () => {
   it('knows the env schema of every app it builds', () => {
     expect(apps.length).toBeGreaterThan(0);
     for (const [name, svc] of apps) expect(Object.keys(envSchemas), name).toContain(entryFile(svc));
+  });
+
+  it("runs only bundles its workspace's build makes, from sources that exist", () => {
+    for (const [name, svc] of apps) {
+      const entry = entryFile(svc) ?? '';
+      const [workspace, ...rest] = entry.split('/');
+      const build = (
+        JSON.parse(readFileSync(join(root, workspace ?? '', 'package.json'), 'utf8')) as {
+          scripts?: Record<string, string>;
+        }
+      ).scripts?.build;
+      expect(build, name).toContain(rest.join('/'));
+      expect(existsSync(join(root, entry)), `${name}: ${entry}`).toBe(true);
+    }
   });
 
   it('sets every required variable to a valid value (with .env.example as .env)', () => {
