@@ -8,6 +8,7 @@ import { compareStreamIds } from './support/conformance.ts';
 import { type ContractWriter, createContractWriter } from './support/fake-worker.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
+import { lockOrders } from './support/table-lock.ts';
 import { until } from './support/wait.ts';
 
 /** Live events a loading subscription may hold here: far fewer than the test writes meanwhile. */
@@ -142,18 +143,8 @@ describe('live-buffer overflow while a subscription loads', () => {
     await s.next(is('welcome'));
 
     // An exclusive lock holds the snapshot query, and with it the subscription, in loading.
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let locked = false;
-    const lock = h.db.sql.begin(async (tx) => {
-      await tx`lock table orders in access exclusive mode`;
-      locked = true;
-      await held;
-    });
+    const lock = await lockOrders(h.db.sql);
     try {
-      await until(() => locked, 'the table lock');
       s.send({ type: 'subscribe', sub: 'ov', filter: { customer: CUSTOMER } });
       await until(
         () => [...gw.hub.connections].some((c) => c.subs.get('ov')?.state === 'loading'),
@@ -172,8 +163,7 @@ describe('live-buffer overflow while a subscription loads', () => {
         () => exclusively(() => writeAndDispatch(2)),
       );
     } finally {
-      release();
-      await lock;
+      await lock.release();
     }
     // Writes go on while the subscription replays, and keep going until it is live.
     let writing = true;

@@ -7,6 +7,7 @@ import { viewOf } from './support/frame-view.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { diffRows } from './support/recorder.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
+import { lockOrders } from './support/table-lock.ts';
 import { until } from './support/wait.ts';
 
 /** A change for an order that exists only in the stream, committed at `committedAt`. */
@@ -65,18 +66,8 @@ describe('subscriptions while they load, and what they remember after', () => {
     for (let i = 0; i < 3; i++) await worker.insert('Loader');
     const s = await open();
     // An exclusive lock holds the snapshot query, and with it the subscription, in loading.
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let locked = false;
-    const lock = h.db.sql.begin(async (tx) => {
-      await tx`lock table orders in access exclusive mode`;
-      locked = true;
-      await held;
-    });
+    const lock = await lockOrders(h.db.sql);
     try {
-      await until(() => locked, 'the table lock');
       s.send({ type: 'subscribe', sub: 'load', filter: { customer: 'Loader' } });
       await until(() => subscription('load')?.state === 'loading', 'the subscription to start loading');
       const marker = await createContractWriter(h.redis, h.keys).marker('truncate');
@@ -90,8 +81,7 @@ describe('subscriptions while they load, and what they remember after', () => {
       }, 'the gateway to read the marker');
       expect(s.frames.some((f) => f.type === 'live')).toBe(false);
     } finally {
-      release();
-      await lock;
+      await lock.release();
     }
     expect(await s.next(is('reset', 'load'))).toMatchObject({ reason: 'truncate' });
     for (;;) if ((await s.next(is('snapshot', 'load'))).done) break;

@@ -6,6 +6,7 @@ import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
 import { CheckedWebSocket } from './support/checked-socket.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
+import { lockOrders } from './support/table-lock.ts';
 import { until } from './support/wait.ts';
 
 const ROWS = 100_000;
@@ -113,20 +114,10 @@ describe('snapshots under load', () => {
           and query like '%from orders%'`;
       return rows.filter((r) => r.query.includes('id = any') === byIds).length;
     };
-    let unlock = () => {};
-    const locked = new Promise<void>((resolve) => {
-      unlock = resolve;
-    });
-    let lockHeld = false;
     // Holding an exclusive lock makes the gateway's snapshot query wait inside PostgreSQL:
     // a query that is really running when the unsubscribe arrives.
-    const lock = h.db.sql.begin(async (tx) => {
-      await tx`lock table orders in access exclusive mode`;
-      lockHeld = true;
-      await locked;
-    });
+    const lock = await lockOrders(h.db.sql);
     try {
-      await until(() => lockHeld, 'the table lock');
       const a = await openRaw(gw.url);
       const b = await openRaw(gw.url);
       await a.next(is('welcome'));
@@ -141,8 +132,7 @@ describe('snapshots under load', () => {
       await until(async () => (await running(true)) === 1, "b's query to get the slot");
       expect(await running(false)).toBe(0);
       expect(a.frames.filter((f) => f.type === 'error')).toEqual([]);
-      unlock();
-      await lock;
+      await lock.release();
       await b.next(is('live', 'one'));
       expect(
         b.frames.filter((f) => f.type === 'snapshot').flatMap((f) => (f.type === 'snapshot' ? f.rows : [])),
@@ -150,8 +140,7 @@ describe('snapshots under load', () => {
       a.close();
       b.close();
     } finally {
-      unlock();
-      await lock.catch(() => {});
+      await lock.release().catch(() => {});
     }
   });
 
@@ -216,22 +205,11 @@ describe('snapshots under load', () => {
     };
     /** Runs `work` while an exclusive lock makes every snapshot query wait inside PostgreSQL. */
     const underLock = async (work: () => Promise<void>) => {
-      let unlock = () => {};
-      const locked = new Promise<void>((resolve) => {
-        unlock = resolve;
-      });
-      let held = false;
-      const lock = h.db.sql.begin(async (tx) => {
-        await tx`lock table orders in access exclusive mode`;
-        held = true;
-        await locked;
-      });
+      const lock = await lockOrders(h.db.sql);
       try {
-        await until(() => held, 'the table lock');
         await work();
       } finally {
-        unlock();
-        await lock;
+        await lock.release();
       }
     };
     for (let i = 0; i < 8; i++) {
