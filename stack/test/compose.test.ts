@@ -4,7 +4,7 @@
  * schemas and the native stack's settings, and for internal consistency (every image pinned,
  * every dependency a real service, every build file and mounted file present).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019.js';
@@ -285,6 +285,57 @@ describe('compose.yaml', () => {
         const host = m[1] ?? '';
         if (host === name || compose.services[host] === undefined) continue;
         expect(before, `${name} connects to ${host} but does not wait for it`).toContain(host);
+      }
+    }
+  });
+
+  it("gives every npm ci every workspace's manifest, and every build the sources its workspace imports", () => {
+    const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      workspaces: string[];
+    };
+    const workspaces = rootManifest.workspaces.flatMap((pattern) =>
+      pattern.endsWith('/*')
+        ? readdirSync(join(root, pattern.slice(0, -2)))
+            .map((dir) => `${pattern.slice(0, -2)}/${dir}`)
+            .filter((dir) => existsSync(join(root, dir, 'package.json')))
+        : [pattern],
+    );
+    const byName = new Map(
+      workspaces.map((dir) => {
+        const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+          name: string;
+          dependencies?: Record<string, string>;
+        };
+        return [manifest.name, { dir, deps: Object.keys(manifest.dependencies ?? {}) }] as const;
+      }),
+    );
+    /** The workspaces `name` needs at run time, itself included. */
+    const closure = (name: string, seen = new Set<string>()): Set<string> => {
+      if (seen.has(name) || !byName.has(name)) return seen;
+      seen.add(name);
+      for (const dep of byName.get(name)?.deps ?? []) closure(dep, seen);
+      return seen;
+    };
+    const dockerfiles = new Set(
+      services.flatMap(([, svc]) =>
+        svc.build === undefined ? [] : [join(svc.build.context, svc.build.dockerfile)],
+      ),
+    );
+    expect(dockerfiles.size).toBeGreaterThan(0);
+    for (const file of dockerfiles) {
+      const text = readFileSync(join(root, file), 'utf8');
+      if (!text.includes('npm ci')) continue;
+      // The lockfile names every workspace: npm ci refuses a tree where one is missing.
+      for (const dir of workspaces)
+        expect(text, `${file} copies ${dir}/package.json`).toContain(`COPY ${dir}/package.json`);
+      // The service's build compiles its workspace dependencies in, so their sources must be there.
+      for (const built of text.matchAll(/npm run build --workspace (\S+)/g)) {
+        for (const name of closure(built[1] ?? '')) {
+          const dir = byName.get(name)?.dir ?? '';
+          expect(text, `${file}: building ${built[1]} needs ${dir}/src`).toMatch(
+            new RegExp(`COPY ${dir}/src ${dir}/src|COPY ${dir}/src\\b`),
+          );
+        }
       }
     }
   });
