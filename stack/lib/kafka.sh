@@ -31,7 +31,16 @@ start_jvm() {
   say "starting $name"
   setsid nohup java "-Xms$heap" "-Xmx$heap" -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$CONF_DIR/log4j2.properties" "$@" >"$LOG_DIR/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN_DIR/$name.pid"
+  pid=$!
+  echo "$pid" >"$RUN_DIR/$name.pid"
+  # Until the forked shell has exec'd into java, the pid names a bash process, and service_pid
+  # would take the fresh pid file for a stale one. Wait for the exec (or the early death).
+  local waited=0
+  until our_jvm "$name" "$pid"; do
+    [[ -n "$(process_args "$pid")" ]] || fail "$name exited right after start (log: $LOG_DIR/$name.log)"
+    ((waited++ < 100)) || fail "$name (pid $pid) did not become java within 10s"
+    sleep 0.1
+  done
 }
 
 start_kafka() {
