@@ -26,6 +26,8 @@ export const envSchema = z.object({
   /** Ping interval announced to clients in `welcome`. */
   CLIENT_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object per line, for machines) or `pretty` (for a terminal; `npm run dev` sets it). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /**
    * `development` mints demo tokens at /dev/token and must bind to loopback; `production` needs
    * a real JWT_SECRET and ALLOWED_ORIGINS and never mints. Unset means production: minting is

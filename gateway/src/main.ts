@@ -11,7 +11,7 @@ import { metricsSettings } from './ops/metrics-settings.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 
 const env = loadEnv();
-const logger = createLogger(env.GATEWAY_ID, env.LOG_LEVEL);
+const logger = createLogger(env.GATEWAY_ID, env.LOG_LEVEL, env.LOG_FORMAT);
 // Before any connection: a production gateway without a real secret must not start at all.
 let auth: AuthSettings;
 try {

@@ -42,6 +42,8 @@ export const envSchema = z.object({
   WORKER_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
   WORKER_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object per line, for machines) or `pretty` (for a terminal; `npm run dev` sets it). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,5 @@
 /**
- * pino JSON logs, and a bridge that sends kafkajs' own log lines through the same logger
+ * pino logs (JSON, or pretty in development), and a bridge that sends kafkajs' own log lines through the same logger
  * instead of its default console writer.
  */
 import { type logCreator, logLevel } from 'kafkajs';
@@ -7,9 +7,21 @@ import { type Level, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
-export function createLogger(level: Level | 'silent' = 'info'): Logger {
-  return pino({ level, base: { service: 'orders-worker', pid: process.pid } });
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * JSON lines by default; `pretty` hands them to pino-pretty (a development dependency, resolved
+ * only when asked for) for a terminal.
+ */
+export function createLogger(level: Level | 'silent' = 'info', format: LogFormat = 'json'): Logger {
+  const transport = format === 'pretty' ? prettyTransport : undefined;
+  return pino({ level, base: { service: 'orders-worker', pid: process.pid }, transport });
 }
+
+const prettyTransport = {
+  target: 'pino-pretty',
+  options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+};
 
 const levels: Record<logLevel, Level | undefined> = {
   [logLevel.NOTHING]: undefined,

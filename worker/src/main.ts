@@ -14,7 +14,7 @@ import { createMetrics } from './metrics.ts';
 import { runGatewayReaper } from './reaper.ts';
 
 const env = loadEnv();
-const logger = createLogger(env.LOG_LEVEL);
+const logger = createLogger(env.LOG_LEVEL, env.LOG_FORMAT);
 const shutdown = new AbortController();
 
 // REDIS_CLUSTER selects a Redis Cluster, REDIS_URL (the default) one server; nothing else differs.
