@@ -4,7 +4,7 @@ import { Outbox, type OutboxOptions } from '../backpressure/outbox.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
 import type { SendStats } from './send-stats.ts';
 import type { SocketSink } from './socket-sink.ts';
-import type { Subscription } from './subscription.ts';
+import { SubscriptionMap } from './subscription-index.ts';
 
 export interface ConnectionOptions {
   /**
@@ -23,7 +23,7 @@ const MAX_BATCH_CHARS = 64 * 1024;
 
 /** One WebSocket and its subscriptions. */
 export class Connection {
-  readonly subs = new Map<string, Subscription>();
+  readonly subs = new SubscriptionMap();
   #closed = false;
   readonly outbox: Outbox;
   /**
@@ -75,6 +75,28 @@ export class Connection {
     } finally {
       this.closeBatch();
     }
+  }
+
+  #round = 0;
+  #corked = false;
+  #batched = false;
+
+  enterDispatch(round: number): boolean {
+    if (this.#round === round) return false;
+    this.#round = round;
+    this.#corked = this.sink.cork !== undefined;
+    this.sink.cork?.();
+    this.#batched = this.batchChanges;
+    if (this.#batched) this.openBatch();
+    return true;
+  }
+
+  leaveDispatch(): void {
+    // The batch goes out before the uncork, in the same write as everything else.
+    if (this.#batched) this.closeBatch();
+    if (this.#corked) this.sink.uncork?.();
+    this.#batched = false;
+    this.#corked = false;
   }
 
   /** {@link batch} for a caller that cannot wrap its work in one function; pair every call with {@link closeBatch}. */

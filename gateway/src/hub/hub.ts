@@ -3,6 +3,9 @@ import { isMarker, type StreamEntry } from '@orders/contract/redis';
 import { ChangeFanout } from './change-fanout.ts';
 import type { Connection } from './connection.ts';
 import { MarkerEvent } from './marker-event.ts';
+import type { SubscriberSocket } from './subscriber-socket.ts';
+import type { StreamEvent, Subscription } from './subscription.ts';
+import { SubscriptionIndex } from './subscription-index.ts';
 
 /** The gateway's sockets; turns each stream entry into frames for the subscriptions it concerns. */
 export class Hub {
@@ -13,8 +16,13 @@ export class Hub {
    */
   epoch = '';
 
+  /** Every subscription of the attached connections, findable by the orders it watches. */
+  readonly index = new SubscriptionIndex();
+  #round = 0;
+
   add(conn: Connection): void {
     this.connections.add(conn);
+    conn.subs.attach(this.index);
   }
 
   remove(conn: Connection): void {
@@ -24,31 +32,30 @@ export class Hub {
 
   /** Synchronous on purpose: when it returns, every frame is queued and the entries may be acknowledged. */
   dispatch(entries: readonly StreamEntry[]): void {
-    const corked: Connection[] = [];
-    for (const conn of this.connections) {
-      if (conn.subs.size === 0 || conn.sink.cork === undefined) continue;
-      conn.sink.cork();
-      corked.push(conn);
-    }
-    const batching: Connection[] = [];
-    for (const conn of this.connections) {
-      if (conn.subs.size === 0 || !conn.batchChanges) continue;
-      conn.openBatch();
-      batching.push(conn);
-    }
+    const round = ++this.#round;
+    // Only the sockets an event is offered to are corked and batched, each once per dispatch.
+    const entered: SubscriberSocket[] = [];
+    let event: StreamEvent;
+    const visit = (sub: Subscription) => {
+      if (sub.conn.enterDispatch(round)) entered.push(sub.conn);
+      sub.offer(event);
+    };
+    const clock = this.index.clock;
     try {
       for (const entry of entries) {
-        const event = isMarker(entry)
+        const marker = isMarker(entry);
+        event = marker
           ? new MarkerEvent(entry.id, entry.reset, this.epoch)
           : new ChangeFanout(entry, this.epoch);
-        for (const conn of this.connections) {
-          for (const sub of conn.subs.values()) sub.offer(event);
-        }
+        this.index.forEach(marker ? undefined : entry.change.row.id, visit);
+        clock.epoch = event.epoch;
+        clock.id = entry.id;
+        clock.ms = event.ms;
+        clock.seq = event.seq;
       }
     } finally {
       // Batches go out before the uncork, in the same write as everything else.
-      for (const conn of batching) conn.closeBatch();
-      for (const conn of corked) conn.sink.uncork?.();
+      for (const conn of entered) conn.leaveDispatch();
     }
   }
 
@@ -67,8 +74,6 @@ export class Hub {
   }
 
   subscriptionCount(): number {
-    let count = 0;
-    for (const conn of this.connections) count += conn.subs.size;
-    return count;
+    return this.index.size;
   }
 }

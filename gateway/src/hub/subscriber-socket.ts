@@ -17,4 +17,11 @@ export interface SubscriberSocket {
   sendFrame(frame: ServerFrame): void;
   /** Runs `run` with a batch open: change frames it writes may leave as one `changes` frame. */
   batch(run: () => void): void;
+  /**
+   * The hub's dispatch `round` is about to offer this socket an event. The first call of a
+   * round corks the socket and opens a batch, and answers true: the hub then owes one
+   * {@link leaveDispatch} when the round ends.
+   */
+  enterDispatch(round: number): boolean;
+  leaveDispatch(): void;
 }

@@ -6,6 +6,7 @@ import { HeldRows } from './held-rows.ts';
 import { KnownVersions } from './known-versions.ts';
 import { MarkerEvent } from './marker-event.ts';
 import type { SubscriberSocket } from './subscriber-socket.ts';
+import type { DispatchClock } from './subscription-index.ts';
 
 export type SubscriptionState = 'loading' | 'live' | 'closed';
 
@@ -51,9 +52,26 @@ export class Subscription {
     readonly maxBuffered: number,
   ) {}
 
+  /**
+   * The hub's last offered event, set when the hub indexes this subscription. The index skips
+   * events that cannot concern it, so a live subscription counts as brought up to that event.
+   */
+  clock: DispatchClock | undefined;
+
   /** Stream position this subscriber has been brought up to (sent or filtered out). */
   get position(): string {
+    this.#catchUp();
     return this.#position;
+  }
+
+  #catchUp(): void {
+    const clock = this.clock;
+    if (clock === undefined || this.state !== 'live' || clock.epoch !== this.epoch) return;
+    if (clock.ms > this.#positionMs || (clock.ms === this.#positionMs && clock.seq > this.#positionSeq)) {
+      this.#position = clock.id;
+      this.#positionMs = clock.ms;
+      this.#positionSeq = clock.seq;
+    }
   }
 
   set position(id: string) {
@@ -63,7 +81,7 @@ export class Subscription {
 
   /** The position as the client sees it. */
   get cursor(): string {
-    return formatCursor(this.epoch, this.#position);
+    return formatCursor(this.epoch, this.position);
   }
 
   offer(event: StreamEvent): void {
