@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { redisKeys, type StreamChange } from '@orders/contract/redis';
 import {
+  createStandInForwarder,
   createTestDatabase,
   devToken,
   freePort,
@@ -32,7 +33,6 @@ import {
   newNamespace,
   spawnGateway,
 } from '@orders/testing';
-import { createForwarder } from '@orders/worker';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { percentile } from './percentile.ts';
@@ -238,12 +238,7 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
   await redis.connect();
   const gw: GatewayProcess = await spawnGateway(`${env.REDIS_NS}-lat`, env, undefined, measuredNodeArgs);
   children.push(gw.child);
-  const forwarder = createForwarder(
-    redis,
-    keys,
-    { gatewayTtlMs: 10_000, historyMaxlen: 200_000, gatewayMaxlen: 200_000 },
-    'bench-connections',
-  );
+  const forwarder = createStandInForwarder(redis, keys, 'bench-connections', 200_000);
   const sentAt = new Map<number, number>();
   let samples: number[] = [];
   let measuring = false;

@@ -21,9 +21,16 @@ import { OrdersClient } from '@orders/client';
 import { parseCursor } from '@orders/contract';
 import { redisKeys, type StreamChange } from '@orders/contract/redis';
 import { orderStatuses } from '@orders/drizzle';
-import { createTestDatabase, devToken, freePort, newNamespace, spawnGateway } from '@orders/testing';
-import { createForwarder, createKafka } from '@orders/worker';
-import { pino } from 'pino';
+import {
+  createStandInForwarder,
+  createTestDatabase,
+  createTestKafka,
+  devToken,
+  freePort,
+  newNamespace,
+  spawnGateway,
+  spawnWorker,
+} from '@orders/testing';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { ChangeFanout } from '../src/hub/change-fanout.ts';
@@ -92,16 +99,6 @@ async function deadline<T>(promise: Promise<T>, what: string, ms = 300_000): Pro
   }
 }
 
-function spawnWorker(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: `${repoRoot}worker`,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
 function row(id: number, version: number, status: string) {
   const now = new Date().toISOString();
   return {
@@ -130,7 +127,7 @@ function debeziumValue(id: number, version: number): string {
 }
 
 async function latencyRun(ctx: { topic: string; urls: [string, string]; metrics: [string, string] }) {
-  const kafka = createKafka(['127.0.0.1:9092'], 'gateway-bench', pino({ level: 'silent' }));
+  const kafka = createTestKafka('gateway-bench');
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 
@@ -287,7 +284,7 @@ async function main() {
   redis.on('error', () => {});
   await redis.connect();
   const db = await createTestDatabase();
-  const kafka = createKafka(['127.0.0.1:9092'], 'gateway-bench-admin', pino({ level: 'silent' }));
+  const kafka = createTestKafka('gateway-bench-admin');
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
@@ -296,17 +293,17 @@ async function main() {
       { topic: `${topic}.dlq`, numPartitions: 1 },
     ],
   });
-  const workerPort = await freePort();
   try {
-    spawnWorker({
+    const worker = await spawnWorker(`${ns}-worker`, {
       ORDERS_TOPIC: topic,
       KAFKA_GROUP: `${ns}-worker`,
       DLQ_TOPIC: `${topic}.dlq`,
       REDIS_NS: ns,
-      WORKER_PORT: String(workerPort),
+      LOG_LEVEL: 'warn',
       HISTORY_MAXLEN: '200000',
       GATEWAY_MAXLEN: '200000',
     });
+    children.push(worker.child);
     // Every bench client comes from one address with one principal: lift the per-address and
     // per-principal caps that would otherwise refuse all but the first few hundred.
     const perSource = String(Math.max(CLIENTS, FANOUT_CLIENTS) * 2);
@@ -324,13 +321,6 @@ async function main() {
       spawnGateway(`${ns}-b`, gwEnv, undefined, nodeArgs),
     ]);
     children.push(a.child, b.child);
-    await until(async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${workerPort}/readyz`)).ok;
-      } catch {
-        return false;
-      }
-    }, 'worker ready');
     log('worker and gateways ready');
 
     const latency = args['skip-latency']
@@ -359,12 +349,7 @@ async function main() {
     // Fan-out: a burst of changes forwarded with the worker's own script, so the gateway
     // reads them exactly as in production.
     // No Kafka behind this burst: a fixed cluster id keeps its marks apart from real ones.
-    const forwarder = createForwarder(
-      redis,
-      keys,
-      { gatewayTtlMs: 10_000, historyMaxlen: 200_000, gatewayMaxlen: 200_000 },
-      'bench-fanout',
-    );
+    const forwarder = createStandInForwarder(redis, keys, 'bench-fanout', 200_000);
     const gatewayRates: number[] = [];
     const batchedRates: number[] = [];
     const bareRates: number[] = [];
