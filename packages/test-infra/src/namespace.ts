@@ -7,3 +7,16 @@ import { randomBytes } from 'node:crypto';
 export function newNamespace(): string {
   return `t${randomBytes(3).toString('hex')}`;
 }
+
+/** The part of a Redis client that dropping a namespace needs. */
+export interface NamespaceRedis {
+  scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
+  del(keys: string[]): Promise<unknown>;
+}
+
+/** Deletes every key of a namespace (its keys share the `{ns}` hash tag). */
+export async function dropRedisNamespace(redis: NamespaceRedis, ns: string): Promise<void> {
+  for await (const keys of redis.scanIterator({ MATCH: `{${ns}}*`, COUNT: 1000 })) {
+    if (keys.length > 0) await redis.del(keys);
+  }
+}

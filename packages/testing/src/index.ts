@@ -1,13 +1,28 @@
 export {
+  benchLog,
+  benchOptions,
   type CreateTestDatabaseOptions,
   type CreateTestPipelineOptions,
   createTestDatabase,
   createTestPipeline,
+  dropRedisNamespace,
+  formatSpread,
+  generatedBy,
+  load1,
+  machine,
+  type NamespaceRedis,
   newNamespace,
+  runBench,
+  type Spread,
+  sleep,
+  spread,
+  stopChildren,
   type TestDatabase,
   type TestPipeline,
+  until,
   type WaitForOptions,
   waitFor,
+  writeResult,
 } from '@orders/test-infra';
 export { devToken } from './dev-token.ts';
 export { order, orderAt } from './order-fixture.ts';
