@@ -14,6 +14,7 @@ import { redisKeys } from '@orders/contract/redis';
 import {
   createTestKafka,
   createTestPipeline,
+  dropRedisNamespace,
   type GatewayProcess,
   type ServiceProcess,
   spawnGateway,
@@ -95,8 +96,7 @@ describe('the compiled worker and gateway', () => {
     if (pipeline !== undefined) {
       await admin?.deleteTopics({ topics: [`${pipeline.topic}.dlq`] }).catch(() => {});
       await pipeline.close();
-      for await (const keys of redis.scanIterator({ MATCH: `{${pipeline.ns}}*`, COUNT: 1000 }))
-        if (keys.length > 0) await redis.del(keys);
+      await dropRedisNamespace(redis, pipeline.ns);
     }
     await admin?.disconnect();
     if (redis.isOpen) await redis.close();

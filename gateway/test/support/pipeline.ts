@@ -19,7 +19,7 @@ export interface Stack {
   pipeline: TestPipeline;
   keys: RedisKeys;
   redis: RedisClient;
-  worker: InProcessWorker['worker'];
+  worker: InProcessWorker;
   writer: ReturnType<typeof createSqlWriter>;
   gateways: Map<string, GatewayProcess>;
   /** `env` adds to (or overrides) the gateway's environment, e.g. its auth settings. */
@@ -27,19 +27,28 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function createStack(options: { gatewayTtlMs?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  gatewayTtlMs?: number;
+  /** Partitions of the change topic. @default 3 */
+  partitions?: number;
+  /** History and gateway stream length. @default 100000 */
+  maxlen?: number;
+}
+
+export async function createStack(options: StackOptions = {}): Promise<Stack> {
   const redis = await connectRedis();
-  const pipeline = await createTestPipeline({ partitions: 3 });
+  const pipeline = await createTestPipeline({ partitions: options.partitions ?? 3 });
   const keys = redisKeys(pipeline.ns);
   const worker = await startInProcessWorker(pipeline, redis, keys, {
     ...(options.gatewayTtlMs === undefined ? {} : { gatewayTtlMs: options.gatewayTtlMs }),
+    ...(options.maxlen === undefined ? {} : { maxlen: options.maxlen }),
   });
   const gateways = new Map<string, GatewayProcess>();
   return {
     pipeline,
     keys,
     redis,
-    worker: worker.worker,
+    worker,
     writer: createSqlWriter(pipeline.sql),
     gateways,
     async startGateway(id, port, env = {}) {
