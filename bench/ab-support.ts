@@ -6,6 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatSpread, load1, spread as spreadOf } from '@orders/testing';
 
 /** The checkout's commit, so a report names versions rather than local paths. */
 export function commitOf(dir: string, paths: readonly string[]): string {
@@ -18,15 +19,39 @@ export function commitOf(dir: string, paths: readonly string[]): string {
   }
 }
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
+export const median = (xs: readonly number[]): number => spreadOf(xs).median;
 
 /** `median (min–max)` with `digits` decimals. */
-export function spread(xs: readonly number[], digits: number): string {
-  return `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+export const spread = (xs: readonly number[], digits: number): string => formatSpread(spreadOf(xs), digits);
+
+export interface Pair<F> {
+  base: F;
+  head: F;
+}
+
+/**
+ * Rounds alternating base, head: a machine whose speed drifts (it is shared) moves both sides
+ * of a pair alike. `describe` gives a finished round's log line; the load average is taken
+ * before and after.
+ */
+export async function alternate<F>(
+  tag: string,
+  rounds: number,
+  sides: Pair<string>,
+  measure: (dir: string) => Promise<F>,
+  describe: (pair: Pair<F>) => string,
+): Promise<{ pairs: Pair<F>[]; loadBefore: number; loadAfter: number }> {
+  const loadBefore = load1();
+  const pairs: Pair<F>[] = [];
+  for (let i = 0; i < rounds; i++) {
+    process.stdout.write(`[${tag}] round ${i + 1}/${rounds}: base\n`);
+    const base = await measure(sides.base);
+    process.stdout.write(`[${tag}] round ${i + 1}/${rounds}: head\n`);
+    const head = await measure(sides.head);
+    pairs.push({ base, head });
+    process.stdout.write(`[${tag}] round ${i + 1}: ${describe({ base, head })}\n`);
+  }
+  return { pairs, loadBefore, loadAfter: load1() };
 }
 
 export interface SideRun {

@@ -11,8 +11,19 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { createTestPipeline, devToken, freePort, type TestPipeline } from '@orders/testing';
+import {
+  benchLog,
+  benchOptions,
+  createTestPipeline,
+  devToken,
+  dropRedisNamespace,
+  freePort,
+  runBench,
+  sleep,
+  stopChildren,
+  type TestPipeline,
+  until,
+} from '@orders/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { createClient } from 'redis';
@@ -30,40 +41,27 @@ import {
 } from './report.ts';
 import { ORDERS, seedOrders, writeAt } from './writer.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    rates: { type: 'string', default: '100,300,1000' },
-    clients: { type: 'string', default: '200' },
-    seconds: { type: 'string' },
-    warmup: { type: 'string' },
-    rounds: { type: 'string' },
-    drain: { type: 'string' },
-    'client-processes': { type: 'string', default: '2' },
-    quick: { type: 'boolean', default: false },
-  },
+const args = benchOptions({
+  rates: '100,300,1000',
+  clients: 200,
+  seconds: undefined,
+  warmup: undefined,
+  rounds: undefined,
+  drain: undefined,
+  'client-processes': 2,
+  quick: false,
 });
-const RATES = (args.rates ?? '').split(',').map(Number);
-const CLIENTS = Number(args.clients);
+const RATES = args.rates.split(',').map(Number);
 const SECONDS = Number(args.seconds ?? (args.quick ? 6 : 15));
 const WARMUP = Number(args.warmup ?? (args.quick ? 2 : 3));
 const ROUNDS = Number(args.rounds ?? 2);
 /** Longest wait, after the last write, for the measured changes to reach every client. */
 const DRAIN_S = Number(args.drain ?? (args.quick ? 10 : 20));
-const CLIENT_PROCESSES = Number(args['client-processes']);
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const here = fileURLToPath(new URL('./', import.meta.url));
-const log = (message: string) => process.stderr.write(`[bench:e2e] ${message}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = benchLog('bench:e2e');
 const children: ChildProcess[] = [];
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 async function httpOk(url: string): Promise<boolean> {
   try {
@@ -154,8 +152,10 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
   const token = side === 'pipeline' ? await devToken(s.gateways[0]?.url ?? '') : '';
   const urls = side === 'pipeline' ? s.gateways.map((g) => `${g.url}?token=${token}`) : [s.directUrl];
   const processes: ChildProcess[] = [];
-  for (let p = 0; p < CLIENT_PROCESSES; p++) {
-    const count = Math.floor(CLIENTS / CLIENT_PROCESSES) + (p < CLIENTS % CLIENT_PROCESSES ? 1 : 0);
+  for (let p = 0; p < args['client-processes']; p++) {
+    const count =
+      Math.floor(args.clients / args['client-processes']) +
+      (p < args.clients % args['client-processes'] ? 1 : 0);
     // Each process spreads its sockets over the gateways, so both gateways get half.
     processes.push(tsxProcess(`${here}clients.ts`, [side, String(count), urls.join(',')]));
   }
@@ -173,7 +173,7 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
   });
   // Wait for every measured change to reach every client, so the percentiles are complete
   // (a few writes in flight at the boundary may also count, hence "at least").
-  const expectedDeliveries = writes.measured * CLIENTS;
+  const expectedDeliveries = writes.measured * args.clients;
   const drainStart = performance.now();
   let delivered = 0;
   while (performance.now() - drainStart < DRAIN_S * 1000) {
@@ -306,9 +306,9 @@ async function main() {
     ]);
     // Generous: on a loaded machine a process compiling its TypeScript takes a while.
     await Promise.all([
-      until(() => httpOk(`http://127.0.0.1:${workerPort}/readyz`), 'worker ready', 180_000),
+      until(() => httpOk(`http://127.0.0.1:${workerPort}/readyz`), 'worker ready', 180_000, 50),
       ...gateways.map((g) =>
-        until(() => httpOk(`http://127.0.0.1:${g.port}/readyz`), 'gateway ready', 180_000),
+        until(() => httpOk(`http://127.0.0.1:${g.port}/readyz`), 'gateway ready', 180_000, 50),
       ),
       new Promise<void>((resolve, reject) => {
         direct.stdout?.once('data', () => resolve());
@@ -351,7 +351,7 @@ async function main() {
       loadAfter: loadavg(),
       config: {
         rates: RATES,
-        clients: CLIENTS,
+        clients: args.clients,
         seconds: SECONDS,
         warmup: WARMUP,
         rounds: ROUNDS,
@@ -366,26 +366,15 @@ async function main() {
     await writeFile(`${repoRoot}bench/results/e2e.json`, `${JSON.stringify(numbers, null, 2)}\n`);
     log('wrote bench/results/e2e.md');
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await sleep(1_500);
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await stopChildren(children);
     await sql.end({ timeout: 5 }).catch(() => {});
     await admin.deleteTopics({ topics: [dlq] }).catch(() => {});
     await admin.deleteGroups([`${ns}-worker`, `${ns}-direct`]).catch(() => {});
     await admin.disconnect();
-    for await (const keys of redis.scanIterator({ MATCH: `{${ns}}*`, COUNT: 1000 })) {
-      if (keys.length > 0) await redis.del(keys);
-    }
+    await dropRedisNamespace(redis, ns);
     await redis.close();
     await pipeline.close();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    log(String(error instanceof Error ? (error.stack ?? error.message) : error));
-    for (const child of children) child.kill('SIGKILL');
-    process.exit(1);
-  },
-);
+runBench(main, log, children);

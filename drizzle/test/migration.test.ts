@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/testing/src/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../packages/test-infra/src/index.ts';
 import { migrateDatabase, migrationsFolder } from '../src/migrate-database.ts';
 
 let first: TestDatabase;

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConnectApi } from '../../packages/testing/src/connect-api.ts';
-import { connectKafkaAdmin } from '../../packages/testing/src/kafka-admin.ts';
+import { ConnectApi } from '../../packages/test-infra/src/connect-api.ts';
+import { connectKafkaAdmin } from '../../packages/test-infra/src/kafka-admin.ts';
 import { ensureDatabase } from '../src/ensure-database.ts';
 
 /** A port that was free a moment ago, so nothing answers on it. */

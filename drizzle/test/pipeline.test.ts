@@ -1,9 +1,9 @@
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { ConnectApi } from '../../packages/testing/src/connect-api.ts';
-import { createTestPipeline } from '../../packages/testing/src/index.ts';
-import { connectKafkaAdmin } from '../../packages/testing/src/kafka-admin.ts';
-import { slotPrefix } from '../../packages/testing/src/stack-id.ts';
+import { ConnectApi } from '../../packages/test-infra/src/connect-api.ts';
+import { createTestPipeline } from '../../packages/test-infra/src/index.ts';
+import { connectKafkaAdmin } from '../../packages/test-infra/src/kafka-admin.ts';
+import { slotPrefix } from '../../packages/test-infra/src/stack-id.ts';
 import { env } from '../src/env.ts';
 
 describe('createTestPipeline', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/testing/src/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../packages/test-infra/src/index.ts';
 import { type SimulationProgress, simulate } from '../src/simulator/index.ts';
 
 let database: TestDatabase;

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/testing/src/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../packages/test-infra/src/index.ts';
 import { orders } from '../src/schema.ts';
 
 // Timestamps stay PostgreSQL text here: drizzle installs its own parsers on the client it wraps.

@@ -19,20 +19,30 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { redisKeys, type StreamChange } from '@orders/contract/redis';
 import {
+  benchLog,
+  benchOptions,
+  createStandInForwarder,
   createTestDatabase,
   devToken,
+  dropRedisNamespace,
+  formatSpread,
   freePort,
   type GatewayProcess,
+  generatedBy,
+  load1,
+  machine,
   newNamespace,
+  runBench,
+  sleep,
   spawnGateway,
+  spread,
+  until,
+  writeResult,
 } from '@orders/testing';
-import { createForwarder } from '@orders/worker';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { percentile } from './percentile.ts';
@@ -41,57 +51,26 @@ const TARGET_MEMORY_RATIO = 1.5;
 const TARGET_OPEN_RATIO = 1.5;
 const TARGET_P99_GROWTH = 1.2;
 
-const { values: args } = parseArgs({
-  options: {
-    connections: { type: 'string', default: '5000' },
-    rounds: { type: 'string', default: '3' },
-    window: { type: 'string', default: '50' },
-    hold: { type: 'string', default: '10000' },
-    base: { type: 'string', default: '1000' },
-    active: { type: 'string', default: '100' },
-    rate: { type: 'string', default: '50' },
-    seconds: { type: 'string', default: '10' },
-    'latency-rounds': { type: 'string', default: '2' },
-    out: { type: 'string', default: 'connections' },
-    'skip-latency': { type: 'boolean', default: false },
-    'skip-memory': { type: 'boolean', default: false },
-  },
+const args = benchOptions({
+  connections: 5000,
+  rounds: 3,
+  window: 50,
+  hold: 10000,
+  base: 1000,
+  active: 100,
+  rate: 50,
+  seconds: 10,
+  'latency-rounds': 2,
+  out: 'connections',
+  'skip-latency': false,
+  'skip-memory': false,
 });
-const CONNECTIONS = Number(args.connections);
-const ROUNDS = Number(args.rounds);
-const WINDOW = Number(args.window);
-const HOLD = Number(args.hold);
-const BASE = Number(args.base);
-const ACTIVE = Number(args.active);
-const RATE = Number(args.rate);
-const SECONDS = Number(args.seconds);
-const LATENCY_ROUNDS = Number(args['latency-rounds']);
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
 // tsx first, so the probe (TypeScript) can load; the gateway's own `--import tsx` follows.
 const measuredNodeArgs = ['--expose-gc', '--import', 'tsx', '--import', probe];
-const log = (message: string) => process.stderr.write(`[connections] ${message}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = benchLog('connections');
 const children: ChildProcess[] = [];
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function spread(values: number[]): { median: number; min: number; max: number } {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  const median =
-    sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-  return { median, min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
-}
-const fmt = (s: { median: number; min: number; max: number }, digits = 1) =>
-  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
 /** The holder process and a request/answer call over its IPC channel. */
 function startHolder() {
@@ -114,7 +93,7 @@ function startHolder() {
     });
   return {
     open: (url: string, count: number) =>
-      call<{ ms: number; open: number }>({ type: 'open', url, count, window: WINDOW }),
+      call<{ ms: number; open: number }>({ type: 'open', url, count, window: args.window }),
     close: (count: number) => call<{ open: number }>({ type: 'close', count }),
   };
 }
@@ -154,14 +133,14 @@ async function measure(holder: Holder, pid: number, url: string, open: () => Pro
   await holder.close(200);
   await until(async () => (await open()) === 0, 'warm-up sockets closed');
   const before = await memoryOf(pid);
-  const opened = await holder.open(url, CONNECTIONS);
-  await until(async () => (await open()) === CONNECTIONS, 'server counts every socket');
+  const opened = await holder.open(url, args.connections);
+  await until(async () => (await open()) === args.connections, 'server counts every socket');
   const after = await memoryOf(pid);
-  await holder.close(CONNECTIONS);
+  await holder.close(args.connections);
   return {
-    rssPerConn: (after.rss - before.rss) / CONNECTIONS,
-    heapPerConn: (after.heapUsed - before.heapUsed) / CONNECTIONS,
-    externalPerConn: (after.external - before.external) / CONNECTIONS,
+    rssPerConn: (after.rss - before.rss) / args.connections,
+    heapPerConn: (after.heapUsed - before.heapUsed) / args.connections,
+    externalPerConn: (after.external - before.external) / args.connections,
     openMs: opened.ms,
   };
 }
@@ -238,16 +217,11 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
   await redis.connect();
   const gw: GatewayProcess = await spawnGateway(`${env.REDIS_NS}-lat`, env, undefined, measuredNodeArgs);
   children.push(gw.child);
-  const forwarder = createForwarder(
-    redis,
-    keys,
-    { gatewayTtlMs: 10_000, historyMaxlen: 200_000, gatewayMaxlen: 200_000 },
-    'bench-connections',
-  );
+  const forwarder = createStandInForwarder(redis, keys, 'bench-connections', 200_000);
   const sentAt = new Map<number, number>();
   let samples: number[] = [];
   let measuring = false;
-  const stop = await activeClients(`${gw.url}?token=${await devToken(gw.url)}`, ACTIVE, (id) => {
+  const stop = await activeClients(`${gw.url}?token=${await devToken(gw.url)}`, args.active, (id) => {
     const start = sentAt.get(id);
     if (measuring && start !== undefined) samples.push(performance.now() - start);
   });
@@ -255,9 +229,9 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
   const drive = async (seconds: number) => {
     const started = performance.now();
     let written = 0;
-    const total = Math.round(seconds * RATE);
+    const total = Math.round(seconds * args.rate);
     while (written < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE)) - written;
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * args.rate)) - written;
       if (due > 0) {
         const changes: StreamChange[] = [];
         const now = new Date().toISOString();
@@ -294,7 +268,7 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
   };
   const idle = { open: 0 };
   const holdIdle = async (total: number) => {
-    const target = total - ACTIVE;
+    const target = total - args.active;
     if (target > idle.open)
       idle.open = (await holder.open(`${gw.url}?token=${await devToken(gw.url)}`, target - idle.open)).open;
     else if (target < idle.open) idle.open = (await holder.close(idle.open - target)).open;
@@ -306,17 +280,17 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
   const phases: { held: number; p50: number; p99: number; max: number; samples: number; rss: number }[] = [];
   try {
     await drive(2); // warm-up
-    for (let round = 0; round < LATENCY_ROUNDS; round++) {
-      for (const held of [BASE, HOLD]) {
+    for (let round = 0; round < args['latency-rounds']; round++) {
+      for (const held of [args.base, args.hold]) {
         await holdIdle(held);
         const { rss } = await memoryOf(gw.child.pid ?? 0);
         await drive(1);
         samples = [];
         measuring = true;
-        await drive(SECONDS);
+        await drive(args.seconds);
         await sleep(1000);
         measuring = false;
-        const expected = SECONDS * RATE * ACTIVE;
+        const expected = args.seconds * args.rate * args.active;
         // A change that never arrived within the phase is later than any that did: without
         // this a gateway that falls behind would report the fine latency of the few it delivered.
         const missing = Math.max(0, expected - samples.length);
@@ -344,12 +318,12 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
 }
 
 async function main() {
-  const loadBefore = loadavg()[0] ?? 0;
+  const loadBefore = load1();
   const ns = `benchconn${newNamespace()}`;
   const keys = redisKeys(ns);
   const db = await createTestDatabase();
   const holder = startHolder();
-  const perSource = String(Math.max(CONNECTIONS, HOLD) * 2);
+  const perSource = String(Math.max(args.connections, args.hold) * 2);
   const env = {
     REDIS_NS: ns,
     DATABASE_READER_URL: db.readerUrl,
@@ -361,7 +335,7 @@ async function main() {
     const gateway: Cost[] = [];
     const bare: Cost[] = [];
     // Alternating rounds: load from other work on the machine lands on both sides alike.
-    for (let round = 0; round < (args['skip-memory'] ? 0 : ROUNDS); round++) {
+    for (let round = 0; round < (args['skip-memory'] ? 0 : args.rounds); round++) {
       gateway.push(await gatewayRound(holder, env, round));
       bare.push(await bareRound(holder));
       const g = gateway.at(-1) as Cost;
@@ -371,7 +345,7 @@ async function main() {
       );
     }
     const phases = args['skip-latency'] ? [] : await latencyRun(holder, env, keys);
-    const loadAfter = loadavg()[0] ?? 0;
+    const loadAfter = load1();
 
     const kb = (costs: Cost[], key: keyof Cost) => spread(costs.map((c) => c[key] / 1024));
     const seconds = (costs: Cost[]) => spread(costs.map((c) => c.openMs / 1000));
@@ -380,27 +354,27 @@ async function main() {
     const memoryRatio = kb(gateway, 'rssPerConn').median / kb(bare, 'rssPerConn').median;
     const openRatio = seconds(gateway).median / seconds(bare).median;
     const at = (held: number) => spread(phases.filter((p) => p.held === held).map((p) => p.p99));
-    const p99Growth = phases.length === 0 ? Number.NaN : at(HOLD).median / at(BASE).median;
+    const p99Growth = phases.length === 0 ? Number.NaN : at(args.hold).median / at(args.base).median;
     const mark = (ok: boolean) => (ok ? '✅ met' : '❌ missed');
     const range = (values: number[]) =>
       `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}×`;
 
     const memorySection = () => `## Memory and opening time per connection
 
-${ROUNDS} rounds, alternating gateway and bare server, a fresh process each; ${CONNECTIONS} sockets each, every
+${args.rounds} rounds, alternating gateway and bare server, a fresh process each; ${args.connections} sockets each, every
 socket with one subscription that matches nothing (\`ids: [999999]\`); median (min–max) of the rounds.
 
 | | gateway | bare \`ws\` | ratio (medians) | rounds | target |
 |---|---|---|---|---|---|
-| RSS per connection, KB | ${fmt(kb(gateway, 'rssPerConn'))} | ${fmt(kb(bare, 'rssPerConn'))} | **${memoryRatio.toFixed(2)}×** | ${range(memoryRatios)} | ≤ ${TARGET_MEMORY_RATIO}× ${mark(memoryRatio <= TARGET_MEMORY_RATIO)} |
-| JS heap per connection, KB | ${fmt(kb(gateway, 'heapPerConn'))} | ${fmt(kb(bare, 'heapPerConn'))} | | | |
-| external memory per connection, KB | ${fmt(kb(gateway, 'externalPerConn'))} | ${fmt(kb(bare, 'externalPerConn'))} | | | |
-| opening ${CONNECTIONS} sockets, s | ${fmt(seconds(gateway), 2)} | ${fmt(seconds(bare), 2)} | **${openRatio.toFixed(2)}×** | ${range(openRatios)} | ≤ ${TARGET_OPEN_RATIO}× ${mark(openRatio <= TARGET_OPEN_RATIO)} |
+| RSS per connection, KB | ${formatSpread(kb(gateway, 'rssPerConn'), 1)} | ${formatSpread(kb(bare, 'rssPerConn'), 1)} | **${memoryRatio.toFixed(2)}×** | ${range(memoryRatios)} | ≤ ${TARGET_MEMORY_RATIO}× ${mark(memoryRatio <= TARGET_MEMORY_RATIO)} |
+| JS heap per connection, KB | ${formatSpread(kb(gateway, 'heapPerConn'), 1)} | ${formatSpread(kb(bare, 'heapPerConn'), 1)} | | | |
+| external memory per connection, KB | ${formatSpread(kb(gateway, 'externalPerConn'), 1)} | ${formatSpread(kb(bare, 'externalPerConn'), 1)} | | | |
+| opening ${args.connections} sockets, s | ${formatSpread(seconds(gateway), 2)} | ${formatSpread(seconds(bare), 2)} | **${openRatio.toFixed(2)}×** | ${range(openRatios)} | ≤ ${TARGET_OPEN_RATIO}× ${mark(openRatio <= TARGET_OPEN_RATIO)} |
 
 Memory is read after two forced collections (\`--expose-gc\`, a SIGUSR2 handler preloaded
 into both processes) before and after opening, RSS from \`/proc/<pid>/status\`; each side
 first opened and closed 200 sockets so compiled code and lazily built structures are not
-counted. Sockets come from a separate process, at most ${WINDOW} opening at once. Opening
+counted. Sockets come from a separate process, at most ${args.window} opening at once. Opening
 runs from the first connect to the last answer: for the gateway the upgrade with JWT
 verification (\`?token=\`), \`welcome\`, \`subscribe\`, the (empty) snapshot query and \`live\`;
 for the bare server its greeting and one answer.
@@ -409,54 +383,43 @@ for the bare server its greeting and one answer.
     const memory = gateway.length === 0 ? '' : memorySection();
     const md = `# Connection cost: one gateway vs a bare \`ws\` server
 
-Generated by \`npm run bench:connections${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date().toISOString()}.
-Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.
+${generatedBy('bench:connections')}.
+Machine: ${machine()}.
 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${cpus().length} cores (shared with other work).
 
 ${memory}${
   phases.length === 0
     ? ''
     : `
-## Latency for other clients while the gateway holds ${HOLD} sockets
+## Latency for other clients while the gateway holds ${args.hold} sockets
 
-${ACTIVE} clients subscribed to everything, ${RATE} changes/s written with the worker's fan-out
-script (${RATE * ACTIVE} deliveries/s), ${SECONDS} s per phase; the rest of the sockets are idle
-subscribers as above. Phases alternate between ${BASE} and ${HOLD} sockets held in all. Latency
+${args.active} clients subscribed to everything, ${args.rate} changes/s written with the worker's fan-out
+script (${args.rate * args.active} deliveries/s), ${args.seconds} s per phase; the rest of the sockets are idle
+subscribers as above. Phases alternate between ${args.base} and ${args.hold} sockets held in all. Latency
 runs from the write to Redis to the client's frame, on one clock; a change not delivered
 within its phase (plus 1 s) counts as infinitely late, so a gateway that falls behind cannot
 report the latency of the few changes it did deliver.
 
 | sockets held | p50, ms | p99, ms | max, ms | deliveries | gateway RSS, MB |
 |---|---|---|---|---|---|
-${phases.map((p) => `| ${p.held} | ${ms(p.p50)} | ${ms(p.p99)} | ${ms(p.max)} | ${p.samples} / ${SECONDS * RATE * ACTIVE} | ${(p.rss / 2 ** 20).toFixed(0)} |`).join('\n')}
-| **p99 at ${HOLD} / p99 at ${BASE}** (medians) | | **${p99Growth.toFixed(2)}×** | | | target ≤ ${TARGET_P99_GROWTH}× ${mark(p99Growth <= TARGET_P99_GROWTH)} |
+${phases.map((p) => `| ${p.held} | ${ms(p.p50)} | ${ms(p.p99)} | ${ms(p.max)} | ${p.samples} / ${args.seconds * args.rate * args.active} | ${(p.rss / 2 ** 20).toFixed(0)} |`).join('\n')}
+| **p99 at ${args.hold} / p99 at ${args.base}** (medians) | | **${p99Growth.toFixed(2)}×** | | | target ≤ ${TARGET_P99_GROWTH}× ${mark(p99Growth <= TARGET_P99_GROWTH)} |
 `
 }`;
-    await mkdir(`${repoRoot}bench/results`, { recursive: true });
-    await writeFile(`${repoRoot}bench/results/${args.out}.md`, md);
-    await writeFile(
-      `${repoRoot}bench/results/${args.out}.json`,
+    log(`wrote ${await writeResult(`${args.out}.md`, md)}`);
+    await writeResult(
+      `${args.out}.json`,
       `${JSON.stringify({ gateway, bare, phases, memoryRatio, openRatio, p99Growth, loadBefore, loadAfter, config: args }, null, 2)}\n`,
     );
-    log(`wrote bench/results/${args.out}.md`);
   } finally {
     for (const child of children) child.kill('SIGKILL');
     const redis = createClient({ url: 'redis://127.0.0.1:6379' });
     redis.on('error', () => {});
     await redis.connect();
-    for await (const batch of redis.scanIterator({ MATCH: `{${ns}}*`, COUNT: 1000 })) {
-      if (batch.length > 0) await redis.del(batch);
-    }
+    await dropRedisNamespace(redis, ns);
     await redis.close();
     await db.drop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    log(String(error instanceof Error ? (error.stack ?? error.message) : error));
-    for (const child of children) child.kill('SIGKILL');
-    process.exit(1);
-  },
-);
+runBench(main, log, children);

@@ -13,17 +13,36 @@
  *   npm run bench:gateway [-- --rate 1000 --seconds 20 --clients 1000 --burst 1000 --rounds 5]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { OrdersClient } from '@orders/client';
 import { parseCursor } from '@orders/contract';
 import { redisKeys, type StreamChange } from '@orders/contract/redis';
 import { orderStatuses } from '@orders/drizzle';
-import { createTestDatabase, devToken, freePort, newNamespace, spawnGateway } from '@orders/testing';
-import { createForwarder, createKafka } from '@orders/worker';
-import { pino } from 'pino';
+import {
+  benchLog,
+  benchOptions,
+  createStandInForwarder,
+  createTestDatabase,
+  createTestKafka,
+  devToken,
+  dropRedisNamespace,
+  formatSpread,
+  freePort,
+  generatedBy,
+  load1,
+  machine,
+  newNamespace,
+  runBench,
+  sleep,
+  spawnGateway,
+  spawnWorker,
+  spread,
+  stopChildren,
+  until,
+  writeResult,
+} from '@orders/testing';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { ChangeFanout } from '../src/hub/change-fanout.ts';
@@ -33,51 +52,20 @@ import { percentile } from './percentile.ts';
 const TARGET_P99_MS = 10;
 const TARGET_RATIO = 0.8;
 
-/** Median and range of a few rounds: best-of would report the luckiest moment, not the system. */
-function spread(values: number[]): { median: number; min: number; max: number } {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  const median =
-    sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-  return { median, min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
-}
-const fmt = (s: { median: number; min: number; max: number }) =>
-  `${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)})`;
-
-const { values: args } = parseArgs({
-  options: {
-    rate: { type: 'string', default: '1000' },
-    seconds: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '5' },
-    clients: { type: 'string', default: '1000' },
-    customers: { type: 'string', default: '100' },
-    burst: { type: 'string', default: '1000' },
-    'fanout-clients': { type: 'string', default: '1000' },
-    rounds: { type: 'string', default: '5' },
-    'skip-latency': { type: 'boolean', default: false },
-  },
+const args = benchOptions({
+  rate: 1000,
+  seconds: 20,
+  warmup: 5,
+  clients: 1000,
+  customers: 100,
+  burst: 1000,
+  'fanout-clients': 1000,
+  rounds: 5,
+  'skip-latency': false,
 });
-const RATE = Number(args.rate);
-const SECONDS = Number(args.seconds);
-const WARMUP = Number(args.warmup);
-const CLIENTS = Number(args.clients);
-const CUSTOMERS = Number(args.customers);
-const BURST = Number(args.burst);
-const FANOUT_CLIENTS = Number(args['fanout-clients']);
-const ROUNDS = Number(args.rounds);
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = benchLog('bench');
 const children: ChildProcess[] = [];
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** Fails a step that never finishes (say, sockets refused by a limit) instead of hanging. */
 async function deadline<T>(promise: Promise<T>, what: string, ms = 300_000): Promise<T> {
@@ -92,21 +80,11 @@ async function deadline<T>(promise: Promise<T>, what: string, ms = 300_000): Pro
   }
 }
 
-function spawnWorker(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: `${repoRoot}worker`,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
 function row(id: number, version: number, status: string) {
   const now = new Date().toISOString();
   return {
     id,
-    customer_name: `c${id % CUSTOMERS}`,
+    customer_name: `c${id % args.customers}`,
     product_name: 'widget',
     status,
     version,
@@ -130,7 +108,7 @@ function debeziumValue(id: number, version: number): string {
 }
 
 async function latencyRun(ctx: { topic: string; urls: [string, string]; metrics: [string, string] }) {
-  const kafka = createKafka(['127.0.0.1:9092'], 'gateway-bench', pino({ level: 'silent' }));
+  const kafka = createTestKafka('gateway-bench');
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 
@@ -140,15 +118,15 @@ async function latencyRun(ctx: { topic: string; urls: [string, string]; metrics:
   let measuring = false;
   let received = 0;
   const clients: OrdersClient[] = [];
-  log(`connecting ${CLIENTS} clients`);
-  for (let i = 0; i < CLIENTS; i++) {
+  log(`connecting ${args.clients} clients`);
+  for (let i = 0; i < args.clients; i++) {
     const c = new OrdersClient({
       urls: [ctx.urls[i % 2] ?? ''],
       WebSocket,
       token: () => devToken(ctx.urls[i % 2] ?? ''),
       minBackoffMs: 200,
     });
-    const sub = c.subscribe({ customer: `c${i % CUSTOMERS}` });
+    const sub = c.subscribe({ customer: `c${i % args.customers}` });
     sub.on('change', ({ change }) => {
       received++;
       if (!measuring) return;
@@ -170,11 +148,11 @@ async function latencyRun(ctx: { topic: string; urls: [string, string]; metrics:
   let produced = 0;
   let measuredProduced = 0;
   const started = performance.now();
-  const total = (WARMUP + SECONDS) * RATE;
+  const total = (args.warmup + args.seconds) * args.rate;
   while (produced < total) {
     const elapsed = (performance.now() - started) / 1000;
-    measuring = elapsed >= WARMUP;
-    const due = Math.min(total, Math.floor(elapsed * RATE)) - produced;
+    measuring = elapsed >= args.warmup;
+    const due = Math.min(total, Math.floor(elapsed * args.rate)) - produced;
     if (due > 0) {
       const messages = [];
       for (let k = 0; k < due; k++) {
@@ -193,7 +171,7 @@ async function latencyRun(ctx: { topic: string; urls: [string, string]; metrics:
   const achievedRate = produced / ((performance.now() - started) / 1000);
   await sleep(3000);
   measuring = false;
-  const expectedDeliveries = produced * (CLIENTS / CUSTOMERS);
+  const expectedDeliveries = produced * (args.clients / args.customers);
   // The gateways' own view: produce (the record's source.ts_ms) → handed to the sockets.
   const scraped = await Promise.all(ctx.metrics.map(async (url) => (await fetch(url)).text()));
   const dispatchP50 = histogramQuantile(scraped, 'gateway_commit_to_dispatch_seconds', 0.5) * 1000;
@@ -279,7 +257,7 @@ async function receivers(url: string, count: number, subscribe: boolean) {
 }
 
 async function main() {
-  const loadBefore = loadavg()[0] ?? 0;
+  const loadBefore = load1();
   const ns = `bench${newNamespace()}`;
   const keys = redisKeys(ns);
   const topic = `${ns}.public.orders`;
@@ -287,7 +265,7 @@ async function main() {
   redis.on('error', () => {});
   await redis.connect();
   const db = await createTestDatabase();
-  const kafka = createKafka(['127.0.0.1:9092'], 'gateway-bench-admin', pino({ level: 'silent' }));
+  const kafka = createTestKafka('gateway-bench-admin');
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
@@ -296,20 +274,20 @@ async function main() {
       { topic: `${topic}.dlq`, numPartitions: 1 },
     ],
   });
-  const workerPort = await freePort();
   try {
-    spawnWorker({
+    const worker = await spawnWorker(`${ns}-worker`, {
       ORDERS_TOPIC: topic,
       KAFKA_GROUP: `${ns}-worker`,
       DLQ_TOPIC: `${topic}.dlq`,
       REDIS_NS: ns,
-      WORKER_PORT: String(workerPort),
+      LOG_LEVEL: 'warn',
       HISTORY_MAXLEN: '200000',
       GATEWAY_MAXLEN: '200000',
     });
+    children.push(worker.child);
     // Every bench client comes from one address with one principal: lift the per-address and
     // per-principal caps that would otherwise refuse all but the first few hundred.
-    const perSource = String(Math.max(CLIENTS, FANOUT_CLIENTS) * 2);
+    const perSource = String(Math.max(args.clients, args['fanout-clients']) * 2);
     const gwEnv = {
       REDIS_NS: ns,
       DATABASE_READER_URL: db.readerUrl,
@@ -324,13 +302,6 @@ async function main() {
       spawnGateway(`${ns}-b`, gwEnv, undefined, nodeArgs),
     ]);
     children.push(a.child, b.child);
-    await until(async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${workerPort}/readyz`)).ok;
-      } catch {
-        return false;
-      }
-    }, 'worker ready');
     log('worker and gateways ready');
 
     const latency = args['skip-latency']
@@ -359,25 +330,24 @@ async function main() {
     // Fan-out: a burst of changes forwarded with the worker's own script, so the gateway
     // reads them exactly as in production.
     // No Kafka behind this burst: a fixed cluster id keeps its marks apart from real ones.
-    const forwarder = createForwarder(
-      redis,
-      keys,
-      { gatewayTtlMs: 10_000, historyMaxlen: 200_000, gatewayMaxlen: 200_000 },
-      'bench-fanout',
-    );
+    const forwarder = createStandInForwarder(redis, keys, 'bench-fanout', 200_000);
     const gatewayRates: number[] = [];
     const batchedRates: number[] = [];
     const bareRates: number[] = [];
     const corkedRates: number[] = [];
     let offset = 0;
     let frames: string[] = [];
-    const gwReceivers = await receivers(`${a.url}?token=${await devToken(a.url)}`, FANOUT_CLIENTS, true);
-    log(`fan-out: ${FANOUT_CLIENTS} clients on one gateway, bursts of ${BURST}`);
+    const gwReceivers = await receivers(
+      `${a.url}?token=${await devToken(a.url)}`,
+      args['fanout-clients'],
+      true,
+    );
+    log(`fan-out: ${args['fanout-clients']} clients on one gateway, bursts of ${args.burst}`);
     const gatewayRound = async (batched = false): Promise<number> => {
       await gwReceivers.batch(batched);
       gwReceivers.reset();
       const changes: StreamChange[] = [];
-      for (let k = 0; k < BURST; k++) {
+      for (let k = 0; k < args.burst; k++) {
         offset++;
         const r = row(100_000 + offset, 1, 'pending');
         changes.push({
@@ -404,12 +374,16 @@ async function main() {
         const last = chunk.at(-1)?.kafka.offset ?? '0';
         ids.push(...(await forwarder.forward('bench-fanout', 0, last, chunk)).ids);
       }
-      await until(() => gwReceivers.total() >= BURST * FANOUT_CLIENTS, 'gateway fan-out', 120_000);
+      await until(
+        () => gwReceivers.total() >= args.burst * args['fanout-clients'],
+        'gateway fan-out',
+        120_000,
+      );
       const seconds = (performance.now() - t0) / 1000;
       frames = changes.map(
         (change, k) => new ChangeFanout({ id: ids[k] ?? '0-0', change }, 'bench').frame('s1', 'upsert').text,
       );
-      return (BURST * FANOUT_CLIENTS) / seconds;
+      return (args.burst * args['fanout-clients']) / seconds;
     };
     // One unmeasured gateway round: it warms the gateway up and yields the exact frames the
     // bare loop will send.
@@ -437,21 +411,26 @@ async function main() {
         return false;
       }
     }, 'bare server');
-    const bareReceivers = await receivers(`ws://127.0.0.1:${barePort}/`, FANOUT_CLIENTS, false);
+    const bareReceivers = await receivers(`ws://127.0.0.1:${barePort}/`, args['fanout-clients'], false);
     await until(
-      async () => Number(await (await fetch(`http://127.0.0.1:${barePort}/ready`)).text()) === FANOUT_CLIENTS,
+      async () =>
+        Number(await (await fetch(`http://127.0.0.1:${barePort}/ready`)).text()) === args['fanout-clients'],
       'bare clients',
     );
     const bareRound = async (cork: boolean): Promise<number> => {
       bareReceivers.reset();
       const t0 = performance.now();
       await fetch(`http://127.0.0.1:${barePort}/go${cork ? '?cork=1' : ''}`, { method: 'POST' });
-      await until(() => bareReceivers.total() >= frames.length * FANOUT_CLIENTS, 'bare fan-out', 300_000);
-      return (frames.length * FANOUT_CLIENTS) / ((performance.now() - t0) / 1000);
+      await until(
+        () => bareReceivers.total() >= frames.length * args['fanout-clients'],
+        'bare fan-out',
+        300_000,
+      );
+      return (frames.length * args['fanout-clients']) / ((performance.now() - t0) / 1000);
     };
     // Rounds alternate (gateway, bare, corked, gateway, …) so a burst of load from other work
     // on the machine lands on all three alike instead of on whichever ran during it.
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < args.rounds; round++) {
       gatewayRates.push(await gatewayRound());
       batchedRates.push(await gatewayRound(true));
       bareRates.push(await bareRound(false));
@@ -474,12 +453,12 @@ async function main() {
     const ratioPlain = gateway.median / plain.median;
     const roundRatios = gatewayRates.map((r, i) => r / (corkedRates[i] ?? Number.NaN));
     const frameBytes = Buffer.byteLength(frames[0] ?? '');
-    const loadAfter = loadavg()[0] ?? 0;
+    const loadAfter = load1();
     const cores = cpus().length;
     const md = `# Gateway benchmark
 
-Generated by \`npm run bench:gateway${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date().toISOString()}.
-Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.
+${generatedBy('bench:gateway')}.
+Machine: ${machine()}.
 Everything (Kafka, Connect, PostgreSQL, Redis, worker, gateways, clients) shares this machine.
 Numbers are from a loaded, shared machine: see "Reading these numbers" below.
 
@@ -493,13 +472,13 @@ Numbers are from a loaded, shared machine: see "Reading these numbers" below.
 | max | ${latency.max.toFixed(2)} ms | |
 | Redis append → client event, p50 / p99 | ${latency.redisP50.toFixed(0)} ms / ${latency.redisP99.toFixed(0)} ms | gateway + client process (ms clock) |
 | produce → gateway hands the frame to sockets, p50 / p99 | ${latency.dispatchP50.toFixed(1)} ms / ${latency.dispatchP99.toFixed(1)} ms | gateways' histogram, incl. warm-up |
-| produce rate | ${Math.round(latency.achievedRate)} changes/s | ${RATE} |
-| samples | ${latency.samples} deliveries over ${SECONDS} s (after ${WARMUP} s warm-up) | |
+| produce rate | ${Math.round(latency.achievedRate)} changes/s | ${args.rate} |
+| samples | ${latency.samples} deliveries over ${args.seconds} s (after ${args.warmup} s warm-up) | |
 | deliveries | ${latency.received} received / ${Math.round(latency.expectedDeliveries)} expected | equal |
 
-Shape: ${CLIENTS} clients (the TypeScript client), half on each of two gateway processes, each
-subscribed to one of ${CUSTOMERS} customers, so every change goes to ~${CLIENTS / CUSTOMERS} clients
-(${Math.round((RATE * CLIENTS) / CUSTOMERS)} deliveries/s). Changes are Debezium-shaped records produced
+Shape: ${args.clients} clients (the TypeScript client), half on each of two gateway processes, each
+subscribed to one of ${args.customers} customers, so every change goes to ~${args.clients / args.customers} clients
+(${Math.round((args.rate * args.clients) / args.customers)} deliveries/s). Changes are Debezium-shaped records produced
 straight to a 3-partition topic (keyed by order id) and consumed by the worker process. Latency runs
 from just before \`producer.send\` to the client's \`change\` event, measured on one clock, so it
 includes producer batching and the ack round trip on top of the path through Kafka.
@@ -509,20 +488,20 @@ this one benchmark process), whose event loop competes with everything else on t
 
 ## Fan-out of one gateway vs a bare \`ws\` loop
 
-${ROUNDS} rounds, alternating gateway, gateway with batched frames, bare loop, corked bare loop;
+${args.rounds} rounds, alternating gateway, gateway with batched frames, bare loop, corked bare loop;
 median and (min–max) of the rounds.
 
 | | deliveries/s, median (min–max) | all rounds, in order |
 |---|---|---|
-| gateway process, clients asked for \`changes\` batches | ${fmt(batched)} | ${batchedRates.map((r) => Math.round(r)).join(', ')} |
+| gateway process, clients asked for \`changes\` batches | ${formatSpread(batched)} | ${batchedRates.map((r) => Math.round(r)).join(', ')} |
 | **batched: ratio to the corked loop** (medians) | **${ratioBatched.toFixed(2)}×** (rounds ${Math.min(...roundRatiosBatched).toFixed(2)}–${Math.max(...roundRatiosBatched).toFixed(2)}×) | target ≥ 1.0× ${ratioBatched >= 1 ? '✅ met' : '❌ missed'} |
-| gateway process, one frame per change | ${fmt(gateway)} | ${gatewayRates.map((r) => Math.round(r)).join(', ')} |
-| bare \`ws\` broadcast, sockets corked per batch (baseline) | ${fmt(corked)} | ${corkedRates.map((r) => Math.round(r)).join(', ')} |
+| gateway process, one frame per change | ${formatSpread(gateway)} | ${gatewayRates.map((r) => Math.round(r)).join(', ')} |
+| bare \`ws\` broadcast, sockets corked per batch (baseline) | ${formatSpread(corked)} | ${corkedRates.map((r) => Math.round(r)).join(', ')} |
 | one frame per change: ratio to the corked loop (medians) | **${ratio.toFixed(2)}×** (rounds ${Math.min(...roundRatios).toFixed(2)}–${Math.max(...roundRatios).toFixed(2)}×) | target ≥ ${TARGET_RATIO}× ${ratio >= TARGET_RATIO ? '✅ met' : '❌ missed'} |
-| bare \`ws\` broadcast, one write per frame | ${fmt(plain)} | ${bareRates.map((r) => Math.round(r)).join(', ')} |
+| bare \`ws\` broadcast, one write per frame | ${formatSpread(plain)} | ${bareRates.map((r) => Math.round(r)).join(', ')} |
 | ratio to the plain loop (medians) | ${ratioPlain.toFixed(2)}× | for reference |
 
-Shape: ${FANOUT_CLIENTS} sockets subscribed to everything, bursts of ${BURST} changes (${frameBytes}-byte
+Shape: ${args['fanout-clients']} sockets subscribed to everything, bursts of ${args.burst} changes (${frameBytes}-byte
 frames). The gateway's burst is written with the worker's own Lua fan-out and read through
 XREADGROUP, filtered, serialized once and sent; the timer starts before the first write. The bare
 process sends the same bytes (frames built by the same serializer, identical to what the gateway
@@ -545,32 +524,19 @@ The latency path runs through Kafka and Connect (two JVMs), the worker, Redis, t
 processes and the client process, all on the same cores. Compare the worker's own Kafka → Redis
 figures in \`bench/results/worker.md\`; measuring the p99 target needs the stages on separate cores.
 `;
-    await mkdir(`${repoRoot}bench/results`, { recursive: true });
-    await writeFile(`${repoRoot}bench/results/gateway.md`, md);
-    await writeFile(
-      `${repoRoot}bench/results/gateway.json`,
+    log(`wrote ${await writeResult('gateway.md', md)}`);
+    await writeResult(
+      'gateway.json',
       `${JSON.stringify({ latency, gatewayRates, batchedRates, ratioBatched, bareRates, corkedRates, gateway, plain, corked, ratio, ratioPlain, config: args }, null, 2)}\n`,
     );
-    log('wrote bench/results/gateway.md');
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await sleep(1500);
-    for (const child of children) child.kill('SIGKILL');
+    await stopChildren(children);
     await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
     await admin.disconnect();
-    for await (const batch of redis.scanIterator({ MATCH: `{${ns}}*`, COUNT: 1000 })) {
-      if (batch.length > 0) await redis.del(batch);
-    }
+    await dropRedisNamespace(redis, ns);
     await redis.close();
     await db.drop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    log(String(error instanceof Error ? (error.stack ?? error.message) : error));
-    for (const child of children) child.kill('SIGKILL');
-    process.exit(1);
-  },
-);
+runBench(main, log, children);

@@ -5,9 +5,9 @@
  */
 import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
+import { createStandInForwarder } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
-import { createStandInForwarder } from './support/fake-worker.ts';
 import { type OrderRecord, toOrder } from './support/order-record.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';

@@ -4,7 +4,7 @@ import { createAuthorize, mintToken } from '../src/auth/index.ts';
 import type { RunningGateway } from '../src/node-server.ts';
 import { CheckedWebSocket } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
-import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
+import { is, type RawSocket, RawSocketPool } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { tryUpgrade } from './support/upgrade.ts';
 import { until } from './support/wait.ts';
@@ -26,13 +26,8 @@ describe('documented promises of the wire protocol', () => {
   let gw: RunningGateway;
   let secured: RunningGateway;
   let worker: FakeWorker;
-  const sockets: RawSocket[] = [];
-  const open = async (url: string) => {
-    const s = await openRaw(url);
-    sockets.push(s);
-    await s.next(is('welcome'));
-    return s;
-  };
+  const sockets = new RawSocketPool();
+  const open = (url: string) => sockets.open(url);
 
   beforeAll(async () => {
     h = await createHarness();
@@ -41,7 +36,7 @@ describe('documented promises of the wire protocol', () => {
     worker = createFakeWorker(h.redis, h.keys, h.db.sql);
   });
   afterAll(async () => {
-    for (const s of sockets) s.close();
+    sockets.closeAll();
     await h?.close();
   });
 
@@ -128,9 +123,7 @@ describe('documented promises of the wire protocol', () => {
 
   it('answers 503 with retry-after when the gateway is full', async () => {
     const full = await h.start('promise-full', { tuning: { maxConnections: 1 } });
-    const first = await openRaw(full.url);
-    sockets.push(first);
-    await first.next(is('welcome'));
+    await open(full.url);
     const refused = await tryUpgrade(full.url);
     expect(refused.status).toBe(503);
     if ('ws' in refused) throw new Error('opened');

@@ -1,10 +1,9 @@
 import { type Order, orderStatuses } from '@orders/drizzle';
 import type { GatewayProcess } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../src/auth/index.ts';
 import { DEV_JWT_SECRET } from '../src/env.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
-import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
+import { is, RawSocketPool } from './support/raw-socket.ts';
 import { diffViews, watchScopedView } from './support/scoped-view.ts';
 import { until } from './support/wait.ts';
 
@@ -14,22 +13,15 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 describe('customer scoping end to end through Debezium, Kafka and the worker', () => {
   let stack: Stack;
   let gw: GatewayProcess;
-  const sockets: RawSocket[] = [];
-
-  const open = async (customer: string) => {
-    const token = await mintToken(DEV_JWT_SECRET, { role: 'customer', customer });
-    const s = await openRaw(`${gw.url}?token=${token}`);
-    sockets.push(s);
-    await s.next(is('welcome'));
-    return s;
-  };
+  const sockets = new RawSocketPool();
+  const open = (customer: string) => sockets.openCustomer(gw.url, DEV_JWT_SECRET, customer);
 
   beforeAll(async () => {
     stack = await createStack();
     gw = await stack.startGateway('scope-e2e');
   });
   afterAll(async () => {
-    for (const s of sockets) s.close();
+    sockets.closeAll();
     await stack?.close();
   });
 

@@ -1,48 +1,27 @@
 import type { Order } from '@orders/drizzle';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorize, mintToken } from '../src/auth/index.ts';
-import type { RunningGateway } from '../src/node-server.ts';
-import { createContractWriter, createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
-import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
-import { createHarness, type GatewayHarness } from './support/services.ts';
+import { describe, expect, it } from 'vitest';
+import { useCustomerGateway } from './support/customer-gateway.ts';
+import { createContractWriter } from './support/fake-worker.ts';
+import { is } from './support/raw-socket.ts';
 import { until } from './support/wait.ts';
 
 const secret = 'scoping-promises-secret-with-enough-characters';
 
 describe('what a customer token may see', () => {
-  let h: GatewayHarness;
-  let gw: RunningGateway;
-  let worker: FakeWorker;
-  const sockets: RawSocket[] = [];
-  const open = async (customer: string) => {
-    const token = await mintToken(secret, { role: 'customer', customer });
-    const s = await openRaw(`${gw.url}?token=${token}`);
-    sockets.push(s);
-    await s.next(is('welcome'));
-    return s;
-  };
-
-  beforeAll(async () => {
-    h = await createHarness();
-    gw = await h.start('scope-p', { authorize: createAuthorize({ secret, allowedOrigins: [] }) });
-    worker = createFakeWorker(h.redis, h.keys, h.db.sql);
-  });
-  afterAll(async () => {
-    for (const s of sockets) s.close();
-    await h?.close();
-  });
+  const suite = useCustomerGateway('scope-p', secret);
+  const { open } = suite;
 
   it('answers a subscription for another customer with forbidden and nothing else: no rows, changes, live or cursor', async () => {
-    const bobOrder = await worker.insert('Bob');
+    const bobOrder = await suite.worker.insert('Bob');
     const s = await open('Alice');
     s.send({ type: 'subscribe', sub: 'spy', filter: { customer: 'Bob' } });
     expect(await s.next(is('error', 'spy'))).toMatchObject({ code: 'forbidden', sub: 'spy' });
     s.send({ type: 'subscribe', sub: 'mine' });
     await s.next(is('live', 'mine'));
-    await worker.update(bobOrder.id, { status: 'paid' });
-    await worker.insert('Bob');
+    await suite.worker.update(bobOrder.id, { status: 'paid' });
+    await suite.worker.insert('Bob');
     // Barrier: Alice's own change is written after Bob's, so Bob's have passed the gateway.
-    const barrier = await worker.insert('Alice');
+    const barrier = await suite.worker.insert('Alice');
     await until(
       () => s.frames.some((f) => f.type === 'change' && f.row.id === barrier.id),
       "Alice's barrier change",
@@ -56,8 +35,8 @@ describe('what a customer token may see', () => {
   });
 
   it('shows an order reassigned away as a remove of the old product and status at the new version, and one reassigned to them without its past', async () => {
-    const lamp = await worker.insert('Alice', 'pending', 'lamp');
-    const chair = await worker.insert('Bob', 'shipped', 'chair');
+    const lamp = await suite.worker.insert('Alice', 'pending', 'lamp');
+    const chair = await suite.worker.insert('Bob', 'shipped', 'chair');
     const s = await open('Alice');
     s.send({ type: 'subscribe', sub: 'a' });
     await s.next(is('live', 'a'));
@@ -73,7 +52,7 @@ describe('what a customer token may see', () => {
       updatedAt: later,
     };
     const toAlice: Order = { ...chair, customerName: 'Alice', version: 2, updatedAt: later };
-    const writer = createContractWriter(h.redis, h.keys);
+    const writer = createContractWriter(suite.harness.redis, suite.harness.keys);
     const change = (row: Order, before: Order, n: number) => ({
       op: 'update' as const,
       row,

@@ -1,11 +1,9 @@
 import { type Order, orderStatuses } from '@orders/drizzle';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorize, mintToken } from '../src/auth/index.ts';
-import type { RunningGateway } from '../src/node-server.ts';
-import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
-import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
+import { describe, expect, it } from 'vitest';
+import { useCustomerGateway } from './support/customer-gateway.ts';
+import type { FakeWorker } from './support/fake-worker.ts';
+import { is } from './support/raw-socket.ts';
 import { diffViews, watchScopedView } from './support/scoped-view.ts';
-import { createHarness, type GatewayHarness } from './support/services.ts';
 import { until } from './support/wait.ts';
 
 const secret = 'scoping-suite-secret-with-enough-characters';
@@ -38,33 +36,13 @@ async function churn(worker: FakeWorker, ids: number[], count: number) {
 }
 
 describe('customer tokens see only their own orders', () => {
-  let h: GatewayHarness;
-  let gw: RunningGateway;
-  let worker: FakeWorker;
-  const sockets: RawSocket[] = [];
-
-  const open = async (customer: string) => {
-    const token = await mintToken(secret, { role: 'customer', customer });
-    const s = await openRaw(`${gw.url}?token=${token}`);
-    sockets.push(s);
-    await s.next(is('welcome'));
-    return s;
-  };
-
-  beforeAll(async () => {
-    h = await createHarness();
-    gw = await h.start('scope-a', { authorize: createAuthorize({ secret, allowedOrigins: [] }) });
-    worker = createFakeWorker(h.redis, h.keys, h.db.sql);
-  });
-  afterAll(async () => {
-    for (const s of sockets) s.close();
-    await h?.close();
-  });
+  const suite = useCustomerGateway('scope-a', secret);
+  const { open } = suite;
 
   it('across snapshot, replay and 2,000+ live changes with reassignments: zero leaks, exact views', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 80; i++)
-      ids.push((await worker.insert(customers[i % 4] as string, pick(orderStatuses))).id);
+      ids.push((await suite.worker.insert(customers[i % 4] as string, pick(orderStatuses))).id);
 
     // Live subscribers, each with a different way of asking.
     const alice = await open('Alice');
@@ -98,7 +76,7 @@ describe('customer tokens see only their own orders', () => {
     const cursor = replayed.cursor;
     replayer.close();
 
-    const first = await churn(worker, ids, 800);
+    const first = await churn(suite.worker, ids, 800);
 
     const back = await open('Alice');
     const resumed = watchScopedView(back.ws, 'r', 'Alice');
@@ -109,7 +87,7 @@ describe('customer tokens see only their own orders', () => {
     expect(resumed.snapshotRows).toBe(0);
     expect(resumed.changes).toBeGreaterThan(0);
 
-    const second = await churn(worker, ids, 1400);
+    const second = await churn(suite.worker, ids, 1400);
     const total = {
       changes:
         first.inserts + first.updates + first.reassignments + first.deletes + second.inserts + second.updates,
@@ -120,7 +98,7 @@ describe('customer tokens see only their own orders', () => {
     expect(total.reassignments).toBeGreaterThan(500);
 
     const mine = (customer: string, extra: (o: Order) => boolean = () => true) =>
-      worker.rows((o) => o.customerName === customer && extra(o));
+      suite.worker.rows((o) => o.customerName === customer && extra(o));
     const expectations = [
       [aliceView, () => mine('Alice')],
       [resumed, () => mine('Alice')],

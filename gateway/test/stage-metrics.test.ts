@@ -4,16 +4,11 @@
  */
 
 import { parseCursor } from '@orders/contract';
-import { redisKeys } from '@orders/contract/redis';
-import { createTestPipeline, type GatewayProcess, spawnGateway, type TestPipeline } from '@orders/testing';
-import { createKafka, createMetrics, createWorker, type Worker, type WorkerMetrics } from '@orders/worker';
-import { pino } from 'pino';
+import type { GatewayProcess } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisClient } from '../src/stream/redis-client.ts';
+import { createStack, type Stack } from './support/pipeline.ts';
 import { is, openRaw } from './support/raw-socket.ts';
-import { connectRedis, dropNamespace } from './support/services.ts';
 import { staffToken } from './support/tokens.ts';
-import { until } from './support/wait.ts';
 
 /** `name_count` and `name_sum` of an unlabelled histogram in Prometheus text. */
 function histogram(text: string, name: string): { count: number; sum: number } {
@@ -25,59 +20,15 @@ function histogram(text: string, name: string): { count: number; sum: number } {
   return { count: value('count'), sum: value('sum') };
 }
 
-let pipeline: TestPipeline;
-let redis: RedisClient;
-let worker: Worker;
-let workerMetrics: WorkerMetrics;
+let stack: Stack;
 let gateway: GatewayProcess;
-const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
-  redis = await connectRedis();
-  pipeline = await createTestPipeline({ partitions: 1 });
-  cleanups.push(
-    () => pipeline.close(),
-    () => dropNamespace(redis, pipeline.ns),
-  );
-  const logger = pino({ level: 'silent' });
-  const kafka = createKafka(pipeline.kafkaBrokers, `${pipeline.ns}-worker`, logger);
-  const dlq = `${pipeline.topic}.dlq`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: dlq, numPartitions: 1 }] });
-  cleanups.push(async () => {
-    await admin.deleteTopics({ topics: [dlq] }).catch(() => {});
-    await admin.disconnect();
-  });
-  workerMetrics = createMetrics({ processMetrics: false });
-  worker = createWorker({
-    kafka,
-    redis,
-    keys: redisKeys(pipeline.ns),
-    logger,
-    metrics: workerMetrics,
-    config: {
-      topic: pipeline.topic,
-      groupId: `${pipeline.ns}-worker`,
-      dlqTopic: dlq,
-      sessionTimeoutMs: 6_000,
-      forward: { gatewayTtlMs: 5_000, historyMaxlen: 1_000, gatewayMaxlen: 1_000 },
-    },
-  });
-  await worker.start();
-  cleanups.push(() => worker.stop());
-  await until(() => worker.isReady(), 'worker to join its group', 60_000);
-  gateway = await spawnGateway(`${pipeline.ns}-stages`, {
-    REDIS_NS: pipeline.ns,
-    DATABASE_READER_URL: pipeline.readerUrl,
-  });
-  cleanups.push(() => gateway.kill('SIGTERM'));
+  stack = await createStack({ partitions: 1, maxlen: 1_000 });
+  gateway = await stack.startGateway(`${stack.pipeline.ns}-stages`);
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await redis?.close();
-});
+afterAll(() => stack?.close());
 
 describe('latency by stage', () => {
   it('exports one histogram per stage, filled by a change that went all the way to a socket', async () => {
@@ -89,7 +40,8 @@ describe('latency by stage', () => {
       'gateway_read_to_write_seconds',
     );
 
-    await pipeline.sql`insert into orders (customer_name, product_name, status) values ('stages', 'widget', 'pending')`;
+    await stack.pipeline
+      .sql`insert into orders (customer_name, product_name, status) values ('stages', 'widget', 'pending')`;
     const change = await socket.next(is('change', 's1'), 60_000);
     const receivedAt = Date.now();
     socket.close();
@@ -97,7 +49,7 @@ describe('latency by stage', () => {
     if (cursor.kind !== 'cursor') throw new Error(`not a cursor: ${change.cursor}`);
     const appendedAt = Number(cursor.cursor.id.split('-')[0]);
 
-    const workerText = await workerMetrics.registry.metrics();
+    const workerText = await stack.worker.metrics.registry.metrics();
     const commitToKafka = histogram(workerText, 'worker_commit_to_kafka_seconds');
     const kafkaToRedis = histogram(workerText, 'worker_forward_latency_seconds');
     expect(commitToKafka.count).toBe(1);

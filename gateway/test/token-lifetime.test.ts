@@ -13,7 +13,7 @@ import type { Principal } from '../src/auth/principal.ts';
 import { badTokens } from './support/bad-tokens.ts';
 import { clientPool, converge, expectClean } from './support/convergence.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
-import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
+import { is, RawSocketPool } from './support/raw-socket.ts';
 import { recordSubscription } from './support/recorder.ts';
 import { startTraffic } from './support/traffic.ts';
 import { until } from './support/wait.ts';
@@ -44,15 +44,9 @@ function duplicateFrames(c: OrdersClient): string[] {
 describe('token lifetime on open sockets', () => {
   let stack: Stack;
   let gw: GatewayProcess;
-  const sockets: RawSocket[] = [];
+  const sockets = new RawSocketPool();
   const clients = clientPool({ minBackoffMs: 100, maxBackoffMs: 1000 });
-
-  const open = async (token: string) => {
-    const s = await openRaw(`${gw.url}?token=${token}`);
-    sockets.push(s);
-    await s.next(is('welcome'));
-    return s;
-  };
+  const open = (token: string) => sockets.open(gw.url, token);
 
   beforeAll(async () => {
     stack = await createStack();
@@ -65,7 +59,7 @@ describe('token lifetime on open sockets', () => {
     for (let i = 0; i < 20; i++) await stack.writer.insert(['Alice', 'Bob'][i % 2] ?? 'Alice');
   });
   afterAll(async () => {
-    for (const s of sockets) s.close();
+    sockets.closeAll();
     clients.closeAll();
     await stack?.close();
   });

@@ -25,7 +25,7 @@ const compose = parse(composeText, { merge: true }) as {
 };
 interface Service {
   image?: string;
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile: string; target?: string };
   depends_on?: Record<string, { condition: string }>;
   volumes?: string[];
   healthcheck?: { test?: string | string[] };
@@ -131,11 +131,25 @@ const healthcheckText = (svc: Service | undefined) => {
   return Array.isArray(test) ? test.join(' ') : (test ?? '');
 };
 
-/** The last `CMD [...]` of a Dockerfile. */
-function dockerfileCmd(path: string): string[] {
-  const cmds = [...read(path).matchAll(/^CMD (\[[\s\S]*?\])\s*$/gm)];
-  const last = cmds.at(-1)?.[1];
-  return last === undefined ? [] : (JSON.parse(last.replace(/\\\n/g, '')) as string[]);
+/** A Dockerfile's stages by name (`FROM <image> AS <name>`), each with the stage it builds on. */
+function dockerfileStages(path: string): Map<string, { from: string; text: string }> {
+  const stages = new Map<string, { from: string; text: string }>();
+  for (const stage of read(path).split(/^(?=FROM )/m)) {
+    const head = /^FROM (\S+)(?: AS (\S+))?/.exec(stage);
+    if (head?.[1] !== undefined) stages.set(head[2] ?? `#${stages.size}`, { from: head[1], text: stage });
+  }
+  return stages;
+}
+/** The `CMD [...]` a build runs: the last of its target stage, or of the stage it builds on. */
+function dockerfileCmd(path: string, target?: string): string[] {
+  const stages = dockerfileStages(path);
+  let stage = target === undefined ? [...stages.values()].at(-1) : stages.get(target);
+  while (stage !== undefined) {
+    const last = [...stage.text.matchAll(/^CMD (\[[\s\S]*?\])\s*$/gm)].at(-1)?.[1];
+    if (last !== undefined) return JSON.parse(last.replace(/\\\n/g, '')) as string[];
+    stage = stages.get(stage.from);
+  }
+  return [];
 }
 /** What a service built from this repository runs: its command, or its Dockerfile's CMD. */
 function entryFile(svc: Service): string | undefined {
@@ -143,7 +157,7 @@ function entryFile(svc: Service): string | undefined {
     ? svc.command.map(String)
     : svc.build === undefined
       ? []
-      : dockerfileCmd(join(svc.build.context, svc.build.dockerfile));
+      : dockerfileCmd(join(svc.build.context, svc.build.dockerfile), svc.build.target);
   for (const arg of command) {
     if (arg.endsWith('.ts')) return arg;
     // Images run the bundles `npm run build` makes from each service's source entry.
@@ -337,6 +351,14 @@ describe('compose.yaml', () => {
           );
         }
       }
+    }
+  });
+
+  it('builds only targets its Dockerfiles define', () => {
+    for (const [name, svc] of services) {
+      if (svc.build?.target === undefined) continue;
+      const stages = dockerfileStages(join(svc.build.context, svc.build.dockerfile));
+      expect([...stages.keys()], `${name}: target ${svc.build.target}`).toContain(svc.build.target);
     }
   });
 

@@ -13,10 +13,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   CHANGE_FIELD,
   heartbeatGateway,
@@ -24,6 +22,14 @@ import {
   redisKeys,
   type StreamChange,
 } from '@orders/contract/redis';
+import {
+  benchOptions,
+  dropRedisNamespace,
+  generatedBy,
+  load1,
+  runBench,
+  writeResult,
+} from '@orders/test-infra';
 import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
 import { createClient } from 'redis';
 import { parseEnv } from '../src/env.ts';
@@ -35,21 +41,10 @@ const WARMUP_SECONDS = 3;
 /** The settings the spawned worker runs with: its defaults, read from its own schema. */
 const defaults = parseEnv({});
 
-const { values: args } = parseArgs({
-  options: {
-    records: { type: 'string', default: '100000' },
-    rate: { type: 'string', default: '1000' },
-    seconds: { type: 'string', default: '30' },
-    gateways: { type: 'string', default: '1,2,4' },
-  },
-});
-const RECORDS = Number(args.records);
-const RATE = Number(args.rate);
-const SECONDS = Number(args.seconds);
+const args = benchOptions({ records: 100000, rate: 1000, seconds: 30, gateways: '1,2,4' });
 const GATEWAY_COUNTS = args.gateways.split(',').map(Number);
 
 const workerRoot = fileURLToPath(new URL('..', import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
 type Redis = ReturnType<typeof createClient>;
 
@@ -131,8 +126,8 @@ function spawnWorker(run: Run): ChildProcess {
       REDIS_NS: run.ns,
       WORKER_PORT: '0',
       LOG_LEVEL: 'warn',
-      HISTORY_MAXLEN: String(RECORDS * 2),
-      GATEWAY_MAXLEN: String(RECORDS * 2),
+      HISTORY_MAXLEN: String(args.records * 2),
+      GATEWAY_MAXLEN: String(args.records * 2),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -173,9 +168,7 @@ async function waitForLength(redis: Redis, key: string, length: number, timeoutM
 
 async function cleanup(admin: Admin, redis: Redis, run: Run): Promise<void> {
   await admin.deleteTopics({ topics: [run.topic, `${run.topic}.dlq`] }).catch(() => {});
-  for await (const keys of redis.scanIterator({ MATCH: `{${run.ns}}:*`, COUNT: 1_000 })) {
-    if (keys.length > 0) await redis.del(keys);
-  }
+  await dropRedisNamespace(redis, run.ns);
 }
 
 interface ThroughputResult {
@@ -189,11 +182,11 @@ async function throughput(kafka: Kafka, admin: Admin, redis: Redis, gateways: nu
   const run = newRun(`tp${gateways}`);
   await createTopics(admin, run);
   const producer = await connectProducer(kafka);
-  say(`throughput, ${gateways} gateway(s): producing ${RECORDS} records to ${run.topic}`);
+  say(`throughput, ${gateways} gateway(s): producing ${args.records} records to ${run.topic}`);
   const batch = 2_000;
-  for (let i = 0; i < RECORDS; i += batch) {
+  for (let i = 0; i < args.records; i += batch) {
     const messages: Message[] = [];
-    for (let j = i; j < Math.min(RECORDS, i + batch); j++) {
+    for (let j = i; j < Math.min(args.records, i + batch); j++) {
       messages.push(debeziumUpdate(1 + (j % 5_000), 2 + Math.floor(j / 5_000)));
     }
     await producer.send({ topic: run.topic, messages });
@@ -203,7 +196,7 @@ async function throughput(kafka: Kafka, admin: Admin, redis: Redis, gateways: nu
   say('  starting worker');
   const child = spawnWorker(run);
   try {
-    await waitForLength(redis, run.keys.history, RECORDS, 600_000);
+    await waitForLength(redis, run.keys.history, args.records, 600_000);
   } finally {
     await stopWorker(child);
     stopBeats();
@@ -212,15 +205,16 @@ async function throughput(kafka: Kafka, admin: Admin, redis: Redis, gateways: nu
   const [last] = (await redis.xRevRange(run.keys.history, '+', '-', { COUNT: 1 })) ?? [];
   if (!first || !last) throw new Error('history is empty');
   const gatewayLength = await redis.xLen(run.keys.gatewayStream('bench-gw-1'));
-  if (gatewayLength !== RECORDS) throw new Error(`gateway stream has ${gatewayLength}, expected ${RECORDS}`);
+  if (gatewayLength !== args.records)
+    throw new Error(`gateway stream has ${gatewayLength}, expected ${args.records}`);
   const drainMs = Math.max(1, idMs(last.id) - idMs(first.id));
   const result: ThroughputResult = {
     gateways,
-    records: RECORDS,
+    records: args.records,
     drainMs,
-    eventsPerSecond: Math.round((RECORDS * 1000) / drainMs),
+    eventsPerSecond: Math.round((args.records * 1000) / drainMs),
   };
-  say(`  ${result.eventsPerSecond} events/s (${RECORDS} in ${drainMs} ms)`);
+  say(`  ${result.eventsPerSecond} events/s (${args.records} in ${drainMs} ms)`);
   await cleanup(admin, redis, run);
   return result;
 }
@@ -302,30 +296,32 @@ async function latency(kafka: Kafka, admin: Admin, redis: Redis, gateways: numbe
   const producer = await connectProducer(kafka);
   const stopBeats = keepAlive(redis, run.keys, gateways);
   const child = spawnWorker(run);
-  const baseline = await startBaseline(kafka, run, RATE * 3);
-  const loadBefore = loadavg()[0] ?? 0;
+  const baseline = await startBaseline(kafka, run, args.rate * 3);
+  const loadBefore = load1();
   let baselineSamples: number[] = [];
   const warmupSeconds = WARMUP_SECONDS;
-  const total = RATE * (SECONDS + warmupSeconds);
+  const total = args.rate * (args.seconds + warmupSeconds);
   try {
     // Wait until the worker forwards: a first record proves it joined the group.
     await producer.send({ topic: run.topic, messages: [debeziumUpdate(1, 2)] });
     await waitForLength(redis, run.keys.history, 1, 120_000);
-    say(`latency: ${RATE} events/s for ${warmupSeconds} s warm-up + ${SECONDS} s, ${gateways} gateways`);
+    say(
+      `latency: ${args.rate} events/s for ${warmupSeconds} s warm-up + ${args.seconds} s, ${gateways} gateways`,
+    );
     const started = performance.now();
     let sent = 0;
     let reported = 0;
     const pending: Promise<unknown>[] = [];
     while (sent < total) {
       // Send whatever is due every ~2 ms: a steady stream rather than one burst per second.
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * args.rate));
       if (due > sent) {
         const messages: Message[] = [];
         for (; sent < due; sent++)
           messages.push(debeziumUpdate(1 + (sent % 5_000), 3 + Math.floor(sent / 5_000)));
         pending.push(producer.send({ topic: run.topic, acks: 1, messages }));
       }
-      if (sent - reported >= RATE * 5) {
+      if (sent - reported >= args.rate * 5) {
         say(`  … ${sent}/${total} sent`);
         reported = sent;
       }
@@ -339,7 +335,7 @@ async function latency(kafka: Kafka, admin: Admin, redis: Redis, gateways: numbe
     baselineSamples = await baseline.stop();
     stopBeats();
   }
-  const loadAfter = loadavg()[0] ?? 0;
+  const loadAfter = load1();
 
   const samples: number[] = [];
   let start = '-';
@@ -348,7 +344,7 @@ async function latency(kafka: Kafka, admin: Admin, redis: Redis, gateways: numbe
     const page = (await redis.xRange(run.keys.history, start, '+', { COUNT: 10_000 })) ?? [];
     for (const { id, message } of page) {
       // Skip the probe record and the warm-up (JIT, connection set-up).
-      if (index++ <= RATE * warmupSeconds) continue;
+      if (index++ <= args.rate * warmupSeconds) continue;
       const change = JSON.parse(message[CHANGE_FIELD] ?? '{}') as StreamChange;
       samples.push(idMs(id) - change.kafka.timestamp);
     }
@@ -358,8 +354,8 @@ async function latency(kafka: Kafka, admin: Admin, redis: Redis, gateways: numbe
   }
   const result: LatencyResult = {
     gateways,
-    rate: RATE,
-    seconds: SECONDS,
+    rate: args.rate,
+    seconds: args.seconds,
     ...percentiles(samples),
     kafkajsBaseline: percentiles(baselineSamples),
     loadAverage: [Number(loadBefore.toFixed(2)), Number(loadAfter.toFixed(2))],
@@ -386,7 +382,7 @@ function report(tp: ThroughputResult[], lat: LatencyResult, redisVersion: string
   });
   return `# Worker forwarding benchmark
 
-Generated by \`npm run bench:worker${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date().toISOString()}.
+${generatedBy('bench:worker')}.
 Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version};
 native single-node Kafka (KRaft) and Redis ${redisVersion} on the same host as the worker. The machine is
 shared with other people's work, so these numbers are from a loaded machine (load averages below).
@@ -398,7 +394,7 @@ ${defaults.FORWARD_CHUNK.toLocaleString('en')} records per Lua call, ${defaults.
 
 ## Throughput (Kafka → Redis)
 
-${RECORDS.toLocaleString('en')} records produced before the worker starts; drain time = Redis append time of
+${args.records.toLocaleString('en')} records produced before the worker starts; drain time = Redis append time of
 the last history entry minus that of the first (start-up and group join excluded).
 
 | gateways | records | drain (ms) | events/s | target | |
@@ -450,7 +446,6 @@ async function main() {
     const tp: ThroughputResult[] = [];
     for (const gateways of GATEWAY_COUNTS) tp.push(await throughput(kafka, admin, redis, gateways));
     const lat = await latency(kafka, admin, redis, 2);
-    await mkdir(resultsDir, { recursive: true });
     const json = {
       generatedAt: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
@@ -461,10 +456,9 @@ async function main() {
       throughput: tp,
       latency: lat,
     };
-    await writeFile(`${resultsDir}worker.json`, `${JSON.stringify(json, null, 2)}\n`);
+    await writeResult('worker.json', `${JSON.stringify(json, null, 2)}\n`);
     const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
-    await writeFile(`${resultsDir}worker.md`, report(tp, lat, redisVersion));
-    say(`results written to ${resultsDir}worker.md`);
+    say(`results written to ${await writeResult('worker.md', report(tp, lat, redisVersion))}`);
   } finally {
     await admin.disconnect();
     await redis.close();
@@ -472,10 +466,4 @@ async function main() {
 }
 
 // Exit explicitly: a kafkajs client left with a timer must not keep a finished run alive.
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main, say);

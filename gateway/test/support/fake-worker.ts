@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisKeys, StreamChange } from '@orders/contract/redis';
 import { CHANGE_FIELD, PREV_FIELD, RESET_FIELD, type ResetReason } from '@orders/contract/redis';
 import type { Order, Sql } from '@orders/drizzle';
-import { createForwarder } from '@orders/worker';
+import { createStandInForwarder } from '@orders/testing';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
 import { type OrderRecord, readOrders, toOrder } from './order-record.ts';
 
@@ -68,19 +68,6 @@ export function createContractWriter(redis: RedisClient, keys: RedisKeys, maxlen
 }
 
 export type ContractWriter = ReturnType<typeof createContractWriter>;
-
-/**
- * The worker's real Lua fan-out without Kafka behind it: `source` names the stand-in, and
- * since there is no cluster its marks get a cluster id of their own.
- */
-export function createStandInForwarder(redis: RedisClient, keys: RedisKeys, source: string, maxlen: number) {
-  return createForwarder(
-    redis,
-    keys,
-    { gatewayTtlMs: 10_000, historyMaxlen: maxlen, gatewayMaxlen: maxlen },
-    `${source}-cluster`,
-  );
-}
 
 /**
  * Writes to PostgreSQL and forwards the resulting change through the worker's real Lua

@@ -1,7 +1,12 @@
 import { type RedisKeys, redisKeys } from '@orders/contract/redis';
-import { createTestPipeline, type GatewayProcess, spawnGateway, type TestPipeline } from '@orders/testing';
-import { createKafka, createMetrics, createWorker, type Worker } from '@orders/worker';
-import { pino } from 'pino';
+import {
+  createTestPipeline,
+  type GatewayProcess,
+  type InProcessWorker,
+  spawnGateway,
+  startInProcessWorker,
+  type TestPipeline,
+} from '@orders/testing';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
 import { connectRedis, dropNamespace } from './services.ts';
 import { createSqlWriter } from './sql-writer.ts';
@@ -14,7 +19,7 @@ export interface Stack {
   pipeline: TestPipeline;
   keys: RedisKeys;
   redis: RedisClient;
-  worker: Worker;
+  worker: InProcessWorker;
   writer: ReturnType<typeof createSqlWriter>;
   gateways: Map<string, GatewayProcess>;
   /** `env` adds to (or overrides) the gateway's environment, e.g. its auth settings. */
@@ -22,40 +27,22 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function createStack(options: { gatewayTtlMs?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  gatewayTtlMs?: number;
+  /** Partitions of the change topic. @default 3 */
+  partitions?: number;
+  /** History and gateway stream length. @default 100000 */
+  maxlen?: number;
+}
+
+export async function createStack(options: StackOptions = {}): Promise<Stack> {
   const redis = await connectRedis();
-  const pipeline = await createTestPipeline({ partitions: 3 });
+  const pipeline = await createTestPipeline({ partitions: options.partitions ?? 3 });
   const keys = redisKeys(pipeline.ns);
-  const logger = pino({ level: 'silent' });
-  const kafka = createKafka(pipeline.kafkaBrokers, `${pipeline.ns}-worker`, logger);
-  const dlq = `${pipeline.topic}.dlq`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: dlq, numPartitions: 1 }] });
-  const worker = createWorker({
-    kafka,
-    redis,
-    keys,
-    logger,
-    metrics: createMetrics({ processMetrics: false }),
-    config: {
-      topic: pipeline.topic,
-      groupId: `${pipeline.ns}-worker`,
-      dlqTopic: dlq,
-      sessionTimeoutMs: 6_000,
-      forward: {
-        gatewayTtlMs: options.gatewayTtlMs ?? 5_000,
-        historyMaxlen: 100_000,
-        gatewayMaxlen: 100_000,
-      },
-    },
+  const worker = await startInProcessWorker(pipeline, redis, keys, {
+    ...(options.gatewayTtlMs === undefined ? {} : { gatewayTtlMs: options.gatewayTtlMs }),
+    ...(options.maxlen === undefined ? {} : { maxlen: options.maxlen }),
   });
-  await worker.start();
-  const deadline = Date.now() + 60_000;
-  while (!worker.isReady()) {
-    if (Date.now() > deadline) throw new Error('worker did not join its group');
-    await new Promise((r) => setTimeout(r, 100));
-  }
   const gateways = new Map<string, GatewayProcess>();
   return {
     pipeline,
@@ -75,9 +62,7 @@ export async function createStack(options: { gatewayTtlMs?: number } = {}): Prom
     },
     async close() {
       await Promise.allSettled([...gateways.values()].map((g) => g.kill('SIGTERM')));
-      await worker.stop().catch(() => {});
-      await admin.deleteTopics({ topics: [dlq] }).catch(() => {});
-      await admin.disconnect();
+      await worker.stop();
       await pipeline.close();
       await dropNamespace(redis, pipeline.ns);
       await redis.close();

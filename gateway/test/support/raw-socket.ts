@@ -1,5 +1,6 @@
 import type { ServerFrame } from '@orders/contract';
 import type WebSocket from 'ws';
+import { mintToken } from '../../src/auth/index.ts';
 import { assertAllClean, CheckedWebSocket } from './checked-socket.ts';
 
 /** A bare protocol client for asserting exact frames; every frame also passes the conformance checker. */
@@ -87,3 +88,25 @@ export const is =
   <K extends ServerFrame['type']>(type: K, sub?: string) =>
   (f: ServerFrame): f is Extract<ServerFrame, { type: K }> =>
     f.type === type && (sub === undefined || !('sub' in f) || f.sub === sub);
+
+/** The sockets a suite opens: each awaited to its `welcome`, all closed together at the end. */
+export class RawSocketPool {
+  private readonly sockets: RawSocket[] = [];
+
+  /** Opens `url`, with `?token=` when a token is given, and waits for `welcome`. */
+  async open(url: string, token?: string): Promise<RawSocket> {
+    const s = await openRaw(token === undefined ? url : `${url}?token=${token}`);
+    this.sockets.push(s);
+    await s.next(is('welcome'));
+    return s;
+  }
+
+  /** A socket of `customer`, whose token is signed with `secret`. */
+  async openCustomer(url: string, secret: string, customer: string): Promise<RawSocket> {
+    return this.open(url, await mintToken(secret, { role: 'customer', customer }));
+  }
+
+  closeAll(): void {
+    for (const s of this.sockets.splice(0)) s.close();
+  }
+}

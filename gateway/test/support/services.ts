@@ -1,5 +1,5 @@
 import { redisKeys } from '@orders/contract/redis';
-import { createTestDatabase, newNamespace, type TestDatabase } from '@orders/testing';
+import { createTestDatabase, dropRedisNamespace, newNamespace, type TestDatabase } from '@orders/testing';
 import postgres from 'postgres';
 import { createClient } from 'redis';
 import { createLogger } from '../../src/logger.ts';
@@ -23,11 +23,7 @@ export async function connectRedis(): Promise<RedisClient> {
 }
 
 /** Deletes every key of a namespace (its keys share the `{ns}` tag). */
-export async function dropNamespace(redis: RedisClient, ns: string): Promise<void> {
-  for await (const keys of redis.scanIterator({ MATCH: `{${ns}}*`, COUNT: 1000 })) {
-    if (keys.length > 0) await redis.del(keys);
-  }
-}
+export const dropNamespace = (redis: RedisClient, ns: string): Promise<void> => dropRedisNamespace(redis, ns);
 
 export interface GatewayHarness {
   ns: string;

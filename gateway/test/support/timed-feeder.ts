@@ -1,7 +1,7 @@
 import type { RedisKeys, StreamChange } from '@orders/contract/redis';
 import type { Order, Sql } from '@orders/drizzle';
+import { createStandInForwarder } from '@orders/testing';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
-import { createStandInForwarder } from './fake-worker.ts';
 import { type OrderRecord, readOrders, toOrder } from './order-record.ts';
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable within one process. */

@@ -1,7 +1,46 @@
+export {
+  benchLog,
+  benchOptions,
+  type CreateTestDatabaseOptions,
+  type CreateTestPipelineOptions,
+  createTestDatabase,
+  createTestPipeline,
+  dropRedisNamespace,
+  formatSpread,
+  generatedBy,
+  load1,
+  machine,
+  type NamespaceRedis,
+  newNamespace,
+  runBench,
+  type Spread,
+  sleep,
+  spread,
+  stopChildren,
+  type TestDatabase,
+  type TestPipeline,
+  until,
+  type WaitForOptions,
+  waitFor,
+  writeResult,
+} from '@orders/test-infra';
 export { devToken } from './dev-token.ts';
-export { freePort, type GatewayProcess, spawnGateway } from './gateway-process.ts';
-export { newNamespace } from './namespace.ts';
 export { order, orderAt } from './order-fixture.ts';
-export { type CreateTestDatabaseOptions, createTestDatabase, type TestDatabase } from './test-database.ts';
-export { type CreateTestPipelineOptions, createTestPipeline, type TestPipeline } from './test-pipeline.ts';
-export { type WaitForOptions, waitFor } from './wait-for.ts';
+export {
+  freePort,
+  type GatewayProcess,
+  type Service,
+  type ServiceProcess,
+  type SpawnOptions,
+  spawnGateway,
+  spawnService,
+  spawnWorker,
+} from './service-process.ts';
+export {
+  createStandInForwarder,
+  createTestKafka,
+  type InProcessWorker,
+  type InProcessWorkerOptions,
+  startInProcessWorker,
+  type WorkerRedis,
+} from './worker-harness.ts';

@@ -9,13 +9,13 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redisKeys } from '@orders/contract/redis';
-import { createTestPipeline, type TestPipeline } from '@orders/testing';
+import { createTestPipeline, freePort, type TestPipeline } from '@orders/testing';
 import { sign } from 'hono/jwt';
 import { Kafka, logLevel } from 'kafkajs';
 import type { RedisClusterType } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectDelivered } from '../faults/checks.ts';
-import { freePort, httpOk, Service } from '../faults/child-process.ts';
+import { httpOk, Service } from '../faults/child-process.ts';
 import { ProtocolClient } from '../faults/protocol-client.ts';
 import type { Filter } from '../faults/server-frames.ts';
 import { startTraffic } from '../faults/traffic.ts';

@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestPipeline, type TestPipeline } from '@orders/testing';
+import { createTestPipeline, freePort, type TestPipeline } from '@orders/testing';
 import { sign } from 'hono/jwt';
 import { Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';
-import { freePort, httpOk, Service } from './child-process.ts';
+import { httpOk, Service } from './child-process.ts';
 import { KAFKA_BROKERS, repoRoot } from './private-stack.ts';
 import { ProtocolClient } from './protocol-client.ts';
 import { redisService } from './redis-server.ts';
