@@ -33,9 +33,9 @@ export class SubscriptionIndex {
     }
     this.#byIds.add(sub);
     for (const id of ids) {
-      let subs = this.#byId.get(id);
-      if (subs === undefined) this.#byId.set(id, (subs = new Set()));
-      subs.add(sub);
+      const subs = this.#byId.get(id);
+      if (subs === undefined) this.#byId.set(id, new Set([sub]));
+      else subs.add(sub);
     }
   }
 
