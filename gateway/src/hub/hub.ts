@@ -8,10 +8,20 @@ import { MarkerEvent } from './marker-event.ts';
 export class Hub {
   readonly connections = new Set<Connection>();
   /**
-   * The epoch of the history the gateway's stream currently belongs to; live events carry it.
-   * Set at start and after every break of the stream (an epoch only changes with one).
+   * Per shard group (one without shard groups), the epoch of the history the gateway's stream
+   * of that group currently belongs to; live events carry it. Set at start and after every
+   * break of the group's stream (an epoch only changes with one).
    */
-  epoch = '';
+  readonly epochs: string[] = [''];
+
+  /** The first (without shard groups: the only) group's epoch. */
+  get epoch(): string {
+    return this.epochs[0] ?? '';
+  }
+
+  set epoch(epoch: string) {
+    this.epochs[0] = epoch;
+  }
 
   add(conn: Connection): void {
     this.connections.add(conn);
@@ -23,7 +33,8 @@ export class Hub {
   }
 
   /** Synchronous on purpose: when it returns, every frame is queued and the entries may be acknowledged. */
-  dispatch(entries: readonly StreamEntry[]): void {
+  dispatch(entries: readonly StreamEntry[], group = 0): void {
+    const epoch = this.epochs[group] ?? '';
     const corked: Connection[] = [];
     for (const conn of this.connections) {
       if (conn.subs.size === 0 || conn.sink.cork === undefined) continue;
@@ -39,8 +50,8 @@ export class Hub {
     try {
       for (const entry of entries) {
         const event = isMarker(entry)
-          ? new MarkerEvent(entry.id, entry.reset, this.epoch)
-          : new ChangeFanout(entry, this.epoch);
+          ? new MarkerEvent(entry.id, entry.reset, epoch, group)
+          : new ChangeFanout(entry, epoch, group);
         for (const conn of this.connections) {
           for (const sub of conn.subs.values()) sub.offer(event);
         }
