@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isShardCount, MAX_SHARDS } from '@orders/contract/redis';
 import { redisClusterSeeds, redisSelectionError } from '@orders/redis';
 import { z } from 'zod';
 import { DEFAULT_LEEWAY_S, MIN_SECRET_LENGTH } from './auth/verify-token.ts';
@@ -18,6 +19,17 @@ export const envSchema = z.object({
   /** Seed nodes of a Redis Cluster (`redis://h:p,…`); when set, the gateway runs on the cluster. */
   REDIS_CLUSTER: redisClusterSeeds,
   REDIS_NS: z.string().min(1).default('orders'),
+  /**
+   * Shard groups, as the worker has them: the gateway registers in, and reads a stream of,
+   * every group, and its cursors carry one position per group. 1 (the default): one hash tag.
+   */
+  REDIS_SHARDS: z
+    .string()
+    .default('1')
+    .refine((s) => /^\d+$/.test(s.trim()) && isShardCount(Number(s)), {
+      message: `REDIS_SHARDS must be a positive integer (at most ${MAX_SHARDS})`,
+    })
+    .transform(Number),
   DATABASE_READER_URL: z.string().url().default('postgres://orders_reader:reader@127.0.0.1:5432/orders'),
   /** Registry heartbeat; the worker's TTL should be several of these. */
   GATEWAY_HEARTBEAT_MS: z.coerce.number().int().positive().default(1000),

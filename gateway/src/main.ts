@@ -1,4 +1,4 @@
-import { redisKeys } from '@orders/contract/redis';
+import { shardKeys } from '@orders/contract/redis';
 import { connectRedis, createRedisConnection, redisTarget } from '@orders/redis';
 import postgres from 'postgres';
 import { createAuthorize, devTokenRoutes } from './auth/index.ts';
@@ -51,7 +51,7 @@ if (metrics.main.mode === 'off' && metrics.listener === undefined) {
 
 const gateway = await startNodeGateway({
   gatewayId: env.GATEWAY_ID,
-  keys: redisKeys(env.REDIS_NS),
+  keys: shardKeys(env.REDIS_NS, env.REDIS_SHARDS),
   redis,
   sql,
   logger,

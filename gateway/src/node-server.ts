@@ -4,7 +4,8 @@ import { createNodeWebSocket } from '@hono/node-ws';
 import {
   unregisterGateway as deregister,
   heartbeatGateway as heartbeat,
-  type RedisKeys,
+  keyGroups,
+  type ShardedKeys,
 } from '@orders/contract/redis';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -21,14 +22,18 @@ import { nodeSocketSink } from './node-socket-sink.ts';
 import { keepUpgradeRefusals } from './node-upgrade-refusal.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
 import { createPgSnapshotSource } from './snapshot/pg-snapshot-source.ts';
-import { createHistoryReader } from './stream/history.ts';
+import { createShardedHistoryReader } from './stream/history.ts';
 import { runReadLoop } from './stream/read-loop.ts';
 import { connectBlocking, type GatewayRedis } from './stream/redis-client.ts';
 import { breakAction, type StreamBreak } from './stream/stream-break.ts';
 
 export interface NodeGatewayOptions {
   gatewayId: string;
-  keys: RedisKeys;
+  /**
+   * The namespace's keys, or its shard groups' keys in group order: the gateway registers in
+   * every group's registry and reads every group's stream (each with a blocking connection).
+   */
+  keys: ShardedKeys;
   redis: GatewayRedis;
   /** Read-only PostgreSQL pool for snapshots. */
   sql: Sql;
@@ -87,8 +92,9 @@ export interface RunningGateway {
 
 /** Wires one gateway into Node: HTTP server, WebSocket upgrade, stream reader and heartbeats. */
 export async function startNodeGateway(options: NodeGatewayOptions): Promise<RunningGateway> {
-  const { gatewayId, keys, redis, logger } = options;
-  const streamKey = keys.gatewayStream(gatewayId);
+  const { gatewayId, redis, logger } = options;
+  const groups = keyGroups(options.keys);
+  const streamKeys = groups.map((keys) => keys.gatewayStream(gatewayId));
   const controller = new AbortController();
   const { signal } = controller;
   const hub = new Hub();
@@ -97,16 +103,20 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   let ready = false;
   let draining = false;
 
-  let lastBeat = (await heartbeat(redis, keys, gatewayId)).at;
-  const history = createHistoryReader(redis, keys.history, keys.epoch);
-  hub.epoch = await history.epoch();
+  // Per group: the last heartbeat's Redis time, and breaks the heartbeat notices (the group's
+  // read loop handles them before its next dispatch).
+  const lastBeat: number[] = [];
+  for (const keys of groups) lastBeat.push((await heartbeat(redis, keys, gatewayId)).at);
+  const history = createShardedHistoryReader(redis, groups);
+  for (let group = 0; group < groups.length; group++) hub.epochs[group] = await history.epoch(group);
   const lapseMs = (options.gatewayTtlMs ?? 10_000) / 2;
-  // Breaks the heartbeat notices; the read loop handles them before its next dispatch.
-  let flagged: StreamBreak | undefined;
-  const flag = (gap: StreamBreak): void => {
-    if (flagged?.kind !== 'lapse') flagged = gap;
+  const flagged: (StreamBreak | undefined)[] = groups.map(() => undefined);
+  const flag = (group: number, gap: StreamBreak): void => {
+    if (flagged[group]?.kind !== 'lapse') flagged[group] = gap;
   };
-  const blocking = await connectBlocking(redis, logger);
+  // A blocking read holds its connection: one per group.
+  const blocking: GatewayRedis[] = [];
+  for (const _ of groups) blocking.push(await connectBlocking(redis, logger));
 
   const root = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: root });
@@ -139,37 +149,42 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   root.route('/', app);
   keepUpgradeRefusals(root);
 
-  const readLoop = runReadLoop({
-    redis,
-    blocking,
-    streamKey,
-    gatewayId,
-    dispatch: (entries) => hub.dispatch(entries),
-    ensureStream: async () => {
-      lastBeat = (await heartbeat(redis, keys, gatewayId)).at;
-    },
-    onBreak: async (gap, lastRead) => {
-      if (breakAction(gap, lastRead) === 'reset') hub.resetAll('stream_gap');
-      else hub.resyncAll();
-      // An epoch only changes with lost data, and lost data breaks the stream: look now.
-      try {
-        hub.epoch = await history.epoch();
-      } catch (error) {
-        logger.warn({ err: error }, 'epoch check failed; the next heartbeat checks again');
-      }
-    },
-    takeBreak: () => {
-      const gap = flagged;
-      flagged = undefined;
-      return gap;
-    },
-    onCaughtUp: () => {
-      ready = true;
-    },
-    logger,
-    metrics,
-    signal,
-  });
+  let caughtUp = 0;
+  const readLoops = groups.map((keys, group) =>
+    runReadLoop({
+      redis,
+      blocking: blocking[group] as GatewayRedis,
+      streamKey: streamKeys[group] as string,
+      gatewayId,
+      dispatch: (entries) => hub.dispatch(entries, group),
+      ensureStream: async () => {
+        lastBeat[group] = (await heartbeat(redis, keys, gatewayId)).at;
+      },
+      onBreak: async (gap, lastRead) => {
+        // Every subscription has a position in every group, so a break of one group's
+        // stream concerns all of them; the other groups' positions stay as they are.
+        if (breakAction(gap, lastRead) === 'reset') hub.resetAll('stream_gap');
+        else hub.resyncAll();
+        // An epoch only changes with lost data, and lost data breaks the stream: look now.
+        try {
+          hub.epochs[group] = await history.epoch(group);
+        } catch (error) {
+          logger.warn({ err: error, group }, 'epoch check failed; the next heartbeat checks again');
+        }
+      },
+      takeBreak: () => {
+        const gap = flagged[group];
+        flagged[group] = undefined;
+        return gap;
+      },
+      onCaughtUp: () => {
+        if (++caughtUp === groups.length) ready = true;
+      },
+      logger: groups.length === 1 ? logger : logger.child({ group }),
+      metrics,
+      signal,
+    }),
+  );
 
   const heartbeats = (async () => {
     let failures = 0;
@@ -177,16 +192,19 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
       await sleep(options.heartbeatIntervalMs ?? 1000, signal);
       if (signal.aborted) break;
       try {
-        const beat = await heartbeat(redis, keys, gatewayId);
+        for (const [group, keys] of groups.entries()) {
+          const beat = await heartbeat(redis, keys, gatewayId);
+          // Reaped while silent, or silent long enough to be skipped: the worker wrote
+          // entries to history only. Subscriptions are positioned by stream id, so replaying
+          // history from there closes the gap.
+          if (beat.created) flag(group, { kind: 'recreated' });
+          else if (beat.at - (lastBeat[group] ?? beat.at) >= lapseMs)
+            flag(group, { kind: 'lapse', at: beat.at });
+          lastBeat[group] = beat.at;
+          if ((await history.epoch(group)) !== hub.epochs[group]) flag(group, { kind: 'epoch' });
+        }
         failures = 0;
-        // Reaped while silent, or silent long enough to be skipped: the worker wrote
-        // entries to history only. Subscriptions are positioned by stream id, so replaying
-        // history from there closes the gap.
-        if (beat.created) flag({ kind: 'recreated' });
-        else if (beat.at - lastBeat >= lapseMs) flag({ kind: 'lapse', at: beat.at });
-        lastBeat = beat.at;
-        if ((await history.epoch()) !== hub.epoch) flag({ kind: 'epoch' });
-        await updateLag(redis, streamKey, metrics);
+        await updateLag(redis, streamKeys, metrics);
       } catch (error) {
         logger.warn({ err: error }, 'heartbeat failed');
         await sleep(backoffDelay(failures++, 100, 2000), signal);
@@ -202,7 +220,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, stream: streamKey }, 'gateway listening');
+  logger.info({ port, stream: streamKeys.length === 1 ? streamKeys[0] : streamKeys }, 'gateway listening');
   const metricsServer =
     options.metricsListener === undefined ? undefined : await listenMetrics(metrics, options.metricsListener);
   const metricsPort = metricsServer === undefined ? undefined : (metricsServer.address() as AddressInfo).port;
@@ -219,11 +237,13 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
       controller.abort();
       stopReaper();
       // A blocked XREADGROUP holds its connection; destroying it ends the read at once.
-      blocking.destroy();
-      await Promise.allSettled([readLoop, heartbeats]);
-      await deregister(redis, keys, gatewayId).catch((error: unknown) => {
-        logger.warn({ err: error }, 'deregister failed; the worker will reap this gateway after its TTL');
-      });
+      for (const connection of blocking) connection.destroy();
+      await Promise.allSettled([...readLoops, heartbeats]);
+      for (const keys of groups) {
+        await deregister(redis, keys, gatewayId).catch((error: unknown) => {
+          logger.warn({ err: error }, 'deregister failed; the worker will reap this gateway after its TTL');
+        });
+      }
       await waitForSockets(wss.clients, 2000);
       for (const client of wss.clients) client.terminate();
       logger.info('gateway stopped');
@@ -256,13 +276,25 @@ async function listenMetrics(
   return server;
 }
 
-async function updateLag(redis: GatewayRedis, streamKey: string, metrics: ReturnType<typeof createMetrics>) {
-  const groups = (await redis.xInfoGroups(streamKey)) as unknown as Record<string, unknown>[];
-  const group = groups[0];
-  if (group === undefined) return;
-  const lag = Number(group.lag);
+/** Lag and pending entries of this gateway's streams (summed over shard groups). */
+async function updateLag(
+  redis: GatewayRedis,
+  streamKeys: readonly string[],
+  metrics: ReturnType<typeof createMetrics>,
+) {
+  let lag = 0;
+  let pending = 0;
+  let seen = false;
+  for (const streamKey of streamKeys) {
+    const groups = (await redis.xInfoGroups(streamKey)) as unknown as Record<string, unknown>[];
+    const group = groups[0];
+    if (group === undefined) continue;
+    seen = true;
+    lag += Number(group.lag);
+    pending += Number(group.pending);
+  }
+  if (!seen) return;
   if (Number.isFinite(lag)) metrics.streamLag.set(lag);
-  const pending = Number(group.pending);
   if (Number.isFinite(pending)) metrics.streamPending.set(pending);
 }
 

@@ -7,7 +7,13 @@
  */
 
 import { backoffDelay, sleep } from '@orders/contract';
-import type { RedisClient, RedisKeys } from '@orders/contract/redis';
+import {
+  keyGroups,
+  type RedisClient,
+  type RedisKeys,
+  type ShardedKeys,
+  shardOf,
+} from '@orders/contract/redis';
 import { type Admin, type Consumer, type EachBatchPayload, type Kafka, Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import { splitBatch } from './batching.ts';
@@ -58,7 +64,8 @@ export interface WorkerConfig {
 export interface WorkerDeps {
   kafka: Kafka;
   redis: RedisClient;
-  keys: RedisKeys;
+  /** The namespace's keys, or its shard groups' keys in group order (`REDIS_SHARDS` > 1). */
+  keys: ShardedKeys;
   logger: Logger;
   metrics: WorkerMetrics;
   config: WorkerConfig;
@@ -79,6 +86,12 @@ export interface Worker {
 
 export function createWorker(deps: WorkerDeps): Worker {
   const { kafka, redis, keys, metrics, config } = deps;
+  const groups = keyGroups(keys);
+  const groupKeys = (partition: number): RedisKeys => {
+    const group = groups[shardOf(partition, groups.length)];
+    if (group === undefined) throw new Error(`no shard group for partition ${partition}`);
+    return group;
+  };
   const logger = deps.logger.child({ component: 'worker-consumer', topic: config.topic });
   const chunkSize = config.chunkSize ?? 1_000;
   const sessionTimeout = config.sessionTimeoutMs ?? 30_000;
@@ -215,7 +228,8 @@ export function createWorker(deps: WorkerDeps): Worker {
    */
   async function checkMark(topic: string, partition: number): Promise<void> {
     const field = markField(clusterId, topic, partition);
-    const mark = await readMark(redis, keys, field);
+    const markKeys = groupKeys(partition);
+    const mark = await readMark(redis, markKeys, field);
     if (mark === null) return;
     // The end is read after the mark: any offset that was in the log when the mark was
     // read is below it, so a legitimate mark can never look stale.
@@ -223,7 +237,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const end = offsets.find((o) => o.partition === partition)?.high;
     if (end === undefined) throw new Error(`no log end offset for ${topic}/${partition}`);
     if (!offsetAtLeast(mark, end)) return;
-    const dropped = await dropStaleMark(redis, keys, field, mark);
+    const dropped = await dropStaleMark(redis, markKeys, field, mark);
     logger.warn(
       { partition, field, mark, logEnd: end, dropped },
       dropped

@@ -26,3 +26,16 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ HISTORY_MAXLEN: 'lots' })).toThrow(/HISTORY_MAXLEN/);
   });
 });
+
+describe('REDIS_SHARDS', () => {
+  it('defaults to one group and takes a positive integer', () => {
+    expect(parseEnv({}).REDIS_SHARDS).toBe(1);
+    expect(parseEnv({ REDIS_SHARDS: '3' }).REDIS_SHARDS).toBe(3);
+  });
+
+  it('refuses anything but a positive integer, naming the variable', () => {
+    for (const bad of ['0', '-2', '1.5', 'three', '', '2x']) {
+      expect(() => parseEnv({ REDIS_SHARDS: bad })).toThrow(/REDIS_SHARDS must be a positive integer/);
+    }
+  });
+});

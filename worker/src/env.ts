@@ -3,10 +3,20 @@
  * reads `process.env`: a typo or a bad number fails fast with a readable message.
  */
 
+import { isShardCount, MAX_SHARDS } from '@orders/contract/redis';
 import { redisClusterSeeds, redisSelectionError } from '@orders/redis';
 import { z } from 'zod';
 
 const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** `REDIS_SHARDS`, shared in meaning with the gateways: a positive integer, default 1. */
+const shardCount = z
+  .string()
+  .default('1')
+  .refine((s) => /^\d+$/.test(s.trim()) && isShardCount(Number(s)), {
+    message: `REDIS_SHARDS must be a positive integer (at most ${MAX_SHARDS})`,
+  })
+  .transform(Number);
 
 export const envSchema = z.object({
   /** Comma-separated host:port list. */
@@ -33,6 +43,11 @@ export const envSchema = z.object({
   /** Seed nodes of a Redis Cluster (`redis://h:p,…`); when set, the worker runs on the cluster. */
   REDIS_CLUSTER: redisClusterSeeds,
   REDIS_NS: z.string().default('orders'),
+  /**
+   * Shard groups: Kafka partition p is forwarded into group p mod S, each group under its own
+   * hash tag `{<ns>:<g>}`. 1 (the default) is the single-tag layout.
+   */
+  REDIS_SHARDS: shardCount,
   /** A gateway silent for longer than this gets nothing more and loses its stream. */
   GATEWAY_TTL_MS: int(10_000),
   HISTORY_MAXLEN: int(100_000),

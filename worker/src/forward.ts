@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   CHANGE_FIELD,
+  keyGroups,
   luaScript,
   ORIGIN_ID,
   PREV_FIELD,
@@ -22,7 +23,9 @@ import {
   type RedisKeys,
   type ResetReason,
   runScript,
+  type ShardedKeys,
   type StreamChange,
+  shardOf,
 } from '@orders/contract/redis';
 import type { SourcePosition } from './decode.ts';
 
@@ -334,21 +337,53 @@ function epochCandidate(): string {
   return randomBytes(8).toString('hex');
 }
 
+/*
+ * A re-snapshot clears the source marks of every partition of the topic. With shard groups
+ * the marker's own step clears its group; this clears the other groups' marks first, one
+ * step per group (each in its group's slot). Clearing before the marker's step keeps it
+ * crash-safe: a worker that dies in between redoes both with the redelivered record.
+ */
+const clearTopicMarksScript = luaScript(`
+local n = 0
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('HDEL', KEYS[1], f)
+    n = n + 1
+  end
+end
+return n
+`);
+
 export function createForwarder(
   redis: RedisClient,
-  keys: RedisKeys,
+  /** One namespace's keys, or its shard groups' keys (partition p goes to group p mod S). */
+  keys: ShardedKeys,
   options: ForwardOptions,
   /** Kafka cluster id (`admin.describeCluster()`), part of every mark field. */
   clusterId: string,
 ): Forwarder {
-  const fixedKeys = [keys.history, keys.gateways, keys.highWater, keys.sourceMark, keys.epoch];
-  const prefix = keys.gatewayStream('');
+  const groups = keyGroups(keys).map((group) => ({
+    group,
+    fixedKeys: [group.history, group.gateways, group.highWater, group.sourceMark, group.epoch],
+    prefix: group.gatewayStream(''),
+  }));
   async function forwardRecords(
     topic: string,
     partition: number,
     throughOffset: string,
     records: readonly ForwardRecord[],
   ): Promise<ForwardResult> {
+    const shard = shardOf(partition, groups.length);
+    const target = groups[shard];
+    if (target === undefined) throw new Error(`no shard group for partition ${partition}`);
+    const { fixedKeys, prefix } = target;
+    if (groups.length > 1 && records.some((record) => record.reset === 'resnapshot')) {
+      const topicPrefix = topicMarkPrefix(clusterId, topic);
+      for (const [g, other] of groups.entries()) {
+        if (g === shard) continue;
+        await runScript(redis, clearTopicMarksScript, [other.group.sourceMark], [topicPrefix]);
+      }
+    }
     const args = [
       String(options.gatewayTtlMs),
       String(options.historyMaxlen),

@@ -3,7 +3,7 @@
  * handles signals. Everything else is built by factories so tests can assemble it too.
  */
 import { serve } from '@hono/node-server';
-import { redisKeys } from '@orders/contract/redis';
+import { shardKeys } from '@orders/contract/redis';
 import { connectRedis, createRedisConnection, redisTarget } from '@orders/redis';
 import { createWorker } from './consumer.ts';
 import { loadEnv } from './env.ts';
@@ -22,7 +22,8 @@ const target = redisTarget(env);
 const redis = createRedisConnection(target, { logger, message: 'redis error', level: 'error' });
 await connectRedis(redis, target, logger, shutdown.signal);
 
-const keys = redisKeys(env.REDIS_NS);
+// One key group per shard group (one, the single-tag layout, unless REDIS_SHARDS says more).
+const keys = shardKeys(env.REDIS_NS, env.REDIS_SHARDS);
 const metrics = createMetrics();
 const worker = createWorker({
   kafka: createKafka(env.KAFKA_BROKERS, env.KAFKA_CLIENT_ID, logger),

@@ -24,16 +24,23 @@ export function scopeFilter(principal: Principal, input: FilterInput | undefined
  * those get a redacted frame (built per socket, they are rare), everything else shares the
  * fan-out's bytes.
  */
-export function scopedChangeFrame(fanout: ChangeFanout, sub: string, effect: Effect, customer: string) {
+export function scopedChangeFrame(
+  fanout: ChangeFanout,
+  sub: string,
+  effect: Effect,
+  customer: string,
+  /** The subscription's own cursor, with shard groups (see {@link ChangeFanout.frame}). */
+  cursor?: string,
+) {
   const { change } = fanout.entry;
   const foreignBefore = change.before !== null && change.before.customerName !== customer;
-  if (change.row.customerName === customer && !foreignBefore) return fanout.frame(sub, effect);
+  if (change.row.customerName === customer && !foreignBefore) return fanout.frame(sub, effect, cursor);
   const row =
     change.row.customerName === customer ? change.row : redactedRow(change.row, change.before, customer);
   return EncodedFrame.of({
     type: 'change',
     sub,
-    cursor: fanout.cursor,
+    cursor: cursor ?? fanout.cursor,
     op: change.op,
     effect,
     row,

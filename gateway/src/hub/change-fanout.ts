@@ -11,6 +11,7 @@ import { EncodedFrame } from '../protocol/encoded-frame.ts';
 export class ChangeFanout {
   readonly #frames = new Map<string, EncodedFrame>();
   #body: string | undefined;
+  #rest: string | undefined;
   // The last frame handed out: consecutive subscribers nearly always ask for the same one,
   // and this spares the cache key string per delivery.
   #lastSub: string | undefined;
@@ -26,12 +27,24 @@ export class ChangeFanout {
     readonly entry: ChangeEntry,
     /** The history this entry belongs to; a subscription of another epoch never takes it. */
     readonly epoch: string,
+    /** The shard group whose history holds the entry (0 without shard groups). */
+    readonly group = 0,
   ) {
     [this.ms, this.seq] = splitStreamId(entry.id);
     this.cursor = formatCursor(epoch, entry.id);
   }
 
-  frame(sub: string, effect: Effect): EncodedFrame {
+  /**
+   * The frame for one subscription. `cursor` is given with shard groups, where the cursor is
+   * the subscription's own vector (its positions in the other groups differ): then only the
+   * change itself is shared.
+   */
+  frame(sub: string, effect: Effect, cursor?: string): EncodedFrame {
+    if (cursor !== undefined) {
+      return new EncodedFrame(
+        `{"type":"change","sub":${JSON.stringify(sub)},"effect":"${effect}","cursor":${JSON.stringify(cursor)},${this.#restBody()}}`,
+      );
+    }
     if (sub === this.#lastSub && effect === this.#lastEffect && this.#lastFrame !== undefined) {
       return this.#lastFrame;
     }
@@ -51,10 +64,16 @@ export class ChangeFanout {
 
   /** The part every subscriber shares, serialized once per event. */
   #sharedBody(): string {
-    if (this.#body === undefined) {
-      const { change } = this.entry;
-      this.#body = `"cursor":${JSON.stringify(this.cursor)},"op":"${change.op}","row":${JSON.stringify(change.row)},"before":${JSON.stringify(change.before)},"committedAt":${change.committedAt}`;
-    }
+    this.#body ??= `"cursor":${JSON.stringify(this.cursor)},${this.#restBody()}`;
     return this.#body;
+  }
+
+  /** The change without its cursor. */
+  #restBody(): string {
+    if (this.#rest === undefined) {
+      const { change } = this.entry;
+      this.#rest = `"op":"${change.op}","row":${JSON.stringify(change.row)},"before":${JSON.stringify(change.before)},"committedAt":${change.committedAt}`;
+    }
+    return this.#rest;
   }
 }

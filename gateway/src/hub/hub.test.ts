@@ -102,6 +102,34 @@ describe('Hub dispatch through the subscription index', () => {
     expect(live.sub.position).toBe('0-1');
   });
 
+  it("with shard groups, moves each position only by its own group's last event", () => {
+    const hub = new Hub();
+    hub.epochs.splice(0, 1, 'g0', 'g1');
+    const frames: ServerFrame[] = [];
+    const conn = new Connection(
+      'c0',
+      {
+        send: (f) => frames.push(JSON.parse(f.text) as ServerFrame),
+        bufferedAmount: () => 0,
+        close: () => {},
+      },
+      createSendStats(),
+    );
+    hub.add(conn);
+    const sub = new Subscription('s1', toFilter({ ids: [1] }), conn, 100, 2);
+    sub.setPositions([
+      { epoch: 'g0', id: '0-1' },
+      { epoch: 'g1', id: '0-1' },
+    ]);
+    sub.state = 'live';
+    conn.subs.set(sub.id, sub);
+    hub.dispatch([update('5-0', 9, 2)], 1);
+    expect(sub.cursor).toBe('g0.0-1~g1.5-0');
+    hub.dispatch([update('6-0', 1, 2)], 0);
+    const change = frames.find((f): f is ChangeFrame => f.type === 'change');
+    expect(change?.cursor).toBe('g0.6-0~g1.5-0');
+  });
+
   it('forgets subscriptions however they leave: unsubscribe, replacement, socket closed', () => {
     const { hub, sockets } = hubWith({ ids: [1] }, { ids: [1] }, {});
     const [a, b, c] = sockets;

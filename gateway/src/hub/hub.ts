@@ -11,14 +11,23 @@ import { SubscriptionIndex } from './subscription-index.ts';
 export class Hub {
   readonly connections = new Set<Connection>();
   /**
-   * The epoch of the history the gateway's stream currently belongs to; live events carry it.
-   * Set at start and after every break of the stream (an epoch only changes with one).
+   * Per shard group (one without shard groups), the epoch of the history the gateway's stream
+   * of that group currently belongs to; live events carry it. Set at start and after every
+   * break of the group's stream (an epoch only changes with one).
    */
-  epoch = '';
-
+  readonly epochs: string[] = [''];
   /** Every subscription of the attached connections, findable by the orders it watches. */
   readonly index = new SubscriptionIndex();
   #round = 0;
+
+  /** The first (without shard groups: the only) group's epoch. */
+  get epoch(): string {
+    return this.epochs[0] ?? '';
+  }
+
+  set epoch(epoch: string) {
+    this.epochs[0] = epoch;
+  }
 
   add(conn: Connection): void {
     this.connections.add(conn);
@@ -31,7 +40,8 @@ export class Hub {
   }
 
   /** Synchronous on purpose: when it returns, every frame is queued and the entries may be acknowledged. */
-  dispatch(entries: readonly StreamEntry[]): void {
+  dispatch(entries: readonly StreamEntry[], group = 0): void {
+    const epoch = this.epochs[group] ?? '';
     const round = ++this.#round;
     // Only the sockets an event is offered to are corked and batched, each once per dispatch.
     const entered: SubscriberSocket[] = [];
@@ -40,15 +50,15 @@ export class Hub {
       if (sub.conn.enterDispatch(round)) entered.push(sub.conn);
       sub.offer(event);
     };
-    const clock = this.index.clock;
+    const clock = this.index.clockOf(group);
     try {
       for (const entry of entries) {
         const marker = isMarker(entry);
         event = marker
-          ? new MarkerEvent(entry.id, entry.reset, this.epoch)
-          : new ChangeFanout(entry, this.epoch);
+          ? new MarkerEvent(entry.id, entry.reset, epoch, group)
+          : new ChangeFanout(entry, epoch, group);
         this.index.forEach(marker ? undefined : entry.change.row.id, visit);
-        clock.epoch = event.epoch;
+        clock.epoch = epoch;
         clock.id = entry.id;
         clock.ms = event.ms;
         clock.seq = event.seq;

@@ -13,6 +13,8 @@ export class MarkerEvent {
     readonly id: string,
     readonly reason: ResetReason,
     readonly epoch: string,
+    /** The shard group whose history holds the marker (0 without shard groups). */
+    readonly group = 0,
   ) {
     [this.ms, this.seq] = splitStreamId(id);
   }

@@ -1,5 +1,4 @@
 import type { ResetReason } from '@orders/contract';
-import { formatCursor } from '@orders/contract';
 import { isMarker, parseStreamEntry } from '@orders/contract/redis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
@@ -96,10 +95,9 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
   sub.known.snapshotStarted(Date.now(), SNAPSHOT_CLOCK_MARGIN_MS);
   // The head is read first: every change up to it is already in PostgreSQL, so the
   // snapshot reflects it, and everything after it is replayed.
-  const head = await deps.history.head();
-  sub.epoch = head.epoch;
-  sub.position = head.id;
-  const cursor = formatCursor(head.epoch, head.id);
+  // With shard groups, every group's head, all before the first page.
+  sub.setPositions(await deps.history.heads());
+  const { cursor } = sub;
   let afterId = 0;
   for (;;) {
     // A page is read only once the client has taken the previous ones: a slow reader makes
@@ -127,12 +125,27 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
   return true;
 }
 
+/**
+ * Replays every shard group's history after the subscription's position in it, group after
+ * group (one order's changes all live in one group, so their order is kept). Dropped live
+ * events (overflow) make it go round all groups again.
+ */
 async function replay(sub: Subscription, deps: LoadDeps): Promise<ReplayOutcome> {
   for (;;) {
+    for (let group = 0; group < sub.groups; group++) {
+      const outcome = await replayGroup(sub, deps, group);
+      if (outcome !== 'done') return outcome;
+    }
+    if (!sub.takeOverflow()) return 'done';
+  }
+}
+
+async function replayGroup(sub: Subscription, deps: LoadDeps, group: number): Promise<ReplayOutcome> {
+  for (;;) {
     if (!(await sub.conn.outbox.writable(sub.signal))) return 'closed';
-    const page = await deps.history.page(sub.position, deps.replayPage);
+    const page = await deps.history.page(sub.positionOf(group), deps.replayPage, group);
     if (sub.state === 'closed') return 'closed';
-    if (page.epoch !== sub.epoch) return 'epoch_changed';
+    if (page.epoch !== sub.epochs[group]) return 'epoch_changed';
     if (page.status === 'expired') return sub.gap ? 'stream_gap' : 'cursor_expired';
     if (page.status === 'unknown') return 'cursor_unknown';
     // A page's changes leave as one `changes` frame on a socket that asked for batches.
@@ -144,19 +157,19 @@ async function replay(sub: Subscription, deps: LoadDeps): Promise<ReplayOutcome>
           const { entry } = parsed;
           sub.deliver(
             isMarker(entry)
-              ? new MarkerEvent(entry.id, entry.reset, page.epoch)
-              : new ChangeFanout(entry, page.epoch),
+              ? new MarkerEvent(entry.id, entry.reset, page.epoch, group)
+              : new ChangeFanout(entry, page.epoch, group),
           );
           reset = sub.takeReset();
           if (reset !== undefined) return;
         } else {
           // Skipping keeps the subscriber moving; the worker validated the entry, so this is a bug to see in logs.
           deps.logger.error({ id: parsed.id, reason: parsed.reason }, 'invalid history entry skipped');
-          sub.position = parsed.id;
+          sub.setPosition(group, parsed.id);
         }
       }
     });
     if (reset !== undefined) return reset;
-    if (page.entries.length < deps.replayPage && !sub.takeOverflow()) return 'done';
+    if (page.entries.length < deps.replayPage) return 'done';
   }
 }

@@ -3,6 +3,7 @@ import {
   type AuthFrame,
   type ClientFrame,
   closeCodes,
+  cursorPositions,
   parseClientFrame,
   parseCursor,
   type SubscribeFrame,
@@ -88,7 +89,13 @@ export function createSocketSession(
       conn.error('forbidden', scoped.message, frame.sub);
       return;
     }
-    const sub = new Subscription(frame.sub, toFilter(scoped.filter), conn, options.maxBufferedEvents);
+    const sub = new Subscription(
+      frame.sub,
+      toFilter(scoped.filter),
+      conn,
+      options.maxBufferedEvents,
+      options.history.groups,
+    );
     if (principal.role === 'customer') sub.scope = principal.customer;
     conn.subs.set(sub.id, sub);
     sub.onReload = () => load(sub, { snapshot: false });
@@ -171,12 +178,17 @@ export function createSocketSession(
   };
 }
 
-/** A cursor positions the subscription; one from before epochs cannot be trusted and resets it. */
+/**
+ * A cursor positions the subscription; one from before epochs cannot be trusted and resets it,
+ * and so does one with another number of positions than this gateway has shard groups (issued
+ * under another REDIS_SHARDS): its positions belong to other histories.
+ */
 function startFrom(sub: Subscription, text: string | undefined): LoadStart {
   if (text === undefined) return { snapshot: true };
   const parsed = parseCursor(text);
-  if (parsed.kind !== 'cursor') return { snapshot: true, reset: 'epoch_changed' };
-  sub.epoch = parsed.cursor.epoch;
-  sub.position = parsed.cursor.id;
+  if (parsed.kind !== 'cursor' && parsed.kind !== 'vector') return { snapshot: true, reset: 'epoch_changed' };
+  const positions = cursorPositions(parsed, sub.groups);
+  if (positions === undefined) return { snapshot: true, reset: 'cursor_unknown' };
+  sub.setPositions(positions);
   return { snapshot: false };
 }

@@ -1,8 +1,9 @@
 import type { Subscription } from './subscription.ts';
 
 /**
- * The last event the hub offered, in the history of `epoch`. A subscription the index passed
- * over for it was not concerned, so a live one may take this as its position.
+ * The last event the hub offered from one shard group's stream, in the history of `epoch`. A
+ * subscription the index passed over for it was not concerned, so a live one may take this as
+ * its position in that group.
  */
 export interface DispatchClock {
   epoch: string;
@@ -19,13 +20,23 @@ export interface DispatchClock {
  * change, the subscriptions it concerns rather than all of them.
  */
 export class SubscriptionIndex {
-  readonly clock: DispatchClock = { epoch: '', id: '0-0', ms: 0, seq: 0 };
+  /** Per shard group, the last event offered; subscriptions share this array. */
+  readonly #clocks: DispatchClock[] = [];
   readonly #scanned = new Set<Subscription>();
   readonly #byIds = new Set<Subscription>();
   readonly #byId = new Map<number, Set<Subscription>>();
 
+  clockOf(group: number): DispatchClock {
+    let clock = this.#clocks[group];
+    if (clock === undefined) {
+      clock = { epoch: '', id: '0-0', ms: 0, seq: 0 };
+      this.#clocks[group] = clock;
+    }
+    return clock;
+  }
+
   add(sub: Subscription): void {
-    sub.clock = this.clock;
+    sub.clocks = this.#clocks;
     const ids = sub.filter.ids;
     if (ids === undefined) {
       this.#scanned.add(sub);

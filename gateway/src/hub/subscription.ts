@@ -1,5 +1,5 @@
-import type { Filter, ResetReason } from '@orders/contract';
-import { computeEffect, formatCursor, ORIGIN_ID, splitStreamId } from '@orders/contract';
+import type { Cursor, Filter, ResetReason } from '@orders/contract';
+import { computeEffect, formatCursor, formatCursorVector, ORIGIN_ID, splitStreamId } from '@orders/contract';
 import { scopedChangeFrame } from '../auth/scope.ts';
 import type { ChangeFanout } from './change-fanout.ts';
 import { HeldRows } from './held-rows.ts';
@@ -27,11 +27,12 @@ const HELD_ROWS_CAP = 10_000;
  */
 export class Subscription {
   state: SubscriptionState = 'loading';
-  #position = ORIGIN_ID;
-  #positionMs = 0;
-  #positionSeq = 0;
-  /** The history epoch the position belongs to; empty until a snapshot or cursor sets it. */
-  epoch = '';
+  /** Per shard group (one without shard groups): the position and its numeric parts. */
+  readonly #positions: string[];
+  readonly #positionMs: number[];
+  readonly #positionSeq: number[];
+  /** Per shard group, the history epoch its position belongs to; empty until a snapshot or cursor sets it. */
+  readonly epochs: string[];
   readonly known = new KnownVersions();
   readonly held = new HeldRows(HELD_ROWS_CAP);
   /** The customer a customer token limits this subscription to; its filter already includes it. */
@@ -50,38 +51,76 @@ export class Subscription {
     readonly conn: SubscriberSocket,
     /** Live events held while loading; past this the buffer is dropped and history replays them. */
     readonly maxBuffered: number,
-  ) {}
-
-  /**
-   * The hub's last offered event, set when the hub indexes this subscription. The index skips
-   * events that cannot concern it, so a live subscription counts as brought up to that event.
-   */
-  clock: DispatchClock | undefined;
-
-  /** Stream position this subscriber has been brought up to (sent or filtered out). */
-  get position(): string {
-    this.#catchUp();
-    return this.#position;
+    /** Shard groups of the gateway: one position (and epoch) per group. */
+    readonly groups = 1,
+  ) {
+    this.#positions = Array.from({ length: groups }, () => ORIGIN_ID);
+    this.#positionMs = Array.from({ length: groups }, () => 0);
+    this.#positionSeq = Array.from({ length: groups }, () => 0);
+    this.epochs = Array.from({ length: groups }, () => '');
   }
 
-  #catchUp(): void {
-    const clock = this.clock;
-    if (clock === undefined || this.state !== 'live' || clock.epoch !== this.epoch) return;
-    if (clock.ms > this.#positionMs || (clock.ms === this.#positionMs && clock.seq > this.#positionSeq)) {
-      this.#position = clock.id;
-      this.#positionMs = clock.ms;
-      this.#positionSeq = clock.seq;
+  /** The epoch of the first (without shard groups: the only) group. */
+  get epoch(): string {
+    return this.epochs[0] ?? '';
+  }
+
+  set epoch(epoch: string) {
+    this.epochs[0] = epoch;
+  }
+
+  /**
+   * Per shard group, the hub's last offered event; set when the hub indexes this subscription.
+   * The index passes over events that cannot concern it, so a live subscription counts as
+   * brought up to each group's last event.
+   */
+  clocks: readonly DispatchClock[] | undefined;
+
+  #catchUp(group: number): void {
+    const clock = this.clocks?.[group];
+    if (clock === undefined || this.state !== 'live' || clock.epoch !== this.epochs[group]) return;
+    const ms = this.#positionMs[group] ?? 0;
+    if (clock.ms > ms || (clock.ms === ms && clock.seq > (this.#positionSeq[group] ?? 0))) {
+      this.setPosition(group, clock.id);
     }
   }
 
-  set position(id: string) {
-    this.#position = id;
-    [this.#positionMs, this.#positionSeq] = splitStreamId(id);
+  /** Stream position this subscriber has been brought up to (sent or filtered out), in the first group. */
+  get position(): string {
+    return this.positionOf(0);
   }
 
-  /** The position as the client sees it. */
+  set position(id: string) {
+    this.setPosition(0, id);
+  }
+
+  /** The position in shard group `group`. */
+  positionOf(group: number): string {
+    this.#catchUp(group);
+    return this.#positions[group] ?? ORIGIN_ID;
+  }
+
+  setPosition(group: number, id: string): void {
+    this.#positions[group] = id;
+    const [ms, seq] = splitStreamId(id);
+    this.#positionMs[group] = ms;
+    this.#positionSeq[group] = seq;
+  }
+
+  /** Every group's epoch and position at once (a client's cursor, or the heads before a snapshot). */
+  setPositions(positions: readonly Cursor[]): void {
+    if (positions.length !== this.groups) throw new Error('one position per shard group');
+    for (const [group, { epoch, id }] of positions.entries()) {
+      this.epochs[group] = epoch;
+      this.setPosition(group, id);
+    }
+  }
+
+  /** The position as the client sees it: `<epoch>.<id>`, or one of those per shard group. */
   get cursor(): string {
-    return formatCursor(this.epoch, this.position);
+    if (this.groups === 1) return formatCursor(this.epoch, this.positionOf(0));
+    for (let group = 0; group < this.groups; group++) this.#catchUp(group);
+    return formatCursorVector(this.#positions.map((id, group) => ({ epoch: this.epochs[group] ?? '', id })));
   }
 
   offer(event: StreamEvent): void {
@@ -99,21 +138,23 @@ export class Subscription {
 
   deliver(event: StreamEvent): void {
     if (this.#reset !== undefined) return;
+    const { group } = event;
     // Ids of two histories are not comparable: the subscriber's rows may be from the lost one.
-    if (event.epoch !== this.epoch) {
+    if (event.epoch !== this.epochs[group]) {
       this.#meetReset('epoch_changed');
       return;
     }
-    if (event.ms < this.#positionMs || (event.ms === this.#positionMs && event.seq <= this.#positionSeq))
+    const positionMs = this.#positionMs[group] ?? 0;
+    if (event.ms < positionMs || (event.ms === positionMs && event.seq <= (this.#positionSeq[group] ?? 0)))
       return;
     if (event instanceof MarkerEvent) {
       this.#meetReset(event.reason);
       return;
     }
     const { id, change } = event.entry;
-    this.#position = id;
-    this.#positionMs = event.ms;
-    this.#positionSeq = event.seq;
+    this.#positions[group] = id;
+    this.#positionMs[group] = event.ms;
+    this.#positionSeq[group] = event.seq;
     if (this.state === 'live') this.known.retireBefore(change.committedAt, KNOWN_VERSIONS_GRACE_MS);
     const effect = computeEffect(this.filter, change);
     if (effect === null || !this.known.admit(change.op, change.row, change.committedAt, change.txId)) return;
@@ -123,10 +164,12 @@ export class Subscription {
     if (effect === 'upsert') this.held.add(change.row.id);
     else this.held.delete(change.row.id);
     this.conn.stats.changes++;
+    // With shard groups the cursor is this subscription's vector, so the frame is its own.
+    const cursor = this.groups === 1 ? undefined : this.cursor;
     const frame =
       this.scope === undefined
-        ? event.frame(this.id, effect)
-        : scopedChangeFrame(event, this.id, effect, this.scope);
+        ? event.frame(this.id, effect, cursor)
+        : scopedChangeFrame(event, this.id, effect, this.scope, cursor);
     this.conn.send(frame, this.id, change.row.id);
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ORIGIN_ID } from '@orders/contract';
+import type { RedisKeys } from '@orders/contract/redis';
 import type { GatewayRedis } from './redis-client.ts';
 
 /** One read of history after a position, with whether that read is complete. */
@@ -16,13 +17,21 @@ export interface HistoryPage {
   entries: { id: string; fields: Record<string, string> }[];
 }
 
+/**
+ * The history of every shard group (one without shard groups); `group` defaults to the first.
+ * Each group's history is a stream of its own with its own epoch.
+ */
 export interface HistoryReader {
+  /** Shard groups, one history each. */
+  readonly groups: number;
   /** Entries strictly after `after`, read atomically with the completeness check. */
-  page(after: string, count: number): Promise<HistoryPage>;
+  page(after: string, count: number, group?: number): Promise<HistoryPage>;
   /** The newest id, read before a snapshot so the snapshot is at least as new as it. */
-  head(): Promise<{ epoch: string; id: string }>;
+  head(group?: number): Promise<{ epoch: string; id: string }>;
+  /** Every group's head, in group order, all read before the caller's snapshot starts. */
+  heads(): Promise<{ epoch: string; id: string }[]>;
   /** The current epoch (created if there is none yet). */
-  epoch(): Promise<string>;
+  epoch(group?: number): Promise<string>;
 }
 
 /*
@@ -73,20 +82,35 @@ export function createHistoryReader(
   historyKey: string,
   epochKey: string,
 ): HistoryReader {
-  const page = async (after: string, count: number): Promise<HistoryPage> => {
+  return createShardedHistoryReader(redis, [{ history: historyKey, epoch: epochKey }]);
+}
+
+/** A reader over every shard group's history (`keys` in group order). */
+export function createShardedHistoryReader(
+  redis: GatewayRedis,
+  keys: readonly Pick<RedisKeys, 'history' | 'epoch'>[],
+): HistoryReader {
+  if (keys.length === 0) throw new Error('a history reader needs at least one group');
+  const page = async (after: string, count: number, group = 0): Promise<HistoryPage> => {
+    const groupKeys = keys[group];
+    if (groupKeys === undefined) throw new Error(`no shard group ${group}`);
+    // One group's keys share a hash tag, so this script stays in one slot on a cluster.
     const reply = await redis.eval(PAGE_SCRIPT, {
-      keys: [historyKey, epochKey],
+      keys: [groupKeys.history, groupKeys.epoch],
       arguments: [after, String(count), randomUUID()],
     });
     return parsePage(reply);
   };
+  const head = async (group = 0) => {
+    const { epoch, lastId } = await page(ORIGIN_ID, 0, group);
+    return { epoch, id: lastId };
+  };
   return {
+    groups: keys.length,
     page,
-    head: async () => {
-      const { epoch, lastId } = await page(ORIGIN_ID, 0);
-      return { epoch, id: lastId };
-    },
-    epoch: async () => (await page(ORIGIN_ID, 0)).epoch,
+    head,
+    heads: () => Promise.all(keys.map((_, group) => head(group))),
+    epoch: async (group = 0) => (await page(ORIGIN_ID, 0, group)).epoch,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { ServerFrame } from '@orders/contract';
 import {
+  type Cursor,
   computeEffect,
   type Filter,
   type FilterInput,
@@ -42,10 +43,10 @@ interface SubState {
   lastSnapshotId: number;
   snapshotCursor: string | undefined;
   /**
-   * Last cursor seen for this subscription: epoch and stream id. A subscribe with a cursor
-   * starts from that cursor: what is replayed after it comes after it.
+   * Last cursor seen for this subscription: epoch and stream id, one per shard group. A
+   * subscribe with a cursor starts from that cursor: what is replayed after it comes after it.
    */
-  cursor: { epoch: string; id: string } | undefined;
+  cursor: Cursor[] | undefined;
   unsubscribing: boolean;
   /** A subscribe for the same id sent after `unsubscribe`, served once `unsubscribed` arrives. */
   next: Request | undefined;
@@ -57,7 +58,7 @@ interface SubState {
 interface Request {
   filter: Filter;
   fromCursor: boolean;
-  cursor: { epoch: string; id: string } | undefined;
+  cursor: Cursor[] | undefined;
 }
 
 const HISTORY = 40;
@@ -114,7 +115,7 @@ export class ConformanceChecker {
       const request: Request = {
         filter: toFilter(scoped),
         fromCursor: frame.cursor !== undefined,
-        cursor: resume?.kind === 'cursor' ? resume.cursor : undefined,
+        cursor: resume === undefined ? undefined : cursorList(resume),
       };
       if (existing === undefined) {
         this.#ended.delete(frame.sub);
@@ -331,19 +332,30 @@ export class ConformanceChecker {
     }
   }
 
-  /** Cursors never go backwards within an epoch; change cursors strictly rise. */
+  /**
+   * Cursors never go backwards within an epoch; change cursors strictly rise. With shard groups
+   * this holds position by position (a change moves exactly one group's).
+   */
   #advance(name: string, sub: SubState, text: string, strictly: boolean): void {
-    const parsed = parseCursor(text);
-    if (parsed.kind !== 'cursor') {
-      this.#fail(`cursor ${text} of ${name} is not <epoch>.<stream id>`);
+    const positions = cursorList(parseCursor(text));
+    if (positions === undefined) {
+      this.#fail(`cursor ${text} of ${name} is not <epoch>.<stream id> (one per shard group)`);
       return;
     }
-    const { epoch, id } = parsed.cursor;
     const last = sub.cursor;
-    sub.cursor = { epoch, id };
-    if (last === undefined || last.epoch !== epoch) return;
-    const order = compareStreamIds(id, last.id);
-    if (order < 0 || (strictly && order === 0)) this.#fail(`cursor of ${name} went from ${last.id} to ${id}`);
+    sub.cursor = positions;
+    if (last === undefined || last.length !== positions.length) return;
+    let rose = false;
+    let comparable = false;
+    for (const [group, { epoch, id }] of positions.entries()) {
+      const before = last[group];
+      if (before === undefined || before.epoch !== epoch) continue;
+      comparable = true;
+      const order = compareStreamIds(id, before.id);
+      if (order < 0) this.#fail(`cursor of ${name} went from ${before.id} to ${id}`);
+      if (order > 0) rose = true;
+    }
+    if (strictly && comparable && !rose) this.#fail(`cursor of ${name} did not rise past ${text}`);
   }
 
   #checkScope(order: Order, where: string): void {
@@ -397,4 +409,11 @@ export function compareStreamIds(a: string, b: string): number {
   const [aMs, aSeq] = splitStreamId(a);
   const [bMs, bSeq] = splitStreamId(b);
   return aMs === bMs ? aSeq - bSeq : aMs - bMs;
+}
+
+/** The positions of a cursor with epochs, one per shard group; undefined for anything else. */
+function cursorList(parsed: ReturnType<typeof parseCursor>): Cursor[] | undefined {
+  if (parsed.kind === 'cursor') return [parsed.cursor];
+  if (parsed.kind === 'vector') return parsed.cursors;
+  return undefined;
 }

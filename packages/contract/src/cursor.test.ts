@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatCursor, isCursorText, parseCursor } from './cursor.ts';
+import {
+  CURSOR_SEPARATOR,
+  cursorPositions,
+  formatCursor,
+  formatCursorVector,
+  isCursorText,
+  isEpoch,
+  parseCursor,
+} from './cursor.ts';
 
 describe('cursors', () => {
   it('round-trips epoch and stream id', () => {
@@ -20,5 +28,52 @@ describe('cursors', () => {
     for (const bad of ['garbage', '', '.5-0', 'e.', 'e.5', 'e p.5-0', 'e.5-0-1']) {
       expect(parseCursor(bad)).toEqual({ kind: 'invalid' });
     }
+  });
+});
+
+describe('vector cursors (shard groups)', () => {
+  const positions = [
+    { epoch: 'a1', id: '1700000000000-4' },
+    { epoch: 'b.2', id: '0-0' },
+    { epoch: 'c3', id: '17-1' },
+  ];
+
+  it('round-trips one position per group, in group order', () => {
+    const text = formatCursorVector(positions);
+    expect(text).toBe('a1.1700000000000-4~b.2.0-0~c3.17-1');
+    expect(parseCursor(text)).toEqual({ kind: 'vector', cursors: positions });
+  });
+
+  it('writes one group as the plain cursor', () => {
+    const text = formatCursorVector([{ epoch: 'e', id: '5-0' }]);
+    expect(text).toBe(formatCursor('e', '5-0'));
+    expect(parseCursor(text)).toEqual({ kind: 'cursor', cursor: { epoch: 'e', id: '5-0' } });
+    expect(() => formatCursorVector([])).toThrow();
+  });
+
+  it('keeps the separator out of epochs', () => {
+    expect(isEpoch('a~b')).toBe(false);
+    expect(isEpoch('a.b-c_d')).toBe(true);
+    expect(parseCursor('a~b.5-0')).toEqual({ kind: 'invalid' });
+  });
+
+  it('rejects a vector with any malformed or empty part', () => {
+    for (const bad of ['a.1-0~', '~a.1-0', 'a.1-0~~b.1-0', 'a.1-0~5-0', 'a.1-0~b.5', 'a.1-0~b c.1-0']) {
+      expect(parseCursor(bad)).toEqual({ kind: 'invalid' });
+      expect(isCursorText(bad)).toBe(false);
+    }
+    expect(parseCursor(Array(300).fill('e.1-0').join(CURSOR_SEPARATOR))).toEqual({ kind: 'invalid' });
+  });
+
+  it('gives the positions only when the arity matches the groups', () => {
+    const vector = parseCursor(formatCursorVector(positions));
+    const plain = parseCursor('e.5-0');
+    expect(cursorPositions(vector, 3)).toEqual(positions);
+    expect(cursorPositions(vector, 2)).toBeUndefined();
+    expect(cursorPositions(vector, 1)).toBeUndefined();
+    expect(cursorPositions(plain, 1)).toEqual([{ epoch: 'e', id: '5-0' }]);
+    expect(cursorPositions(plain, 3)).toBeUndefined();
+    expect(cursorPositions(parseCursor('5-0'), 1)).toBeUndefined();
+    expect(cursorPositions(parseCursor('x'), 1)).toBeUndefined();
   });
 });

@@ -3,7 +3,18 @@
  * filters and their effect, cursors, and retry pacing. The Redis side lives in `./redis`.
  */
 export { backoffDelay, sleep } from './backoff.ts';
-export { type Cursor, type CursorParse, formatCursor, isCursorText, parseCursor } from './cursor.ts';
+export {
+  CURSOR_SEPARATOR,
+  type Cursor,
+  type CursorParse,
+  cursorPositions,
+  formatCursor,
+  formatCursorVector,
+  isCursorText,
+  isEpoch,
+  MAX_CURSOR_GROUPS,
+  parseCursor,
+} from './cursor.ts';
 export { computeEffect, type Effect, type EffectInput } from './effect.ts';
 export { type Filter, type FilterInput, matches, toFilter } from './filter.ts';
 export { type Order, type OrderStatus, orderSchema, orderStatuses } from './order.ts';

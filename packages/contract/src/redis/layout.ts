@@ -30,8 +30,12 @@ export interface RedisKeys {
   gatewayStream(gatewayId: string): string;
 }
 
-export function redisKeys(ns = 'orders'): RedisKeys {
-  const tag = `{${ns}}`;
+/**
+ * The keys of one namespace. `group` selects a shard group (see {@link shardKeys}): its keys
+ * carry the hash tag `{<ns>:<group>}` instead of `{<ns>}`, so each group has a slot of its own.
+ */
+export function redisKeys(ns = 'orders', group?: number): RedisKeys {
+  const tag = group === undefined ? `{${ns}}` : `{${ns}:${group}}`;
   return {
     history: `${tag}:history`,
     gateways: `${tag}:gateways`,
@@ -40,6 +44,55 @@ export function redisKeys(ns = 'orders'): RedisKeys {
     epoch: `${tag}:epoch`,
     gatewayStream: (gatewayId) => `${tag}:gw:${gatewayId}`,
   };
+}
+
+/**
+ * The keys of every shard group, in group order. With one group (`REDIS_SHARDS=1`, the
+ * default) that is exactly {@link redisKeys}`(ns)`. With S > 1 groups, group g has the hash
+ * tag `{<ns>:<g>}` and under it its own history, registry, gateway streams, marks and epoch;
+ * Kafka partition p belongs to group {@link shardOf}`(p, S)`. On a Redis Cluster the groups'
+ * slots spread over the masters, and each Lua step still touches one slot.
+ */
+export function shardKeys(ns: string, shards: number): RedisKeys[] {
+  if (!isShardCount(shards)) throw new Error(`shard groups must be a positive integer, not ${shards}`);
+  if (shards === 1) return [redisKeys(ns)];
+  return Array.from({ length: shards }, (_, g) => redisKeys(ns, g));
+}
+
+/** One namespace's keys, or the keys of each of its shard groups in group order. */
+export type ShardedKeys = RedisKeys | readonly RedisKeys[];
+
+/** The groups of {@link ShardedKeys}: a single {@link RedisKeys} is one group. */
+export function keyGroups(keys: ShardedKeys): readonly RedisKeys[] {
+  return isKeyList(keys) ? keys : [keys];
+}
+
+function isKeyList(keys: ShardedKeys): keys is readonly RedisKeys[] {
+  return Array.isArray(keys);
+}
+
+/** The shard group of a Kafka partition: one partition, hence one order, always maps to one group. */
+export function shardOf(partition: number, shards: number): number {
+  return partition % shards;
+}
+
+/** Most shard groups a deployment may configure (one position per group travels in every cursor). */
+export const MAX_SHARDS = 256;
+
+export function isShardCount(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= MAX_SHARDS;
+}
+
+/**
+ * `REDIS_SHARDS` as the worker and the gateways read it: unset means 1; anything but a
+ * positive integer up to {@link MAX_SHARDS} is an error with a message saying so.
+ */
+export function parseShardCount(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return 1;
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!isShardCount(value))
+    throw new Error(`REDIS_SHARDS must be a positive integer (at most ${MAX_SHARDS}), got "${text}"`);
+  return value;
 }
 
 /** Consumer group every gateway uses on its own stream (consumer name = gateway id). */
