@@ -21,7 +21,14 @@ import { OrdersClient } from '@orders/client';
 import { parseCursor } from '@orders/contract';
 import { redisKeys, type StreamChange } from '@orders/contract/redis';
 import { orderStatuses } from '@orders/drizzle';
-import { createTestDatabase, devToken, freePort, newNamespace, spawnGateway } from '@orders/testing';
+import {
+  createTestDatabase,
+  devToken,
+  envPairs,
+  freePort,
+  newNamespace,
+  spawnGateway,
+} from '@orders/testing';
 import { createForwarder, createKafka } from '@orders/worker';
 import { pino } from 'pino';
 import { createClient } from 'redis';
@@ -55,8 +62,14 @@ const { values: args } = parseArgs({
     'fanout-clients': { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '5' },
     'skip-latency': { type: 'boolean', default: false },
+    /** `KEY=value` for the spawned gateways' environment (repeatable), e.g. `--gateway-env STREAM_READ_COUNT=100`. */
+    'gateway-env': { type: 'string', multiple: true, default: [] },
+    /** The same for the spawned worker. */
+    'worker-env': { type: 'string', multiple: true, default: [] },
   },
 });
+const GATEWAY_ENV = envPairs(args['gateway-env'], '--gateway-env');
+const WORKER_ENV = envPairs(args['worker-env'], '--worker-env');
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);
@@ -306,6 +319,7 @@ async function main() {
       WORKER_PORT: String(workerPort),
       HISTORY_MAXLEN: '200000',
       GATEWAY_MAXLEN: '200000',
+      ...WORKER_ENV,
     });
     // Every bench client comes from one address with one principal: lift the per-address and
     // per-principal caps that would otherwise refuse all but the first few hundred.
@@ -316,6 +330,7 @@ async function main() {
       LOG_LEVEL: 'warn',
       MAX_CONNECTIONS_PER_IP: perSource,
       MAX_CONNECTIONS_PER_PRINCIPAL: perSource,
+      ...GATEWAY_ENV,
     };
     // Lets a run profile the gateways, e.g. GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = process.env.GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];

@@ -24,6 +24,7 @@ import {
   redisKeys,
   type StreamChange,
 } from '@orders/contract/redis';
+import { envPairs } from '@orders/testing';
 import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
 import { createClient } from 'redis';
 import { parseEnv } from '../src/env.ts';
@@ -32,8 +33,6 @@ const TARGET_THROUGHPUT = 20_000; // events/s with 2 gateways
 const TARGET_P99_MS = 5; // added latency at 1,000 events/s
 const PARTITIONS = 6;
 const WARMUP_SECONDS = 3;
-/** The settings the spawned worker runs with: its defaults, read from its own schema. */
-const defaults = parseEnv({});
 
 const { values: args } = parseArgs({
   options: {
@@ -41,12 +40,17 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '30' },
     gateways: { type: 'string', default: '1,2,4' },
+    /** `KEY=value` for the spawned worker's environment (repeatable), e.g. `--env FORWARD_CHUNK=2000`. */
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
+const WORKER_ENV = envPairs(args.env);
 const RECORDS = Number(args.records);
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const GATEWAY_COUNTS = args.gateways.split(',').map(Number);
+/** The settings the spawned worker runs with: its defaults and any `--env`, read through its own schema. */
+const defaults = parseEnv(WORKER_ENV);
 
 const workerRoot = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -133,6 +137,7 @@ function spawnWorker(run: Run): ChildProcess {
       LOG_LEVEL: 'warn',
       HISTORY_MAXLEN: String(RECORDS * 2),
       GATEWAY_MAXLEN: String(RECORDS * 2),
+      ...WORKER_ENV,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -392,7 +397,7 @@ native single-node Kafka (KRaft) and Redis ${redisVersion} on the same host as t
 shared with other people's work, so these numbers are from a loaded machine (load averages below).
 
 Setup: a fresh topic with ${PARTITIONS} partitions (log-append timestamps), Debezium-shaped update
-records of ~${Buffer.byteLength(String(debeziumUpdate(1, 2).value))} bytes, one worker process (\`src/main.ts\`, default settings:
+records of ~${Buffer.byteLength(String(debeziumUpdate(1, 2).value))} bytes, one worker process (\`src/main.ts\`, settings:
 ${defaults.FORWARD_CHUNK.toLocaleString('en')} records per Lua call, ${defaults.KAFKA_PARTITIONS_CONCURRENCY} partitions in parallel, commits at most every ${defaults.KAFKA_COMMIT_INTERVAL_MS} ms), history and every gateway stream capped
 (\`MAXLEN ~\`), each forwarded change appended to history and to every live gateway stream with one id.
 

@@ -1,4 +1,5 @@
 export { devToken } from './dev-token.ts';
+export { envPairs } from './env-pairs.ts';
 export { freePort, type GatewayProcess, spawnGateway } from './gateway-process.ts';
 export { newNamespace } from './namespace.ts';
 export { order, orderAt } from './order-fixture.ts';
