@@ -8,7 +8,7 @@
  * (PerformanceObserver 'longtask') and its gaps between animation frames. Each pair gives a
  * ratio on / off, so a shared machine whose speed drifts moves both sides alike.
  *
- *   npm run bench:page [-- --pairs 3 --seconds 20 --rate 500]
+ *   npm run bench:page [-- --pairs 6 --seconds 20 --rate 500]
  *
  * Needs the native stack and Chromium (as the browser test). Writes bench/results/page.md
  * (and page.json).
@@ -34,7 +34,7 @@ const TARGET_REDUCTION = 0.3;
 
 const { values: args } = parseArgs({
   options: {
-    pairs: { type: 'string', default: '3' },
+    pairs: { type: 'string', default: '6' },
     seconds: { type: 'string', default: '20' },
     rate: { type: 'string', default: '500' },
     warmup: { type: 'string', default: '5' },
