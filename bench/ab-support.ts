@@ -38,16 +38,16 @@ export async function alternate<F>(
   tag: string,
   rounds: number,
   sides: Pair<string>,
-  measure: (dir: string) => Promise<F>,
+  measure: (dir: string, side: keyof Pair<string>) => Promise<F>,
   describe: (pair: Pair<F>) => string,
 ): Promise<{ pairs: Pair<F>[]; loadBefore: number; loadAfter: number }> {
   const loadBefore = load1();
   const pairs: Pair<F>[] = [];
   for (let i = 0; i < rounds; i++) {
     process.stdout.write(`[${tag}] round ${i + 1}/${rounds}: base\n`);
-    const base = await measure(sides.base);
+    const base = await measure(sides.base, 'base');
     process.stdout.write(`[${tag}] round ${i + 1}/${rounds}: head\n`);
-    const head = await measure(sides.head);
+    const head = await measure(sides.head, 'head');
     pairs.push({ base, head });
     process.stdout.write(`[${tag}] round ${i + 1}: ${describe({ base, head })}\n`);
   }

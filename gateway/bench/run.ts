@@ -28,6 +28,7 @@ import {
   createTestKafka,
   devToken,
   dropRedisNamespace,
+  envPairs,
   formatSpread,
   freePort,
   generatedBy,
@@ -62,7 +63,13 @@ const args = benchOptions({
   'fanout-clients': 1000,
   rounds: 5,
   'skip-latency': false,
+  /** `KEY=value` for the spawned gateways' environment (repeatable), e.g. `--gateway-env STREAM_READ_COUNT=100`. */
+  'gateway-env': [],
+  /** The same for the spawned worker. */
+  'worker-env': [],
 });
+const GATEWAY_ENV = envPairs(args['gateway-env'], '--gateway-env');
+const WORKER_ENV = envPairs(args['worker-env'], '--worker-env');
 
 const log = benchLog('bench');
 const children: ChildProcess[] = [];
@@ -283,6 +290,7 @@ async function main() {
       LOG_LEVEL: 'warn',
       HISTORY_MAXLEN: '200000',
       GATEWAY_MAXLEN: '200000',
+      ...WORKER_ENV,
     });
     children.push(worker.child);
     // Every bench client comes from one address with one principal: lift the per-address and
@@ -294,6 +302,7 @@ async function main() {
       LOG_LEVEL: 'warn',
       MAX_CONNECTIONS_PER_IP: perSource,
       MAX_CONNECTIONS_PER_PRINCIPAL: perSource,
+      ...GATEWAY_ENV,
     };
     // Lets a run profile the gateways, e.g. GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = process.env.GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];

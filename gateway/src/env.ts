@@ -83,6 +83,10 @@ export const envSchema = z.object({
         .map((a) => a.trim())
         .filter((a) => a !== ''),
     ),
+  /** Entries one XREADGROUP of the gateway's stream takes at most (`COUNT`). */
+  STREAM_READ_COUNT: z.coerce.number().int().positive().default(500),
+  /** How long one XREADGROUP waits for new entries (`BLOCK`); it returns as soon as one arrives. */
+  STREAM_READ_BLOCK_MS: z.coerce.number().int().positive().default(2000),
   /** Snapshot queries this gateway runs at once; also the size of its PostgreSQL pool. */
   SNAPSHOT_CONCURRENCY: z.coerce.number().int().positive().max(64).default(4),
   /** Snapshots one socket may have loading at once; more wait their turn. */

@@ -60,6 +60,8 @@ const gateway = await startNodeGateway({
   heartbeatIntervalMs: env.GATEWAY_HEARTBEAT_MS,
   gatewayTtlMs: env.GATEWAY_TTL_MS,
   clientHeartbeatMs: env.CLIENT_HEARTBEAT_MS,
+  streamReadCount: env.STREAM_READ_COUNT,
+  streamReadBlockMs: env.STREAM_READ_BLOCK_MS,
   authorize: createAuthorize(auth),
   ...(metrics.listener === undefined ? {} : { metricsListener: metrics.listener }),
   tuning: {

@@ -76,6 +76,10 @@ export interface NodeGatewayOptions {
   maxPayloadBytes?: number;
   /** Protocol ping interval for dead-socket reaping. @default 15000 */
   reapIntervalMs?: number;
+  /** Entries per read of the gateway's stream (XREADGROUP `COUNT`). @default 500 */
+  streamReadCount?: number;
+  /** How long one read of the stream blocks waiting for entries (`BLOCK`). @default 2000 */
+  streamReadBlockMs?: number;
 }
 
 export interface RunningGateway {
@@ -152,6 +156,8 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   let caughtUp = 0;
   const readLoops = groups.map((keys, group) =>
     runReadLoop({
+      ...(options.streamReadCount === undefined ? {} : { count: options.streamReadCount }),
+      ...(options.streamReadBlockMs === undefined ? {} : { blockMs: options.streamReadBlockMs }),
       redis,
       blocking: blocking[group] as GatewayRedis,
       streamKey: streamKeys[group] as string,

@@ -8,6 +8,11 @@ export interface PageConfig {
   gatewayUrls: string[];
   /** Where to fetch a token; when absent, each gateway's own development endpoint is tried. */
   tokenUrl?: string;
+  /**
+   * Whether to ask for batched `changes` frames (the client's default). `?batch=off` in the
+   * page's address turns it off, so the page's cost with and without batching can be compared.
+   */
+  batchChanges: boolean;
 }
 
 interface RuntimeConfig {
@@ -28,7 +33,10 @@ export function loadConfig(): PageConfig {
   const urls = splitUrls(runtime.gatewayUrls ?? import.meta.env.VITE_GATEWAY_URLS ?? DEV_GATEWAYS);
   if (urls.length === 0) throw new Error('No gateway URLs configured');
   const tokenUrl = nonEmpty(runtime.tokenUrl) ?? nonEmpty(import.meta.env.VITE_TOKEN_URL);
-  return tokenUrl === undefined ? { gatewayUrls: urls } : { gatewayUrls: urls, tokenUrl };
+  const batchChanges = new URLSearchParams(window.location.search).get('batch') !== 'off';
+  return tokenUrl === undefined
+    ? { gatewayUrls: urls, batchChanges }
+    : { gatewayUrls: urls, tokenUrl, batchChanges };
 }
 
 function splitUrls(value: string | string[]): string[] {

@@ -56,6 +56,7 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
     token: createTokenSource(config.gatewayUrls, config.tokenUrl),
     minBackoffMs: MIN_BACKOFF_MS,
     maxBackoffMs: MAX_BACKOFF_MS,
+    batchChanges: config.batchChanges,
   });
   let sub: Subscription = client.subscribe(toClientFilter(filter));
   let recovery: Recovery = 'syncing';

@@ -25,6 +25,7 @@ import {
 import {
   benchOptions,
   dropRedisNamespace,
+  envPairs,
   generatedBy,
   load1,
   runBench,
@@ -38,11 +39,19 @@ const TARGET_THROUGHPUT = 20_000; // events/s with 2 gateways
 const TARGET_P99_MS = 5; // added latency at 1,000 events/s
 const PARTITIONS = 6;
 const WARMUP_SECONDS = 3;
-/** The settings the spawned worker runs with: its defaults, read from its own schema. */
-const defaults = parseEnv({});
 
-const args = benchOptions({ records: 100000, rate: 1000, seconds: 30, gateways: '1,2,4' });
+const args = benchOptions({
+  records: 100000,
+  rate: 1000,
+  seconds: 30,
+  gateways: '1,2,4',
+  /** `KEY=value` for the spawned worker's environment (repeatable), e.g. `--env FORWARD_CHUNK=2000`. */
+  env: [],
+});
+const WORKER_ENV = envPairs(args.env);
 const GATEWAY_COUNTS = args.gateways.split(',').map(Number);
+/** The settings the spawned worker runs with: its defaults and any `--env`, read through its own schema. */
+const defaults = parseEnv(WORKER_ENV);
 
 const workerRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -128,6 +137,7 @@ function spawnWorker(run: Run): ChildProcess {
       LOG_LEVEL: 'warn',
       HISTORY_MAXLEN: String(args.records * 2),
       GATEWAY_MAXLEN: String(args.records * 2),
+      ...WORKER_ENV,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -388,7 +398,7 @@ native single-node Kafka (KRaft) and Redis ${redisVersion} on the same host as t
 shared with other people's work, so these numbers are from a loaded machine (load averages below).
 
 Setup: a fresh topic with ${PARTITIONS} partitions (log-append timestamps), Debezium-shaped update
-records of ~${Buffer.byteLength(String(debeziumUpdate(1, 2).value))} bytes, one worker process (\`src/main.ts\`, default settings:
+records of ~${Buffer.byteLength(String(debeziumUpdate(1, 2).value))} bytes, one worker process (\`src/main.ts\`, settings:
 ${defaults.FORWARD_CHUNK.toLocaleString('en')} records per Lua call, ${defaults.KAFKA_PARTITIONS_CONCURRENCY} partitions in parallel, commits at most every ${defaults.KAFKA_COMMIT_INTERVAL_MS} ms), history and every gateway stream capped
 (\`MAXLEN ~\`), each forwarded change appended to history and to every live gateway stream with one id.
 

@@ -37,6 +37,10 @@ export interface WorkerConfig {
   forward: ForwardOptions;
   /** Records per Lua call; bounds how long one script blocks Redis. Default 1000. */
   chunkSize?: number;
+  /** Bytes a fetch waits for before the broker answers (kafkajs `minBytes`). Default 1. */
+  fetchMinBytes?: number;
+  /** Longest a fetch waits for `fetchMinBytes` (kafkajs `maxWaitTimeInMs`). Default 1000. */
+  fetchMaxWaitMs?: number;
   /** Group session timeout; a killed worker's partitions move after this. Default 30000. */
   sessionTimeoutMs?: number;
   /**
@@ -118,7 +122,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
     // Topics are provisioned (Debezium / ops); auto-creation on KRaft makes kafkajs throw once.
     allowAutoTopicCreation: false,
-    maxWaitTimeInMs: 1_000,
+    minBytes: config.fetchMinBytes ?? 1,
+    maxWaitTimeInMs: config.fetchMaxWaitMs ?? 1_000,
     maxBytesPerPartition: 4 * 1024 * 1024,
   });
   const producer = kafka.producer({

@@ -12,6 +12,8 @@ describe('parseEnv', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_NS: 'orders',
       WORKER_PORT: 9464,
+      KAFKA_FETCH_MIN_BYTES: 1,
+      KAFKA_FETCH_MAX_WAIT_MS: 1000,
     });
   });
 

@@ -54,6 +54,10 @@ export const envSchema = z.object({
   GATEWAY_MAXLEN: int(10_000),
   /** Records per Lua call: bounds the time Redis is blocked by one script. */
   FORWARD_CHUNK: int(1_000),
+  /** Bytes a Kafka fetch waits for (up to KAFKA_FETCH_MAX_WAIT_MS) before the broker answers. */
+  KAFKA_FETCH_MIN_BYTES: int(1),
+  /** Longest a Kafka fetch waits for KAFKA_FETCH_MIN_BYTES. */
+  KAFKA_FETCH_MAX_WAIT_MS: int(1_000),
   WORKER_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
   WORKER_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

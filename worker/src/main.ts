@@ -37,6 +37,8 @@ const worker = createWorker({
     groupId: env.KAFKA_GROUP,
     dlqTopic: env.DLQ_TOPIC,
     chunkSize: env.FORWARD_CHUNK,
+    fetchMinBytes: env.KAFKA_FETCH_MIN_BYTES,
+    fetchMaxWaitMs: env.KAFKA_FETCH_MAX_WAIT_MS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConcurrency: env.KAFKA_PARTITIONS_CONCURRENCY,
     commitIntervalMs: env.KAFKA_COMMIT_INTERVAL_MS,

@@ -9,7 +9,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-type OptionDefaults = Record<string, string | number | boolean | undefined>;
+type OptionDefaults = Record<string, string | number | boolean | readonly string[] | undefined>;
 type Options<D extends OptionDefaults> = {
   [K in keyof D]: D[K] extends number
     ? number
@@ -17,12 +17,15 @@ type Options<D extends OptionDefaults> = {
       ? boolean
       : D[K] extends string
         ? string
-        : string | undefined;
+        : D[K] extends readonly string[]
+          ? string[]
+          : string | undefined;
 };
 
 /**
  * `--name value` options typed by their defaults: a number default takes a number (anything
- * else is refused), a boolean one is a flag, a string one a string; `undefined` has no default.
+ * else is refused), a boolean one is a flag, a string one a string, a list one may be given
+ * several times; `undefined` has no default.
  */
 export function benchOptions<D extends OptionDefaults>(
   defaults: D,
@@ -33,7 +36,9 @@ export function benchOptions<D extends OptionDefaults>(
       name,
       typeof value === 'boolean'
         ? { type: 'boolean' as const, default: value }
-        : { type: 'string' as const, ...(value === undefined ? {} : { default: String(value) }) },
+        : Array.isArray(value)
+          ? { type: 'string' as const, multiple: true as const, default: [...value] }
+          : { type: 'string' as const, ...(value === undefined ? {} : { default: String(value) }) },
     ]),
   );
   const { values } = parseArgs({ args: argv, options: spec });

@@ -14,6 +14,7 @@ export {
   writeResult,
 } from './bench.ts';
 export { ConnectApi } from './connect-api.ts';
+export { envPairs } from './env-pairs.ts';
 export { connectKafkaAdmin, deleteTopics, ensureTopic } from './kafka-admin.ts';
 export { dropRedisNamespace, type NamespaceRedis, newNamespace } from './namespace.ts';
 export { slotPrefix } from './stack-id.ts';

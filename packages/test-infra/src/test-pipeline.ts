@@ -26,6 +26,12 @@ export interface TestPipeline {
   /** Owner connection to the pipeline's database. */
   sql: Sql;
   kafkaBrokers: string[];
+  /**
+   * Replaces the connector's settings with the stack's plus `overrides` (connector-level keys
+   * such as `poll.interval.ms` or `producer.override.linger.ms`) and waits until it streams
+   * again. Only this pipeline's connector restarts; the shared Connect worker is untouched.
+   */
+  reconfigure(overrides: Record<string, string>): Promise<void>;
   /** Deletes connector, slot, database and topics; reports every failure, not just the first. */
   close(): Promise<void>;
 }
@@ -35,6 +41,8 @@ export interface CreateTestPipelineOptions {
   partitions?: number;
   /** How long to wait for the connector to run and stream. @default 90000 */
   readyTimeoutMs?: number;
+  /** Connector settings on top of stack/connector.json's (a benchmark comparing two). */
+  connectorOverrides?: Record<string, string>;
 }
 
 /**
@@ -80,12 +88,16 @@ export async function createTestPipeline(options: CreateTestPipelineOptions = {}
     cleanups.push({ what: `delete topics of ${ns}`, run: () => deleteTopicsOf(admin, ns, topic) });
 
     const config = await connectorConfig({ ns, slotName, partitions, dbname: database.name });
-    await connect.putConnector(connectorName, config);
+    await connect.putConnector(connectorName, { ...config, ...options.connectorOverrides });
     cleanups.push({ what: `replication slot ${slotName}`, run: () => dropSlot(database.sql, slotName) });
     cleanups.push({ what: `connector ${connectorName}`, run: () => deleteConnector(connect, connectorName) });
 
     await waitForStreaming(connect, connectorName, database.sql, slotName, readyTimeoutMs);
-    return pipeline(ns, topic, slotName, database, close);
+    const reconfigure = async (overrides: Record<string, string>): Promise<void> => {
+      await connect.putConnector(connectorName, { ...config, ...overrides });
+      await waitForStreaming(connect, connectorName, database.sql, slotName, readyTimeoutMs);
+    };
+    return pipeline(ns, topic, slotName, database, reconfigure, close);
   } catch (error) {
     await close().catch(() => {});
     throw error;
@@ -97,6 +109,7 @@ function pipeline(
   topic: string,
   slot: string,
   database: TestDatabase,
+  reconfigure: (overrides: Record<string, string>) => Promise<void>,
   close: () => Promise<void>,
 ): TestPipeline {
   return {
@@ -107,6 +120,7 @@ function pipeline(
     readerUrl: database.readerUrl,
     sql: database.sql,
     kafkaBrokers: [...env.KAFKA_BROKERS],
+    reconfigure,
     close,
   };
 }

@@ -6,6 +6,7 @@ export {
   createTestDatabase,
   createTestPipeline,
   dropRedisNamespace,
+  envPairs,
   formatSpread,
   generatedBy,
   load1,

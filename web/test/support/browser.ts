@@ -31,15 +31,24 @@ export async function launchBrowser(): Promise<Browser> {
  * A page whose console errors and crashes end up in the test output rather than nowhere, and
  * whose every WebSocket goes through the frame-level conformance checker the gateway's
  * integration tests use: the first violation of a socket joins the errors, with its frames.
+ * `onSocket` sees each socket too (a benchmark counts its frames).
  */
-export async function openPage(browser: Browser, url: string, errors: string[]): Promise<Page> {
+export async function openPage(
+  browser: Browser,
+  url: string,
+  errors: string[],
+  onSocket?: (socket: WebSocket) => void,
+): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(`console: ${message.text()}`);
   });
   let sockets = 0;
-  page.on('websocket', (socket) => checkFrames(socket, `page socket ${++sockets}`, errors));
+  page.on('websocket', (socket) => {
+    checkFrames(socket, `page socket ${++sockets}`, errors);
+    onSocket?.(socket);
+  });
   await page.goto(url);
   return page;
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin, preview } from 'vite';
+import { build, defaultClientConditions, type Plugin, preview } from 'vite';
 
 const webRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,7 +22,13 @@ export interface RuntimeConfig {
  */
 export async function serveProductionBuild(config: RuntimeConfig, port: number): Promise<WebServer> {
   const outDir = await mkdtemp(join(tmpdir(), 'orders-web-'));
-  await build({ root: webRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  await build({
+    root: webRoot,
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+    // Workspace packages from source, as in development, whatever NODE_ENV the caller runs with.
+    resolve: { conditions: ['development', ...defaultClientConditions] },
+  });
   const server = await preview({
     root: webRoot,
     logLevel: 'warn',
