@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { formatSpread, load1, spread as spreadOf } from '@orders/testing';
 
 /** The checkout's commit, so a report names versions rather than local paths. */
@@ -92,4 +92,31 @@ export async function runSide<T>(run: SideRun): Promise<T> {
   if ((statSync(results, { throwIfNoEntry: false })?.mtimeMs ?? 0) < started)
     throw new Error(`the benchmark in ${run.dir} ended (${code}) without writing its results`);
   return JSON.parse(readFileSync(results, 'utf8')) as T;
+}
+
+/**
+ * What the two sides are: two checkouts (`--base`, `--head`), or one checkout with two
+ * settings (`--base-env`/`--head-env`, KEY=value, repeatable; `--base` then defaults to
+ * `--head`). `describe` names them for the report's command line, given their commits.
+ */
+export function abSides(args: {
+  base: string | undefined;
+  head: string;
+  'base-env': readonly string[];
+  'head-env': readonly string[];
+}) {
+  const envs: Pair<readonly string[]> = { base: args['base-env'], head: args['head-env'] };
+  const comparesSettings = envs.base.length + envs.head.length > 0;
+  const baseDir = args.base ?? (comparesSettings ? args.head : undefined);
+  if (baseDir === undefined)
+    throw new Error(
+      '--base <checkout> is required (the version to compare against), or --base-env/--head-env',
+    );
+  const dirs: Pair<string> = { base: resolve(baseDir), head: resolve(args.head) };
+  const envArgs = (side: keyof Pair<string>) => envs[side].map((pair) => ` --${side}-env ${pair}`).join('');
+  const describe = (commits: Pair<string>) =>
+    comparesSettings
+      ? `--head <checkout of ${commits.head}>${envArgs('base')}${envArgs('head')}`
+      : `--base <checkout of ${commits.base}> --head <checkout of ${commits.head}>`;
+  return { dirs, envs, comparesSettings, describe };
 }

@@ -1,0 +1,46 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { startReaper } from './reaper.ts';
+
+/** Enough of a `ws` socket for the reaper: pings are counted, pongs answered on demand. */
+function fakeSocket() {
+  let onPong: (() => void) | undefined;
+  const socket = {
+    readyState: WebSocket.OPEN as number,
+    pings: 0,
+    terminated: false,
+    on: (event: string, listener: () => void) => {
+      if (event === 'pong') onPong = listener;
+    },
+    ping: () => socket.pings++,
+    terminate: () => {
+      socket.terminated = true;
+    },
+    pong: () => onPong?.(),
+  };
+  return socket;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('reaper', () => {
+  it('pings every socket once per interval, a tenth of them per tick, and ends the silent ones', () => {
+    vi.useFakeTimers();
+    const sockets = Array.from({ length: 100 }, fakeSocket);
+    const clients = new Set(sockets as unknown as WebSocket[]);
+    const stop = startReaper(clients, { intervalMs: 1000, logger: pino({ level: 'silent' }) });
+    vi.advanceTimersByTime(100);
+    expect(sockets.filter((s) => s.pings === 1)).toHaveLength(10);
+    vi.advanceTimersByTime(900);
+    expect(sockets.every((s) => s.pings === 1)).toBe(true);
+    // All but the first answer; the next round pings those again and terminates the silent one.
+    for (const s of sockets.slice(1)) s.pong();
+    vi.advanceTimersByTime(1100);
+    expect(sockets[0]?.terminated).toBe(true);
+    expect(sockets.slice(1).every((s) => s.pings === 2 && !s.terminated)).toBe(true);
+    stop();
+  });
+});
