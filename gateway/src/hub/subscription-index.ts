@@ -1,16 +1,5 @@
+import type { DispatchClock } from './dispatch-clock.ts';
 import type { Subscription } from './subscription.ts';
-
-/**
- * The last event the hub offered from one shard group's stream, in the history of `epoch`. A
- * subscription the index passed over for it was not concerned, so a live one may take this as
- * its position in that group.
- */
-export interface DispatchClock {
-  epoch: string;
-  id: string;
-  ms: number;
-  seq: number;
-}
 
 /**
  * Which subscriptions a stream event can concern. One with an `ids` filter can only be

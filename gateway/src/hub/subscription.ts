@@ -2,11 +2,11 @@ import type { Cursor, Filter, ResetReason } from '@orders/contract';
 import { computeEffect, formatCursor, formatCursorVector, ORIGIN_ID, splitStreamId } from '@orders/contract';
 import { scopedChangeFrame } from '../auth/scope.ts';
 import type { ChangeFanout } from './change-fanout.ts';
+import type { DispatchClock } from './dispatch-clock.ts';
 import { HeldRows } from './held-rows.ts';
 import { KnownVersions } from './known-versions.ts';
 import { MarkerEvent } from './marker-event.ts';
 import type { SubscriberSocket } from './subscriber-socket.ts';
-import type { DispatchClock } from './subscription-index.ts';
 
 export type SubscriptionState = 'loading' | 'live' | 'closed';
 
