@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { authSettings, DEV_JWT_SECRET, isLoopback, loadEnv } from './env.ts';
 
-const SECRET = 's'.repeat(32);
+const SECRET = '3f9c1a7e5b2d8064c1e9a7f35b0d2c48';
 const settings = (env: Record<string, string>) => authSettings(loadEnv(env));
 
 describe('authSettings', () => {

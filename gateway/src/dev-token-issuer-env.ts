@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { strongSecret } from './auth/secret-strength.ts';
 import { MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
 /** Settings of the development token issuer (dev-token-issuer.ts), validated at start-up. */
 export const issuerEnvSchema = z.object({
   /** The gateways' HS256 key: the tokens must verify there. */
-  JWT_SECRET: z
-    .string()
-    .min(MIN_SECRET_LENGTH, `JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`),
+  JWT_SECRET: strongSecret('JWT_SECRET', MIN_SECRET_LENGTH),
   /** Origins whose pages may fetch a token (CORS); comma-separated. */
   ALLOWED_ORIGINS: z
     .string()

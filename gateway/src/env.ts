@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isShardCount, MAX_SHARDS } from '@orders/contract/redis';
 import { redisClusterSeeds, redisSelectionError } from '@orders/redis';
 import { z } from 'zod';
+import { strongSecret } from './auth/secret-strength.ts';
 import { DEFAULT_LEEWAY_S, MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
 export const envSchema = z.object({
@@ -46,11 +47,11 @@ export const envSchema = z.object({
    * something one asks for, never a default. See {@link authSettings}.
    */
   AUTH_MODE: z.enum(['development', 'production']).optional(),
-  /** HS256 key shared with whatever issues tokens; development falls back to a fixed, public one. */
-  JWT_SECRET: z
-    .string()
-    .min(MIN_SECRET_LENGTH, `JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`)
-    .optional(),
+  /**
+   * HS256 key shared with whatever issues tokens; development falls back to a fixed, public one.
+   * Placeholders and guessable values are refused in every mode (see secretWeakness).
+   */
+  JWT_SECRET: strongSecret('JWT_SECRET', MIN_SECRET_LENGTH).optional(),
   /** Clock skew forgiven on `exp`, `nbf` and `iat`; a socket is also served this long past its `exp`. */
   JWT_LEEWAY_S: z.coerce.number().int().min(0).max(600).default(DEFAULT_LEEWAY_S),
   /** When set, tokens must carry this audience (`aud`, a string or one entry of an array). */
@@ -95,7 +96,7 @@ export const envSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().default('127.0.0.1'),
   /** Bearer token `/metrics` requires wherever it is served. */
-  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  METRICS_TOKEN: strongSecret('METRICS_TOKEN', 16).optional(),
 });
 
 export type GatewayEnv = z.infer<typeof envSchema>;

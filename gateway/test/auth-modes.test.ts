@@ -64,6 +64,16 @@ describe('auth modes of the real gateway process', () => {
     expect(bare.output).toContain('production mode (AUTH_MODE is not set; production is the default)');
   });
 
+  it('production refuses the secret .env.example ships, naming the variable', async () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const secret = /^JWT_SECRET=(.*)$/m.exec(example)?.[1];
+    expect(secret).toBeDefined();
+    // What compose ran with an unedited .env: no AUTH_MODE, every origin allowed.
+    const shipped = await runMain({ JWT_SECRET: secret ?? '', ALLOWED_ORIGINS: '*', REDIS_NS: ns });
+    expect(shipped.code, shipped.output).toBe(1);
+    expect(shipped.output).toMatch(/JWT_SECRET .*placeholder/);
+  });
+
   it('development mode refuses to listen beyond loopback', async () => {
     const open = await runMain({ AUTH_MODE: 'development', HOST: '0.0.0.0', REDIS_NS: ns });
     expect(open.code, open.output).toBe(1);
