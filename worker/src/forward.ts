@@ -1,9 +1,10 @@
 /**
  * The one atomic Redis step per chunk of a Kafka batch. For each record, in offset order:
  * skip it when its offset is at or below the partition's high-water mark (a Kafka
- * redelivery) or its PostgreSQL source position is at or below the partition's source mark
- * (Debezium re-sent it after a Connect crash); otherwise append it to history (auto id) and,
- * with that same id, to every live gateway stream; then raise both marks.
+ * redelivery) or its PostgreSQL identity (source position, operation and order id) is
+ * already covered by the partition's source mark (Debezium re-sent it after a Connect
+ * crash); otherwise append it to history (auto id) and, with that same id, to every live
+ * gateway stream; then raise both marks.
  *
  * Because the mark checks, appends and mark updates run in one script, a re-sent change can
  * never get a second id, and a gateway that registered before the call gets every entry of
@@ -29,7 +30,19 @@ import {
 } from '@orders/contract/redis';
 import type { SourcePosition } from './decode.ts';
 
-// Shared by both scripts: the length-first comparison and the live gateways' streams.
+/*
+ * Shared by both scripts: the length-first comparison, the live gateways' streams, and the
+ * source mark.
+ *
+ * A source mark is the highest PostgreSQL position forwarded from the partition, with the
+ * identities of the changes forwarded at exactly that position: "<commit>/<change> <id> <id>…".
+ * A position alone is not a change's identity: a COPY's rows share one change LSN (one
+ * multi-insert WAL record per heap page) and a primary-key update is a delete and a create at
+ * one position. So a change counts as forwarded when its position is below the mark, or equal
+ * to it with its identity (operation letter and order id, see {@link changeIdentity}) listed.
+ * A mark without identities was written before they were kept: everything at its position
+ * counts as forwarded, as it did then.
+ */
 const luaPrelude = `
 local function above(a, b)
   if #a ~= #b then return #a > #b end
@@ -39,15 +52,62 @@ ${REDIS_NOW}
 local live = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - tonumber(ARGV[1])), '+inf')
 local streams = {}
 for i, id in ipairs(live) do streams[i] = ARGV[4] .. id end
+local function readSource(value)
+  if not value then return nil end
+  local slash = string.find(value, '/', 1, true)
+  local space = string.find(value, ' ', slash, true)
+  local m = {c = string.sub(value, 1, slash - 1)}
+  if not space then
+    m.l = string.sub(value, slash + 1)
+    return m
+  end
+  m.l, m.seen, m.list = string.sub(value, slash + 1, space - 1), {}, {}
+  for id in string.gmatch(string.sub(value, space + 1), '%S+') do
+    m.seen[id] = true
+    m.list[#m.list + 1] = id
+  end
+  return m
+end
+local function compare(pc, pl, m)
+  if pc ~= m.c then return above(pc, m.c) and 1 or -1 end
+  if pl ~= m.l then return above(pl, m.l) and 1 or -1 end
+  return 0
+end
+local function forwarded(m, pc, pl, id)
+  if not m then return false end
+  local c = compare(pc, pl, m)
+  if c ~= 0 then return c < 0 end
+  return m.seen == nil or m.seen[id] == true
+end
+local function advance(m, pc, pl, id)
+  if m then
+    local c = compare(pc, pl, m)
+    if c < 0 then return m end
+    if c == 0 then
+      if m.seen and not m.seen[id] then
+        m.seen[id] = true
+        m.list[#m.list + 1] = id
+      end
+      return m
+    end
+  end
+  return {c = pc, l = pl, seen = {[id] = true}, list = {id}}
+end
+local function encode(m)
+  local value = m.c .. '/' .. m.l
+  if m.list then value = value .. ' ' .. table.concat(m.list, ' ') end
+  return value
+end
 `;
 
 /*
  * KEYS: history, gateways, high-water hash, source-mark hash, epoch.
  * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field (both hashes),
  *       offset to raise the mark to, epoch candidate, prefix of this topic's mark fields,
- *       then per record (offset, commit LSN or "", change LSN or "", flags, payload or "") in
- *       ascending offset order; flags: "" (plain), "s" (snapshot read) or a reset reason
- *       (a resnapshot marker always comes with a snapshot read, a truncate with no change).
+ *       then per record (offset, commit LSN or "", change LSN or "", identity, flags, payload
+ *       or "") in ascending offset order; flags: "" (plain), "s" (snapshot read) or a reset
+ *       reason (a resnapshot marker always comes with a snapshot read, a truncate with no
+ *       change).
  * Returns {live gateways, offset duplicates, source duplicates, then per record its entry id
  * ("" when skipped; the marker's id for a marker-only record)}.
  *
@@ -62,15 +122,9 @@ for i, id in ipairs(live) do streams[i] = ARGV[4] .. id end
  * changes), the marker clears every partition of the topic (some get no snapshot row).
  */
 const forwardScript = luaScript(`${luaPrelude}
-local function split(p)
-  local slash = string.find(p, '/', 1, true)
-  return string.sub(p, 1, slash - 1), string.sub(p, slash + 1)
-end
 local field = ARGV[5]
 local mark = redis.call('HGET', KEYS[3], field)
-local src = redis.call('HGET', KEYS[4], field)
-local sc, sl
-if src then sc, sl = split(src) end
+local src = readSource(redis.call('HGET', KEYS[4], field))
 local raised = false
 local prev
 local function append(kind, value)
@@ -90,17 +144,17 @@ local function append(kind, value)
   return id
 end
 local out = {#live, 0, 0}
-for i = 9, #ARGV, 5 do
-  local pc, pl
+for i = 9, #ARGV, 6 do
+  local pc, pl, identity = nil, nil, ARGV[i + 3]
   if ARGV[i + 1] ~= '' then pc, pl = ARGV[i + 1], ARGV[i + 2] end
   if mark and not above(ARGV[i], mark) then
     out[2] = out[2] + 1
     out[#out + 1] = ''
-  elseif pc and sc and not (above(pc, sc) or (pc == sc and above(pl, sl))) then
+  elseif pc and forwarded(src, pc, pl, identity) then
     out[3] = out[3] + 1
     out[#out + 1] = ''
   else
-    local flags = ARGV[i + 3]
+    local flags = ARGV[i + 4]
     local reset = ''
     if flags ~= '' and flags ~= 's' then reset = flags end
     if reset == 'resnapshot' then
@@ -108,73 +162,64 @@ for i = 9, #ARGV, 5 do
       for _, f in ipairs(redis.call('HKEYS', KEYS[4])) do
         if string.sub(f, 1, #prefix) == prefix then redis.call('HDEL', KEYS[4], f) end
       end
-      sc, sl, raised = nil, nil, false
-    elseif flags == 's' and (sc or raised) then
+      src, raised = nil, false
+    elseif flags == 's' and (src or raised) then
       redis.call('HDEL', KEYS[4], field)
-      sc, sl, raised = nil, nil, false
+      src, raised = nil, false
     end
     local id = ''
     if reset ~= '' then id = append('${RESET_FIELD}', reset) end
-    if ARGV[i + 4] ~= '' then id = append('${CHANGE_FIELD}', ARGV[i + 4]) end
+    if ARGV[i + 5] ~= '' then id = append('${CHANGE_FIELD}', ARGV[i + 5]) end
     out[#out + 1] = id
-    if pc then sc, sl, raised = pc, pl, true end
+    if pc then src, raised = advance(src, pc, pl, identity), true end
   end
 end
-if raised then redis.call('HSET', KEYS[4], field, sc .. '/' .. sl) end
+if raised then redis.call('HSET', KEYS[4], field, encode(src)) end
 if not mark or above(ARGV[6], mark) then redis.call('HSET', KEYS[3], field, ARGV[6]) end
 return out
 `);
 
 /*
  * The same step for the common chunk: plain changes, each with a source position, the
- * positions strictly ascending (offsets always are). Then whatever either mark skips is a
- * prefix of the chunk: once a record passes both marks, every later one has a higher offset
- * and a higher position than everything forwarded before it. So only that prefix is compared
- * (usually one record), and each record costs one argument instead of five.
+ * positions never going down and no identity twice at one position (offsets always
+ * ascend). Then no record of the chunk can be a re-send of another record of the chunk, so
+ * each is checked against the marks as they were before the chunk, and each costs one
+ * argument instead of six.
  *
  * KEYS: as above.
  * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field, offset to
  *       raise the mark to, epoch candidate, the records' offsets ("o1 o2 …"), their positions
- *       ("c1/l1 c2/l2 …"), the last position, then the payloads in ascending offset order.
+ *       and identities ("c1/l1/i1 c2/l2/i2 …"), then the payloads in ascending offset order.
  * Returns as above.
  */
 const forwardOrderedScript = luaScript(`${luaPrelude}
 local field = ARGV[5]
 local mark = redis.call('HGET', KEYS[3], field)
-local src = redis.call('HGET', KEYS[4], field)
+local src = readSource(redis.call('HGET', KEYS[4], field))
 local out = {#live, 0, 0}
-local first, last = 11, #ARGV
-if mark or src then
-  local sc, sl
-  if src then
-    local slash = string.find(src, '/', 1, true)
-    sc, sl = string.sub(src, 1, slash - 1), string.sub(src, slash + 1)
-  end
-  local offsets = string.gmatch(ARGV[8], '%d+')
-  local positions = string.gmatch(ARGV[9], '(%d+)/(%d+)')
-  while first <= last do
-    local o = offsets()
-    local pc, pl = positions()
-    if mark and not above(o, mark) then
-      out[2] = out[2] + 1
-    elseif sc and not (above(pc, sc) or (pc == sc and above(pl, sl))) then
-      out[3] = out[3] + 1
-    else
-      break
-    end
+local offsets = string.gmatch(ARGV[8], '%d+')
+local positions = string.gmatch(ARGV[9], '(%d+)/(%d+)/(%S+)')
+local history, historyMaxlen, gatewayMaxlen = KEYS[1], ARGV[2], ARGV[3]
+local known = src
+local prev
+for i = 10, #ARGV do
+  local o = offsets()
+  local pc, pl, identity = positions()
+  if mark and not above(o, mark) then
+    out[2] = out[2] + 1
     out[#out + 1] = ''
-    first = first + 1
-  end
-end
-if first <= last then
-  redis.call('SET', KEYS[5], ARGV[7], 'NX')
-  local prev = {}
-  for i, s in ipairs(streams) do
-    local top = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)[1]
-    prev[i] = top and top[1] or '${ORIGIN_ID}'
-  end
-  local history, historyMaxlen, gatewayMaxlen = KEYS[1], ARGV[2], ARGV[3]
-  for i = first, last do
+  elseif forwarded(known, pc, pl, identity) then
+    out[3] = out[3] + 1
+    out[#out + 1] = ''
+  else
+    if not prev then
+      redis.call('SET', KEYS[5], ARGV[7], 'NX')
+      prev = {}
+      for j, s in ipairs(streams) do
+        local top = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)[1]
+        prev[j] = top and top[1] or '${ORIGIN_ID}'
+      end
+    end
     local value = ARGV[i]
     local id = redis.call('XADD', history, 'MAXLEN', '~', historyMaxlen, '*', '${CHANGE_FIELD}', value)
     for j, s in ipairs(streams) do
@@ -182,9 +227,10 @@ if first <= last then
       prev[j] = id
     end
     out[#out + 1] = id
+    src = advance(src, pc, pl, identity)
   end
-  redis.call('HSET', KEYS[4], field, ARGV[10])
 end
+if prev then redis.call('HSET', KEYS[4], field, encode(src)) end
 if not mark or above(ARGV[6], mark) then redis.call('HSET', KEYS[3], field, ARGV[6]) end
 return out
 `);
@@ -195,25 +241,50 @@ function positionAbove(a: SourcePosition, b: SourcePosition): boolean {
   return decimalAbove(a.change, b.change);
 }
 
+function samePosition(a: SourcePosition, b: SourcePosition): boolean {
+  return a.commit === b.commit && a.change === b.change;
+}
+
 function decimalAbove(a: string, b: string): boolean {
   return a.length !== b.length ? a.length > b.length : a > b;
 }
 
+const opLetters = { insert: 'c', update: 'u', delete: 'd' } as const;
+
 /**
- * The records' positions as {@link forwardOrderedScript} takes them ("commit/change"), or null
- * when the chunk does not fit it: a marker, a snapshot read, a record without a position, or
- * positions not strictly ascending. Debezium's streamed changes within a partition are
- * ascending except where it re-sends, and the general script handles that.
+ * What tells a change apart from every other change at its source position: the operation
+ * and the order id (the old id for the delete half of a key change, the new one for its
+ * create half). One WAL record never holds two changes of one row with one operation: a
+ * multi-insert record holds distinct rows (the primary key is unique), and every other
+ * record holds one change. A marker-only record (TRUNCATE) is `t`.
+ */
+export function changeIdentity(record: Pick<ForwardRecord, 'change'>): string {
+  const { change } = record;
+  return change === null ? 't' : `${opLetters[change.op]}${change.row.id}`;
+}
+
+/**
+ * The records' positions and identities as {@link forwardOrderedScript} takes them
+ * ("commit/change/identity"), or null when the chunk does not fit it: a marker, a snapshot
+ * read, a record without a position, a position lower than the one before it, or an
+ * identity twice at one position (Debezium re-sending within the chunk). The general script
+ * handles those record by record.
  */
 function orderedPositions(records: readonly ForwardRecord[]): string[] | null {
   const positions: string[] = [];
   let previous: SourcePosition | null = null;
+  const atPrevious = new Set<string>();
   for (const record of records) {
     const { position } = record;
     if (record.change === null || record.reset !== null || record.snapshotRead || position === null)
       return null;
-    if (previous !== null && !positionAbove(position, previous)) return null;
-    positions.push(`${position.commit}/${position.change}`);
+    const identity = changeIdentity(record);
+    if (previous === null || !samePosition(position, previous)) {
+      if (previous !== null && !positionAbove(position, previous)) return null;
+      atPrevious.clear();
+    } else if (atPrevious.has(identity)) return null;
+    atPrevious.add(identity);
+    positions.push(`${position.commit}/${position.change}/${identity}`);
     previous = position;
   }
   return positions.length > 0 ? positions : null;
@@ -397,11 +468,7 @@ export function createForwarder(
     ];
     const positions = orderedPositions(records);
     if (positions !== null) {
-      args.push(
-        records.map((record) => record.offset).join(' '),
-        positions.join(' '),
-        positions.at(-1) ?? '',
-      );
+      args.push(records.map((record) => record.offset).join(' '), positions.join(' '));
       for (const record of records) args.push(JSON.stringify(record.change));
     } else {
       args.push(topicMarkPrefix(clusterId, topic));
@@ -410,6 +477,7 @@ export function createForwarder(
           record.offset,
           record.position?.commit ?? '',
           record.position?.change ?? '',
+          changeIdentity(record),
           record.reset ?? (record.snapshotRead ? 's' : ''),
           record.change ? JSON.stringify(record.change) : '',
         );

@@ -56,6 +56,9 @@ function positioned(partition: number, fromOffset: number, positions: (readonly 
   });
 }
 
+/** The position part of a source mark ("<commit>/<change> <identity>…"). */
+const positionOfMark = (mark: string | null | undefined) => mark?.split(' ')[0];
+
 describe('forward script and gateway registry', () => {
   let redis: TestRedis;
   let ns: string;
@@ -120,7 +123,7 @@ describe('forward script and gateway registry', () => {
       ]),
     );
     expect(first).toMatchObject({ skipped: 0, sourceSkipped: 0 });
-    expect(await redis.hGet(keys.sourceMark, field)).toBe('100/10');
+    expect(positionOfMark(await redis.hGet(keys.sourceMark, field))).toBe('100/10');
 
     // Ascending again: offsets 3-4 redelivered, 5-6 re-sent by Debezium under new offsets, 7-8 new.
     const resent = positioned(partition, 3, [
@@ -134,7 +137,7 @@ describe('forward script and gateway registry', () => {
     const second = await forwarder.forwardRecords(TOPIC, partition, '8', resent);
     expect(second).toMatchObject({ skipped: 2, sourceSkipped: 2 });
     expect(second.entries.map((id) => id !== null)).toEqual([false, false, false, false, true, true]);
-    expect(await redis.hGet(keys.sourceMark, field)).toBe('101/2');
+    expect(positionOfMark(await redis.hGet(keys.sourceMark, field))).toBe('101/2');
 
     // Not ascending (a re-send inside the chunk, a record without a position): a duplicate
     // between new changes is skipped on its own, and the position-less one is forwarded.
@@ -142,7 +145,7 @@ describe('forward script and gateway registry', () => {
     const third = await forwarder.forwardRecords(TOPIC, partition, '13', mixed);
     expect(third).toMatchObject({ skipped: 0, sourceSkipped: 2 });
     expect(third.entries.map((id) => id !== null)).toEqual([true, false, true, false, true]);
-    expect(await redis.hGet(keys.sourceMark, field)).toBe('102/1');
+    expect(positionOfMark(await redis.hGet(keys.sourceMark, field))).toBe('102/1');
     expect(await readMark(redis, keys, field)).toBe('13');
 
     const ids = [first, second, third].flatMap((result) => result.ids);
