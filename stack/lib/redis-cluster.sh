@@ -7,6 +7,21 @@ REDIS_CLUSTER_PORTS="${REDIS_CLUSTER_PORTS:-7001,7002,7003}"
 read -r -a CLUSTER_PORTS <<<"${REDIS_CLUSTER_PORTS//,/ }"
 CLUSTER_DIR="$DATA_DIR/redis-cluster"
 
+# Each entry names a directory that 'down' deletes, a pid file and an address, so anything but
+# a plain port number stops every command here before it is used. The bus port must exist too:
+# at most 55535. No leading zeros or repeats, so one node has one directory.
+validate_cluster_ports() {
+  local port seen=" "
+  ((${#CLUSTER_PORTS[@]} > 0)) || fail "REDIS_CLUSTER_PORTS lists no port"
+  for port in "${CLUSTER_PORTS[@]}"; do
+    [[ "$port" =~ ^[1-9][0-9]{0,4}$ ]] && ((port <= 55535)) ||
+      fail "REDIS_CLUSTER_PORTS must list ports from 1 to 55535 (each also uses port+10000), not '$port'"
+    [[ "$seen" != *" $port "* ]] || fail "REDIS_CLUSTER_PORTS lists port $port twice"
+    seen+="$port "
+  done
+}
+validate_cluster_ports
+
 cluster_node_dir() { echo "$CLUSTER_DIR/$1"; }
 cluster_pid_file() { echo "$RUN_DIR/redis-cluster-$1.pid"; }
 
