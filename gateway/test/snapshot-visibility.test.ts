@@ -59,4 +59,23 @@ describe('snapshot pages carry the snapshot their rows were read with', () => {
     expect(page.rows).toEqual([]);
     expect(page.visibility?.sees(Number(deleted?.tx))).toBe(true);
   });
+
+  it('carries the WAL position read after its snapshot: what is written later is unseen, whatever its id', async () => {
+    const source = createPgSnapshotSource(reader);
+    // The insert position right after the row's insert: at or past the change's own position.
+    const insertAt = async (customer: string) => {
+      const [row] = await db.sql<{ tx: string; lsn: string }[]>`
+        insert into orders (customer_name, product_name, status)
+        values (${customer}, 'chair', 'pending')
+        returning txid_current() as tx, (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text as lsn`;
+      return { tx: Number(row?.tx) % 2 ** 32, lsn: row?.lsn ?? '' };
+    };
+    const before = await insertAt('eve');
+    const page = await source.page(toFilter({}), 0, 100);
+    const after = await insertAt('flo');
+    expect(page.visibility?.sees(before.tx, before.lsn)).toBe(true);
+    expect(page.visibility?.sees(after.tx, after.lsn)).toBe(false);
+    // A 32-bit id that reads as seen (as one 2^32 transactions on would) loses to the position.
+    expect(page.visibility?.sees(before.tx, after.lsn)).toBe(false);
+  });
 });

@@ -7,6 +7,7 @@ import { Visibility } from './visibility.ts';
 type PageRow =
   | {
       snap: string;
+      wal: string;
       id: number | string;
       customer_name: string;
       product_name: string;
@@ -15,7 +16,7 @@ type PageRow =
       created_at: Date;
       updated_at: Date;
     }
-  | { snap: string; id: null };
+  | { snap: string; wal: string; id: null };
 
 /**
  * Reads snapshots with the read-only role. Pages are separate statements, each with its own
@@ -70,9 +71,13 @@ async function readPage(
   const ids = filter.ids === undefined ? sql`` : sql`and id = any(${[...filter.ids]}::bigint[])`;
   // One statement, so `pg_current_snapshot()` is the snapshot the rows were read with; the
   // outer join keeps it on an empty page, whose absent rows it vouches for just the same.
+  // The WAL insert position is read while the statement runs, after its snapshot was taken:
+  // see Visibility for what it settles (it needs the primary, where snapshots are read).
   const query = sql<PageRow[]>`
-    select s.snap, o.id, o.customer_name, o.product_name, o.status, o.version, o.created_at, o.updated_at
-    from (select pg_current_snapshot()::text as snap) s
+    select s.snap, s.wal, o.id, o.customer_name, o.product_name, o.status, o.version, o.created_at, o.updated_at
+    from (
+      select pg_current_snapshot()::text as snap, (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text as wal
+    ) s
     left join lateral (
       select id, customer_name, product_name, status, version, created_at, updated_at
       from orders
@@ -97,7 +102,7 @@ async function readPage(
     if (first === undefined) throw new Error('snapshot page returned no row, not even its snapshot');
     const rows: Order[] = [];
     for (const row of result) if (row.id !== null) rows.push(toOrder(row));
-    return { rows, visibility: Visibility.parse(first.snap) };
+    return { rows, visibility: Visibility.parse(first.snap, first.wal) };
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', cancel);

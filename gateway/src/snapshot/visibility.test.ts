@@ -38,3 +38,28 @@ describe('Visibility', () => {
     expect(() => Visibility.parse('a:b:')).toThrow(/not a PostgreSQL snapshot/);
   });
 });
+
+describe('Visibility with the WAL position of its page', () => {
+  it('takes a change written at or past the position as unseen, whatever its 32-bit id', () => {
+    const epoch = 5n * 0x1_0000_0000n;
+    const v = Visibility.parse(`${epoch + 100n}:${epoch + 110n}:${epoch + 105n}`, '7000');
+    // 2^31 + 120 ids later the 32-bit id 120 wraps to read as 110 - 2^31 + 10: below xmin.
+    const far = Number((epoch + 110n + 0x8000_0000n + 10n) % 0x1_0000_0000n);
+    expect(v.sees(far)).toBe(true);
+    expect(v.sees(far, '7000')).toBe(false);
+    expect(v.sees(far, '123456789')).toBe(false);
+    // Written before the page was read: the snapshot decides, the 32-bit id placed near xmax.
+    expect(v.sees(101, '6999')).toBe(true);
+    expect(v.sees(105, '6999')).toBe(false);
+    // No position to compare: the id alone.
+    expect(v.sees(101, '')).toBe(true);
+  });
+
+  it('keeps the snapshot text as its identity, the position aside', () => {
+    expect(Visibility.parse('7:9:', '10').text).toBe('7:9:');
+  });
+
+  it('refuses a position that is not a decimal WAL offset', () => {
+    expect(() => Visibility.parse('7:9:', '0/16B3748')).toThrow(/not a WAL position/);
+  });
+});
