@@ -1,6 +1,8 @@
-import type { Order } from '@orders/contract';
-import type { ChangeOp } from '@orders/contract/redis';
+import type { StreamChange } from '@orders/contract/redis';
 import type { Visibility } from '../snapshot/visibility.ts';
+
+/** Snapshot rows one subscription may hold versions for; see {@link KnownVersions.remember}. */
+export const KNOWN_VERSIONS_CAP = 100_000;
 
 /**
  * What a subscriber's snapshot already reflects. Replay after the snapshot's cursor can carry
@@ -11,19 +13,41 @@ import type { Visibility } from '../snapshot/visibility.ts';
  * row's page saw is in that page, whether the page holds the row or shows it absent (deleted,
  * or moved out of the filter). Changes without a transaction id (from an older worker) and
  * pages without a snapshot fall back to versions and commit times.
+ *
+ * What it holds is retired with what it protects against:
+ * - a row's version, once a newer change for the row passes (and all of them once live
+ *   changes commit well after the snapshot, {@link retireBefore});
+ * - the pages, for one Kafka partition at a time. A partition carries its changes in commit
+ *   order, and the pages' snapshots are taken in page order, so once a partition delivers a
+ *   change that page `i` does not see (it committed after that page was read), every later
+ *   change of that partition committed after pages `0..i` were read too: those pages are
+ *   never asked about the partition again ({@link passed}). Without this a page would keep
+ *   judging 32-bit transaction ids for as long as the subscription lives, and past 2^31
+ *   transactions it would take new ones for old (see {@link Visibility}).
+ * The pages themselves stay until the next snapshot: which partitions exist is not known
+ * here, so no change can prove that every one has passed. They are few (one per page read
+ * with another snapshot, and the rows they cover count against the cap).
  */
 export class KnownVersions {
   readonly #versions = new Map<number, number>();
   /** Page i covers the ids above `#pageAfter[i]`, up to `#pageAfter[i + 1]` inclusive. */
   #pageAfter: number[] = [];
   #pageSight: Visibility[] = [];
+  /** Per Kafka partition, the last page its changes have passed (pages up to it see none of them). */
+  readonly #passed = new Map<number, number>();
   #snapshotAt = 0;
   /** Changes committed before this (ms) are reflected in the snapshot, whatever their row. */
   #reflectedBefore = 0;
 
+  constructor(
+    /** Snapshot rows whose versions it holds at most. @default 100_000 */
+    readonly cap = KNOWN_VERSIONS_CAP,
+  ) {}
+
   /**
    * Records what the statement that read the page after `afterId` saw. Pages must come in
-   * id order; consecutive pages read with the same snapshot share one entry.
+   * id order; consecutive pages read with the same snapshot share one entry (the first
+   * one's WAL position: the same snapshot means no transaction ended in between).
    */
   pageRead(afterId: number, visibility: Visibility): void {
     if (this.#pageSight.at(-1)?.text === visibility.text) return;
@@ -31,18 +55,32 @@ export class KnownVersions {
     this.#pageSight.push(visibility);
   }
 
-  remember(id: number, version: number): void {
+  /**
+   * Remembers a snapshot row's version. False, remembering nothing, when `cap` versions are
+   * held already: the row must not be sent, since nothing could then tell its replayed
+   * changes from new ones. The caller refuses the subscription (another snapshot of the
+   * same filter would not fit either).
+   */
+  remember(id: number, version: number): boolean {
+    if (this.#versions.size >= this.cap && !this.#versions.has(id)) return false;
     this.#versions.set(id, version);
+    return true;
   }
 
   get size(): number {
     return this.#versions.size;
   }
 
+  /** The last page partition `partition` has passed; -1 when it has passed none. */
+  passed(partition: number): number {
+    return this.#passed.get(partition) ?? -1;
+  }
+
   clear(): void {
     this.#versions.clear();
     this.#pageAfter = [];
     this.#pageSight = [];
+    this.#passed.clear();
     this.#reflectedBefore = 0;
   }
 
@@ -78,10 +116,10 @@ export class KnownVersions {
   }
 
   /** Whether the subscriber should see this change; forgets the order when it does. */
-  admit(op: ChangeOp, row: Order, committedAt: number, txId?: number): boolean {
+  admit(change: StreamChange): boolean {
+    const { op, row, committedAt, txId } = change;
     if (txId !== undefined && this.#pageSight.length > 0) {
-      const sight = this.#sightOf(row.id);
-      if (sight?.sees(txId) === true) return false;
+      if (this.#seen(change, txId)) return false;
     } else if (committedAt < this.#reflectedBefore) return false;
     const known = this.#versions.get(row.id);
     if (known === undefined) return true;
@@ -91,8 +129,20 @@ export class KnownVersions {
     return fresh;
   }
 
-  /** The snapshot of the page whose id range holds `id` (binary search over page starts). */
-  #sightOf(id: number): Visibility | undefined {
+  /** Whether the page covering the change's order saw its transaction; records a partition's pass. */
+  #seen(change: StreamChange, txId: number): boolean {
+    const { partition } = change.kafka;
+    const page = this.#pageOf(change.row.id);
+    if (page < 0) return false;
+    const passed = this.passed(partition);
+    if (page <= passed) return false;
+    if ((this.#pageSight[page] as Visibility).sees(txId, change.lsn)) return true;
+    this.#passed.set(partition, page);
+    return false;
+  }
+
+  /** The index of the page whose id range holds `id` (binary search over page starts); -1 for none. */
+  #pageOf(id: number): number {
     let low = 0;
     let high = this.#pageAfter.length - 1;
     let found = -1;
@@ -103,6 +153,6 @@ export class KnownVersions {
         low = mid + 1;
       } else high = mid - 1;
     }
-    return found < 0 ? undefined : this.#pageSight[found];
+    return found;
   }
 }

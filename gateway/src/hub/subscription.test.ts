@@ -121,6 +121,54 @@ describe('Subscription', () => {
     expect(changes().map((c) => `${c.row.id}:${c.row.version}`)).toEqual(['8:2', '600:3']);
   });
 
+  it('judges changes by the page snapshot across the 32-bit transaction id wrap, however long it stays open', () => {
+    // The page is read just before the 32-bit id wraps (its xmax is 0xffff_ff00 in epoch 3);
+    // the subscription then stays live while the ids walk past 2^32 and more than 2^31 beyond
+    // xmax, where a 32-bit id placed near xmax lands below it and would look "already seen".
+    const { sub, changes } = harness();
+    const epoch = 3n * 2n ** 32n;
+    const xmax = epoch + 0xffff_ff00n;
+    const pageLsn = 1_000_000;
+    sub.known.snapshotStarted(10_000, 1_000);
+    sub.known.pageRead(0, Visibility.parse(`${xmax - 10n}:${xmax}:${xmax - 5n}`, String(pageLsn)));
+    sub.known.remember(1, 1);
+    let entry = 10;
+    let version = 1;
+    const at = (partition: number, row: Order, txId: bigint, lsn: number | '') => {
+      const event = change(`${entry++}-0`, 'update', row, { ...row, version: row.version - 1 });
+      event.entry.change.committedAt = 9_900 + entry;
+      event.entry.change.txId = Number(txId % 2n ** 32n);
+      event.entry.change.lsn = String(lsn);
+      event.entry.change.kafka.partition = partition;
+      return event;
+    };
+    // Lagging partition 1: a change the page saw (dropped), one in flight at the page (sent).
+    sub.deliver(at(1, order(2, 5), xmax - 7n, pageLsn - 900));
+    sub.deliver(at(1, order(2, 6), xmax - 5n, pageLsn - 800));
+    // Partition 0 walks 2^33 ids from xmax, through two wraps of the 32-bit id.
+    let lsn = pageLsn;
+    for (let tx = xmax; tx < xmax + 2n ** 33n; tx += 2n ** 27n) {
+      sub.deliver(at(0, order(1, ++version), tx, lsn));
+      lsn += 4096;
+    }
+    // A change without a WAL position whose 32-bit id reads as seen: partition 0 is already
+    // past the page, so the page is not asked.
+    sub.deliver(at(0, order(1, ++version), xmax + 2n ** 33n - 3n, ''));
+    // Partition 2 lagged all along: what the page saw is still dropped, what it did not is sent.
+    sub.deliver(at(2, order(3, 4), xmax - 8n, pageLsn - 700));
+    sub.deliver(at(2, order(3, 5), xmax - 5n, pageLsn - 600));
+    // Partition 3's first change comes after the walk: its WAL position alone says it is new.
+    sub.deliver(at(3, order(4, 2), xmax + 2n ** 32n + 2n ** 31n + 9n, lsn + 4096));
+    const walk = Array.from({ length: 64 }, (_, i) => `1:${i + 2}`);
+    expect(changes().map((c) => `${c.row.id}:${c.row.version}`)).toEqual([
+      '2:6',
+      ...walk,
+      '1:66',
+      '3:5',
+      '4:2',
+    ]);
+  });
+
   it('passes a delete of the version the snapshot holds', () => {
     const { sub, changes } = harness();
     sub.known.remember(1, 3);

@@ -157,7 +157,7 @@ export class Subscription {
     this.#positionSeq[group] = event.seq;
     if (this.state === 'live') this.known.retireBefore(change.committedAt, KNOWN_VERSIONS_GRACE_MS);
     const effect = computeEffect(this.filter, change);
-    if (effect === null || !this.known.admit(change.op, change.row, change.committedAt, change.txId)) return;
+    if (effect === null || !this.known.admit(change)) return;
     // Without a before image a row outside the filter may or may not have been inside it;
     // a subscriber known not to hold it is not told (for a customer it is someone else's order).
     if (effect === 'remove' && change.before === null && this.held.lacks(change.row.id)) return;

@@ -1,0 +1,61 @@
+import type { Order } from '@orders/contract';
+import type { StreamChange } from '@orders/contract/redis';
+import { describe, expect, it } from 'vitest';
+import { Visibility } from '../snapshot/visibility.ts';
+import { KnownVersions } from './known-versions.ts';
+
+const row = (id: number, version: number): Order => ({
+  id,
+  customerName: 'Alice',
+  productName: 'widget',
+  status: 'pending',
+  version,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+});
+
+const update = (id: number, version: number, txId: number, partition = 0, lsn = ''): StreamChange => ({
+  op: 'update',
+  row: row(id, version),
+  before: row(id, version - 1),
+  committedAt: 9_900,
+  txId,
+  lsn,
+  kafka: { topic: 't', partition, offset: '0', timestamp: 0 },
+});
+
+describe('KnownVersions', () => {
+  it('holds at most `cap` versions and says so when a snapshot row does not fit', () => {
+    const known = new KnownVersions(3);
+    expect([known.remember(1, 1), known.remember(2, 1), known.remember(3, 1)]).toEqual([true, true, true]);
+    // Remembering a row it holds again takes no room.
+    expect(known.remember(3, 2)).toBe(true);
+    expect(known.remember(4, 1)).toBe(false);
+    expect(known.size).toBe(3);
+    expect(known.admit(update(4, 2, 1))).toBe(true);
+    // A new snapshot starts from nothing.
+    known.clear();
+    expect(known.remember(4, 1)).toBe(true);
+  });
+
+  it('has a default cap', () => {
+    expect(new KnownVersions().cap).toBe(100_000);
+  });
+
+  it('stops asking the pages about a partition once it delivered a change they do not see', () => {
+    const known = new KnownVersions();
+    known.pageRead(0, Visibility.parse('100:103:101'));
+    known.pageRead(500, Visibility.parse('104:106:'));
+    // Partition 0 passes page 1 (tx 101 was in flight), page 2 still decides for it.
+    expect(known.admit(update(7, 2, 101))).toBe(true);
+    expect(known.admit(update(600, 2, 103))).toBe(false);
+    expect(known.passed(0)).toBe(0);
+    expect(known.admit(update(600, 3, 107))).toBe(true);
+    expect(known.passed(0)).toBe(1);
+    // Partition 1 has passed nothing: what page 1 saw is dropped there.
+    expect(known.admit(update(8, 2, 99, 1))).toBe(false);
+    expect(known.passed(1)).toBe(-1);
+    // Past every page, partition 0 no longer consults them, whatever the 32-bit id reads as.
+    expect(known.admit(update(9, 2, 99))).toBe(true);
+  });
+});
