@@ -9,6 +9,7 @@ import { ChangeFanout } from './change-fanout.ts';
 import type { KnownVersions } from './known-versions.ts';
 import { MarkerEvent } from './marker-event.ts';
 import type { Subscription } from './subscription.ts';
+import { SubscriptionRefused } from './subscription-refused.ts';
 
 export interface LoadDeps {
   history: HistoryReader;
@@ -112,7 +113,17 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
     const more = rows.length > deps.snapshotChunk;
     if (more) rows.length = deps.snapshotChunk;
     for (const row of rows) {
-      sub.known.remember(row.id, row.version);
+      // Past the cap nothing could tell this row's replayed changes from new ones, and a
+      // new snapshot of the same filter would not fit either: the subscription is refused.
+      if (!sub.known.remember(row.id, row.version)) {
+        const { cap } = sub.known;
+        sub.known.clear();
+        sub.held.clear();
+        throw new SubscriptionRefused(
+          'too_large',
+          `the snapshot holds more than ${cap} orders; narrow the filter`,
+        );
+      }
       sub.held.add(row.id);
     }
     sub.conn.sendFrame({ type: 'snapshot', sub: sub.id, rows, cursor, done: !more });

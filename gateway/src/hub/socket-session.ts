@@ -17,6 +17,7 @@ import { RateLimiter, type RateLimitOptions } from '../limits/rate-limit.ts';
 import type { Connection } from './connection.ts';
 import { type LoadDeps, type LoadStart, runSubscription } from './run-subscription.ts';
 import { Subscription } from './subscription.ts';
+import { SubscriptionRefused } from './subscription-refused.ts';
 import { TokenExpiry } from './token-expiry.ts';
 
 export interface SessionOptions extends LoadDeps {
@@ -104,10 +105,13 @@ export function createSocketSession(
 
   const load = (sub: Subscription, start: LoadStart): void => {
     runSubscription(sub, start, options).catch((error: unknown) => {
-      logger.error({ err: error, conn: conn.id, sub: sub.id }, 'subscription failed');
+      const refused = error instanceof SubscriptionRefused;
+      if (refused) logger.info({ conn: conn.id, sub: sub.id, reason: error.message }, 'subscription refused');
+      else logger.error({ err: error, conn: conn.id, sub: sub.id }, 'subscription failed');
       if (conn.subs.get(sub.id) === sub) conn.subs.delete(sub.id);
       sub.close();
-      conn.error('internal', 'subscription failed; subscribe again', sub.id);
+      if (refused) conn.error(error.code, error.message, sub.id);
+      else conn.error('internal', 'subscription failed; subscribe again', sub.id);
     });
   };
 
