@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isShardCount, MAX_SHARDS } from '@orders/contract/redis';
 import { redisClusterSeeds, redisSelectionError } from '@orders/redis';
 import { z } from 'zod';
+import { isLoopback } from './auth/loopback.ts';
 import { strongSecret } from './auth/secret-strength.ts';
 import { DEFAULT_LEEWAY_S, MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
@@ -137,10 +138,7 @@ function claimChecks(env: GatewayEnv): Pick<AuthSettings, 'leewayS' | 'audience'
 }
 
 /** Addresses only this machine can reach; the one place a token-minting gateway may listen. */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
-}
+export { isLoopback };
 
 function resolveMode(env: GatewayEnv): { mode: AuthMode; reason: string } {
   if (env.AUTH_MODE !== undefined) return { mode: env.AUTH_MODE, reason: `AUTH_MODE=${env.AUTH_MODE}` };

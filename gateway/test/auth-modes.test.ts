@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { type GatewayProcess, newNamespace, spawnGateway } from '@orders/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,6 +28,17 @@ function runMain(env: Record<string, string>, timeoutMs = 20_000) {
       clearTimeout(timer);
       resolve({ code, output });
     });
+  });
+}
+
+/** GET on 127.0.0.1:port with the Host header a browser would send for `host` (fetch cannot). */
+function statusWithHost(port: number, path: string, host: string) {
+  return new Promise<number | undefined>((resolve, reject) => {
+    const request = get({ host: '127.0.0.1', port, path, headers: { host } }, (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.once('error', reject);
   });
 }
 
@@ -108,6 +120,8 @@ describe('auth modes of the real gateway process', () => {
     devGateway = await spawnGateway('auth-dev-proc', { REDIS_NS: ns });
     const response = await fetch(`http://127.0.0.1:${devGateway.port}/dev/token?role=staff`);
     expect(response.status).toBe(200);
+    // A page that rebound its own name to 127.0.0.1 reaches the same socket, under its name.
+    expect(await statusWithHost(devGateway.port, '/dev/token?role=staff', 'rebound.example')).toBe(403);
     const log = readFileSync(fileURLToPath(new URL('./logs/auth-dev-proc.log', import.meta.url)), 'utf8');
     expect(log).toContain('auth mode development (AUTH_MODE=development)');
   });
