@@ -6,6 +6,7 @@ const REASONS: Record<string, string> = {
   stream_gap: 'the gateway missed changes it could not recover from history',
   resnapshot: 'the database was captured afresh',
   truncate: 'the orders table was emptied',
+  undeliverable: 'a change could not be delivered',
 };
 
 /** The feed line for a reset; an unknown reason is shown as it came. */

@@ -45,7 +45,19 @@ export function splitBatch(
         });
       } else if (result.kind === 'ignore') metrics.ignored.inc({ reason: result.reason });
       else {
-        logger.warn({ offset: message.offset, partition: batch.partition, reason: result.reason }, 'poison');
+        logger.warn(
+          { offset: message.offset, partition: batch.partition, reason: result.reason },
+          'poison record: dead-lettered, and a reset marker takes its place so no subscription misses it silently',
+        );
+        // Which subscriptions the change concerned is unknown (its row could not be read), so
+        // the marker resets every one of them, in the same step as the records around it.
+        chunk.records.push({
+          offset: message.offset,
+          change: null,
+          position: null,
+          snapshotRead: false,
+          reset: 'undeliverable',
+        });
         chunk.letters.push({
           key: message.key ?? null,
           value: message.value,

@@ -1,4 +1,5 @@
 /** The in-process worker against real Kafka and Redis. */
+import { CHANGE_FIELD, RESET_FIELD, type StreamChange } from '@orders/contract/redis';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DLQ_HEADERS } from '../src/dead-letter.ts';
@@ -7,6 +8,7 @@ import { burst, change, row } from './support/debezium.ts';
 import {
   expectExactlyOnce,
   expectGatewaysMatch,
+  readRaw,
   readStream,
   waitFor,
   waitForLength,
@@ -47,7 +49,7 @@ describe('worker against Kafka and Redis', () => {
     expect(first?.row.customerName).toMatch(/^customer-/);
   });
 
-  it('dead-letters poison records with a reason and keeps forwarding', async () => {
+  it('dead-letters poison records with a reason, puts a reset marker in the place of each, and keeps forwarding', async () => {
     const { redis, kafka, producer } = env;
     const before = await redis.xLen(suite.keys.history);
     const dlqConsumer = kafka.consumer({
@@ -80,25 +82,41 @@ describe('worker against Kafka and Redis', () => {
       ],
     });
 
-    await waitForLength(redis, suite.keys.history, before + 2);
+    await waitForLength(redis, suite.keys.history, before + 5);
     await waitFor('three dead letters', async () => letters.length >= 3);
     await dlqConsumer.disconnect();
 
     expect(letters.map((l) => l.reason).sort()).toEqual(['invalid_envelope', 'invalid_row', 'not_json']);
     expect(letters.find((l) => l.reason === 'not_json')?.value).toBe('this is not json');
     expect(letters.every((l) => l.offset !== undefined)).toBe(true);
-    const tail = (await readStream(redis, suite.keys.history)).slice(before);
-    expect(tail.map((e) => [e.change.row.id, e.change.row.version, e.change.op])).toEqual([
-      [500, 1, 'insert'],
-      [500, 2, 'update'],
+    // A change that never arrives is a gap: every subscription is reset where it would have been.
+    const tail = (await readRaw(redis, suite.keys.history)).slice(before);
+    const describeEntry = ({ fields }: { fields: Record<string, string> }) => {
+      if (fields[RESET_FIELD] !== undefined) return `reset ${fields[RESET_FIELD]}`;
+      const { op, row: changed } = JSON.parse(fields[CHANGE_FIELD] ?? 'null') as StreamChange;
+      return `${op} ${changed.id}@${changed.version}`;
+    };
+    expect(tail.map(describeEntry)).toEqual([
+      'reset undeliverable',
+      'reset undeliverable',
+      'reset undeliverable',
+      'insert 500@1',
+      'update 500@2',
     ]);
+    for (const gateway of ['gw-a', 'gw-b']) {
+      const entries = await readRaw(redis, suite.keys.gatewayStream(gateway), tail[0]?.id);
+      expect(entries.map((e) => e.id)).toEqual(tail.map((e) => e.id));
+      expect(entries.map(describeEntry)).toEqual(tail.map(describeEntry));
+    }
     const metrics = await running.metrics.registry.getSingleMetricAsString('worker_dead_letters_total');
     expect(metrics).toContain('reason="not_json"} 1');
+    const markers = await running.metrics.registry.getSingleMetricAsString('worker_reset_markers_total');
+    expect(markers).toContain('reason="undeliverable"} 3');
   });
 
   it('adds nothing when every offset is redelivered (worst case of a crash before commit)', async () => {
     const { redis, admin } = env;
-    const history = await readStream(redis, suite.keys.history);
+    const history = await readRaw(redis, suite.keys.history);
     await running.stop();
     // Rewind the group to the start: every record comes back, as if no commit had ever happened.
     await admin.resetOffsets({ groupId: suite.group, topic: suite.topic, earliest: true });
@@ -110,7 +128,7 @@ describe('worker against Kafka and Redis', () => {
       async () => (await skipped()) >= history.length,
     );
     expect(await skipped()).toBe(history.length);
-    const again = await readStream(redis, suite.keys.history);
+    const again = await readRaw(redis, suite.keys.history);
     expect(again.map((e) => e.id)).toEqual(history.map((e) => e.id));
   });
 

@@ -60,7 +60,7 @@ export interface LiveFrame {
  * Why a subscription starts over: its cursor is past history's reach (`cursor_expired`), newer
  * than history (`cursor_unknown`), from another history or from before cursors carried one
  * (`epoch_changed`); the gateway's own stream lost entries history no longer covers
- * (`stream_gap`); or history holds a reset marker (`resnapshot`, `truncate`).
+ * (`stream_gap`); or history holds a reset marker (`resnapshot`, `truncate`, `undeliverable`).
  */
 export type ResetReason =
   | 'cursor_expired'
@@ -68,7 +68,8 @@ export type ResetReason =
   | 'epoch_changed'
   | 'stream_gap'
   | 'resnapshot'
-  | 'truncate';
+  | 'truncate'
+  | 'undeliverable';
 
 export interface ResetFrame {
   type: 'reset';

@@ -117,8 +117,12 @@ export const PREV_FIELD = 'p';
  */
 export const RESET_FIELD = 'r';
 
-/** `resnapshot`: Debezium snapshotted the table again (lost slot); `truncate`: TRUNCATE orders. */
-export type ResetReason = 'resnapshot' | 'truncate';
+/**
+ * `resnapshot`: Debezium snapshotted the table again (lost slot); `truncate`: TRUNCATE orders;
+ * `undeliverable`: the worker could not deliver a change (dead-lettered: undecodable, or a
+ * row the contract rejects), so any subscription may be missing it.
+ */
+export type ResetReason = 'resnapshot' | 'truncate' | 'undeliverable';
 
 export { ORIGIN_ID } from '../stream-id.ts';
 

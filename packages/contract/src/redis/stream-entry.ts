@@ -30,7 +30,7 @@ export interface ChangeEntry {
   change: StreamChange;
 }
 
-/** A reset marker: a change set that cannot be expressed as row changes (re-snapshot, truncate). */
+/** A reset marker: a change set that cannot be expressed as row changes (re-snapshot, truncate), or a change that could not be delivered. */
 export interface MarkerEntry {
   id: string;
   reset: ResetReason;
@@ -53,7 +53,7 @@ export type StreamEntryParse =
     }
   | { ok: false; id: string; reason: string; prev: string | undefined };
 
-const RESET_REASONS: readonly string[] = ['resnapshot', 'truncate'] satisfies ResetReason[];
+const RESET_REASONS: readonly string[] = ['resnapshot', 'truncate', 'undeliverable'] satisfies ResetReason[];
 
 /** A change or a reset marker, with the predecessor id when the worker wrote one. */
 export function parseStreamEntry(id: string, fields: Record<string, string>): StreamEntryParse {
