@@ -31,10 +31,15 @@ export function scopedChangeFrame(
   customer: string,
   /** The subscription's own cursor, with shard groups (see {@link ChangeFanout.frame}). */
   cursor?: string,
+  /** The change as this subscriber must see it, when not the entry's own (see {@link ChangeFanout.frameOf}). */
+  change = fanout.entry.change,
 ) {
-  const { change } = fanout.entry;
   const foreignBefore = change.before !== null && change.before.customerName !== customer;
-  if (change.row.customerName === customer && !foreignBefore) return fanout.frame(sub, effect, cursor);
+  if (change.row.customerName === customer && !foreignBefore) {
+    return change === fanout.entry.change
+      ? fanout.frame(sub, effect, cursor)
+      : fanout.frameOf(change, sub, effect, cursor);
+  }
   const row =
     change.row.customerName === customer ? change.row : redactedRow(change.row, change.before, customer);
   return EncodedFrame.of({

@@ -1,6 +1,6 @@
 import type { Effect } from '@orders/contract';
 import { formatCursor, splitStreamId } from '@orders/contract';
-import type { ChangeEntry } from '@orders/contract/redis';
+import type { ChangeEntry, StreamChange } from '@orders/contract/redis';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
 
 /**
@@ -60,6 +60,24 @@ export class ChangeFanout {
     this.#lastEffect = effect;
     this.#lastFrame = frame;
     return frame;
+  }
+
+  /**
+   * A frame of this event carrying `change` in place of the entry's own: what one subscriber
+   * must see differs (a key-only delete at the version it holds), so nothing is shared.
+   */
+  frameOf(change: StreamChange, sub: string, effect: Effect, cursor?: string): EncodedFrame {
+    const { op, row, before, committedAt } = change;
+    return EncodedFrame.of({
+      type: 'change',
+      sub,
+      cursor: cursor ?? this.cursor,
+      op,
+      effect,
+      row,
+      before,
+      committedAt,
+    });
   }
 
   /** The part every subscriber shares, serialized once per event. */

@@ -1,38 +1,56 @@
+import { KNOWN_VERSIONS_CAP } from './known-versions.ts';
+
 /**
- * Which order ids a subscriber holds, as far as this gateway sent them. Only needed for an
- * update without a before image: it may move a row out of the filter, and the row alone cannot
- * say whether the subscriber ever had it. Past `cap` ids the set is dropped and every such
- * remove is sent (harmless for the client), so memory stays bounded for huge views.
+ * Which orders a subscriber holds, and at which version, exactly as this gateway sent them.
+ * Only a change without a before image needs it: the row alone cannot say whether the
+ * subscriber had it (an update that may have moved it out of the filter, a delete that names
+ * nothing but the key), so such a remove goes to the subscriptions that hold the row and to
+ * no other, at the version they hold (a client drops a remove older than its row).
+ *
+ * Exact or nothing: when this gateway does not know the view (the subscription resumed from
+ * a cursor, or it grew past `cap` rows and the ids were dropped to bound memory) it is
+ * `unknown`, and the subscription resets at the first remove it cannot place.
  */
 export class HeldRows {
   /** Made on the first id: most live subscriptions of an idle socket hold none. */
-  #ids: Set<number> | undefined;
-  #overflowed = false;
+  #versions: Map<number, number> | undefined;
+  #known = true;
 
-  constructor(readonly cap: number) {}
+  constructor(
+    /** Rows tracked at most; as many as a snapshot may send. @default 100_000 */
+    readonly cap = KNOWN_VERSIONS_CAP,
+  ) {}
 
-  add(id: number): void {
-    if (this.#overflowed) return;
-    this.#ids ??= new Set();
-    this.#ids.add(id);
-    if (this.#ids.size > this.cap) {
-      this.#ids = undefined;
-      this.#overflowed = true;
-    }
+  /** False when this gateway cannot tell which rows the subscriber holds. */
+  get known(): boolean {
+    return this.#known;
+  }
+
+  add(id: number, version: number): void {
+    if (!this.#known) return;
+    this.#versions ??= new Map();
+    this.#versions.set(id, version);
+    if (this.#versions.size > this.cap) this.forget();
   }
 
   delete(id: number): void {
-    this.#ids?.delete(id);
+    this.#versions?.delete(id);
   }
 
-  /** True only when the subscriber certainly does not hold the row. */
-  lacks(id: number): boolean {
-    return !this.#overflowed && this.#ids?.has(id) !== true;
+  /** The version the subscriber holds of order `id`; undefined when it does not hold it (or that is unknown). */
+  versionOf(id: number): number | undefined {
+    return this.#versions?.get(id);
   }
 
-  /** A new snapshot replaces the view. */
+  /** The view is not known here (until a snapshot replaces it). */
+  forget(): void {
+    this.#versions = undefined;
+    this.#known = false;
+  }
+
+  /** A new snapshot replaces the view: it starts empty and known. */
   clear(): void {
-    this.#ids = undefined;
-    this.#overflowed = false;
+    this.#versions = undefined;
+    this.#known = true;
   }
 }

@@ -124,7 +124,7 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
           `the snapshot holds more than ${cap} orders; narrow the filter`,
         );
       }
-      sub.held.add(row.id);
+      sub.held.add(row.id, row.version);
     }
     sub.conn.sendFrame({ type: 'snapshot', sub: sub.id, rows, cursor, done: !more });
     const last = rows.at(-1);

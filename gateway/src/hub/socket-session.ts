@@ -100,7 +100,10 @@ export function createSocketSession(
     if (principal.role === 'customer') sub.scope = principal.customer;
     conn.subs.set(sub.id, sub);
     sub.onReload = () => load(sub, { snapshot: false });
-    load(sub, startFrom(sub, frame.cursor));
+    const start = startFrom(sub, frame.cursor);
+    // Resumed from a cursor, the client's rows were sent by some gateway, not known here.
+    if (!start.snapshot) sub.held.forget();
+    load(sub, start);
   };
 
   const load = (sub: Subscription, start: LoadStart): void => {

@@ -287,7 +287,7 @@ describe('Subscription', () => {
 
   it('sends a before-less move out of the filter only to a subscriber that may hold the row', () => {
     const { sub, changes } = harness();
-    sub.held.add(1);
+    sub.held.add(1, 1);
     sub.deliver(change('2-0', 'update', order(1, 2, 'paid')));
     sub.deliver(change('3-0', 'update', order(2, 2, 'paid')));
     expect(changes().map((c) => [c.row.id, c.effect])).toEqual([[1, 'remove']]);

@@ -1,6 +1,8 @@
 import type { Cursor, Filter, ResetReason } from '@orders/contract';
 import { computeEffect, formatCursor, formatCursorVector, ORIGIN_ID, splitStreamId } from '@orders/contract';
 import { scopedChangeFrame } from '../auth/scope.ts';
+import type { EncodedFrame } from '../protocol/encoded-frame.ts';
+import { heldRowDelete, lacksBeforeImage } from './before-image.ts';
 import type { ChangeFanout } from './change-fanout.ts';
 import type { DispatchClock } from './dispatch-clock.ts';
 import { HeldRows } from './held-rows.ts';
@@ -16,8 +18,13 @@ export type StreamEvent = ChangeFanout | MarkerEvent;
 /** How far past the snapshot live commits must be before its remembered versions are dropped. */
 const KNOWN_VERSIONS_GRACE_MS = 60_000;
 
-/** Rows per subscription whose ids are tracked for before-less updates; see {@link HeldRows}. */
-const HELD_ROWS_CAP = 10_000;
+/**
+ * Why a subscription whose view this gateway does not know (resumed from a cursor, or past
+ * the {@link HeldRows} cap) starts over at a remove without a before image: the change cannot
+ * be delivered to it exactly, and guessing would leak another customer's order or leave a
+ * deleted one on screen.
+ */
+const UNPLACEABLE_REMOVE: ResetReason = 'undeliverable';
 
 /**
  * One `subscribe` on one socket. While its snapshot and replay are in flight, live events
@@ -34,7 +41,7 @@ export class Subscription {
   /** Per shard group, the history epoch its position belongs to; empty until a snapshot or cursor sets it. */
   readonly epochs: string[];
   readonly known = new KnownVersions();
-  readonly held = new HeldRows(HELD_ROWS_CAP);
+  readonly held = new HeldRows();
   /** The customer a customer token limits this subscription to; its filter already includes it. */
   scope: string | undefined;
   #buffer: StreamEvent[] = [];
@@ -156,21 +163,31 @@ export class Subscription {
     this.#positionMs[group] = event.ms;
     this.#positionSeq[group] = event.seq;
     if (this.state === 'live') this.known.retireBefore(change.committedAt, KNOWN_VERSIONS_GRACE_MS);
-    const effect = computeEffect(this.filter, change);
-    if (effect === null || !this.known.admit(change)) return;
-    // Without a before image a row outside the filter may or may not have been inside it;
-    // a subscriber known not to hold it is not told (for a customer it is someone else's order).
-    if (effect === 'remove' && change.before === null && this.held.lacks(change.row.id)) return;
-    if (effect === 'upsert') this.held.add(change.row.id);
-    else this.held.delete(change.row.id);
+    let effect = computeEffect(this.filter, change);
+    let sent = change;
+    if (lacksBeforeImage(change) && effect !== 'upsert') {
+      // Without a before image the row cannot say whether this view had it (a key-only delete
+      // names no customer, status or version): exactly the subscriptions holding it are told.
+      if (!this.held.known) {
+        this.#meetReset(UNPLACEABLE_REMOVE);
+        return;
+      }
+      const version = this.held.versionOf(change.row.id);
+      if (version === undefined) return;
+      effect = 'remove';
+      if (change.op === 'delete') sent = heldRowDelete(change, version);
+    }
+    if (effect === null || !this.known.admit(sent)) return;
+    if (effect === 'upsert') this.held.add(sent.row.id, sent.row.version);
+    else this.held.delete(sent.row.id);
     this.conn.stats.changes++;
     // With shard groups the cursor is this subscription's vector, so the frame is its own.
     const cursor = this.groups === 1 ? undefined : this.cursor;
-    const frame =
-      this.scope === undefined
-        ? event.frame(this.id, effect, cursor)
-        : scopedChangeFrame(event, this.id, effect, this.scope, cursor);
-    this.conn.send(frame, this.id, change.row.id);
+    let frame: EncodedFrame;
+    if (this.scope !== undefined) frame = scopedChangeFrame(event, this.id, effect, this.scope, cursor, sent);
+    else if (sent === change) frame = event.frame(this.id, effect, cursor);
+    else frame = event.frameOf(sent, this.id, effect, cursor);
+    this.conn.send(frame, this.id, sent.row.id);
   }
 
   #meetReset(reason: ResetReason): void {
