@@ -3,7 +3,7 @@ import { type Context, Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { Grant } from './auth/grant.ts';
-import { type Principal, STAFF } from './auth/principal.ts';
+import { STAFF } from './auth/principal.ts';
 import { Connection, type ConnectionOptions } from './hub/connection.ts';
 import type { Hub } from './hub/hub.ts';
 import type { SendStats } from './hub/send-stats.ts';
@@ -74,17 +74,9 @@ export interface GatewayDeps<T> {
 /** Seconds a client refused by a connection cap should wait: slots free only as sockets close. */
 const CAP_RETRY_AFTER_S = 10;
 
-/**
- * The key the per-principal cap counts under. Staff tokens carry no identity of their own,
- * so all staff share one key; customers are counted per customer.
- */
 interface UpgradeVariables {
   grant: Grant;
   lease: CapLease;
-}
-
-export function principalKey(principal: Principal): string {
-  return principal.role === 'staff' ? 'staff' : `customer:${principal.customer}`;
 }
 
 /**
@@ -147,10 +139,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
         return c.json({ error: 'gateway full, try another' }, 503, { 'retry-after': '1' });
       }
       // Without an authorize hook nobody is identified, so only the address cap applies.
-      const lease = caps.acquire(
-        address,
-        verdict === undefined ? undefined : principalKey(verdict.principal),
-      );
+      const lease = caps.acquire(address, verdict?.principal);
       if (typeof lease === 'string') return capRefusal(c, lease);
       c.set('grant', verdict ?? { principal: STAFF });
       c.set('lease', lease);

@@ -7,6 +7,7 @@ describe('abuse-limit and metrics settings', () => {
     expect(env).toMatchObject({
       MAX_CONNECTIONS_PER_IP: 256,
       MAX_CONNECTIONS_PER_PRINCIPAL: 64,
+      MAX_STAFF_CONNECTIONS: 1024,
       TRUSTED_PROXIES: [],
       SNAPSHOT_CONCURRENCY: 4,
       SNAPSHOTS_PER_SOCKET: 2,
@@ -23,5 +24,6 @@ describe('abuse-limit and metrics settings', () => {
     ]);
     expect(() => loadEnv({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
     expect(() => loadEnv({ MAX_CONNECTIONS_PER_IP: '0' })).toThrow(/MAX_CONNECTIONS_PER_IP/);
+    expect(loadEnv({ MAX_STAFF_CONNECTIONS: '5000' }).MAX_STAFF_CONNECTIONS).toBe(5000);
   });
 });

@@ -71,10 +71,15 @@ export const envSchema = z.object({
     ),
   /** Open sockets above which upgrades get 503. */
   MAX_CONNECTIONS: z.coerce.number().int().positive().default(10_000),
-  /** Open sockets per client address above which upgrades get 429. */
+  /** Open sockets per client address (an IPv6 client per /64) above which upgrades get 429. */
   MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(256),
-  /** Open sockets per principal (`staff`, or one customer) above which upgrades get 429. */
+  /**
+   * Open sockets per principal above which upgrades get 429: one customer, or one member of
+   * staff by the token's `sub` (staff tokens without `sub` share one count).
+   */
   MAX_CONNECTIONS_PER_PRINCIPAL: z.coerce.number().int().positive().default(64),
+  /** Open staff sockets in all, whatever their `sub`, above which upgrades get 429. */
+  MAX_STAFF_CONNECTIONS: z.coerce.number().int().positive().default(1024),
   /** Comma-separated proxy addresses whose `X-Forwarded-For` is believed; empty trusts none. */
   TRUSTED_PROXIES: z
     .string()

@@ -69,6 +69,7 @@ const gateway = await startNodeGateway({
     caps: new ConnectionCaps({
       perAddress: env.MAX_CONNECTIONS_PER_IP,
       perPrincipal: env.MAX_CONNECTIONS_PER_PRINCIPAL,
+      staffTotal: env.MAX_STAFF_CONNECTIONS,
     }),
     trustedProxies: new Set(env.TRUSTED_PROXIES.map(normalizeAddress)),
     metricsAccess: metrics.main,

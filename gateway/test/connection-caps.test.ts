@@ -96,6 +96,39 @@ describe('connection caps per client address and principal', () => {
     expect(refused.headers['retry-after']).toBeDefined();
   });
 
+  it('counts staff per token subject: one busy member of staff locks no one else out', async () => {
+    const ann = await mintToken(SECRET, { role: 'staff', sub: 'ann' });
+    const ben = await mintToken(SECRET, { role: 'staff', sub: 'ben' });
+    expect((await connect('203.0.113.11', ann)).status).toBe(101);
+    expect((await connect('203.0.113.12', ann)).status).toBe(101);
+    const refused = await refusal(`${gw.url}?token=${ann}`, { 'x-forwarded-for': '203.0.113.13' });
+    expect(refused.status).toBe(429);
+    expect(refused.body).toContain('principal');
+    expect((await connect('203.0.113.14', ben)).status).toBe(101);
+  });
+
+  it('counts an IPv6 client per /64 and a forwarded address without its port', async () => {
+    const customers = await Promise.all(
+      ['v1', 'v2', 'v3', 'v4', 'p1', 'p2', 'p3', 'p4'].map((name) =>
+        mintToken(SECRET, { role: 'customer', customer: name }),
+      ),
+    );
+    const token = (i: number) => customers[i] ?? '';
+    const v6 = ['2001:db8:5:6::1', '2001:db8:5:6::2', '2001:db8:5:6:ffff::3'];
+    for (const [i, ip] of v6.entries()) expect((await connect(ip, token(i))).status, ip).toBe(101);
+    const sameBlock = await refusal(`${gw.url}?token=${token(3)}`, { 'x-forwarded-for': '2001:db8:5:6::99' });
+    expect(sameBlock.status).toBe(429);
+    expect(sameBlock.body).toContain('address');
+    expect((await connect('2001:db8:5:7::1', token(3))).status).toBe(101);
+
+    for (const port of [40001, 40002, 40003])
+      expect((await connect(`198.51.100.30:${port}`, token(port - 39997))).status).toBe(101);
+    const samePeer = await refusal(`${gw.url}?token=${token(7)}`, {
+      'x-forwarded-for': '198.51.100.30:40004',
+    });
+    expect(samePeer.status).toBe(429);
+  });
+
   it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
     const direct = await h.start('caps-b', { tuning: { caps: new ConnectionCaps({ perAddress: 1 }) } });
     const first = await tryUpgrade(direct.url, { 'x-forwarded-for': '192.0.2.1' });

@@ -24,6 +24,13 @@ describe('verifyToken', () => {
     });
   });
 
+  it('reads a staff token’s subject, which the connection caps count staff by', async () => {
+    const result = await verifyToken(await staff({ sub: 'ann', exp: now + 60 }), secret, { nowS: now });
+    expect(result).toMatchObject({ ok: true, principal: { role: 'staff', sub: 'ann' } });
+    const bad = await verifyToken(await staff({ sub: 7, exp: now + 60 }), secret, { nowS: now });
+    expect(bad.ok).toBe(false);
+  });
+
   it('returns the token’s exp', async () => {
     const result = await verifyToken(await staff({ exp: now + 60 }), secret, { nowS: now });
     expect(result).toMatchObject({ ok: true, exp: now + 60 });

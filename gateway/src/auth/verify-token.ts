@@ -22,7 +22,13 @@ export interface VerifyOptions {
 const time = z.number().finite();
 
 const claimsSchema = z.discriminatedUnion('role', [
-  z.object({ role: z.literal('staff'), exp: time, nbf: time.optional(), iat: time.optional() }),
+  z.object({
+    role: z.literal('staff'),
+    sub: z.string().min(1).max(200).optional(),
+    exp: time,
+    nbf: time.optional(),
+    iat: time.optional(),
+  }),
   z.object({
     role: z.literal('customer'),
     customer: z.string().min(1).max(200),
@@ -87,7 +93,12 @@ export async function verifyToken(
   if (data.iat !== undefined && data.iat - leeway > now) return { ok: false, reason: 'issued in the future' };
   return {
     ok: true,
-    principal: data.role === 'staff' ? { role: 'staff' } : { role: 'customer', customer: data.customer },
+    principal:
+      data.role === 'customer'
+        ? { role: 'customer', customer: data.customer }
+        : data.sub === undefined
+          ? { role: 'staff' }
+          : { role: 'staff', sub: data.sub },
     exp: data.exp,
   };
 }

@@ -1,12 +1,16 @@
+import type { Principal } from '../auth/principal.ts';
+
 export interface ConnectionCapsOptions {
-  /** Open sockets per client address. @default 256 */
+  /** Open sockets per client address (an IPv6 client per /64). @default 256 */
   perAddress?: number;
-  /** Open sockets per authenticated principal. @default 64 */
+  /** Open sockets per principal: one customer, or one member of staff (token `sub`). @default 64 */
   perPrincipal?: number;
+  /** Open staff sockets in all, whoever holds them. @default 1024 */
+  staffTotal?: number;
 }
 
 /** Which cap refused a socket; the 429 says so. */
-export type CapExceeded = 'address' | 'principal';
+export type CapExceeded = 'address' | 'principal' | 'staff';
 
 /** A held slot; `release` is idempotent so every path that ends a socket may call it. */
 export interface CapLease {
@@ -14,19 +18,33 @@ export interface CapLease {
 }
 
 /**
+ * The key the per-principal cap counts under: a customer by name, a member of staff by the
+ * token's `sub`. Staff tokens without `sub` cannot be told apart, so they share one key.
+ */
+export function principalKey(principal: Principal): string {
+  if (principal.role === 'customer') return `customer:${principal.customer}`;
+  return principal.sub === undefined ? 'staff' : `staff:${principal.sub}`;
+}
+
+/**
  * Counts open (and opening) sockets per client address and per principal, so one client
- * or one leaked token cannot take a whole gateway. Slots are taken before the upgrade and
- * given back when the socket ends, whichever way it ends.
+ * or one leaked token cannot take a whole gateway. Staff see every order, so all staff
+ * sockets together also have a ceiling of their own: a leaked staff token with a made-up
+ * `sub` per socket still cannot take more. Slots are taken before the upgrade and given back
+ * when the socket ends, whichever way it ends.
  */
 export class ConnectionCaps {
   readonly #byAddress = new Map<string, number>();
   readonly #byPrincipal = new Map<string, number>();
+  #staff = 0;
   readonly perAddress: number;
   readonly perPrincipal: number;
+  readonly staffTotal: number;
 
   constructor(options: ConnectionCapsOptions = {}) {
     this.perAddress = options.perAddress ?? 256;
     this.perPrincipal = options.perPrincipal ?? 64;
+    this.staffTotal = options.staffTotal ?? 1024;
   }
 
   /** Cheap check before authentication, so a flood from one address costs no token verification. */
@@ -34,21 +52,24 @@ export class ConnectionCaps {
     return (this.#byAddress.get(address) ?? 0) >= this.perAddress;
   }
 
-  /** An undefined key is not counted: no authentication, or a runtime that cannot tell the peer. */
-  acquire(address: string | undefined, principal: string | undefined): CapLease | CapExceeded {
+  /** An undefined address or principal is not counted: a runtime that cannot tell the peer, no authentication. */
+  acquire(address: string | undefined, principal: Principal | undefined): CapLease | CapExceeded {
+    const key = principal === undefined ? undefined : principalKey(principal);
+    const staff = principal?.role === 'staff';
     if (address !== undefined && this.addressFull(address)) return 'address';
-    if (principal !== undefined && (this.#byPrincipal.get(principal) ?? 0) >= this.perPrincipal) {
-      return 'principal';
-    }
+    if (key !== undefined && (this.#byPrincipal.get(key) ?? 0) >= this.perPrincipal) return 'principal';
+    if (staff && this.#staff >= this.staffTotal) return 'staff';
     if (address !== undefined) increment(this.#byAddress, address);
-    if (principal !== undefined) increment(this.#byPrincipal, principal);
+    if (key !== undefined) increment(this.#byPrincipal, key);
+    if (staff) this.#staff++;
     let held = true;
     return {
       release: () => {
         if (!held) return;
         held = false;
         if (address !== undefined) decrement(this.#byAddress, address);
-        if (principal !== undefined) decrement(this.#byPrincipal, principal);
+        if (key !== undefined) decrement(this.#byPrincipal, key);
+        if (staff) this.#staff--;
       },
     };
   }
