@@ -31,7 +31,7 @@ export async function databaseRows(sql: Sql): Promise<Row[]> {
 
 /** What differs between a client's view and the rows its filter selects, or undefined. */
 function difference(client: ProtocolClient, rows: Row[]): string | undefined {
-  const want = rows.filter((r) => matches(client.filter, r)).map(line);
+  const want = rows.filter((r) => matches(client.scope, r)).map(line);
   const have = [...client.view.values()].sort((a, b) => a.id - b.id).map(line);
   const wantSet = new Set(want);
   const haveSet = new Set(have);

@@ -31,7 +31,10 @@ export interface Environment {
   gateways: Service[];
   gatewayUrls(): string[];
   gatewayHttpUrls(): string[];
-  /** Staff clients: one unfiltered, one by status, one by customer; spread over both gateways. */
+  /**
+   * Staff clients (one unfiltered, one by status, one by customer) and customer-token clients
+   * (one unfiltered, one by status), spread over both gateways.
+   */
   connectClients(): Promise<ProtocolClient[]>;
   /** Crashes the suite's supervisor restarted (worker, gateways, redis-server), for the log. */
   crashes(): string;
@@ -130,13 +133,22 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
     }
     const gatewayHttpUrls = () => gateways.map((g) => `http://127.0.0.1:${g.spec.env.PORT}`);
     const gatewayUrls = () => gatewayHttpUrls().map((url) => `${url.replace('http', 'ws')}/ws`);
-    const token = await sign({ role: 'staff', exp: Math.floor(Date.now() / 1000) + 3600 }, secret, 'HS256');
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const token = await sign({ role: 'staff', exp }, secret, 'HS256');
+    const aliceToken = await sign({ role: 'customer', customer: 'Alice', exp }, secret, 'HS256');
 
     const connectClients = async () => {
-      const specs: { name: string; filter?: Filter }[] = [
-        { name: 'all' },
-        { name: 'pending-or-paid', filter: { status: ['pending', 'paid'] } },
-        { name: 'alice', filter: { customer: 'Alice' } },
+      const specs: { name: string; filter?: Filter; token: string; customer?: string }[] = [
+        { name: 'all', token },
+        { name: 'pending-or-paid', filter: { status: ['pending', 'paid'] }, token },
+        { name: 'alice', filter: { customer: 'Alice' }, token },
+        { name: 'alice-token', token: aliceToken, customer: 'Alice' },
+        {
+          name: 'alice-token-shipped',
+          filter: { status: ['shipped', 'delivered'] },
+          token: aliceToken,
+          customer: 'Alice',
+        },
       ];
       const made = specs.map((spec, i) => {
         // Rotate the gateway list so the clients start on different gateways.
@@ -144,7 +156,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
           const urls = gatewayUrls();
           return [...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)];
         };
-        return new ProtocolClient({ ...spec, gateways: rotate, token });
+        return new ProtocolClient({ ...spec, gateways: rotate });
       });
       clients.push(...made);
       await Promise.all(made.map((c) => c.connect()));

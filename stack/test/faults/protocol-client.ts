@@ -29,6 +29,8 @@ export interface ClientOptions {
   gateways: () => string[];
   token: string;
   filter?: Filter;
+  /** The customer a customer-role token is scoped to; absent for a staff token. */
+  customer?: string;
 }
 
 export interface Violations {
@@ -83,6 +85,12 @@ export class ProtocolClient {
 
   get filter(): Filter | undefined {
     return this.options.filter;
+  }
+
+  /** What the client may see, whatever it asks: the rows its view must equal are these. */
+  get scope(): Filter | undefined {
+    const { filter, customer } = this.options;
+    return customer === undefined ? filter : { ...filter, customer };
   }
 
   get connected(): boolean {
@@ -150,10 +158,13 @@ export class ProtocolClient {
         handshakeTimeout: 5000,
       });
       let opened = false;
-      // Staff tokens: every order may be shown, so the checker judges order, versions and effects.
-      const checker = new ConformanceChecker(`${this.name} socket ${this.checkers.size + 1} to ${url}`, {
-        role: 'staff',
-      });
+      // The checker judges order, versions and effects, and with a customer token also that
+      // no other customer's order is shown.
+      const { customer } = this.options;
+      const checker = new ConformanceChecker(
+        `${this.name} socket ${this.checkers.size + 1} to ${url}`,
+        customer === undefined ? { role: 'staff' } : { role: 'customer', customer },
+      );
       this.checkers.set(socket, checker);
       socket.on('open', () => {
         // One socket at a time: two would mean two subscriptions and double deliveries.
@@ -280,7 +291,7 @@ export class ProtocolClient {
     // A delete carries the deleted row, so its version equals the last update's.
     if (known !== undefined && (row.version < known || (row.version === known && op !== 'delete')))
       this.violations.notNewer.push(`${key} after v${known}`);
-    if (this.options.filter === undefined) {
+    if (this.scope === undefined) {
       const jumped = op === 'update' && known !== undefined && row.version > known + 1;
       // After `live`, an update of an order this run never saw means its insert was missed.
       const unseen = op === 'update' && known === undefined && this.liveInSegment;
