@@ -4,6 +4,7 @@
  * schemas and the native stack's settings, and for internal consistency (every image pinned,
  * every dependency a real service, every build file and mounted file present).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -45,13 +46,20 @@ const gateways = services.filter(([name]) => name.startsWith('gateway-'));
 /** `${VAR:?message}`: compose refuses to start while VAR is unset or empty. */
 const requiredVariable = /^\$\{([A-Z0-9_]+):\?[^}]+\}$/;
 
-/** The `.env` a user makes from `.env.example` (uncommented KEY=value lines). */
-const dotEnv: Record<string, string> = Object.fromEntries(
+/** `.env.example` as shipped (uncommented KEY=value lines). */
+const exampleEnv: Record<string, string> = Object.fromEntries(
   read('.env.example')
     .split('\n')
     .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => [m[1] ?? '', m[2] ?? '']),
+);
+/** The `.env` a user makes from it: every `change-me` value replaced, as the file asks. */
+const dotEnv: Record<string, string> = Object.fromEntries(
+  Object.entries(exampleEnv).map(([key, value]) => [
+    key,
+    value.includes('change-me') ? randomBytes(32).toString('hex') : value,
+  ]),
 );
 
 /**
@@ -94,12 +102,17 @@ function interpolate(text: string, vars: Record<string, string> = dotEnv): strin
   return out;
 }
 
-/** The environment a container gets, with .env.example as the user's .env. */
-const resolvedEnv = (svc: Service | undefined): Record<string, string> =>
-  Object.fromEntries(environment(svc).map(([key, value]) => [key, interpolate(value)]));
+/** The environment a container gets, with the user's .env made from .env.example. */
+const resolvedEnv = (
+  svc: Service | undefined,
+  vars: Record<string, string> = dotEnv,
+): Record<string, string> =>
+  Object.fromEntries(environment(svc).map(([key, value]) => [key, interpolate(value, vars)]));
 
 interface PublishedPort {
   hostIp: string;
+  /** As written: an address, `${VAR:-address}`, or empty (every interface). */
+  hostIpSpec: string;
   /** As written: a number or `${VAR:-n}`. */
   hostSpec: string;
   host: number;
@@ -110,16 +123,24 @@ function publishedPorts(svc: Service | undefined): PublishedPort[] {
     if (typeof port !== 'string') {
       const hostSpec = String(port.published ?? port.target);
       return {
-        hostIp: port.host_ip ?? '',
+        hostIp: interpolate(port.host_ip ?? ''),
+        hostIpSpec: port.host_ip ?? '',
         hostSpec,
         host: Number(interpolate(hostSpec)),
         target: port.target,
       };
     }
-    const m = /^(?:(\d+\.\d+\.\d+\.\d+):)?(\d+|\$\{[^}]+\}):(\d+)$/.exec(port);
+    const m = /^(?:(\d+\.\d+\.\d+\.\d+|\$\{[^}]+\}):)?(\d+|\$\{[^}]+\}):(\d+)$/.exec(port);
     if (m === null) throw new Error(`unparsed port ${port}`);
     const hostSpec = m[2] ?? '';
-    return { hostIp: m[1] ?? '', hostSpec, host: Number(interpolate(hostSpec)), target: Number(m[3]) };
+    const hostIpSpec = m[1] ?? '';
+    return {
+      hostIp: interpolate(hostIpSpec),
+      hostIpSpec,
+      hostSpec,
+      host: Number(interpolate(hostSpec)),
+      target: Number(m[3]),
+    };
   });
 }
 
@@ -689,6 +710,14 @@ describe('compose.yaml gives every app what its env schema asks for', () => {
     }
   });
 
+  it('will not start the gateways or the token issuer on the secret .env.example ships', () => {
+    expect(exampleEnv.JWT_SECRET).toContain('change-me');
+    for (const [name, svc] of gateways)
+      expect(() => authSettings(loadEnv(resolvedEnv(svc, exampleEnv))), name).toThrow(/JWT_SECRET/);
+    const issuer = issuerEnvSchema.safeParse(resolvedEnv(compose.services['dev-token-issuer'], exampleEnv));
+    expect(issuer.error?.issues.map((i) => i.message).join('; ')).toMatch(/JWT_SECRET .*placeholder/);
+  });
+
   it("runs the gateways in production mode, bound beyond the container's loopback", () => {
     for (const [name, svc] of gateways) {
       const settings = authSettings(loadEnv(resolvedEnv(svc)));
@@ -734,6 +763,59 @@ describe('compose.yaml gives every app what its env schema asks for', () => {
       expect(origins, name).toEqual(
         expect.arrayContaining([`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]),
       );
+    }
+  });
+});
+
+/** A healthcheck duration (`30s`, `1m30s`, `500ms`) in seconds. */
+function durationS(value: string | undefined): number {
+  let total = 0;
+  for (const [, n, unit] of (value ?? '').matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[unit as 'ms' | 's' | 'm' | 'h'];
+  return total;
+}
+
+/** Where the public services are published: loopback unless the user sets PUBLISH_ADDR. */
+const PUBLISH_ADDR = `\${PUBLISH_ADDR:-127.0.0.1}`;
+
+describe('compose.yaml on a laptop, on the first try', () => {
+  it('publishes the page and the gateways on PUBLISH_ADDR, loopback by default: exposing them is a choice', () => {
+    const publicServices = services.filter(([name]) => isPublic(name));
+    expect(publicServices.map(([name]) => name).sort()).toEqual(['gateway-1', 'gateway-2', 'web']);
+    for (const [name, svc] of publicServices) {
+      const ports = publishedPorts(svc);
+      expect(ports.length, name).toBeGreaterThan(0);
+      for (const port of ports) {
+        expect(port.hostIpSpec, name).toBe(PUBLISH_ADDR);
+        expect(port.hostIp, name).toBe('127.0.0.1');
+      }
+    }
+    // Documented in .env.example, commented out: the default stays loopback.
+    expect(read('.env.example')).toMatch(/^# PUBLISH_ADDR=0\.0\.0\.0$/m);
+    expect(exampleEnv.PUBLISH_ADDR).toBeUndefined();
+  });
+
+  it('turns on the dev-tokens profile in .env.example, so plain up and down include the issuer', () => {
+    const profiles = (exampleEnv.COMPOSE_PROFILES ?? '').split(',').map((p) => p.trim());
+    expect(profiles).toContain('dev-tokens');
+    const known = new Set(services.flatMap(([, svc]) => svc.profiles ?? []));
+    for (const profile of profiles) expect(known, profile).toContain(profile);
+  });
+
+  it('bounds the heap of every JVM it runs', () => {
+    expect(resolvedEnv(compose.services.kafka).KAFKA_HEAP_OPTS).toMatch(/-Xmx\d+[mg]\b/i);
+    expect(
+      JSON.stringify(compose.services.connect?.command ?? read('stack/docker/connect.Dockerfile')),
+    ).toMatch(/-Xmx\d+[mg]\b/i);
+  });
+
+  it('runs healthchecks that start a JVM at most every 30 s, with a start period', () => {
+    const jvmChecks = services.filter(([, svc]) => /\/opt\/kafka\/bin\/|\bjava\b/.test(healthcheckText(svc)));
+    expect(jvmChecks.map(([name]) => name)).toContain('kafka');
+    for (const [name, svc] of jvmChecks) {
+      const check = svc.healthcheck as { interval?: string; start_period?: string; retries?: number };
+      expect(durationS(check.interval), `${name} interval`).toBeGreaterThanOrEqual(30);
+      expect(durationS(check.start_period), `${name} start_period`).toBeGreaterThan(0);
     }
   });
 });
