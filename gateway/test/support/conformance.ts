@@ -37,6 +37,8 @@ interface SubState {
   fromCursor: boolean;
   /** Highest version per order since the last snapshot began. */
   versions: Map<number, number>;
+  /** Orders in the client's view since the last snapshot began (unknown when resumed from a cursor). */
+  held: Set<number>;
   delivered: Set<string>;
   /** Rows of the snapshot being received, to spot repeats and order across chunks. */
   snapshotIds: Set<number>;
@@ -218,6 +220,7 @@ export class ConformanceChecker {
         sub.phase = 'snapshot';
         sub.fromCursor = false;
         sub.versions.clear();
+        sub.held.clear();
         sub.delivered.clear();
         sub.snapshotIds.clear();
         sub.lastSnapshotId = 0;
@@ -270,6 +273,7 @@ export class ConformanceChecker {
       sub.snapshotIds.add(row.id);
       sub.lastSnapshotId = row.id;
       sub.versions.set(row.id, row.version);
+      sub.held.add(row.id);
     }
     if (frame.done) {
       sub.phase = 'replay';
@@ -292,8 +296,20 @@ export class ConformanceChecker {
     this.#advance(name, sub, frame.cursor, true);
     this.#checkScope(row, `change ${key} row of ${name}`);
     if (before !== null) this.#checkScope(before, `change ${key} before of ${name}`);
+    const held = sub.held.has(row.id);
+    if (effect === 'upsert') sub.held.add(row.id);
+    else sub.held.delete(row.id);
     const expected = computeEffect(sub.filter, { op, row, before });
     if (expected === effect) return;
+    // Without a before image (an update, or a delete that carried only the key) the row
+    // cannot say: only the subscriptions holding the order are told, a resumed one is reset.
+    if (before === null && op !== 'insert' && effect === 'remove') {
+      if (sub.fromCursor)
+        this.#fail(`change ${key} for ${name}: a remove without a before image after a cursor, not a reset`);
+      else if (!held)
+        this.#fail(`change ${key} for ${name}: a remove without a before image of an order it does not hold`);
+      return;
+    }
     // A customer's order reassigned away: the row is what they last saw (their name, old
     // product and status) at the new version, so the filter still matches it.
     const redactedAway =
@@ -394,6 +410,7 @@ function newSub({ filter, fromCursor, cursor }: Request): SubState {
     filter,
     fromCursor,
     versions: new Map(),
+    held: new Set(),
     delivered: new Set(),
     snapshotIds: new Set(),
     lastSnapshotId: 0,
