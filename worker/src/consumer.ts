@@ -23,8 +23,10 @@ import {
   dropStaleMark,
   type Forwarder,
   type ForwardOptions,
+  type ForwardResult,
   markField,
   offsetAtLeast,
+  type Regression,
   readMark,
 } from './forward.ts';
 import { recordForward } from './forward-metrics.ts';
@@ -57,6 +59,11 @@ export interface WorkerConfig {
    */
   commitIntervalMs?: number;
   /**
+   * How often the partitions this worker wrote to are compared with what Redis holds, to
+   * notice lost writes while nothing is forwarded (0: only when forwarding). Default 1000.
+   */
+  regressionCheckMs?: number;
+  /**
    * Failed attempts of one step (dead-letter send, forward, mark check) after which its
    * partition counts as stuck: readiness turns false and `worker_partitions_stuck` counts it.
    * The step keeps being retried (backoff up to 5 s) and the partition never moves past the
@@ -75,6 +82,12 @@ export interface WorkerDeps {
   config: WorkerConfig;
   /** Aborting it stops the worker gracefully, like {@link Worker.stop}. */
   signal?: AbortSignal;
+  /**
+   * Set to make every Kafka commit wait until this many Redis replicas hold the writes before
+   * it (`REDIS_WAIT_REPLICAS`). `wait` runs `WAIT` on the connection the scripts use and
+   * returns how many replicas acknowledged.
+   */
+  replicas?: { count: number; timeoutMs: number; wait(count: number, timeoutMs: number): Promise<number> };
 }
 
 export interface Worker {
@@ -150,6 +163,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     joined = true;
     processedThrough.clear();
+    forwarder?.rejoined();
     logger.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, 'joined group');
   });
   consumer.on(consumer.events.STOP, () => {
@@ -210,9 +224,27 @@ export function createWorker(deps: WorkerDeps): Worker {
     }
   }
 
+  /*
+   * With replicas required, a commit waits for them: an offset committed for a write only the
+   * primary holds is lost for good if a replica that lacks it is promoted (the worker would
+   * still notice and reset every subscription, but could not forward the window again). Too
+   * few replicas put the commit off, never the forwarding: the offsets stay uncommitted, so a
+   * crash redelivers more records, which the marks skip.
+   */
+  async function replicated(): Promise<boolean> {
+    const { replicas } = deps;
+    if (replicas === undefined || replicas.count === 0) return true;
+    const acked = await replicas.wait(replicas.count, replicas.timeoutMs);
+    if (acked >= replicas.count) return true;
+    metrics.commitsDeferred.inc();
+    logger.warn({ acked, required: replicas.count }, 'Redis replicas behind: Kafka commit put off');
+    return false;
+  }
+
   async function commit(payload: EachBatchPayload): Promise<void> {
-    await payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
     lastCommitAt = Date.now();
+    if (!(await replicated())) return;
+    await payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
   }
 
   async function heartbeat(payload: EachBatchPayload): Promise<void> {
@@ -231,17 +263,22 @@ export function createWorker(deps: WorkerDeps): Worker {
    * recreated under the same name): it would silently skip every new record up to it, so it
    * is reset, loudly.
    */
-  async function checkMark(topic: string, partition: number): Promise<void> {
+  async function checkMark(
+    topic: string,
+    partition: number,
+    firstOffset: string,
+  ): Promise<Regression | null> {
     const field = markField(clusterId, topic, partition);
     const markKeys = groupKeys(partition);
     const mark = await readMark(redis, markKeys, field);
-    if (mark === null) return;
+    const resumed = () => forwarder?.checkResumed(topic, partition, firstOffset) ?? Promise.resolve(null);
+    if (mark === null) return resumed();
     // The end is read after the mark: any offset that was in the log when the mark was
     // read is below it, so a legitimate mark can never look stale.
     const offsets = await admin.fetchTopicOffsets(topic);
     const end = offsets.find((o) => o.partition === partition)?.high;
     if (end === undefined) throw new Error(`no log end offset for ${topic}/${partition}`);
-    if (!offsetAtLeast(mark, end)) return;
+    if (!offsetAtLeast(mark, end)) return resumed();
     const dropped = await dropStaleMark(redis, markKeys, field, mark);
     logger.warn(
       { partition, field, mark, logEnd: end, dropped },
@@ -250,6 +287,31 @@ export function createWorker(deps: WorkerDeps): Worker {
         : 'stale high-water mark already replaced by another worker',
     );
     if (dropped) metrics.staleMarksReset.inc({ topic });
+    return null;
+  }
+
+  /**
+   * Redis no longer holds writes this worker (or the partition's previous owner) made and
+   * Kafka offsets were committed for: a failover to a lagging replica, or a crash that lost
+   * the last second of an append-only file. The epoch was rotated (by this call or an earlier
+   * one for the same loss), so every subscription resets instead of resuming into a history
+   * without those entries. Where Redis still holds a mark, the partition is read again from
+   * just after it, so the lost window is forwarded again; returns true when it seeks.
+   */
+  function onRegression(regression: Regression): boolean {
+    const { topic, partition, mark, rotated } = regression;
+    if (rotated) metrics.epochRotations.inc({ topic });
+    logger.error(
+      { partition, mark, epochRotated: rotated },
+      mark === null
+        ? 'Redis lost every write of this partition: history has a new epoch, subscriptions reset'
+        : 'Redis lost writes of this partition: history has a new epoch, subscriptions reset, and the lost window is read again from Kafka',
+    );
+    if (mark === null) return false;
+    const from = BigInt(mark) + 1n;
+    consumer.seek({ topic, partition, offset: String(from) });
+    processedThrough.set(partition, from - 1n);
+    return true;
   }
 
   function needsMarkCheck(batch: EachBatchPayload['batch']): boolean {
@@ -266,27 +328,35 @@ export function createWorker(deps: WorkerDeps): Worker {
     commitResolved = () => commit(payload);
     const active = forwarder;
     if (active === undefined) throw new Error('worker not started');
+    let resumed: Regression | null = null;
     const checked =
       !needsMarkCheck(batch) ||
-      (await persist('mark-check', payload, () => checkMark(batch.topic, batch.partition)));
-    for (const chunk of checked ? splitBatch(batch, chunkSize, metrics, logger) : []) {
+      (await persist('mark-check', payload, async () => {
+        resumed = await checkMark(batch.topic, batch.partition, batch.firstOffset() ?? '0');
+      }));
+    // A regression found on resuming: read again from Redis's mark, this batch is not forwarded.
+    const rewound = resumed !== null && onRegression(resumed);
+    for (const chunk of checked && !rewound ? splitBatch(batch, chunkSize, metrics, logger) : []) {
       if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted) break;
       // Dead letters first: once the mark passes them there is no second chance.
       if (!(await persist('dead-letter', payload, () => deadLetters.send(chunk.letters)))) break;
       for (const letter of chunk.letters) metrics.deadLettered.inc({ reason: letter.reason });
 
-      const forwarded =
-        chunk.records.length === 0 ||
-        (await persist('forward', payload, async () => {
-          const result = await active.forwardRecords(
-            batch.topic,
-            batch.partition,
-            chunk.lastOffset,
-            chunk.records,
-          );
-          recordForward(metrics, logger, result, chunk.records, batch.topic);
-        }));
-      if (!forwarded) break;
+      let seeking = false;
+      // Even a chunk of ignored records goes through the script: the offset mark then always
+      // reaches what is committed, which is how a lost write is told from a skipped record.
+      const forwarded = await persist('forward', payload, async () => {
+        const send = () =>
+          active.forwardRecords(batch.topic, batch.partition, chunk.lastOffset, chunk.records);
+        let result: ForwardResult = await send();
+        if (result.regression !== undefined) {
+          seeking = onRegression(result.regression);
+          // Nothing of the partition is left in Redis: forward on from here.
+          if (!seeking) result = await send();
+        }
+        if (!seeking) recordForward(metrics, logger, result, chunk.records, batch.topic);
+      });
+      if (!forwarded || seeking) break;
 
       payload.resolveOffset(chunk.lastOffset);
       processedThrough.set(batch.partition, BigInt(chunk.lastOffset));
@@ -343,6 +413,32 @@ export function createWorker(deps: WorkerDeps): Worker {
     return done;
   }
 
+  /*
+   * A partition that forwards nothing would never notice Redis going back in time, and its
+   * clients would sit on a history that lost entries. So the marks this worker wrote are
+   * compared with Redis every `regressionCheckMs`; a loss rotates the epoch at once. The
+   * partition's next forward then finds the same loss (covered by that rotation) and re-reads
+   * the window from Kafka.
+   */
+  async function watchRegressions(everyMs: number): Promise<void> {
+    while (!stopping.signal.aborted) {
+      await sleep(everyMs, stopping.signal).catch(() => {});
+      if (stopping.signal.aborted || forwarder === undefined) return;
+      try {
+        for (const regression of await forwarder.checkWritten()) {
+          if (!regression.rotated) continue;
+          metrics.epochRotations.inc({ topic: regression.topic });
+          logger.error(
+            { partition: regression.partition, mark: regression.mark },
+            'Redis lost writes of this partition: history has a new epoch, subscriptions reset',
+          );
+        }
+      } catch (error) {
+        logger.warn({ err: error }, 'comparing written marks with Redis failed; trying again');
+      }
+    }
+  }
+
   deps.signal?.addEventListener('abort', () => void stop(), { once: true });
 
   return {
@@ -362,6 +458,8 @@ export function createWorker(deps: WorkerDeps): Worker {
         eachBatch,
       });
       logger.info({ groupId: config.groupId, clusterId }, 'consuming');
+      const everyMs = config.regressionCheckMs ?? 1_000;
+      if (everyMs > 0) void watchRegressions(everyMs);
     },
     stop,
     isReady: () => joined && !stopping.signal.aborted && redis.isReady && stuck.size === 0,

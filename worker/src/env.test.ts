@@ -41,3 +41,20 @@ describe('REDIS_SHARDS', () => {
     }
   });
 });
+
+describe('REDIS_WAIT_REPLICAS', () => {
+  it('is off by default and takes a count of replicas with a timeout', () => {
+    expect(parseEnv({})).toMatchObject({ REDIS_WAIT_REPLICAS: 0, REDIS_WAIT_TIMEOUT_MS: 1000 });
+    expect(parseEnv({ REDIS_WAIT_REPLICAS: '2', REDIS_WAIT_TIMEOUT_MS: '250' })).toMatchObject({
+      REDIS_WAIT_REPLICAS: 2,
+      REDIS_WAIT_TIMEOUT_MS: 250,
+    });
+  });
+
+  it('refuses a negative count and a cluster, naming the variable', () => {
+    expect(() => parseEnv({ REDIS_WAIT_REPLICAS: '-1' })).toThrow(/REDIS_WAIT_REPLICAS/);
+    expect(() => parseEnv({ REDIS_WAIT_REPLICAS: '1', REDIS_CLUSTER: 'redis://127.0.0.1:7001' })).toThrow(
+      /REDIS_WAIT_REPLICAS works with one server/,
+    );
+  });
+});

@@ -48,6 +48,13 @@ export const envSchema = z.object({
    * hash tag `{<ns>:<g>}`. 1 (the default) is the single-tag layout.
    */
   REDIS_SHARDS: shardCount,
+  /**
+   * Replicas that must have every write before Kafka offsets are committed (`WAIT`); 0, the
+   * default, commits after the primary acknowledged. Single server (REDIS_URL) only.
+   */
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).default(0),
+  /** How long one `WAIT` blocks for those replicas before the commit is put off. */
+  REDIS_WAIT_TIMEOUT_MS: int(1_000),
   /** A gateway silent for longer than this gets nothing more and loses its stream. */
   GATEWAY_TTL_MS: int(10_000),
   HISTORY_MAXLEN: int(100_000),
@@ -74,6 +81,10 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   const conflict = redisSelectionError(source);
   if (conflict !== undefined) throw new Error(`invalid worker environment: ${conflict}`);
+  if (result.data.REDIS_WAIT_REPLICAS > 0 && result.data.REDIS_CLUSTER !== undefined)
+    throw new Error(
+      'invalid worker environment: REDIS_WAIT_REPLICAS works with one server (REDIS_URL); a cluster has a primary per slot range',
+    );
   return result.data;
 }
 

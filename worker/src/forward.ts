@@ -98,18 +98,29 @@ local function encode(m)
   if m.list then value = value .. ' ' .. table.concat(m.list, ' ') end
   return value
 end
+local function regression(mark)
+  local expected = ARGV[8]
+  if expected == '' or (mark and not above(expected, mark)) then return nil end
+  if ARGV[9] ~= '' and redis.call('GET', KEYS[5]) == ARGV[9] then return {-1, mark or '', ''} end
+  redis.call('SET', KEYS[5], ARGV[7])
+  return {-1, mark or '', ARGV[7]}
+end
 `;
 
 /*
  * KEYS: history, gateways, high-water hash, source-mark hash, epoch.
  * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field (both hashes),
- *       offset to raise the mark to, epoch candidate, prefix of this topic's mark fields,
- *       then per record (offset, commit LSN or "", change LSN or "", identity, flags, payload
+ *       offset to raise the mark to, epoch candidate, the offset mark this worker last wrote
+ *       for the partition ("" when it holds none), the epoch a rotation already set after
+ *       that write ("" when none), prefix of this topic's mark fields, then per record (offset, commit LSN or "", change LSN or "", identity, flags, payload
  *       or "") in ascending offset order; flags: "" (plain), "s" (snapshot read) or a reset
  *       reason (a resnapshot marker always comes with a snapshot read, a truncate with no
  *       change).
  * Returns {live gateways, offset duplicates, source duplicates, then per record its entry id
- * ("" when skipped; the marker's id for a marker-only record)}.
+ * ("" when skipped; the marker's id for a marker-only record)}; or, when the offset mark is
+ * below what this worker last wrote (Redis lost acknowledged writes), {-1, the mark Redis
+ * holds or "", the new epoch or "" when the rotation named in ARGV was still in place} and
+ * nothing else is done.
  *
  * Gateway streams are not in KEYS because the script discovers them; they carry the same
  * hash tag, so on a cluster they still live in this script's slot. Offsets and LSNs are
@@ -124,6 +135,8 @@ end
 const forwardScript = luaScript(`${luaPrelude}
 local field = ARGV[5]
 local mark = redis.call('HGET', KEYS[3], field)
+local lost = regression(mark)
+if lost then return lost end
 local src = readSource(redis.call('HGET', KEYS[4], field))
 local raised = false
 local prev
@@ -144,7 +157,7 @@ local function append(kind, value)
   return id
 end
 local out = {#live, 0, 0}
-for i = 9, #ARGV, 6 do
+for i = 11, #ARGV, 6 do
   local pc, pl, identity = nil, nil, ARGV[i + 3]
   if ARGV[i + 1] ~= '' then pc, pl = ARGV[i + 1], ARGV[i + 2] end
   if mark and not above(ARGV[i], mark) then
@@ -158,7 +171,7 @@ for i = 9, #ARGV, 6 do
     local reset = ''
     if flags ~= '' and flags ~= 's' then reset = flags end
     if reset == 'resnapshot' then
-      local prefix = ARGV[8]
+      local prefix = ARGV[10]
       for _, f in ipairs(redis.call('HKEYS', KEYS[4])) do
         if string.sub(f, 1, #prefix) == prefix then redis.call('HDEL', KEYS[4], f) end
       end
@@ -188,21 +201,24 @@ return out
  *
  * KEYS: as above.
  * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field, offset to
- *       raise the mark to, epoch candidate, the records' offsets ("o1 o2 …"), their positions
+ *       raise the mark to, epoch candidate, the last mark written and the rotation's epoch
+ *       (as above), the records' offsets ("o1 o2 …"), their positions
  *       and identities ("c1/l1/i1 c2/l2/i2 …"), then the payloads in ascending offset order.
  * Returns as above.
  */
 const forwardOrderedScript = luaScript(`${luaPrelude}
 local field = ARGV[5]
 local mark = redis.call('HGET', KEYS[3], field)
+local lost = regression(mark)
+if lost then return lost end
 local src = readSource(redis.call('HGET', KEYS[4], field))
 local out = {#live, 0, 0}
-local offsets = string.gmatch(ARGV[8], '%d+')
-local positions = string.gmatch(ARGV[9], '(%d+)/(%d+)/(%S+)')
+local offsets = string.gmatch(ARGV[10], '%d+')
+local positions = string.gmatch(ARGV[11], '(%d+)/(%d+)/(%S+)')
 local history, historyMaxlen, gatewayMaxlen = KEYS[1], ARGV[2], ARGV[3]
 local known = src
 local prev
-for i = 10, #ARGV do
+for i = 12, #ARGV do
   local o = offsets()
   local pc, pl, identity = positions()
   if mark and not above(o, mark) then
@@ -325,6 +341,21 @@ export interface ForwardResult {
   markers: number;
   /** Gateway streams each forwarded change was appended to. */
   gateways: number;
+  /**
+   * Set when Redis no longer held what this worker had written for the partition (its offset
+   * mark went back): nothing was forwarded. `mark` is the offset mark Redis still holds (null:
+   * none); `rotated` tells whether this call rotated the epoch (false when an earlier rotation
+   * after the lost writes still stands).
+   */
+  regression?: Regression;
+}
+
+/** Redis lost acknowledged writes of a partition: see {@link ForwardResult.regression}. */
+export interface Regression {
+  topic: string;
+  partition: number;
+  mark: string | null;
+  rotated: boolean;
 }
 
 export interface Forwarder {
@@ -339,6 +370,21 @@ export interface Forwarder {
     throughOffset: string,
     records: readonly ForwardRecord[],
   ): Promise<ForwardResult>;
+  /**
+   * Compares every partition this worker wrote to since it last joined the group with what
+   * Redis holds now, and rotates the epoch (once per loss) where Redis lost writes. Forwards
+   * nothing; the partition's next forward reports the regression, so the caller can re-read
+   * the lost window from Kafka.
+   */
+  checkWritten(): Promise<Regression[]>;
+  /**
+   * A partition newly assigned (or whose offsets went back) whose first record is `firstOffset`:
+   * everything below it was forwarded by someone, so a mark below `firstOffset - 1` (or none
+   * at all past offset 0) means Redis lost writes.
+   */
+  checkResumed(topic: string, partition: number, firstOffset: string): Promise<Regression | null>;
+  /** The group was joined again: what this worker wrote before says nothing about the new owners. */
+  rejoined(): void;
   /** {@link forwardRecords} for changes without a source position (tests, benchmarks). */
   forward(
     topic: string,
@@ -403,6 +449,24 @@ export function offsetAtLeast(a: string, b: string): boolean {
   return BigInt(a) >= BigInt(b);
 }
 
+/*
+ * The regression check alone, for partitions that forward nothing right now.
+ * KEYS: high-water hash, epoch. ARGV: mark field, the mark expected at least, the epoch of a
+ * rotation that already covers the loss ("" when none), epoch candidate.
+ * Returns {0}, or {-1, mark or "", new epoch or ""} as the forward scripts do.
+ */
+const checkWrittenScript = luaScript(`
+local function above(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+local mark = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '' or (mark and not above(ARGV[2], mark)) then return {0} end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then return {-1, mark or '', ''} end
+redis.call('SET', KEYS[2], ARGV[4])
+return {-1, mark or '', ARGV[4]}
+`);
+
 /** A fresh random epoch candidate (16 hex chars); only used when history has no epoch. */
 function epochCandidate(): string {
   return randomBytes(8).toString('hex');
@@ -438,6 +502,31 @@ export function createForwarder(
     fixedKeys: [group.history, group.gateways, group.highWater, group.sourceMark, group.epoch],
     prefix: group.gatewayStream(''),
   }));
+  /*
+   * What this worker wrote, to notice Redis forgetting it: per mark field the offset mark
+   * Redis acknowledged (it is at least that high) and when, on a counter of this worker's own
+   * writes and rotations. A rotation of a group's epoch covers every loss of a partition last
+   * written before it, as long as that epoch is still in place: if Redis went back past the
+   * rotation too, the rotation is lost with the writes and another is due.
+   */
+  let clock = 0;
+  let joinedAt = 0;
+  const written = new Map<string, { topic: string; partition: number; mark: string; at: number }>();
+  const rotations = new Map<number, { epoch: string; at: number }>();
+  const coveringEpoch = (shard: number, since: number) => {
+    const rotation = rotations.get(shard);
+    return rotation !== undefined && rotation.at > since ? rotation.epoch : '';
+  };
+  function settle(
+    topic: string,
+    partition: number,
+    shard: number,
+    reply: [number, string, string],
+  ): Regression {
+    const [, mark, epoch] = reply;
+    if (epoch !== '') rotations.set(shard, { epoch, at: ++clock });
+    return { topic, partition, mark: mark === '' ? null : mark, rotated: epoch !== '' };
+  }
   async function forwardRecords(
     topic: string,
     partition: number,
@@ -455,16 +544,20 @@ export function createForwarder(
         await runScript(redis, clearTopicMarksScript, [other.group.sourceMark], [topicPrefix]);
       }
     }
+    const field = markField(clusterId, topic, partition);
+    const last = written.get(field);
     const args = [
       String(options.gatewayTtlMs),
       String(options.historyMaxlen),
       String(options.gatewayMaxlen),
       prefix,
-      markField(clusterId, topic, partition),
+      field,
       throughOffset,
       // Fresh per call, not per process: after Redis lost its data, a candidate kept from
       // before would bring the old epoch back and old cursors would look valid.
       epochCandidate(),
+      last?.mark ?? '',
+      last === undefined ? '' : coveringEpoch(shard, last.at),
     ];
     const positions = orderedPositions(records);
     if (positions !== null) {
@@ -485,7 +578,24 @@ export function createForwarder(
     }
     const script = positions !== null ? forwardOrderedScript : forwardScript;
     const reply = (await runScript(redis, script, fixedKeys, args)) as [number, number, number, ...string[]];
+    if (Number(reply[0]) === -1) {
+      const regression = settle(topic, partition, shard, reply as unknown as [number, string, string]);
+      // From here on Redis's mark is what this worker expects; the caller re-reads from it.
+      if (regression.mark === null) written.delete(field);
+      else written.set(field, { topic, partition, mark: regression.mark, at: ++clock });
+      return {
+        ids: [],
+        entries: records.map(() => null),
+        skipped: 0,
+        sourceSkipped: 0,
+        markers: 0,
+        gateways: 0,
+        regression,
+      };
+    }
     const [gateways, skipped, sourceSkipped, ...raw] = reply;
+    const mark = last !== undefined && !offsetAtLeast(throughOffset, last.mark) ? last.mark : throughOffset;
+    written.set(field, { topic, partition, mark, at: ++clock });
     const entries = raw.map((id) => (id === '' ? null : id));
     const ids: string[] = [];
     let markers = 0;
@@ -504,8 +614,43 @@ export function createForwarder(
       gateways: Number(gateways),
     };
   }
+  async function check(
+    topic: string,
+    partition: number,
+    expected: string,
+    since: number,
+  ): Promise<Regression | null> {
+    const shard = shardOf(partition, groups.length);
+    const target = groups[shard];
+    if (target === undefined) throw new Error(`no shard group for partition ${partition}`);
+    const reply = (await runScript(
+      redis,
+      checkWrittenScript,
+      [target.group.highWater, target.group.epoch],
+      [markField(clusterId, topic, partition), expected, coveringEpoch(shard, since), epochCandidate()],
+    )) as [number, string, string];
+    if (Number(reply[0]) !== -1) return null;
+    return settle(topic, partition, shard, reply);
+  }
   return {
     forwardRecords,
+    async checkWritten() {
+      const found: Regression[] = [];
+      for (const { topic, partition, mark, at } of [...written.values()]) {
+        const regression = await check(topic, partition, mark, at);
+        if (regression !== null) found.push(regression);
+      }
+      return found;
+    },
+    async checkResumed(topic, partition, firstOffset) {
+      const first = BigInt(firstOffset);
+      if (first === 0n) return null;
+      return check(topic, partition, String(first - 1n), joinedAt);
+    },
+    rejoined() {
+      written.clear();
+      joinedAt = ++clock;
+    },
     forward(topic, partition, throughOffset, changes) {
       const records = changes.map(
         (change): ForwardRecord => ({

@@ -4,7 +4,7 @@
  */
 import { serve } from '@hono/node-server';
 import { shardKeys } from '@orders/contract/redis';
-import { connectRedis, createRedisConnection, redisTarget } from '@orders/redis';
+import { connectRedis, createRedisConnection, isCluster, redisTarget } from '@orders/redis';
 import { createWorker } from './consumer.ts';
 import { loadEnv } from './env.ts';
 import { createHttpApp } from './http.ts';
@@ -32,6 +32,16 @@ const worker = createWorker({
   logger,
   metrics,
   signal: shutdown.signal,
+  // env.ts refuses REDIS_WAIT_REPLICAS on a cluster: WAIT covers one primary's writes.
+  replicas:
+    env.REDIS_WAIT_REPLICAS > 0 && !isCluster(redis)
+      ? {
+          count: env.REDIS_WAIT_REPLICAS,
+          timeoutMs: env.REDIS_WAIT_TIMEOUT_MS,
+          wait: async (count, timeoutMs) =>
+            Number(await redis.sendCommand(['WAIT', String(count), String(timeoutMs)])),
+        }
+      : undefined,
   config: {
     topic: env.ORDERS_TOPIC,
     groupId: env.KAFKA_GROUP,

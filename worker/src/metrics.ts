@@ -14,6 +14,8 @@ export interface WorkerMetrics {
   resetMarkers: Counter<'reason'>;
   partitionsStuck: Gauge;
   staleMarksReset: Counter<'topic'>;
+  epochRotations: Counter<'topic'>;
+  commitsDeferred: Counter;
   ignored: Counter<'reason'>;
   errors: Counter<'stage'>;
   lag: Gauge<'topic' | 'partition'>;
@@ -91,6 +93,17 @@ export function createMetrics(options: MetricsOptions = {}): WorkerMetrics {
       name: 'worker_stale_marks_reset_total',
       help: 'High-water marks at or past the partition end (left by a deleted incarnation of the topic) that were reset',
       labelNames: ['topic'],
+      registers,
+    }),
+    epochRotations: new Counter({
+      name: 'worker_epoch_rotations_total',
+      help: 'History epochs replaced because Redis lost writes the worker had made (every subscription resets)',
+      labelNames: ['topic'],
+      registers,
+    }),
+    commitsDeferred: new Counter({
+      name: 'worker_commits_deferred_total',
+      help: 'Kafka commits put off because fewer Redis replicas than REDIS_WAIT_REPLICAS had the writes',
       registers,
     }),
     ignored: new Counter({

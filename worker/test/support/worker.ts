@@ -4,7 +4,7 @@ import type { RedisClient } from '@orders/contract/redis';
 import { heartbeatGateway, type RedisKeys, redisKeys } from '@orders/contract/redis';
 import { pino } from 'pino';
 import { createClient } from 'redis';
-import { createWorker, type Worker, type WorkerConfig } from '../../src/consumer.ts';
+import { createWorker, type Worker, type WorkerConfig, type WorkerDeps } from '../../src/consumer.ts';
 import { createKafka } from '../../src/kafka.ts';
 import { createMetrics, type WorkerMetrics } from '../../src/metrics.ts';
 import { KAFKA_BROKERS, REDIS_URL, type TestRedis } from './services.ts';
@@ -33,6 +33,8 @@ export async function startWorker(
   wrapRedis: (client: RedisClient) => RedisClient = (client) => client,
   /** Settings that differ from the suite's (e.g. a dead-letter topic that does not exist). */
   overrides: Partial<WorkerConfig> = {},
+  /** Collaborators beyond the defaults (e.g. required Redis replicas). */
+  extra: Pick<WorkerDeps, 'replicas'> = {},
 ): Promise<RunningWorker> {
   const client = createClient({ url: REDIS_URL });
   client.on('error', () => {});
@@ -45,6 +47,7 @@ export async function startWorker(
     keys: suite.keys,
     logger,
     metrics,
+    ...extra,
     config: {
       topic: suite.topic,
       groupId: suite.group,
