@@ -31,6 +31,28 @@ describe('authSettings', () => {
     expect(() => settings({ AUTH_MODE: 'development', HOST: '10.1.2.3' })).toThrow(/loopback/);
   });
 
+  it('keeps the development and production keys apart: no gateway holds both', () => {
+    const devKey = 'b7e2d94c0a1f63e85d2c7b90a4e16f38';
+    // Development never signs with, nor accepts tokens of, the production key.
+    expect(() => settings({ AUTH_MODE: 'development', JWT_SECRET: SECRET })).toThrow(
+      /development .*refuses the production JWT_SECRET/,
+    );
+    // Production never holds the development key, so a demo token never verifies there.
+    expect(() =>
+      settings({ AUTH_MODE: 'production', JWT_SECRET: SECRET, DEV_JWT_SECRET: devKey, ALLOWED_ORIGINS: '*' }),
+    ).toThrow(/never accepts development tokens.*DEV_JWT_SECRET/);
+    expect(() => settings({ JWT_SECRET: SECRET, DEV_JWT_SECRET: devKey, ALLOWED_ORIGINS: '*' })).toThrow(
+      /DEV_JWT_SECRET/,
+    );
+    // A development key of its own signs the demo, and lets a container bind beyond loopback.
+    const demo = settings({ AUTH_MODE: 'development', DEV_JWT_SECRET: devKey, HOST: '0.0.0.0' });
+    expect(demo).toMatchObject({ mode: 'development', secret: devKey, host: '0.0.0.0' });
+    // Compose passes an unset variable as empty: that is unset, not a key.
+    expect(settings({ AUTH_MODE: 'development', JWT_SECRET: '', DEV_JWT_SECRET: '' }).secret).toBe(
+      DEV_JWT_SECRET,
+    );
+  });
+
   it('refuses production without a real secret or an origin list', () => {
     expect(() => settings({ AUTH_MODE: 'production' })).toThrow(/JWT_SECRET/);
     expect(() => loadEnv({ AUTH_MODE: 'production', JWT_SECRET: 'short' })).toThrow(/32/);

@@ -4,8 +4,19 @@ import { MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
 /** Settings of the development token issuer (dev-token-issuer.ts), validated at start-up. */
 export const issuerEnvSchema = z.object({
-  /** The gateways' HS256 key: the tokens must verify there. */
-  JWT_SECRET: strongSecret('JWT_SECRET', MIN_SECRET_LENGTH),
+  /**
+   * The development HS256 key, shared only with gateways in development mode (production
+   * gateways refuse to start with it), so its tokens are never valid in production.
+   */
+  DEV_JWT_SECRET: strongSecret('DEV_JWT_SECRET', MIN_SECRET_LENGTH),
+  /** Production's key, read only to refuse it: this issuer never signs with JWT_SECRET. */
+  JWT_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '', {
+      message:
+        'JWT_SECRET is set: the development token issuer never holds the production key; give it DEV_JWT_SECRET only',
+    }),
   /** Origins whose pages may fetch a token (CORS); comma-separated. */
   ALLOWED_ORIGINS: z
     .string()

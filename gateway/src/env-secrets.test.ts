@@ -4,13 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { loadDevTokenIssuerEnv } from './dev-token-issuer-env.ts';
 import { authSettings, loadEnv } from './env.ts';
 
-/** The value `.env.example` ships, read from the file so the test follows it. */
-const exampleSecret = (() => {
+/** The value `.env.example` ships for `name` (commented out or not), read from the file. */
+const exampleValue = (name: string) => {
   const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
-  const line = text.split('\n').find((l) => l.startsWith('JWT_SECRET='));
-  if (line === undefined) throw new Error('.env.example has no JWT_SECRET line');
-  return line.slice('JWT_SECRET='.length);
-})();
+  const value = new RegExp(`^(?:# )?${name}=(.*)$`, 'm').exec(text)?.[1];
+  if (value === undefined) throw new Error(`.env.example has no ${name} line`);
+  return value;
+};
+const exampleSecret = exampleValue('JWT_SECRET');
 
 const weak = {
   'the .env.example value': exampleSecret,
@@ -32,11 +33,30 @@ describe('secrets that everyone knows or anyone can guess', () => {
     expect(() => loadEnv({ JWT_SECRET: exampleSecret, ALLOWED_ORIGINS: '*' })).toThrow(/JWT_SECRET/);
   });
 
-  it('stop the development token issuer too: its tokens are valid on the gateways', () => {
-    for (const [name, secret] of Object.entries(weak))
-      expect(() => loadDevTokenIssuerEnv({ JWT_SECRET: secret, ALLOWED_ORIGINS: '*' }), name).toThrow(
-        /JWT_SECRET/,
+  it('stop the development token issuer and development gateways too: their tokens are valid there', () => {
+    const weakDev = { ...weak, 'the .env.example value': exampleValue('DEV_JWT_SECRET') };
+    for (const [name, secret] of Object.entries(weakDev)) {
+      expect(() => loadDevTokenIssuerEnv({ DEV_JWT_SECRET: secret, ALLOWED_ORIGINS: '*' }), name).toThrow(
+        /DEV_JWT_SECRET/,
       );
+      expect(() => loadEnv({ AUTH_MODE: 'development', DEV_JWT_SECRET: secret }), name).toThrow(
+        /DEV_JWT_SECRET/,
+      );
+    }
+  });
+
+  it('keep the development token issuer off the production key', () => {
+    const key = randomBytes(32).toString('hex');
+    expect(() =>
+      loadDevTokenIssuerEnv({
+        DEV_JWT_SECRET: key,
+        JWT_SECRET: randomBytes(32).toString('hex'),
+        ALLOWED_ORIGINS: '*',
+      }),
+    ).toThrow(/JWT_SECRET is set: the development token issuer never holds the production key/);
+    expect(
+      loadDevTokenIssuerEnv({ DEV_JWT_SECRET: key, JWT_SECRET: '', ALLOWED_ORIGINS: '*' }).DEV_JWT_SECRET,
+    ).toBe(key);
   });
 
   it('leave random secrets alone', () => {
@@ -46,7 +66,9 @@ describe('secrets that everyone knows or anyone can guess', () => {
       randomBytes(24).toString('base64url'),
     ]) {
       expect(production(secret).secret).toBe(secret);
-      expect(loadDevTokenIssuerEnv({ JWT_SECRET: secret, ALLOWED_ORIGINS: '*' }).JWT_SECRET).toBe(secret);
+      expect(loadDevTokenIssuerEnv({ DEV_JWT_SECRET: secret, ALLOWED_ORIGINS: '*' }).DEV_JWT_SECRET).toBe(
+        secret,
+      );
     }
   });
 

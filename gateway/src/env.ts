@@ -6,6 +6,11 @@ import { isLoopback } from './auth/loopback.ts';
 import { strongSecret } from './auth/secret-strength.ts';
 import { DEFAULT_LEEWAY_S, MIN_SECRET_LENGTH } from './auth/verify-token.ts';
 
+/** Compose passes `${VAR:-}` as an empty string: that means the variable is not set. */
+function unsetWhenEmpty<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === '' ? undefined : v), schema);
+}
+
 export const envSchema = z.object({
   /** Stable id across restarts lets a gateway drain what it had not acknowledged. */
   GATEWAY_ID: z
@@ -49,10 +54,15 @@ export const envSchema = z.object({
    */
   AUTH_MODE: z.enum(['development', 'production']).optional(),
   /**
-   * HS256 key shared with whatever issues tokens; development falls back to a fixed, public one.
-   * Placeholders and guessable values are refused in every mode (see secretWeakness).
+   * Production's HS256 key, shared with your token issuer; development mode refuses to start
+   * with it. Placeholders and guessable values are refused (see secretWeakness). Empty is unset.
    */
-  JWT_SECRET: strongSecret('JWT_SECRET', MIN_SECRET_LENGTH).optional(),
+  JWT_SECRET: unsetWhenEmpty(strongSecret('JWT_SECRET', MIN_SECRET_LENGTH).optional()),
+  /**
+   * Development's HS256 key, shared with the development token issuer; a production gateway
+   * refuses to start with it. Unset: the public {@link DEV_JWT_SECRET}, loopback only. Empty is unset.
+   */
+  DEV_JWT_SECRET: unsetWhenEmpty(strongSecret('DEV_JWT_SECRET', MIN_SECRET_LENGTH).optional()),
   /** Clock skew forgiven on `exp`, `nbf` and `iat`; a socket is also served this long past its `exp`. */
   JWT_LEEWAY_S: z.coerce.number().int().min(0).max(600).default(DEFAULT_LEEWAY_S),
   /** When set, tokens must carry this audience (`aud`, a string or one entry of an array). */
@@ -156,9 +166,15 @@ function resolveMode(env: GatewayEnv): { mode: AuthMode; reason: string } {
 }
 
 /**
- * Exactly one configuration mints tokens: AUTH_MODE=development, set explicitly, on a loopback
- * bind. Everything else is production, which refuses to start without a real secret and an
- * explicit origin list rather than run open or with a public key.
+ * Tokens minted for development are signed with a development key and production tokens with
+ * JWT_SECRET, and no gateway holds both: development refuses to start with JWT_SECRET set,
+ * production with DEV_JWT_SECRET set or JWT_SECRET equal to the public development key. So a
+ * demo token, whoever minted it, is never valid on a production gateway.
+ *
+ * Development is only ever asked for (AUTH_MODE=development) and binds to loopback, since
+ * anyone can sign with the public key; with a DEV_JWT_SECRET of its own (the compose demo,
+ * whose gateways share it with the development token issuer) it may bind elsewhere. Everything
+ * else is production, which refuses to start without a real secret and an explicit origin list.
  */
 export function authSettings(env: GatewayEnv): AuthSettings {
   const { mode, reason } = resolveMode(env);
@@ -170,6 +186,10 @@ export function authSettings(env: GatewayEnv): AuthSettings {
       );
     if (env.JWT_SECRET === DEV_JWT_SECRET)
       throw new Error('production mode cannot use the development secret');
+    if (env.DEV_JWT_SECRET !== undefined)
+      throw new Error(
+        `production mode (${reason}) never accepts development tokens: unset DEV_JWT_SECRET, the development token key`,
+      );
     if (env.ALLOWED_ORIGINS === undefined || env.ALLOWED_ORIGINS.length === 0)
       throw new Error(
         `production mode (${reason}) requires ALLOWED_ORIGINS: the page origins allowed to open sockets, comma-separated, or * for any`,
@@ -183,16 +203,21 @@ export function authSettings(env: GatewayEnv): AuthSettings {
       ...claimChecks(env),
     };
   }
-  const host = env.HOST ?? '127.0.0.1';
-  if (!isLoopback(host))
+  if (env.JWT_SECRET !== undefined)
     throw new Error(
-      `AUTH_MODE=development mints tokens for anyone who can reach it, so it binds to loopback only; HOST=${host} is not. ` +
+      'AUTH_MODE=development signs and accepts development tokens only, so it refuses the production JWT_SECRET: ' +
+        'unset it (DEV_JWT_SECRET sets a development key of its own)',
+    );
+  const host = env.HOST ?? '127.0.0.1';
+  if (!isLoopback(host) && env.DEV_JWT_SECRET === undefined)
+    throw new Error(
+      `AUTH_MODE=development with the public development key mints tokens anyone can forge, so it binds to loopback only; HOST=${host} is not. ` +
         'Use AUTH_MODE=production with JWT_SECRET and ALLOWED_ORIGINS to listen elsewhere',
     );
   return {
     mode,
     reason,
-    secret: env.JWT_SECRET ?? DEV_JWT_SECRET,
+    secret: env.DEV_JWT_SECRET ?? DEV_JWT_SECRET,
     allowedOrigins: env.ALLOWED_ORIGINS ?? DEV_ORIGINS,
     host,
     ...claimChecks(env),

@@ -76,14 +76,35 @@ describe('auth modes of the real gateway process', () => {
     expect(bare.output).toContain('production mode (AUTH_MODE is not set; production is the default)');
   });
 
-  it('production refuses the secret .env.example ships, naming the variable', async () => {
+  it('refuses the secrets .env.example ships, naming the variable', async () => {
     const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
-    const secret = /^JWT_SECRET=(.*)$/m.exec(example)?.[1];
+    const secret = /^(?:# )?JWT_SECRET=(.*)$/m.exec(example)?.[1];
     expect(secret).toBeDefined();
-    // What compose ran with an unedited .env: no AUTH_MODE, every origin allowed.
+    // Production with an unedited .env: no AUTH_MODE, every origin allowed.
     const shipped = await runMain({ JWT_SECRET: secret ?? '', ALLOWED_ORIGINS: '*', REDIS_NS: ns });
     expect(shipped.code, shipped.output).toBe(1);
     expect(shipped.output).toMatch(/JWT_SECRET .*placeholder/);
+    // The compose demo with an unedited .env.
+    const devKey = /^DEV_JWT_SECRET=(.*)$/m.exec(example)?.[1];
+    expect(devKey).toBeDefined();
+    const demo = await runMain({ AUTH_MODE: 'development', HOST: '0.0.0.0', DEV_JWT_SECRET: devKey ?? '' });
+    expect(demo.code, demo.output).toBe(1);
+    expect(demo.output).toMatch(/DEV_JWT_SECRET .*placeholder/);
+  });
+
+  it('never holds the development and the production key at once', async () => {
+    const dev = await runMain({ AUTH_MODE: 'development', JWT_SECRET: SECRET, REDIS_NS: ns });
+    expect(dev.code, dev.output).toBe(1);
+    expect(dev.output).toContain('refuses the production JWT_SECRET');
+    const prodWithDevKey = await runMain({
+      AUTH_MODE: 'production',
+      JWT_SECRET: SECRET,
+      DEV_JWT_SECRET: '5d0c9e2a7b4f18e3c6a0d9b2f7e41c85',
+      ALLOWED_ORIGINS: '*',
+      REDIS_NS: ns,
+    });
+    expect(prodWithDevKey.code, prodWithDevKey.output).toBe(1);
+    expect(prodWithDevKey.output).toContain('never accepts development tokens');
   });
 
   it('development mode refuses to listen beyond loopback', async () => {

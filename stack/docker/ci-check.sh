@@ -22,12 +22,14 @@ echo "compose: using ${compose[*]} ($("${compose[@]}" version 2>&1 | head -1))"
 
 work="$(mktemp -d)"
 random() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
-# Ports of their own, so a native stack or dev servers on this machine are left alone.
+# Ports of their own, so a native stack or dev servers on this machine are left alone. The demo
+# configuration .env.example ships: development-mode gateways and the token issuer on DEV_JWT_SECRET.
 cat >"$work/env" <<ENV
 POSTGRES_PASSWORD=$(random 16)
 ORDERS_READER_PASSWORD=$(random 16)
 ORDERS_DEBEZIUM_PASSWORD=$(random 16)
-JWT_SECRET=$(random 32)
+AUTH_MODE=development
+DEV_JWT_SECRET=$(random 32)
 ALLOWED_ORIGINS=http://localhost:13000,http://127.0.0.1:13000
 KAFKA_CLUSTER_ID=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
 WEB_PORT=13000

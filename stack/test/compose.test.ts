@@ -45,6 +45,8 @@ const isPublic = (name: string) => name === 'web' || name.startsWith('gateway-')
 const gateways = services.filter(([name]) => name.startsWith('gateway-'));
 /** `${VAR:?message}`: compose refuses to start while VAR is unset or empty. */
 const requiredVariable = /^\$\{([A-Z0-9_]+):\?[^}]+\}$/;
+/** `${VAR:?message}`, or `${VAR:-}`: empty when unset, which the app reads as unset. */
+const fromDotEnv = /^\$\{([A-Z0-9_]+)(?::\?[^}]+|:-)\}$/;
 
 /** `.env.example` as shipped (uncommented KEY=value lines). */
 const exampleEnv: Record<string, string> = Object.fromEntries(
@@ -54,13 +56,27 @@ const exampleEnv: Record<string, string> = Object.fromEntries(
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => [m[1] ?? '', m[2] ?? '']),
 );
-/** The `.env` a user makes from it: every `change-me` value replaced, as the file asks. */
-const dotEnv: Record<string, string> = Object.fromEntries(
-  Object.entries(exampleEnv).map(([key, value]) => [
-    key,
-    value.includes('change-me') ? randomBytes(32).toString('hex') : value,
-  ]),
+/** Every `change-me` value replaced by a random one, as `.env.example` asks. */
+const filledIn = (env: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [
+      key,
+      value.includes('change-me') ? randomBytes(32).toString('hex') : value,
+    ]),
+  );
+/** The `.env` a user makes from it. */
+const dotEnv = filledIn(exampleEnv);
+/** The lines `.env.example` ships commented out (`# KEY=value`). */
+const commentedEnv: Record<string, string> = Object.fromEntries(
+  [...read('.env.example').matchAll(/^# ([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']),
 );
+/** The demo's lines, which `.env.example` says to delete for production. */
+const DEMO_KEYS = ['AUTH_MODE', 'DEV_JWT_SECRET', 'COMPOSE_PROFILES'];
+/** The `.env` for production, as `.env.example` says: demo lines deleted, its production lines in. */
+const productionDotEnv: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(dotEnv).filter(([key]) => !DEMO_KEYS.includes(key))),
+  ...filledIn({ AUTH_MODE: commentedEnv.AUTH_MODE ?? '', JWT_SECRET: commentedEnv.JWT_SECRET ?? '' }),
+};
 
 /**
  * Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err},
@@ -462,7 +478,7 @@ describe('compose.yaml is secure by default', () => {
   it('has no secret literals: passwords and keys come from .env', () => {
     for (const [name, svc] of services) {
       for (const [key, value] of environment(svc)) {
-        if (/PASSWORD|SECRET/.test(key)) expect(value, `${name}.${key}`).toMatch(requiredVariable);
+        if (/PASSWORD|SECRET/.test(key)) expect(value, `${name}.${key}`).toMatch(fromDotEnv);
         // Credentials inside a connection URL: user:password@
         const credentials = /\/\/[^/:@\s]+:([^@\s]+)@/.exec(value);
         if (credentials) expect(credentials[1], `${name}.${key}`).toMatch(requiredVariable);
@@ -495,13 +511,38 @@ describe('compose.yaml is secure by default', () => {
     }
   });
 
-  it('runs the gateways in production mode with JWT_SECRET and ALLOWED_ORIGINS from .env', () => {
+  it("takes the gateways' mode and keys from .env: production unless AUTH_MODE says otherwise", () => {
     expect(gateways).toHaveLength(2);
     for (const [name, svc] of gateways) {
       const env = Object.fromEntries(environment(svc));
-      expect(env.AUTH_MODE, name).toBe('production');
-      expect(env.JWT_SECRET, name).toMatch(/^\$\{JWT_SECRET:\?/);
+      expect(env.AUTH_MODE, name).toBe(`\${AUTH_MODE:-production}`);
+      expect(env.JWT_SECRET, name).toBe(`\${JWT_SECRET:-}`);
+      expect(env.DEV_JWT_SECRET, name).toBe(`\${DEV_JWT_SECRET:-}`);
       expect(env.ALLOWED_ORIGINS, name).toMatch(/^\$\{ALLOWED_ORIGINS:\?/);
+    }
+  });
+
+  it('signs demo tokens with a development key of their own, which no production gateway accepts', () => {
+    const issuer = compose.services['dev-token-issuer'];
+    const issuerEnv = resolvedEnv(issuer);
+    // The issuer never holds the production key.
+    expect(Object.keys(issuer?.environment ?? {})).not.toContain('JWT_SECRET');
+    expect(String(issuer?.environment?.DEV_JWT_SECRET)).toMatch(/^\$\{DEV_JWT_SECRET:\?/);
+    const demoKey = issuerEnvSchema.parse(issuerEnv).DEV_JWT_SECRET;
+    // As shipped (the demo), the gateways run development mode with the issuer's key.
+    for (const [name, svc] of gateways) {
+      const settings = authSettings(loadEnv(resolvedEnv(svc)));
+      expect(settings, name).toMatchObject({ mode: 'development', secret: demoKey });
+    }
+    // For production, as .env.example says: the gateways verify with JWT_SECRET only.
+    for (const [name, svc] of gateways) {
+      const settings = authSettings(loadEnv(resolvedEnv(svc, productionDotEnv)));
+      expect(settings.mode, name).toBe('production');
+      expect(settings.secret, name).toBe(productionDotEnv.JWT_SECRET);
+      expect(settings.secret, name).not.toBe(demoKey);
+      // A production .env that kept the demo's key: the gateways refuse to start.
+      const kept = { ...productionDotEnv, DEV_JWT_SECRET: demoKey };
+      expect(() => authSettings(loadEnv(resolvedEnv(svc, kept))), name).toThrow(/DEV_JWT_SECRET/);
     }
   });
 
@@ -710,19 +751,25 @@ describe('compose.yaml gives every app what its env schema asks for', () => {
     }
   });
 
-  it('will not start the gateways or the token issuer on the secret .env.example ships', () => {
-    expect(exampleEnv.JWT_SECRET).toContain('change-me');
-    for (const [name, svc] of gateways)
-      expect(() => authSettings(loadEnv(resolvedEnv(svc, exampleEnv))), name).toThrow(/JWT_SECRET/);
+  it('will not start the gateways or the token issuer on the secrets .env.example ships', () => {
+    expect(exampleEnv.DEV_JWT_SECRET).toContain('change-me');
+    expect(commentedEnv.JWT_SECRET).toContain('change-me');
+    for (const [name, svc] of gateways) {
+      expect(() => authSettings(loadEnv(resolvedEnv(svc, exampleEnv))), name).toThrow(/DEV_JWT_SECRET/);
+      const production = { ...productionDotEnv, JWT_SECRET: commentedEnv.JWT_SECRET ?? '' };
+      expect(() => authSettings(loadEnv(resolvedEnv(svc, production))), name).toThrow(/JWT_SECRET/);
+    }
     const issuer = issuerEnvSchema.safeParse(resolvedEnv(compose.services['dev-token-issuer'], exampleEnv));
-    expect(issuer.error?.issues.map((i) => i.message).join('; ')).toMatch(/JWT_SECRET .*placeholder/);
+    expect(issuer.error?.issues.map((i) => i.message).join('; ')).toMatch(/DEV_JWT_SECRET .*placeholder/);
   });
 
-  it("runs the gateways in production mode, bound beyond the container's loopback", () => {
-    for (const [name, svc] of gateways) {
-      const settings = authSettings(loadEnv(resolvedEnv(svc)));
-      expect(settings.mode, name).toBe('production');
-      expect(isLoopback(settings.host), `${name} binds ${settings.host}`).toBe(false);
+  it("runs the gateways bound beyond the container's loopback, in the demo and in production", () => {
+    for (const vars of [dotEnv, productionDotEnv]) {
+      for (const [name, svc] of gateways) {
+        const settings = authSettings(loadEnv(resolvedEnv(svc, vars)));
+        expect(settings.mode, name).toBe(vars.AUTH_MODE);
+        expect(isLoopback(settings.host), `${name} binds ${settings.host}`).toBe(false);
+      }
     }
   });
 
