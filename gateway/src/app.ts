@@ -11,6 +11,7 @@ import { createSocketSession, type SessionOptions } from './hub/socket-session.t
 import { type SocketSink, wsContextSink } from './hub/socket-sink.ts';
 import { clientAddress } from './limits/client-address.ts';
 import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
+import { ConnectionSlots } from './limits/connection-slots.ts';
 import type { Metrics } from './metrics.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
@@ -55,7 +56,10 @@ export interface GatewayDeps<T> {
   maxBufferedEvents?: number;
   connection?: ConnectionOptions;
   session?: Pick<SessionOptions, 'maxSubscriptions' | 'rateLimit'>;
-  /** Open sockets above which upgrades are refused with 503, so one gateway cannot be exhausted. @default 10000 */
+  /**
+   * Open sockets, with upgrades still being authenticated or opened, above which upgrades are
+   * refused with 503, so one gateway cannot be exhausted. @default 10000
+   */
   maxConnections?: number;
   /** Extra routes mounted before `/ws`, e.g. the development token endpoint. */
   routes?: (app: Hono) => void;
@@ -77,6 +81,8 @@ const CAP_RETRY_AFTER_S = 10;
 interface UpgradeVariables {
   grant: Grant;
   lease: CapLease;
+  /** The upgrade's share of MAX_CONNECTIONS until its socket is open. */
+  slot: CapLease;
 }
 
 /**
@@ -99,7 +105,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     ...deps.session,
   };
   let connections = 0;
-  const maxConnections = deps.maxConnections ?? 10_000;
+  const slots = new ConnectionSlots(deps.maxConnections ?? 10_000, () => deps.hub.connections.size);
   const opened = new WeakSet<CapLease>();
   const caps = deps.caps ?? new ConnectionCaps();
   const trustedProxies = deps.trustedProxies ?? new Set<string>();
@@ -133,19 +139,34 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
           ? undefined
           : clientAddress(deps.remoteAddress(c), c.req.header('x-forwarded-for'), trustedProxies);
       if (address !== undefined && caps.addressFull(address)) return capRefusal(c, 'address');
-      const verdict = await deps.authorize?.upgrade(c.req.raw);
-      if (verdict instanceof Response) return verdict;
-      if (deps.hub.connections.size >= maxConnections) {
+      // Taken before authentication: upgrades waiting on it count towards MAX_CONNECTIONS.
+      const slot = slots.take();
+      if (slot === undefined)
         return c.json({ error: 'gateway full, try another' }, 503, { 'retry-after': '1' });
+      let verdict: Awaited<ReturnType<Authorize['upgrade']>>;
+      try {
+        verdict = await deps.authorize?.upgrade(c.req.raw);
+      } catch (error) {
+        slot.release();
+        throw error;
+      }
+      if (verdict instanceof Response) {
+        slot.release();
+        return verdict;
       }
       // Without an authorize hook nobody is identified, so only the address cap applies.
       const lease = caps.acquire(address, verdict?.principal);
-      if (typeof lease === 'string') return capRefusal(c, lease);
+      if (typeof lease === 'string') {
+        slot.release();
+        return capRefusal(c, lease);
+      }
       c.set('grant', verdict ?? { principal: STAFF });
       c.set('lease', lease);
-      // An upgrade that never opens (the client vanished mid-handshake) must not keep its slot.
+      c.set('slot', slot);
+      // An upgrade that never opens (the client vanished mid-handshake) must not keep its slots.
       const abandoned = setTimeout(() => {
         if (!opened.has(lease)) lease.release();
+        slot.release();
       }, 10_000);
       abandoned.unref?.();
       await next();
@@ -153,6 +174,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     deps.upgradeWebSocket((c) => {
       const grant = c.get('grant');
       const lease = c.get('lease');
+      const slot = c.get('slot');
       let conn: Connection | undefined;
       let session: ReturnType<typeof createSocketSession> | undefined;
       return {
@@ -166,6 +188,8 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
           );
           session = createSocketSession(conn, sessionOptions, deps.logger, grant, deps.authorize?.token);
           deps.hub.add(conn);
+          // Counted by the hub from here on.
+          slot?.release();
           conn.sendFrame({
             type: 'welcome',
             gateway: deps.gatewayId,

@@ -79,7 +79,7 @@ export const envSchema = z.object({
         .map((o) => o.trim())
         .filter((o) => o !== ''),
     ),
-  /** Open sockets above which upgrades get 503. */
+  /** Open sockets, and upgrades still being authenticated or opened, above which upgrades get 503. */
   MAX_CONNECTIONS: z.coerce.number().int().positive().default(10_000),
   /** Open sockets per client address (an IPv6 client per /64) above which upgrades get 429. */
   MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(256),

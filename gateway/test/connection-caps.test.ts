@@ -138,3 +138,63 @@ describe('connection caps per client address and principal', () => {
     expect((await tryUpgrade(direct.url, { 'x-forwarded-for': '192.0.2.2' })).status).toBe(429);
   });
 });
+
+describe('MAX_CONNECTIONS counts upgrades still waiting on authentication', () => {
+  let h: GatewayHarness;
+  let gw: RunningGateway;
+  const open: WebSocket[] = [];
+  /** Upgrades the authorize hook holds: resolving one lets its verdict through. */
+  const waiting: Array<(verdict: Response | undefined) => void> = [];
+  let asked = 0;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    gw = await h.start('caps-pending', {
+      authorize: {
+        upgrade: () => {
+          asked += 1;
+          return new Promise<Response | undefined>((resolve) => waiting.push(resolve));
+        },
+        token: async () => 'not used',
+      },
+      tuning: { maxConnections: 2 },
+    });
+  });
+  afterAll(async () => {
+    for (const admit of waiting.splice(0)) admit(new Response('done', { status: 401 }));
+    for (const ws of open) ws.terminate();
+    await h?.close();
+  });
+
+  const attempt = () =>
+    tryUpgrade(gw.url).then((outcome) => {
+      if ('ws' in outcome) open.push(outcome.ws);
+      return outcome;
+    });
+
+  it('answers 503 while the slots are held by upgrades in authentication, and frees a refused one', async () => {
+    const first = attempt();
+    const second = attempt();
+    await until(() => waiting.length === 2, 'both upgrades to wait on authentication');
+    // Nothing is open yet, but both slots are taken: the third is refused before it is authenticated.
+    const third = await Promise.race([
+      attempt(),
+      new Promise<{ status: string }>((resolve) =>
+        setTimeout(() => resolve({ status: 'waiting on authentication' }), 5000),
+      ),
+    ]);
+    expect(third.status).toBe(503);
+    expect(asked).toBe(2);
+
+    // A refusal gives its slot back at once; an admission holds it as an open socket.
+    waiting.shift()?.(new Response('no', { status: 401 }));
+    expect((await first).status).toBe(401);
+    const fourth = attempt();
+    await until(() => waiting.length === 2, 'the freed slot to admit another upgrade to authentication');
+    for (const admit of waiting.splice(0)) admit(undefined);
+    expect([(await second).status, (await fourth).status]).toEqual([101, 101]);
+    expect(gw.hub.connections.size).toBe(2);
+    expect((await attempt()).status).toBe(503);
+    expect(asked).toBe(3);
+  });
+});
