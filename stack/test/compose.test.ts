@@ -866,3 +866,31 @@ describe('compose.yaml on a laptop, on the first try', () => {
     }
   });
 });
+
+describe("README's production checklist", () => {
+  /** The checklist's table: first column, as written. */
+  const checklist = (text: string) => {
+    const section = /### Production checklist\n([\s\S]*?)\n## /.exec(text)?.[1] ?? '';
+    return section
+      .split('\n')
+      .filter((line) => line.startsWith('| '))
+      .map((line) => line.split(' | ')[0] ?? '')
+      .join('\n');
+  };
+
+  it('names every secret and exposure setting the gateway and compose read', () => {
+    const listed = checklist(read('README.md'));
+    const gatewaySettings = Object.keys(gatewayEnvSchema.shape).filter((key) =>
+      /SECRET|TOKEN|ORIGINS|^HOST$|PROXIES|^MAX_|AUTH_MODE|METRICS|JWT_/.test(key),
+    );
+    expect(gatewaySettings.length).toBeGreaterThan(10);
+    for (const key of gatewaySettings) expect(listed, key).toContain(`\`${key}\``);
+    // Compose's own: where it publishes, which profiles run, and every password it asks for.
+    for (const key of ['PUBLISH_ADDR', 'COMPOSE_PROFILES', 'REDIS_URL', 'KAFKA_BROKERS'])
+      expect(listed, key).toContain(`\`${key}\``);
+    expect(listed).toContain('database passwords');
+    const section = /### Production checklist\n([\s\S]*?)\n## /.exec(read('README.md'))?.[1] ?? '';
+    for (const [key] of Object.entries(exampleEnv).filter(([key]) => /PASSWORD/.test(key)))
+      expect(section, key).toContain(`\`${key}\``);
+  });
+});
