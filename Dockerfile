@@ -1,11 +1,15 @@
+# syntax=docker/dockerfile:1
 # Every image built from this repository, one target each (build context: the repository root):
 #   docker build --target gateway|worker|drizzle|web -t orders-<target> .
 # The Node services run their compiled JavaScript (dist/, with the workspace packages compiled
 # in) on production dependencies only; no TypeScript at run time. The page is served by nginx.
 
+# The Node release the native stack runs (20.20). npm's downloads stay in a build cache
+# (--mount=type=cache), so a changed lockfile fetches only what changed and no layer keeps them.
+#
 # Every workspace's manifest: the lockfile names them all, and npm ci refuses a tree where one
 # is missing. Each install below picks only the workspaces it needs.
-FROM node:20.19.5-bookworm-slim AS workspace
+FROM node:20.20.2-bookworm-slim AS workspace
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY packages/contract/package.json packages/contract/
@@ -20,7 +24,7 @@ COPY web/package.json web/
 
 # The Node services' bundles, each from its source and the workspace sources it imports.
 FROM workspace AS build
-RUN npm ci --workspace @orders/drizzle --workspace @orders/worker --workspace @orders/gateway --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --workspace @orders/drizzle --workspace @orders/worker --workspace @orders/gateway --no-audit --no-fund
 COPY tools tools
 COPY packages/contract/src packages/contract/src
 COPY drizzle/src drizzle/src
@@ -33,13 +37,13 @@ RUN npm run build --workspace @orders/gateway
 
 # Production dependencies only, per service.
 FROM workspace AS drizzle-deps
-RUN npm ci --omit=dev --no-audit --no-fund --workspace @orders/drizzle
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund --workspace @orders/drizzle
 FROM workspace AS worker-deps
-RUN npm ci --omit=dev --no-audit --no-fund --workspace @orders/worker
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund --workspace @orders/worker
 FROM workspace AS gateway-deps
-RUN npm ci --omit=dev --no-audit --no-fund --workspace @orders/gateway
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund --workspace @orders/gateway
 
-FROM node:20.19.5-bookworm-slim AS runtime
+FROM node:20.20.2-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json ./
@@ -71,7 +75,7 @@ CMD ["node", "--enable-source-maps", "gateway/dist/main.js"]
 # The page: bundles the client package from its workspace. Only the web and client workspaces'
 # dependencies are installed; the other manifests are there so the lockfile resolves.
 FROM workspace AS web-build
-RUN npm ci --workspace web --workspace @orders/client --include-workspace-root=false --ignore-scripts --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --workspace web --workspace @orders/client --include-workspace-root=false --ignore-scripts --no-audit --no-fund
 COPY packages/contract/src packages/contract/src
 COPY packages/client/src packages/client/src
 COPY packages/client/tsconfig.build.json packages/client/

@@ -16,6 +16,10 @@ COPY stack/config/connect.properties stack/config/log4j2.properties /opt/connect
 RUN sed -i -e 's#127.0.0.1:@KAFKA_PORT@#kafka:9092#' -e 's#http://127.0.0.1:@CONNECT_PORT@#http://0.0.0.0:8083#' \
       -e 's#@LIB_DIR@/plugins#/opt/connect/plugins#' /opt/connect/config/connect.properties \
  && echo 'rest.advertised.host.name=connect' >> /opt/connect/config/connect.properties
+# Connect keeps its state in Kafka topics and logs to stdout: it writes nothing here, so it
+# runs as a user of its own that can read the jars and config but change none of them.
+RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent connect
+USER 10001:10001
 EXPOSE 8083
 CMD ["java", "-Xmx1g", "-Dlog4j2.configurationFile=/opt/connect/config/log4j2.properties", \
      "-cp", "/opt/connect/libs/*", "org.apache.kafka.connect.cli.ConnectDistributed", "/opt/connect/config/connect.properties"]

@@ -288,7 +288,8 @@ describe('compose.yaml', () => {
 
   it('pins every image to a version', () => {
     for (const [name, svc] of services) {
-      if (svc.image === undefined) continue;
+      // A service that builds names its own image (tagged `local`); nothing is pulled for it.
+      if (svc.image === undefined || svc.build !== undefined) continue;
       expect(svc.image, name).toMatch(/:v?[0-9][\w.-]*$/);
     }
   });
@@ -892,5 +893,95 @@ describe("README's production checklist", () => {
     const section = /### Production checklist\n([\s\S]*?)\n## /.exec(read('README.md'))?.[1] ?? '';
     for (const [key] of Object.entries(exampleEnv).filter(([key]) => /PASSWORD/.test(key)))
       expect(section, key).toContain(`\`${key}\``);
+  });
+});
+
+describe('compose.yaml builds and runs lean', () => {
+  /** The native stack's Node major, from the `engines` the workspace root declares. */
+  const nativeNodeMajor = Number(
+    /(\d+)/.exec(
+      (JSON.parse(read('package.json')) as { engines?: { node?: string } }).engines?.node ?? '',
+    )?.[1],
+  );
+
+  it('runs kafka-ui only on request, behind a profile of its own', () => {
+    const ui = compose.services['kafka-ui'];
+    expect(ui).toBeDefined();
+    expect(ui?.profiles ?? []).toEqual(['kafka-ui']);
+    // Nothing that always runs waits for it.
+    for (const [name, svc] of services.filter(([, svc]) => svc.profiles === undefined))
+      expect(Object.keys(svc.depends_on ?? {}), name).not.toContain('kafka-ui');
+  });
+
+  it('runs Connect as a user that is not root', () => {
+    const stages = dockerfileStages('stack/docker/connect.Dockerfile');
+    const last = [...stages.values()].at(-1)?.text ?? '';
+    const user = [...last.matchAll(/^USER\s+(\S+)/gm)].at(-1)?.[1];
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^(root|0)(:|$)/);
+    expect((compose.services.connect as { user?: string } | undefined)?.user ?? user).not.toMatch(
+      /^(root|0)(:|$)/,
+    );
+  });
+
+  it('builds an image once for the services that share it, under one name', () => {
+    const byBuild = new Map<string, [string, Service][]>();
+    for (const [name, svc] of services) {
+      if (svc.build === undefined) continue;
+      const key = `${svc.build.context}|${svc.build.dockerfile}|${svc.build.target ?? ''}`;
+      byBuild.set(key, [...(byBuild.get(key) ?? []), [name, svc]]);
+    }
+    const shared = [...byBuild.values()].filter((group) => group.length > 1);
+    expect(shared.map((group) => group.map(([name]) => name).sort())).toEqual(
+      expect.arrayContaining([
+        ['migrate', 'seed'],
+        ['dev-token-issuer', 'gateway-1', 'gateway-2'],
+      ]),
+    );
+    const names = new Set<string>();
+    for (const group of byBuild.values()) {
+      const images = new Set(group.map(([, svc]) => svc.image));
+      expect(images.size, group.map(([name]) => name).join(', ')).toBe(1);
+      const image = [...images][0];
+      expect(image, group.map(([name]) => name).join(', ')).toBeDefined();
+      // One name per build: two different builds never overwrite each other's tag.
+      expect(names.has(image ?? ''), image).toBe(false);
+      names.add(image ?? '');
+    }
+  });
+
+  it('builds the Node services on the Node major the native stack runs', () => {
+    expect(nativeNodeMajor).toBe(Number(/^v(\d+)/.exec(process.version)?.[1]));
+    const nodeImages = [...read('Dockerfile').matchAll(/^FROM (node:\S+)/gm)].map((m) => m[1] ?? '');
+    expect(nodeImages.length).toBeGreaterThan(0);
+    for (const image of nodeImages) {
+      const version = /^node:(\d+)\.(\d+)\.(\d+)-/.exec(image);
+      expect(version, image).not.toBeNull();
+      expect(Number(version?.[1]), image).toBe(nativeNodeMajor);
+      // The same release as the machine that runs the native stack and the tests, or a later one.
+      const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+      expect(Number(version?.[1]) * 1000 + Number(version?.[2]), image).toBeGreaterThanOrEqual(
+        major * 1000 + minor,
+      );
+    }
+  });
+
+  it('keeps npm downloads in a build cache, not in a layer', () => {
+    const dockerfile = read('Dockerfile');
+    const installs = dockerfile.split('\n').filter((line) => /^RUN .*\bnpm ci\b/.test(line));
+    expect(installs.length).toBeGreaterThan(0);
+    for (const line of installs) expect(line).toMatch(/--mount=type=cache,(?:[^ ]*,)?target=\/root\/\.npm\b/);
+    // Cache mounts need the BuildKit front end, which the first line asks for.
+    expect(dockerfile.split('\n')[0]).toMatch(/^# syntax=docker\/dockerfile:1/);
+  });
+
+  it('mounts host files so SELinux hosts let the container read them (:z)', () => {
+    for (const [name, svc] of services) {
+      for (const volume of svc.volumes ?? []) {
+        const [host = '', , options = ''] = volume.split(':');
+        if (!host.startsWith('.')) continue;
+        expect(options.split(','), `${name}: ${volume}`).toContain('z');
+      }
+    }
   });
 });
