@@ -13,6 +13,7 @@ import type { RedisClusterType } from 'redis';
 import { expect } from 'vitest';
 import { expectDelivered } from '../faults/checks.ts';
 import { httpOk, Service } from '../faults/child-process.ts';
+import { METRICS_TOKEN } from '../faults/metrics-token.ts';
 import { ProtocolClient } from '../faults/protocol-client.ts';
 import type { Filter } from '../faults/server-frames.ts';
 import { startTraffic } from '../faults/traffic.ts';
@@ -115,6 +116,7 @@ export async function startClusterSystem(
           GATEWAY_HEARTBEAT_MS: '500',
           AUTH_MODE: 'production',
           JWT_SECRET: secret,
+          METRICS_TOKEN,
           ALLOWED_ORIGINS: 'http://127.0.0.1:5173',
           LOG_LEVEL: 'info',
         },

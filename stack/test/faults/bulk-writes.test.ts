@@ -49,6 +49,7 @@ describe('changes that share a source position, mid-burst', () => {
       resets: () => 'none',
       gatewayHttpUrls: env.gatewayHttpUrls(),
       note: env.crashes(),
+      crashed: env.crashed(),
     });
   });
 
@@ -68,6 +69,7 @@ describe('changes that share a source position, mid-burst', () => {
       resets: () => 'none',
       gatewayHttpUrls: env.gatewayHttpUrls(),
       note: env.crashes(),
+      crashed: env.crashed(),
     });
   });
 });

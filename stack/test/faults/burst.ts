@@ -17,19 +17,19 @@ export async function untilSubscribed(clients: ProtocolClient[]): Promise<void> 
 
 /**
  * Connects the standard clients, starts writing, runs `fault` once PHASE_WRITES writes are in
- * (it gets the traffic to pace itself: writes during the fault, a pause while a slow restart
+ * (it gets the clients, and the traffic to pace itself: writes during the fault, a pause while a slow restart
  * runs, so a burst stays a burst), writes PHASE_WRITES more after it, and stops writing.
  */
 export async function burstAround(
   env: Environment,
-  fault: (traffic: Traffic) => Promise<void>,
+  fault: (traffic: Traffic, clients: ProtocolClient[]) => Promise<void>,
 ): Promise<{ clients: ProtocolClient[]; writes: number }> {
   const clients = await env.connectClients();
   await untilSubscribed(clients);
   const traffic = startTraffic(env.pipeline.sql, { concurrency: 3, pauseMs: 5 });
   try {
     await traffic.after(PHASE_WRITES);
-    await fault(traffic);
+    await fault(traffic, clients);
     traffic.resume();
     await traffic.after(PHASE_WRITES);
   } finally {

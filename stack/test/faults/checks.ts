@@ -4,6 +4,7 @@
  */
 import type { Sql } from '@orders/drizzle';
 import { expect } from 'vitest';
+import { METRICS_TOKEN } from './metrics-token.ts';
 import type { ProtocolClient } from './protocol-client.ts';
 import type { Filter } from './server-frames.ts';
 
@@ -64,8 +65,16 @@ export async function convergence(clients: ProtocolClient[], sql: Sql, timeoutMs
 
 export type ResetRule = 'none' | 'allowed' | 'required';
 
-/** Duplicates, changes out of order, gaps, bad frames, and resets against `resets`. */
-export function violations(client: ProtocolClient, resets: ResetRule, conflated: boolean): string[] {
+/**
+ * Duplicates, changes out of order, gaps, bad frames, and resets against `resets`; a reset
+ * counts only with one of `resetReasons` (any reason when not given).
+ */
+export function violations(
+  client: ProtocolClient,
+  resets: ResetRule,
+  conflated: boolean,
+  resetReasons?: readonly string[],
+): string[] {
   const v = client.violations;
   const problems: string[] = [];
   const list = (what: string, items: string[]) => {
@@ -83,6 +92,9 @@ export function violations(client: ProtocolClient, resets: ResetRule, conflated:
   if (resets === 'none' && reasons.length > 0)
     problems.push(`reset where none is due: ${reasons.join(', ')}`);
   if (resets === 'required' && reasons.length === 0) problems.push('no reset although one is due');
+  const foreign = reasons.filter((reason) => resetReasons !== undefined && !resetReasons.includes(reason));
+  if (resets !== 'none' && foreign.length > 0)
+    problems.push(`reset for a reason this fault does not call for: ${foreign.join(', ')}`);
   // A gap names an order: what the client got for it, against its resets and snapshots, is
   // what tells a lost insert from a snapshot that should have held the row.
   if (!conflated) for (const gap of v.gaps.slice(0, 3)) problems.push(trail(client, gap));
@@ -126,6 +138,10 @@ export async function expectDelivered(
   sql: Sql,
   options: {
     resets: (client: ProtocolClient) => ResetRule;
+    /** The reasons a reset may give in this case; a reset with any other fails it. */
+    resetReasons?: readonly string[];
+    /** Services that exited without being told to (and were restarted): each fails the case. */
+    crashed?: readonly string[];
     gatewayHttpUrls: string[];
     /** Printed with the summary (e.g. processes the supervisor had to restart). */
     note?: string;
@@ -133,14 +149,20 @@ export async function expectDelivered(
   },
 ): Promise<void> {
   const problems = await convergence(clients, sql, options.timeoutMs ?? 120_000);
-  const conflated = (await conflatedChanges(options.gatewayHttpUrls)) > 0;
-  for (const client of clients) problems.push(...violations(client, options.resets(client), conflated));
+  const conflatedCount = await conflatedChanges(options.gatewayHttpUrls);
+  const conflated = conflatedCount > 0;
+  for (const client of clients)
+    problems.push(...violations(client, options.resets(client), conflated, options.resetReasons));
+  for (const service of options.crashed ?? []) problems.push(`${service} crashed during the case`);
   const changes = clients.map(
     (c) =>
-      `${c.name}: ${c.changeFrames().length} changes, ${c.resets.length} resets, ${c.reconnects} reconnects` +
+      `${c.name}: ${c.changeFrames().length} changes, ${c.resets.length} resets` +
+      (c.resets.length > 0 ? ` (${[...new Set(c.resets.map((r) => r.reason))].join(', ')})` : '') +
+      `, ${c.reconnects} reconnects` +
       (c.recoverableErrors > 0 ? `, ${c.recoverableErrors} internal/slow_consumer errors` : ''),
   );
-  console.log(`delivered: ${changes.join('; ')}${options.note ? `; ${options.note}` : ''}`);
+  const notes = [options.note, conflated ? `${conflatedCount} changes conflated` : undefined].filter(Boolean);
+  console.log(`delivered: ${changes.join('; ')}${notes.map((n) => `; ${n}`).join('')}`);
   expect(problems, problems.join('\n')).toEqual([]);
 }
 
@@ -148,7 +170,13 @@ export async function expectDelivered(
 export async function conflatedChanges(gatewayHttpUrls: string[]): Promise<number> {
   let total = 0;
   for (const url of gatewayHttpUrls) {
-    const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text());
+    const response = await fetch(`${url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      signal: AbortSignal.timeout(5000),
+    });
+    // Unread, the counter would read as 0 and a gateway that conflated would look like a gap.
+    if (response.status !== 200) throw new Error(`${url}/metrics answered ${response.status}`);
+    const text = await response.text();
     const match = /^gateway_conflated_changes_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
     total += Number(match?.[1] ?? 0);
   }

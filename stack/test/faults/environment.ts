@@ -11,6 +11,7 @@ import { sign } from 'hono/jwt';
 import { Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';
 import { httpOk, Service } from './child-process.ts';
+import { METRICS_TOKEN } from './metrics-token.ts';
 import { KAFKA_BROKERS, repoRoot } from './private-stack.ts';
 import { ProtocolClient } from './protocol-client.ts';
 import { redisService } from './redis-server.ts';
@@ -38,6 +39,8 @@ export interface Environment {
   connectClients(): Promise<ProtocolClient[]>;
   /** Crashes the suite's supervisor restarted (worker, gateways, redis-server), for the log. */
   crashes(): string;
+  /** The services that crashed (exited unasked) since this file's environment started. */
+  crashed(): string[];
   /** Closes the clients of the case that just ended. */
   closeClients(): Promise<void>;
   close(): Promise<void>;
@@ -116,6 +119,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
           GATEWAY_HEARTBEAT_MS: '500',
           AUTH_MODE: 'production',
           JWT_SECRET: secret,
+          METRICS_TOKEN,
           // The protocol clients send no Origin; a production gateway still needs its list.
           ALLOWED_ORIGINS: 'http://127.0.0.1:5173',
           // Lapse detection needs the worker's TTL, whatever a case set it to.
@@ -167,14 +171,15 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
       for (const client of clients.splice(0)) await client.close();
     };
 
-    const crashes = () =>
+    const crashed = () =>
       services
         .filter((service) => service.unexpectedExits > 0)
-        .map((service) => `${service.spec.name} crashed ${service.unexpectedExits}×`)
-        .join(', ') || 'no crashes';
+        .map((service) => `${service.spec.name} (${service.unexpectedExits}×)`);
+    const crashes = () => crashed().join(', ') || 'no crashes';
 
     return {
       crashes,
+      crashed,
       stackHome,
       logDir,
       pipeline,

@@ -44,8 +44,10 @@ describe('a gateway frozen past its TTL', () => {
     ).toBeGreaterThan(0);
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'allowed',
+      resetReasons: ['stream_gap'],
       gatewayHttpUrls: env.gatewayHttpUrls(),
       note: env.crashes(),
+      crashed: env.crashed(),
     });
   });
 });

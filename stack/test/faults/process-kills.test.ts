@@ -40,6 +40,7 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
       resets: () => 'none',
       gatewayHttpUrls: env.gatewayHttpUrls(),
       note: env.crashes(),
+      crashed: env.crashed(),
     });
   });
 
@@ -59,6 +60,7 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
       resets: () => 'none',
       gatewayHttpUrls: env.gatewayHttpUrls(),
       note: env.crashes(),
+      crashed: env.crashed(),
     });
   });
 
@@ -73,6 +75,7 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
       resets: () => 'none',
       gatewayHttpUrls: env.gatewayHttpUrls(),
       note: env.crashes(),
+      crashed: env.crashed(),
     });
   });
 });

@@ -86,8 +86,10 @@ describe('Redis loses its data', () => {
     }
     await expectDelivered(clients, env.pipeline.sql, {
       resets: (c) => (c === away ? 'required' : 'allowed'),
+      resetReasons: ['epoch_changed'],
       gatewayHttpUrls: env.gatewayHttpUrls(),
       note: env.crashes(),
+      crashed: env.crashed(),
     });
   });
 
@@ -116,8 +118,10 @@ describe('Redis loses its data', () => {
     }
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'allowed',
+      resetReasons: ['epoch_changed'],
       gatewayHttpUrls: env.gatewayHttpUrls(),
       note: env.crashes(),
+      crashed: env.crashed(),
     });
   });
 });

@@ -23,8 +23,10 @@ describe('TRUNCATE orders', () => {
     });
     await expectDelivered(clients, env.pipeline.sql, {
       resets: () => 'required',
+      resetReasons: ['truncate'],
       gatewayHttpUrls: env.gatewayHttpUrls(),
       note: env.crashes(),
+      crashed: env.crashed(),
     });
   });
 });
