@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsSettings } from '../src/ops/metrics-settings.ts';
+import { openRedisGate } from './support/redis-gate.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { until } from './support/wait.ts';
 
@@ -16,24 +17,27 @@ describe('operations endpoints', () => {
   });
 
   it('health and readiness answer with a status and a word, nothing about the gateway', async () => {
-    const gw = await h.start('ops-probe');
-    const base = `http://127.0.0.1:${gw.port}`;
-    const health = await fetch(`${base}/healthz`);
-    expect([health.status, await health.text()]).toEqual([200, 'ok']);
-    // Not ready says only that, until the read loop has drained the stream's backlog.
-    await until(
-      async () => {
-        const ready = await fetch(`${base}/readyz`);
-        const answer = [ready.status, await ready.text()];
-        if (answer[0] !== 200) expect(answer).toEqual([503, 'not ready']);
-        return answer[0] === 200;
-      },
-      'the gateway to report ready',
-      15_000,
-    );
-    const ready = await fetch(`${base}/readyz`);
-    expect([ready.status, await ready.text()]).toEqual([200, 'ready']);
-  });
+    // The read loop's first read of the gateway's own stream is held at Redis until released:
+    // until it is answered the backlog is not drained, so /readyz must say not ready.
+    const gate = await openRedisGate(/XREADGROUP/i);
+    try {
+      const redis = await gate.client();
+      const gw = await h.start('ops-probe', { redis });
+      const base = `http://127.0.0.1:${gw.port}`;
+      const health = await fetch(`${base}/healthz`);
+      expect([health.status, await health.text()]).toEqual([200, 'ok']);
+      await until(() => gate.held > 0, 'the backlog read to reach Redis');
+      const early = await fetch(`${base}/readyz`);
+      expect([early.status, await early.text()]).toEqual([503, 'not ready']);
+      gate.release();
+      await until(async () => (await fetch(`${base}/readyz`)).status === 200, 'the gateway to report ready');
+      const ready = await fetch(`${base}/readyz`);
+      expect([ready.status, await ready.text()]).toEqual([200, 'ready']);
+      await gw.shutdown();
+    } finally {
+      await gate.close();
+    }
+  }, 60_000);
 
   it('refuses /metrics without the bearer token and serves it with it', async () => {
     const gw = await h.start('ops-token', { tuning: { metricsAccess: { mode: 'token', token: TOKEN } } });
