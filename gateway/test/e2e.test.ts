@@ -66,13 +66,22 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     await stack.writer.update(order.id, { status: 'paid' });
     await stack.writer.update(order.id, { status: 'pending' });
     await until(() => effects.length >= 5, 'five effects', 30_000);
-    await new Promise((r) => setTimeout(r, 300));
+    // A later change of the same order (same Kafka partition, so after the three in the
+    // gateway's stream) on the same socket: once its frame is here, any further effect of the
+    // three changes would be too.
+    let sentinel = false;
+    pending.on('change', ({ change }) => {
+      if (change.row.status === 'shipped') sentinel = true;
+    });
+    await stack.writer.update(order.id, { status: 'shipped' });
+    await until(() => sentinel, 'the later change', 30_000);
     expect(effects).toEqual([
       'pending:insert:upsert',
       'pending:update:remove',
       'paid:update:upsert',
       'pending:update:upsert',
       'paid:update:remove',
+      'pending:update:remove',
     ]);
   });
 
