@@ -76,9 +76,14 @@ function writeStalePidFiles() {
   mkdirSync(join(home, 'run'), { recursive: true });
   for (const name of ['kafka', 'connect']) writeFileSync(pidFile(name), `${bystanderPid()}\n`);
 }
-let firstUp = '';
-let startedKafka = 0;
 
+/** What the first up of this run said, and what it started: every test reads these, none writes them. */
+let firstUp = { code: -1, out: '' };
+let startedKafka = 0;
+let startedConnect = 0;
+
+// The first up runs here, on the stale pid files and orphaned slot laid out above, so each test
+// below checks one thing about it (or starts from a state it makes itself) and passes alone.
 beforeAll(async () => {
   writeFileSync(join(home, 'stack-id'), `${stackId}\n`);
   for (const slot of [...foreignSlots, ownOrphan]) {
@@ -87,7 +92,12 @@ beforeAll(async () => {
   }
   bystander = spawn('sleep', ['300'], { stdio: 'ignore' });
   writeStalePidFiles();
-});
+  firstUp = await stack('up');
+  if (firstUp.code === 0) {
+    startedKafka = pidOf('kafka');
+    startedConnect = pidOf('connect');
+  }
+}, 600_000);
 
 afterAll(async () => {
   await stack('down');
@@ -97,15 +107,31 @@ afterAll(async () => {
 });
 
 describe('native stack lifecycle', () => {
-  it('starts once, reuses what runs on a second up, and stops everything on down', async () => {
-    const first = await stack('up');
-    firstUp = first.out;
-    expect(first.code, first.out).toBe(0);
-    expect(first.out).toContain('starting kafka');
-    expect(first.out).toContain('starting connect');
+  it('the first up started Kafka and Connect, taking the stale pid files for what they were', () => {
+    expect(firstUp.code, firstUp.out).toBe(0);
+    expect(firstUp.out).toContain('starting kafka');
+    expect(firstUp.out).toContain('starting connect');
+    expect(firstUp.out).toMatch(/ignoring stale pid file \S+kafka\.pid/);
+    expect(firstUp.out).toMatch(/ignoring stale pid file \S+connect\.pid/);
+    expect(firstUp.out).not.toContain('already running');
+    expect([startedKafka, startedConnect]).not.toContain(bystanderPid());
+    expect(alive(bystanderPid())).toBe(true);
+  });
+
+  it('dropped its own orphaned slot on fresh storage, and no other', async () => {
+    for (const slot of foreignSlots) expect(await slotExists(slot), slot).toBe(true);
+    expect(await slotExists(ownOrphan)).toBe(false);
+    expect(firstUp.out).toContain(
+      `dropped replication slot(s) of this stack left by an earlier Kafka cluster: ${ownOrphan}`,
+    );
+  });
+
+  it('a second up reuses what runs, and down stops everything', async () => {
+    // Up is idempotent: whether an earlier test left the stack up or down, this one runs it.
+    const up = await stack('up');
+    expect(up.code, up.out).toBe(0);
     const kafka = pidOf('kafka');
     const connect = pidOf('connect');
-    startedKafka = kafka;
     expect(alive(kafka) && alive(connect)).toBe(true);
 
     const second = await stack('up');
@@ -126,23 +152,11 @@ describe('native stack lifecycle', () => {
     expect(status.out).toContain('Kafka broker :19092: DOWN');
   });
 
-  it('up took the stale pid files for what they were and left their process alone', () => {
-    expect(firstUp).toMatch(/ignoring stale pid file \S+kafka\.pid/);
-    expect(firstUp).toMatch(/ignoring stale pid file \S+connect\.pid/);
-    expect(firstUp).not.toContain('already running');
-    expect(startedKafka).not.toBe(bystanderPid());
-    expect(alive(bystanderPid())).toBe(true);
-  });
-
-  it('dropped its own orphaned slot on fresh storage, and no other', async () => {
-    for (const slot of foreignSlots) expect(await slotExists(slot), slot).toBe(true);
-    expect(await slotExists(ownOrphan)).toBe(false);
-    expect(firstUp).toContain(
-      `dropped replication slot(s) of this stack left by an earlier Kafka cluster: ${ownOrphan}`,
-    );
-  });
-
   it('down leaves a process named by a stale pid file alone', async () => {
+    // From a stopped stack, whatever ran before: stale pid files must never name a live stack.
+    const stopped = await stack('down');
+    expect(stopped.code, stopped.out).toBe(0);
+    expect(await javaProcessesUsing(home)).toBe(0);
     writeStalePidFiles();
     const down = await stack('down');
     expect(down.code, down.out).toBe(0);
