@@ -8,6 +8,7 @@ import { ConnectionCaps } from './limits/connection-caps.ts';
 import { createLogger } from './logger.ts';
 import { startNodeGateway } from './node-server.ts';
 import { metricsSettings } from './ops/metrics-settings.ts';
+import { describeReplicaIdentity, readReplicaIdentity } from './snapshot/replica-identity.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 
 const env = loadEnv();
@@ -44,6 +45,13 @@ const redis = createRedisConnection(target, { logger, message: 'redis connection
 await connectRedis(redis, target, logger);
 // One connection per snapshot slot: the scheduler never asks for more, so none queue inside the pool.
 const sql = postgres(env.DATABASE_READER_URL, { max: env.SNAPSHOT_CONCURRENCY, onnotice: () => {} });
+// What the table's replica identity means for clients, once, at start; never fatal.
+await readReplicaIdentity(sql)
+  .then((identity) => {
+    const { level, message } = describeReplicaIdentity(identity);
+    logger[level]({ replicaIdentity: identity ?? null }, message);
+  })
+  .catch((error: unknown) => logger.warn({ err: error }, 'could not read the replica identity of orders'));
 const metrics = metricsSettings(env, auth.mode);
 if (metrics.main.mode === 'off' && metrics.listener === undefined) {
   logger.warn('/metrics is not served: set METRICS_PORT (private listener) or METRICS_TOKEN to enable it');
