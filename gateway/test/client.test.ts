@@ -35,13 +35,13 @@ describe('client against two gateways (simulated worker output)', () => {
     const filters: SubscriptionFilter[] = [{}, { status: ['pending', 'paid'] }, { customer: 'Alice' }];
     const joined: { c: OrdersClient; recs: ReturnType<typeof recordSubscription>[] }[] = [];
     for (let i = 0; i < 8; i++) {
-      await new Promise((r) => setTimeout(r, 120));
+      await traffic.more(8);
       const c = client(i % 2 === 0 ? [a.url, b.url] : [b.url, a.url]);
       const recs = filters.map((f) => recordSubscription(c.subscribe(f)));
       joined.push({ c, recs });
     }
     await Promise.all(joined.map(({ c }) => c.ready()));
-    await new Promise((r) => setTimeout(r, 500));
+    await traffic.more(30);
     const writes = await traffic.stop();
     expect(writes).toBeGreaterThan(50);
     for (const { c, recs } of joined) {
@@ -59,10 +59,10 @@ describe('client against two gateways (simulated worker output)', () => {
     expect(other.gateway).toBe('client-a');
 
     const traffic = startTraffic(worker, { concurrency: 2, pauseMs: 5 });
-    await new Promise((r) => setTimeout(r, 300));
+    await traffic.more(20);
     // Server-side drop of every socket on A: `same` comes back to A, `other` fails over to B.
     for (const conn of [...a.hub.connections]) conn.close(1012, 'going away, reconnect');
-    await new Promise((r) => setTimeout(r, 300));
+    await traffic.more(20);
     await until(() => same.state === 'connected' && other.state === 'connected', 'reconnects');
     await Promise.all([same.ready(), other.ready()]);
     expect(same.gateway).toBe('client-a');
@@ -83,9 +83,12 @@ describe('client against two gateways (simulated worker output)', () => {
     await c.ready();
     // The gateway goes away; the client keeps retrying its one URL while history moves on and is trimmed.
     await c3.shutdown();
-    const traffic = startTraffic(worker, { concurrency: 2 });
-    await new Promise((r) => setTimeout(r, 300));
-    await traffic.stop();
+    // More changes after the cursor than the trim keeps, counted rather than timed: the
+    // cursor's own entry is surely trimmed.
+    const [head] = (await h.redis.xRevRange(h.keys.history, '+', '-', { COUNT: 1 })) ?? [];
+    if (head === undefined) throw new Error('empty history');
+    for (let i = 0; i < 10; i++) await worker.insert('Bob');
+    expect(await h.redis.xRange(h.keys.history, `(${head.id}`, '+')).toHaveLength(10);
     await h.redis.xTrim(h.keys.history, 'MAXLEN', 5);
     await h.start('client-c', { port: c3.port });
     await until(() => resets.length === 1 && sub.live, 'reset and live');

@@ -39,12 +39,12 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     const traffic = startTraffic(stack.writer, { concurrency: 2, pauseMs: 5 });
     const joined = [];
     for (let i = 0; i < 6; i++) {
-      await new Promise((r) => setTimeout(r, 250));
+      await traffic.more(15);
       const c = client(i % 2 === 0 ? [a.url, b.url] : [b.url, a.url]);
       joined.push({ c, recs: filters.map((f) => recordSubscription(c.subscribe(f))) });
     }
     await Promise.all(joined.map(({ c }) => c.ready()));
-    await new Promise((r) => setTimeout(r, 1000));
+    await traffic.more(40);
     expect(await traffic.stop()).toBeGreaterThan(100);
     for (const { c, recs } of joined) {
       await converge(c, filters);
@@ -91,11 +91,11 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     const recs = [same, other].map((c) => filters.map((f) => recordSubscription(c.subscribe(f))));
     await Promise.all([same.ready(), other.ready()]);
     const traffic = startTraffic(stack.writer, { concurrency: 2, pauseMs: 5 });
-    await new Promise((r) => setTimeout(r, 500));
+    await traffic.more(20);
     // Graceful restart of A (SIGTERM → 1012): `other` fails over to B, `same` waits for A.
     await a.kill('SIGTERM');
     await until(() => other.gateway === 'e2e-b', 'failover to B', 30_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await traffic.more(20);
     a = await stack.startGateway('e2e-a', a.port);
     await until(() => same.gateway === 'e2e-a', 'reconnect to A', 30_000);
     await traffic.stop();
@@ -113,10 +113,16 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     sub.on('reset', ({ reason }) => resets.push(reason));
     await c.ready();
     await b.kill('SIGTERM');
-    const traffic = startTraffic(stack.writer, { concurrency: 2 });
-    await new Promise((r) => setTimeout(r, 1500));
-    await traffic.stop();
-    await until(async () => (await stack.redis.xLen(stack.keys.history)) > 10, 'history to grow', 30_000);
+    // More changes after the cursor than the trim keeps, counted rather than timed: once they
+    // are all in history, the cursor's own entry is surely trimmed.
+    const [head] = (await stack.redis.xRevRange(stack.keys.history, '+', '-', { COUNT: 1 })) ?? [];
+    if (head === undefined) throw new Error('empty history');
+    for (let i = 0; i < 10; i++) await stack.writer.insert('Bob');
+    await until(
+      async () => ((await stack.redis.xRange(stack.keys.history, `(${head.id}`, '+')) ?? []).length >= 10,
+      'the ten changes in history',
+      30_000,
+    );
     await stack.redis.xTrim(stack.keys.history, 'MAXLEN', 3);
     b = await stack.startGateway('e2e-b', b.port);
     await until(() => resets.length === 1 && sub.live, 'reset and live', 30_000);
@@ -132,10 +138,10 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     await Promise.all(group.map((c) => c.ready()));
     expect(group.every((c) => c.gateway === 'e2e-a')).toBe(true);
     const traffic = startTraffic(stack.writer, { concurrency: 3 });
-    await new Promise((r) => setTimeout(r, 1000));
+    await traffic.more(50);
     await a.kill('SIGKILL');
     await until(() => group.every((c) => c.gateway === 'e2e-b'), 'failover to B', 30_000);
-    await new Promise((r) => setTimeout(r, 1000));
+    await traffic.more(50);
     await traffic.stop();
     for (const c of group) await converge(c, filters);
     for (const rec of recs.flat()) expect(rec.violations).toEqual([]);

@@ -16,12 +16,24 @@ function pick<T>(items: readonly T[]): T {
 
 /**
  * Continuous random inserts, status moves, reassignments and deletes, `concurrency`
- * writers at a time, until stopped. Returns the number of writes made.
+ * writers at a time, until stopped. `more(n)` waits for `n` further writes: tests pace
+ * themselves by writes made, never by time. `stop()` returns the number of writes made.
  */
 export function startTraffic(writer: Writer, options: { concurrency?: number; pauseMs?: number } = {}) {
   const ids: number[] = [];
   let running = true;
   let writes = 0;
+  const waiters: { at: number; resolve: () => void }[] = [];
+  const wrote = () => {
+    writes++;
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const waiter = waiters[i];
+      if (waiter !== undefined && writes >= waiter.at) {
+        waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  };
   const loop = async () => {
     while (running) {
       const roll = Math.random();
@@ -39,7 +51,7 @@ export function startTraffic(writer: Writer, options: { concurrency?: number; pa
           const [id] = ids.splice(index, 1);
           if (id !== undefined) await writer.remove(id);
         }
-        writes++;
+        wrote();
       } catch (error) {
         // Two writers may pick the same order; a lost race on a deleted row is not a failure.
         if (!(error instanceof Error && error.message.includes('missing'))) throw error;
@@ -49,6 +61,10 @@ export function startTraffic(writer: Writer, options: { concurrency?: number; pa
   };
   const loops = Array.from({ length: options.concurrency ?? 2 }, loop);
   return {
+    more(n: number): Promise<void> {
+      if (!running) throw new Error('traffic stopped');
+      return new Promise((resolve) => waiters.push({ at: writes + n, resolve }));
+    },
     async stop(): Promise<number> {
       running = false;
       await Promise.all(loops);
