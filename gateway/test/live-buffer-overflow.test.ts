@@ -1,10 +1,11 @@
 import type { ChangeFrame } from '@orders/contract';
-import { GATEWAY_GROUP, type StreamChange } from '@orders/contract/redis';
+import type { StreamChange } from '@orders/contract/redis';
 import type { Order } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import type { RedisClient } from '../src/stream/redis-client.ts';
 import { compareStreamIds } from './support/conformance.ts';
+import { untilDispatched } from './support/dispatched.ts';
 import { type ContractWriter, createContractWriter } from './support/fake-worker.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
@@ -128,13 +129,7 @@ describe('live-buffer overflow while a subscription loads', () => {
   const writeAndDispatch = async (n: number): Promise<void> => {
     let last = '';
     for (let i = 0; i < n; i++) last = await write();
-    const stream = h.keys.gatewayStream(gw.gatewayId);
-    // Acknowledged only after dispatch: read past `last`, with nothing up to it pending.
-    await until(async () => {
-      const [group] = (await h.redis.xInfoGroups(stream)) as unknown as { 'last-delivered-id': string }[];
-      if (group === undefined || compareStreamIds(group['last-delivered-id'], last) < 0) return false;
-      return (await h.redis.xPendingRange(stream, GATEWAY_GROUP, '-', last, 1)).length === 0;
-    }, 'the gateway to hand the changes to its subscriptions');
+    await untilDispatched(h.redis, h.keys.gatewayStream(gw.gatewayId), last);
   };
 
   it('replays history instead, goes live under steady writes, and sends each change once, in order', async () => {
@@ -165,13 +160,11 @@ describe('live-buffer overflow while a subscription loads', () => {
     } finally {
       await lock.release();
     }
-    // Writes go on while the subscription replays, and keep going until it is live.
+    // Writes go on while the subscription replays, and keep going until it is live: one at a
+    // time, each handed to the subscription before the next, paced by the gateway, not a clock.
     let writing = true;
     const steady = (async () => {
-      while (writing) {
-        await exclusively(write);
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
+      while (writing) await exclusively(() => writeAndDispatch(1));
     })();
     try {
       await s.next(is('live', 'ov'), 60_000);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
+import { untilDispatched } from './support/dispatched.ts';
 import type { FakeWorker } from './support/fake-worker.ts';
 import { createFakeWorker } from './support/fake-worker.ts';
 import { is, openRaw } from './support/raw-socket.ts';
@@ -140,13 +141,10 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
     if (newestId === undefined || epoch === null) throw new Error('empty history');
     const newest = `${epoch}.${newestId}`;
     expect(newest).not.toBe(live.cursor);
-    let cursors: Record<string, string> | undefined;
-    for (let i = 0; i < 50 && cursors?.quiet !== newest; i++) {
-      s.send({ type: 'ping' });
-      cursors = (await s.next(is('pong'))).cursors;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(cursors).toEqual({ quiet: newest });
+    // Once the gateway has handed the change out, its dispatch clock is there: the next pong says so.
+    await untilDispatched(h.redis, h.keys.gatewayStream(gw.gatewayId), newestId);
+    s.send({ type: 'ping' });
+    expect((await s.next(is('pong'))).cursors).toEqual({ quiet: newest });
     expect(s.frames.some((f) => f.type === 'change')).toBe(false);
     s.close();
   });
