@@ -196,8 +196,9 @@ return out
  * The same step for the common chunk: plain changes, each with a source position, the
  * positions never going down and no identity twice at one position (offsets always
  * ascend). Then no record of the chunk can be a re-send of another record of the chunk, so
- * each is checked against the marks as they were before the chunk, and each costs one
- * argument instead of six.
+ * each is checked against the marks as they were before the chunk, each costs one argument
+ * instead of six, and the new source mark is the last forwarded position with the identities
+ * forwarded there (added to the old mark's when the position is the same).
  *
  * KEYS: as above.
  * ARGV: ttlMs, historyMaxlen, gatewayMaxlen, gateway stream prefix, mark field, offset to
@@ -216,7 +217,7 @@ local out = {#live, 0, 0}
 local offsets = string.gmatch(ARGV[10], '%d+')
 local positions = string.gmatch(ARGV[11], '(%d+)/(%d+)/(%S+)')
 local history, historyMaxlen, gatewayMaxlen = KEYS[1], ARGV[2], ARGV[3]
-local known = src
+local topc, topl, ids, n = nil, nil, {}, 0
 local prev
 for i = 12, #ARGV do
   local o = offsets()
@@ -224,7 +225,7 @@ for i = 12, #ARGV do
   if mark and not above(o, mark) then
     out[2] = out[2] + 1
     out[#out + 1] = ''
-  elseif forwarded(known, pc, pl, identity) then
+  elseif forwarded(src, pc, pl, identity) then
     out[3] = out[3] + 1
     out[#out + 1] = ''
   else
@@ -243,10 +244,19 @@ for i = 12, #ARGV do
       prev[j] = id
     end
     out[#out + 1] = id
-    src = advance(src, pc, pl, identity)
+    -- Positions never go down in this chunk: the last one forwarded is the new mark.
+    if pc ~= topc or pl ~= topl then topc, topl, n = pc, pl, 0 end
+    n = n + 1
+    ids[n] = identity
   end
 end
-if prev then redis.call('HSET', KEYS[4], field, encode(src)) end
+if prev then
+  local value = topc .. '/' .. topl .. ' ' .. table.concat(ids, ' ', 1, n)
+  if src and src.list and src.c == topc and src.l == topl then
+    value = topc .. '/' .. topl .. ' ' .. table.concat(src.list, ' ') .. ' ' .. table.concat(ids, ' ', 1, n)
+  end
+  redis.call('HSET', KEYS[4], field, value)
+end
 if not mark or above(ARGV[6], mark) then redis.call('HSET', KEYS[3], field, ARGV[6]) end
 return out
 `);
