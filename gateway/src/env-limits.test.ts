@@ -11,6 +11,7 @@ describe('abuse-limit and metrics settings', () => {
       TRUSTED_PROXIES: [],
       SNAPSHOT_CONCURRENCY: 4,
       SNAPSHOTS_PER_SOCKET: 2,
+      REPLAY_MAX_ENTRIES: 50_000,
       METRICS_HOST: '127.0.0.1',
     });
     expect(env.METRICS_PORT).toBeUndefined();
@@ -25,5 +26,7 @@ describe('abuse-limit and metrics settings', () => {
     expect(() => loadEnv({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
     expect(() => loadEnv({ MAX_CONNECTIONS_PER_IP: '0' })).toThrow(/MAX_CONNECTIONS_PER_IP/);
     expect(loadEnv({ MAX_STAFF_CONNECTIONS: '5000' }).MAX_STAFF_CONNECTIONS).toBe(5000);
+    expect(loadEnv({ REPLAY_MAX_ENTRIES: '200000' }).REPLAY_MAX_ENTRIES).toBe(200_000);
+    expect(() => loadEnv({ REPLAY_MAX_ENTRIES: '0' })).toThrow(/REPLAY_MAX_ENTRIES/);
   });
 });

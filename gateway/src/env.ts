@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { isLoopback } from './auth/loopback.ts';
 import { strongSecret } from './auth/secret-strength.ts';
 import { DEFAULT_LEEWAY_S, MIN_SECRET_LENGTH } from './auth/verify-token.ts';
+import { DEFAULT_REPLAY_MAX_ENTRIES } from './snapshot/snapshot-scheduler.ts';
 
 /** Compose passes `${VAR:-}` as an empty string: that means the variable is not set. */
 function unsetWhenEmpty<T extends z.ZodType>(schema: T) {
@@ -104,10 +105,18 @@ export const envSchema = z.object({
   STREAM_READ_COUNT: z.coerce.number().int().positive().default(500),
   /** How long one XREADGROUP waits for new entries (`BLOCK`); it returns as soon as one arrives. */
   STREAM_READ_BLOCK_MS: z.coerce.number().int().positive().default(2000),
-  /** Snapshot queries this gateway runs at once; also the size of its PostgreSQL pool. */
+  /**
+   * Page reads this gateway runs at once, snapshot queries and history replay pages alike;
+   * also the size of its PostgreSQL pool.
+   */
   SNAPSHOT_CONCURRENCY: z.coerce.number().int().positive().max(64).default(4),
-  /** Snapshots one socket may have loading at once; more wait their turn. */
+  /** Subscriptions one socket may have loading (snapshot or replay) at once; more wait their turn. */
   SNAPSHOTS_PER_SOCKET: z.coerce.number().int().positive().default(2),
+  /**
+   * History entries a subscription resumed from a client's cursor may replay; a cursor
+   * further behind the history head is answered with `reset` (`cursor_expired`) and a snapshot.
+   */
+  REPLAY_MAX_ENTRIES: z.coerce.number().int().positive().default(DEFAULT_REPLAY_MAX_ENTRIES),
   /** Serve `/metrics` on this port (on METRICS_HOST) instead of the main one. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().default('127.0.0.1'),

@@ -84,6 +84,7 @@ const gateway = await startNodeGateway({
     snapshotScheduler: new SnapshotScheduler({
       concurrency: env.SNAPSHOT_CONCURRENCY,
       perSocket: env.SNAPSHOTS_PER_SOCKET,
+      replayMaxEntries: env.REPLAY_MAX_ENTRIES,
     }),
     ...(auth.mode === 'development' ? { routes: devTokenRoutes(auth.secret, auth.allowedOrigins) } : {}),
   },

@@ -1,5 +1,6 @@
 import type { Order, ServerFrame, SnapshotFrame } from '@orders/contract';
 import { toFilter } from '@orders/contract';
+import { CHANGE_FIELD, type StreamChange } from '@orders/contract/redis';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Metrics } from '../metrics.ts';
@@ -84,5 +85,152 @@ describe('runSubscription', () => {
     expect(sent.some((f) => f.type === 'snapshot' && f.done)).toBe(false);
     expect(sent.some((f) => f.type === 'live')).toBe(false);
     expect(sub.known.size).toBe(0);
+  });
+});
+
+/** `count` updates of order 1 in history, with ids `1-0` … `<count>-0` (version = ms + 1). */
+function historyOf(count: number, onPage?: () => Promise<void>): HistoryReader {
+  const entries = Array.from({ length: count }, (_, i) => {
+    const change: StreamChange = {
+      op: 'update',
+      row: { ...order(1), version: i + 2 },
+      before: { ...order(1), version: i + 1 },
+      committedAt: 1,
+      lsn: String(i + 1),
+      kafka: { topic: 't', partition: 0, offset: String(i), timestamp: 0 },
+    };
+    return { id: `${i + 1}-0`, fields: { [CHANGE_FIELD]: JSON.stringify(change) } };
+  });
+  const head = `${count}-0`;
+  return {
+    groups: 1,
+    page: async (after, limit) => {
+      await onPage?.();
+      const ms = Number(after.split('-')[0]);
+      return { epoch: 'e1', lastId: head, status: 'ok', entries: entries.slice(ms, ms + limit) };
+    },
+    head: async () => ({ epoch: 'e1', id: head }),
+    heads: async () => [{ epoch: 'e1', id: head }],
+    epoch: async () => 'e1',
+  };
+}
+
+/** A socket whose frames are kept. */
+function socket(id: string) {
+  const sent: ServerFrame[] = [];
+  const conn = new Connection(
+    id,
+    {
+      send: (frame) => sent.push(JSON.parse(frame.text) as ServerFrame),
+      bufferedAmount: () => 0,
+      close: () => {},
+    },
+    createSendStats(),
+  );
+  return { conn, sent };
+}
+
+function depsWith(history: HistoryReader, scheduler: SnapshotScheduler, replayPage = 10): LoadDeps {
+  const histogram = { observe: () => {} };
+  return {
+    history,
+    snapshots: {
+      page: async (_filter, afterId) => ({
+        rows: afterId === 0 ? [{ ...order(1), version: 1_000 }] : [],
+        visibility: Visibility.parse('10:10:', '100'),
+      }),
+    },
+    scheduler,
+    metrics: { snapshotDuration: histogram, replayDuration: histogram } as unknown as Metrics,
+    logger: pino({ level: 'silent' }),
+    snapshotChunk: 500,
+    replayPage,
+  };
+}
+
+/** A subscription resumed from `<epoch e1>.<at>`: by default 29 entries behind a history of 30. */
+function resumed(conn: Connection, id: string, at = '1-0'): Subscription {
+  const sub = new Subscription(id, toFilter({}), conn, 100);
+  sub.setPositions([{ epoch: 'e1', id: at }]);
+  sub.held.forget();
+  conn.subs.set(id, sub);
+  return sub;
+}
+
+describe('runSubscription: replay from a cursor', () => {
+  it('reads history pages in the scheduler’s gateway-wide slots, as snapshot pages do', async () => {
+    let reading = 0;
+    let most = 0;
+    const history = historyOf(30, async () => {
+      most = Math.max(most, ++reading);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      reading--;
+    });
+    const deps = depsWith(history, new SnapshotScheduler({ concurrency: 1, perSocket: 4 }));
+    const loads = ['a', 'b', 'c'].map((id) =>
+      runSubscription(resumed(socket(id).conn, 's1'), { snapshot: false }, deps),
+    );
+    await Promise.all(loads);
+    expect(most).toBe(1);
+  });
+
+  it('counts a replay against the socket’s loads, as a snapshot is counted', async () => {
+    let reading = 0;
+    let most = 0;
+    const history = historyOf(30, async () => {
+      most = Math.max(most, ++reading);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      reading--;
+    });
+    const deps = depsWith(history, new SnapshotScheduler({ concurrency: 4, perSocket: 1 }));
+    const { conn, sent } = socket('c1');
+    const loads = ['s1', 's2', 's3'].map((id) =>
+      runSubscription(resumed(conn, id), { snapshot: false }, deps),
+    );
+    await Promise.all(loads);
+    expect(most).toBe(1);
+    expect(
+      sent.filter((f) => f.type === 'live').map((f) => (f.type === 'live' ? f.recovered : undefined)),
+    ).toEqual([true, true, true]);
+  });
+
+  it('resumes a cursor exactly replayMaxEntries behind the head', async () => {
+    const deps = depsWith(historyOf(30), new SnapshotScheduler({ replayMaxEntries: 29 }));
+    const { conn, sent } = socket('c1');
+    await runSubscription(resumed(conn, 's1'), { snapshot: false }, deps);
+    expect(sent.some((f) => f.type === 'reset')).toBe(false);
+    expect(sent.filter((f) => f.type === 'change')).toHaveLength(29);
+    expect(sent.at(-1)).toMatchObject({ type: 'live', recovered: true });
+  });
+
+  it('answers a cursor more than replayMaxEntries behind with cursor_expired and a snapshot, without replaying all of it', async () => {
+    let pages = 0;
+    const deps = depsWith(
+      historyOf(1_000, async () => {
+        pages++;
+      }),
+      new SnapshotScheduler({ replayMaxEntries: 25 }),
+    );
+    const { conn, sent } = socket('c1');
+    await runSubscription(resumed(conn, 's1'), { snapshot: false }, deps);
+    const reset = sent.findIndex((f) => f.type === 'reset');
+    expect(sent[reset]).toMatchObject({ type: 'reset', sub: 's1', reason: 'cursor_expired' });
+    expect(sent.slice(0, reset).filter((f) => f.type === 'change').length).toBeLessThanOrEqual(25);
+    expect(sent.slice(reset + 1).map((f) => f.type)).toEqual(['snapshot', 'live']);
+    expect(sent.at(-1)).toMatchObject({ type: 'live', recovered: false });
+    // Pages up to the bound, then the snapshot's one replay page after the head.
+    expect(pages).toBeLessThanOrEqual(5);
+  });
+
+  it('does not bound the replay that follows the subscription’s own snapshot', async () => {
+    // Every entry in history arrived while the snapshot was read: the head was read before it.
+    const history = { ...historyOf(100), heads: async () => [{ epoch: 'e1', id: '0-0' }] };
+    const deps = depsWith(history, new SnapshotScheduler({ replayMaxEntries: 25 }));
+    const { conn, sent } = socket('c1');
+    const sub = new Subscription('s1', toFilter({}), conn, 100);
+    conn.subs.set('s1', sub);
+    await runSubscription(sub, { snapshot: true }, deps);
+    expect(sent.some((f) => f.type === 'reset')).toBe(false);
+    expect(sent.at(-1)).toMatchObject({ type: 'live', recovered: false });
   });
 });

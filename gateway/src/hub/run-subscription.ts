@@ -62,32 +62,33 @@ export async function runSubscription(sub: Subscription, start: LoadStart, deps:
       needSnapshot = true;
       reset = undefined;
     }
-    if (needSnapshot) {
-      const ok = await sendSnapshot(sub, deps);
-      if (!ok) return;
+    // Snapshot and replay both count as one of the socket's loads: a socket resuming many
+    // subscriptions from old cursors waits its turn as one subscribing many times does.
+    const slot = await deps.scheduler.load(sub.conn, sub.signal);
+    if (slot === undefined) return;
+    let outcome: ReplayOutcome;
+    try {
+      outcome = await load(sub, needSnapshot, deps);
+      if (outcome === 'done' && sub.goLive(!needSnapshot)) return;
+    } finally {
+      slot.release();
     }
-    const started = performance.now();
-    const outcome = await replay(sub, deps);
-    deps.metrics.replayDuration.observe((performance.now() - started) / 1000);
     if (outcome === 'closed') return;
-    if (outcome === 'done') {
-      if (sub.goLive(!needSnapshot)) return;
-      reset = sub.takeReset();
-    } else {
-      reset = outcome;
-    }
+    reset = outcome === 'done' ? sub.takeReset() : outcome;
   }
 }
 
-async function sendSnapshot(sub: Subscription, deps: LoadDeps): Promise<boolean> {
-  const { signal } = sub;
-  const slot = await deps.scheduler.load(sub.conn, signal);
-  if (slot === undefined) return false;
-  try {
-    return await readSnapshot(sub, deps, signal);
-  } finally {
-    slot.release();
-  }
+/** One load in the socket's slot: the snapshot when asked for, then the replay after the position. */
+async function load(sub: Subscription, snapshot: boolean, deps: LoadDeps): Promise<ReplayOutcome> {
+  if (snapshot && !(await readSnapshot(sub, deps, sub.signal))) return 'closed';
+  // After its own snapshot a subscription replays what arrived while the snapshot was read,
+  // however much that is (a bound there could reset it into the same snapshot forever); from
+  // a position it was given, a snapshot is the cheaper answer past `replayMaxEntries`.
+  const budget = snapshot ? Number.POSITIVE_INFINITY : deps.scheduler.replayMaxEntries;
+  const started = performance.now();
+  const outcome = await replay(sub, deps, { left: budget });
+  deps.metrics.replayDuration.observe((performance.now() - started) / 1000);
+  return outcome;
 }
 
 async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSignal): Promise<boolean> {
@@ -136,29 +137,47 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
   return true;
 }
 
+/** History entries a replay may still read; shared by every group and every round. */
+interface ReplayBudget {
+  left: number;
+}
+
 /**
  * Replays every shard group's history after the subscription's position in it, group after
  * group (one order's changes all live in one group, so their order is kept). Dropped live
  * events (overflow) make it go round all groups again.
  */
-async function replay(sub: Subscription, deps: LoadDeps): Promise<ReplayOutcome> {
+async function replay(sub: Subscription, deps: LoadDeps, budget: ReplayBudget): Promise<ReplayOutcome> {
   for (;;) {
     for (let group = 0; group < sub.groups; group++) {
-      const outcome = await replayGroup(sub, deps, group);
+      const outcome = await replayGroup(sub, deps, group, budget);
       if (outcome !== 'done') return outcome;
     }
     if (!sub.takeOverflow()) return 'done';
   }
 }
 
-async function replayGroup(sub: Subscription, deps: LoadDeps, group: number): Promise<ReplayOutcome> {
+async function replayGroup(
+  sub: Subscription,
+  deps: LoadDeps,
+  group: number,
+  budget: ReplayBudget,
+): Promise<ReplayOutcome> {
+  const { signal } = sub;
   for (;;) {
-    if (!(await sub.conn.outbox.writable(sub.signal))) return 'closed';
-    const page = await deps.history.page(sub.positionOf(group), deps.replayPage, group);
-    if (sub.state === 'closed') return 'closed';
+    if (!(await sub.conn.outbox.writable(signal))) return 'closed';
+    // One past the budget tells a position exactly at the bound from one beyond it.
+    const count = Math.min(deps.replayPage, budget.left + 1);
+    const page = await deps.scheduler.query(sub.conn, signal, () =>
+      deps.history.page(sub.positionOf(group), count, group),
+    );
+    if (page === undefined || sub.state === 'closed') return 'closed';
     if (page.epoch !== sub.epochs[group]) return 'epoch_changed';
-    if (page.status === 'expired') return sub.gap ? 'stream_gap' : 'cursor_expired';
+    // Past the bound is treated as trimmed: what the replay would not read is as good as gone.
+    const trimmed = page.status === 'expired' || page.entries.length > budget.left;
+    if (trimmed) return sub.gap ? 'stream_gap' : 'cursor_expired';
     if (page.status === 'unknown') return 'cursor_unknown';
+    budget.left -= page.entries.length;
     // A page's changes leave as one `changes` frame on a socket that asked for batches.
     let reset: ResetReason | undefined;
     sub.conn.batch(() => {
@@ -181,6 +200,6 @@ async function replayGroup(sub: Subscription, deps: LoadDeps, group: number): Pr
       }
     });
     if (reset !== undefined) return reset;
-    if (page.entries.length < deps.replayPage) return 'done';
+    if (page.entries.length < count) return 'done';
   }
 }

@@ -1,9 +1,25 @@
 export interface SnapshotSchedulerOptions {
-  /** Snapshot page queries running at once on this gateway; match the PostgreSQL pool. @default 4 */
+  /**
+   * Page reads running at once on this gateway, snapshot queries and history replay pages
+   * alike; match the PostgreSQL pool. @default 4
+   */
   concurrency?: number;
-  /** Snapshots one socket may have loading at once; further ones wait in order. @default 2 */
+  /** Subscriptions one socket may have loading (snapshot or replay) at once; further ones wait in order. @default 2 */
   perSocket?: number;
+  /**
+   * History entries a replay from a client's cursor may read before the subscription is
+   * reset and given a snapshot instead: a cursor further behind costs more to replay than a
+   * snapshot does. @default {@link DEFAULT_REPLAY_MAX_ENTRIES}
+   */
+  replayMaxEntries?: number;
 }
+
+/**
+ * Half the worker's default history length (`HISTORY_MAXLEN`, 100,000): at about half a KiB
+ * an entry, some 25 MiB read from Redis and filtered for one subscription, beyond which a
+ * snapshot of the subscription's rows is the cheaper way to bring it up to date.
+ */
+export const DEFAULT_REPLAY_MAX_ENTRIES = 50_000;
 
 /** A granted slot; `release` is idempotent. */
 export interface Slot {
@@ -15,18 +31,21 @@ interface Waiter {
 }
 
 /**
- * Shares PostgreSQL between sockets. Two levels:
- * - a socket may have `perSocket` snapshots loading; more wait in FIFO order, so one socket
- *   subscribing in a loop queues behind itself instead of in front of everyone;
- * - each page query takes one of `concurrency` gateway-wide slots, granted round-robin
+ * Shares the loading of subscriptions between sockets: snapshot pages from PostgreSQL and
+ * replay pages from history. Two levels:
+ * - a socket may have `perSocket` subscriptions loading; more wait in FIFO order, so one
+ *   socket subscribing (or resuming from far-back cursors) in a loop queues behind itself
+ *   instead of in front of everyone;
+ * - each page read takes one of `concurrency` gateway-wide slots, granted round-robin
  *   across sockets (FIFO within one), so a socket with many pages to read gets one turn
  *   per round like everyone else.
- * Slots are held per page, not per snapshot: a snapshot waiting on a slow reader's socket
- * holds no database slot.
+ * Slots are held per page, not per load: a load waiting on a slow reader's socket holds no
+ * read slot. How far a replay from a client's cursor may go is `replayMaxEntries`.
  */
 export class SnapshotScheduler {
   readonly concurrency: number;
   readonly perSocket: number;
+  readonly replayMaxEntries: number;
   #running = 0;
   /** Owners with waiting queries, in round-robin order (a Map keeps insertion order). */
   readonly #queries = new Map<object, Waiter[]>();
@@ -35,14 +54,15 @@ export class SnapshotScheduler {
   constructor(options: SnapshotSchedulerOptions = {}) {
     this.concurrency = options.concurrency ?? 4;
     this.perSocket = options.perSocket ?? 2;
+    this.replayMaxEntries = options.replayMaxEntries ?? DEFAULT_REPLAY_MAX_ENTRIES;
   }
 
-  /** Page queries running now. */
+  /** Page reads running now. */
   get running(): number {
     return this.#running;
   }
 
-  /** Page queries waiting for a slot. */
+  /** Page reads waiting for a slot. */
   get queued(): number {
     let count = 0;
     for (const queue of this.#queries.values()) count += queue.length;
@@ -78,7 +98,7 @@ export class SnapshotScheduler {
   }
 
   /**
-   * Runs one page query in a gateway-wide slot. Resolves undefined when `signal` aborts,
+   * Runs one page read (a snapshot query, a history page) in a gateway-wide slot. Resolves undefined when `signal` aborts,
    * whether the query was still queued or already running (`run` must stop on the signal).
    */
   async query<T>(
