@@ -12,6 +12,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';
 import { httpOk, Service } from './child-process.ts';
 import { METRICS_TOKEN } from './metrics-token.ts';
+import { PartitionProxy } from './partition-proxy.ts';
 import { KAFKA_BROKERS, repoRoot } from './private-stack.ts';
 import { ProtocolClient } from './protocol-client.ts';
 import { redisService } from './redis-server.ts';
@@ -20,6 +21,8 @@ import type { Filter } from './server-frames.ts';
 export interface EnvironmentOptions {
   /** Extra worker variables (e.g. a small GATEWAY_TTL_MS). */
   worker?: Record<string, string>;
+  /** Puts a {@link PartitionProxy} between the first gateway and redis-server. */
+  partitionFirstGateway?: boolean;
 }
 
 export interface Environment {
@@ -30,6 +33,8 @@ export interface Environment {
   redisPort: number;
   worker: Service;
   gateways: Service[];
+  /** Between the first gateway and Redis, when the options asked for one. */
+  partition: PartitionProxy | undefined;
   gatewayUrls(): string[];
   gatewayHttpUrls(): string[];
   /**
@@ -52,10 +57,12 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
   const stackHome = inject('stackHome');
   const pipeline = await createTestPipeline({ partitions, readyTimeoutMs: 180_000 });
   const services: Service[] = [];
+  let partition: PartitionProxy | undefined;
   const clients: ProtocolClient[] = [];
   const close = async () => {
     for (const client of clients) await client.close();
     for (const service of services.reverse()) await service.close().catch(() => {});
+    await partition?.close();
     await pipeline.close();
   };
   try {
@@ -69,6 +76,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
     services.push(redis);
     await redis.start();
     const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    const gatewayRedisUrls = new Map<string, string>();
 
     const workerPort = await freePort();
     const worker = new Service({
@@ -101,6 +109,12 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
 
     const secret = randomBytes(32).toString('hex');
     const gateways: Service[] = [];
+    if (options.partitionFirstGateway) {
+      const proxy = new PartitionProxy(redisPort);
+      partition = proxy;
+      const proxyPort = await proxy.start();
+      gatewayRedisUrls.set('gw-a', `redis://127.0.0.1:${proxyPort}`);
+    }
     for (const id of ['gw-a', 'gw-b']) {
       const port = await freePort();
       const gateway = new Service({
@@ -113,7 +127,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
           GATEWAY_ID: `${id}-${pipeline.ns}`,
           PORT: String(port),
           HOST: '127.0.0.1',
-          REDIS_URL: redisUrl,
+          REDIS_URL: gatewayRedisUrls.get(id) ?? redisUrl,
           REDIS_NS: pipeline.ns,
           DATABASE_READER_URL: pipeline.readerUrl,
           GATEWAY_HEARTBEAT_MS: '500',
@@ -187,6 +201,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
       redisPort,
       worker,
       gateways,
+      partition,
       gatewayUrls,
       gatewayHttpUrls,
       connectClients,
