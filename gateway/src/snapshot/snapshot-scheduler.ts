@@ -69,6 +69,13 @@ export class SnapshotScheduler {
     return count;
   }
 
+  /** Subscriptions waiting for one of their socket's loading slots. */
+  get waitingLoads(): number {
+    let count = 0;
+    for (const state of this.#loads.values()) count += state.waiting.length;
+    return count;
+  }
+
   /** Waits for one of `owner`'s loading slots; undefined when `signal` aborts first. */
   load(owner: object, signal: AbortSignal): Promise<Slot | undefined> {
     if (signal.aborted) return Promise.resolve(undefined);
