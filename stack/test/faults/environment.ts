@@ -23,6 +23,8 @@ export interface EnvironmentOptions {
   worker?: Record<string, string>;
   /** Puts a {@link PartitionProxy} between the first gateway and redis-server. */
   partitionFirstGateway?: boolean;
+  /** Leaves the worker stopped (`worker.start()` later): changes pile up in Kafka meanwhile. */
+  workerStopped?: boolean;
 }
 
 export interface Environment {
@@ -32,6 +34,8 @@ export interface Environment {
   redis: Service;
   redisPort: number;
   worker: Service;
+  /** Another worker process in the same consumer group (a rolling deploy's successor); started by the caller. */
+  secondWorker(): Promise<Service>;
   gateways: Service[];
   /** Between the first gateway and Redis, when the options asked for one. */
   partition: PartitionProxy | undefined;
@@ -78,34 +82,42 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
     const redisUrl = `redis://127.0.0.1:${redisPort}`;
     const gatewayRedisUrls = new Map<string, string>();
 
-    const workerPort = await freePort();
-    const worker = new Service({
-      name: 'worker',
-      command: process.execPath,
-      args: ['--import', 'tsx', 'src/main.ts'],
-      cwd: join(repoRoot, 'worker'),
-      env: {
-        PATH: process.env.PATH,
-        KAFKA_BROKERS,
-        KAFKA_CLIENT_ID: `worker-${pipeline.ns}`,
-        KAFKA_GROUP: `worker-${pipeline.ns}`,
-        ORDERS_TOPIC: pipeline.topic,
-        DLQ_TOPIC: dlqTopic,
-        // A killed worker's partitions move to its successor this soon.
-        KAFKA_SESSION_TIMEOUT_MS: '10000',
-        REDIS_URL: redisUrl,
-        REDIS_NS: pipeline.ns,
-        WORKER_PORT: String(workerPort),
-        WORKER_HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        ...options.worker,
-      },
-      logFile: join(logDir, 'worker.log'),
-      ready: () => httpOk(`http://127.0.0.1:${workerPort}/readyz`),
-      readyTimeoutMs: 120_000,
-    });
+    const workerService = async (name: string) => {
+      const workerPort = await freePort();
+      return new Service({
+        name,
+        command: process.execPath,
+        args: ['--import', 'tsx', 'src/main.ts'],
+        cwd: join(repoRoot, 'worker'),
+        env: {
+          PATH: process.env.PATH,
+          KAFKA_BROKERS,
+          KAFKA_CLIENT_ID: `${name}-${pipeline.ns}`,
+          KAFKA_GROUP: `worker-${pipeline.ns}`,
+          ORDERS_TOPIC: pipeline.topic,
+          DLQ_TOPIC: dlqTopic,
+          // A killed worker's partitions move to its successor this soon.
+          KAFKA_SESSION_TIMEOUT_MS: '10000',
+          REDIS_URL: redisUrl,
+          REDIS_NS: pipeline.ns,
+          WORKER_PORT: String(workerPort),
+          WORKER_HOST: '127.0.0.1',
+          LOG_LEVEL: 'info',
+          ...options.worker,
+        },
+        logFile: join(logDir, `${name}.log`),
+        ready: () => httpOk(`http://127.0.0.1:${workerPort}/readyz`),
+        readyTimeoutMs: 120_000,
+      });
+    };
+    const worker = await workerService('worker');
     services.push(worker);
-    await worker.start();
+    if (!options.workerStopped) await worker.start();
+    const secondWorker = async () => {
+      const second = await workerService('worker-2');
+      services.push(second);
+      return second;
+    };
 
     const secret = randomBytes(32).toString('hex');
     const gateways: Service[] = [];
@@ -200,6 +212,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
       redis,
       redisPort,
       worker,
+      secondWorker,
       gateways,
       partition,
       gatewayUrls,

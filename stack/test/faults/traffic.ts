@@ -19,6 +19,8 @@ export interface Traffic {
   after(count: number): Promise<void>;
   /** Holds the writers (after their write in flight) until resume(): bounds a burst. */
   pause(): void;
+  /** Resolves once every writer waits at the pause (no write in flight). */
+  idle(): Promise<void>;
   resume(): void;
   stop(): Promise<number>;
 }
@@ -29,6 +31,9 @@ export function startTraffic(sql: Sql, options: { concurrency?: number; pauseMs?
   let running = true;
   let writes = 0;
   let gate: { promise: Promise<void>; open: () => void } | undefined;
+  let waiting = 0;
+  const idleWaiters: (() => void)[] = [];
+  const concurrency = options.concurrency ?? 3;
   const waiters: { target: number; resolve: () => void }[] = [];
   const committed = () => {
     writes++;
@@ -43,7 +48,12 @@ export function startTraffic(sql: Sql, options: { concurrency?: number; pauseMs?
   };
   const loop = async () => {
     while (running) {
-      if (gate) await gate.promise;
+      if (gate) {
+        waiting++;
+        if (waiting === concurrency) for (const wake of idleWaiters.splice(0)) wake();
+        await gate.promise;
+        waiting--;
+      }
       if (!running) return;
       const roll = Math.random();
       if (ids.length < 20 || roll < 0.3) {
@@ -72,7 +82,7 @@ export function startTraffic(sql: Sql, options: { concurrency?: number; pauseMs?
       if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
     }
   };
-  const loops = Array.from({ length: options.concurrency ?? 3 }, loop);
+  const loops = Array.from({ length: concurrency }, loop);
   return {
     get writes() {
       return writes;
@@ -87,6 +97,11 @@ export function startTraffic(sql: Sql, options: { concurrency?: number; pauseMs?
         open = resolve;
       });
       gate = { promise, open };
+    },
+    idle() {
+      if (gate === undefined) return Promise.reject(new Error('idle() without pause()'));
+      if (waiting === concurrency) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
     },
     resume() {
       gate?.open();
