@@ -55,7 +55,7 @@ describe('auth modes of the real gateway process', () => {
     await redis.close();
   });
 
-  it('production refuses to start without a real secret or origins, and says why', async () => {
+  it('[P62] production refuses to start without a real secret or origins, and says why', async () => {
     const missing = await runMain({ AUTH_MODE: 'production', REDIS_NS: ns });
     // Exit code 1 (not a kill by the timeout, which gives null) and the reason in the log.
     expect(missing.code, missing.output).toBe(1);
@@ -107,7 +107,7 @@ describe('auth modes of the real gateway process', () => {
     expect(prodWithDevKey.output).toContain('never accepts development tokens');
   });
 
-  it('development mode refuses to listen beyond loopback', async () => {
+  it('[P63] development mode refuses to listen beyond loopback', async () => {
     const open = await runMain({ AUTH_MODE: 'development', HOST: '0.0.0.0', REDIS_NS: ns });
     expect(open.code, open.output).toBe(1);
     expect(open.output).toContain('binds to loopback only; HOST=0.0.0.0');
@@ -147,7 +147,7 @@ describe('auth modes of the real gateway process', () => {
     expect(log).toContain('auth mode development (AUTH_MODE=development)');
   });
 
-  it('production never mints and refuses development tokens', async () => {
+  it('[P62] production never mints and refuses development tokens', async () => {
     const secret = SECRET;
     prod = await spawnGateway('auth-prod-proc', {
       AUTH_MODE: 'production',

@@ -46,7 +46,7 @@ describe('backpressure on a socket that stops reading', () => {
     return s;
   };
 
-  it('conflates changes held for a slow reader: fewer frames, versions and cursors still rising, final state exact', async () => {
+  it('[P84][P91] conflates changes held for a slow reader: fewer frames, versions and cursors still rising, final state exact', async () => {
     const gw = await h.start('bp-conflate', {
       reapIntervalMs: 600_000,
       tuning: { connection: { maxBufferedBytes: 256 * 1024 * 1024, backpressure: { softBytes: SOFT } } },
@@ -93,7 +93,7 @@ describe('backpressure on a socket that stops reading', () => {
     // Order, versions and cursors of every frame were checked as they arrived (conformance checker).
   });
 
-  it('cuts a reader off with 4008 once held and queued bytes pass the hard limit', async () => {
+  it('[P84][P93] cuts a reader off with 4008 once held and queued bytes pass the hard limit', async () => {
     const gw = await h.start('bp-cut', {
       reapIntervalMs: 600_000,
       tuning: { connection: { maxBufferedBytes: 1024 * 1024, backpressure: { softBytes: SOFT } } },

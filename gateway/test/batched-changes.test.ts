@@ -68,7 +68,7 @@ describe('batched change frames (protocol extension `changes`)', () => {
     return orders;
   };
 
-  it('sends one message per stream read to a socket that asked, the same frames one by one to one that did not', async () => {
+  it('[P7][P13][P15] sends one message per stream read to a socket that asked, the same frames one by one to one that did not', async () => {
     const batched = await open(true);
     const single = await open(false);
     for (const s of [batched, single]) {
@@ -107,7 +107,7 @@ describe('batched change frames (protocol extension `changes`)', () => {
     expect(changesOf(replaying.frames, 'r').map(key)).toEqual(changesOf(before.frames, 'r').map(key));
   });
 
-  it('lets other frames keep their place between batched changes', async () => {
+  it('[P14] lets other frames keep their place between batched changes', async () => {
     const s = await open(true);
     s.send({ type: 'subscribe', sub: 'a' });
     await s.next(is('live', 'a'));

@@ -105,7 +105,7 @@ describe('changes without a before image', () => {
         .map((row) => `${f.type} order ${row.id} of "${row.customerName}"`);
     });
 
-  it('removes deleted and moved-out orders from exactly the views that held them, customer views included, without a reset', async () => {
+  it('[P100] removes deleted and moved-out orders from exactly the views that held them, customer views included, without a reset', async () => {
     const { worker } = suite;
     const a1 = await worker.insert('Alice', 'paid');
     const a2 = await worker.insert('Alice', 'pending');
@@ -172,7 +172,7 @@ describe('changes without a before image', () => {
     await sql()`delete from orders where customer_name = 'Many'`;
   });
 
-  it('resets a subscription resumed from a cursor at a before-less remove it cannot place', async () => {
+  it('[P25][P101] resets a subscription resumed from a cursor at a before-less remove it cannot place', async () => {
     const { worker } = suite;
     const mine = await worker.insert('Dave', 'paid');
     const theirs = await worker.insert('Erin', 'paid');

@@ -30,7 +30,7 @@ describe('client against two gateways (simulated worker output)', () => {
     await h?.close();
   });
 
-  it('subscribers joining during continuous writes end with exactly the database rows, versions increasing', async () => {
+  it('[P35] subscribers joining during continuous writes end with exactly the database rows, versions increasing', async () => {
     const traffic = startTraffic(worker, { concurrency: 3 });
     const filters: SubscriptionFilter[] = [{}, { status: ['pending', 'paid'] }, { customer: 'Alice' }];
     const joined: { c: OrdersClient; recs: ReturnType<typeof recordSubscription>[] }[] = [];
@@ -50,7 +50,7 @@ describe('client against two gateways (simulated worker output)', () => {
     }
   });
 
-  it('resumes without a snapshot on the same gateway and on the other one, missing nothing', async () => {
+  it('[P1][P17] resumes without a snapshot on the same gateway and on the other one, missing nothing', async () => {
     const filters: SubscriptionFilter[] = [{}, { status: ['shipped'] }];
     const same = client([a.url]);
     const other = client([a.url, b.url]);
@@ -73,7 +73,7 @@ describe('client against two gateways (simulated worker output)', () => {
     expectClean(recs.flat(), { snapshots: 1, recovered: 1 });
   });
 
-  it('gets reset and a fresh snapshot when history was trimmed past its cursor', async () => {
+  it('[P18][P19] gets reset and a fresh snapshot when history was trimmed past its cursor', async () => {
     const c3 = await h.start('client-c');
     const c = client([c3.url]);
     const sub = c.subscribe({ customer: 'Bob' });
@@ -98,7 +98,7 @@ describe('client against two gateways (simulated worker output)', () => {
     expect(rec.violations).toEqual([]);
   });
 
-  it('moves orders between subscribers exactly', async () => {
+  it('[P36] moves orders between subscribers exactly', async () => {
     const c = client([a.url]);
     const pending = c.subscribe({ status: ['pending'], customer: 'Zed' });
     const paid = c.subscribe({ status: ['paid'], customer: 'Zed' });

@@ -66,7 +66,7 @@ describe('connection caps per client address and principal', () => {
     return outcome;
   };
 
-  it('answers 429 with Retry-After before the upgrade once an address has its share, and a close frees a slot', async () => {
+  it('[P76] answers 429 with Retry-After before the upgrade once an address has its share, and a close frees a slot', async () => {
     const staff = await mintToken(SECRET, { role: 'staff' });
     const tokens = await Promise.all(
       ['a', 'b', 'c', 'd'].map((name) => mintToken(SECRET, { role: 'customer', customer: name })),
@@ -86,7 +86,7 @@ describe('connection caps per client address and principal', () => {
     expect((await connect('198.51.100.1', tokens[3] ?? '')).status).toBe(101);
   });
 
-  it('caps one principal across addresses', async () => {
+  it('[P77] caps one principal across addresses', async () => {
     const token = await mintToken(SECRET, { role: 'customer', customer: 'mallory' });
     expect((await connect('203.0.113.1', token)).status).toBe(101);
     expect((await connect('203.0.113.2', token)).status).toBe(101);
@@ -107,7 +107,7 @@ describe('connection caps per client address and principal', () => {
     expect((await connect('203.0.113.14', ben)).status).toBe(101);
   });
 
-  it('counts an IPv6 client per /64 and a forwarded address without its port', async () => {
+  it('[P85] counts an IPv6 client per /64 and a forwarded address without its port', async () => {
     const customers = await Promise.all(
       ['v1', 'v2', 'v3', 'v4', 'p1', 'p2', 'p3', 'p4'].map((name) =>
         mintToken(SECRET, { role: 'customer', customer: name }),
@@ -129,7 +129,7 @@ describe('connection caps per client address and principal', () => {
     expect(samePeer.status).toBe(429);
   });
 
-  it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+  it('[P88] ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
     const direct = await h.start('caps-b', { tuning: { caps: new ConnectionCaps({ perAddress: 1 }) } });
     const first = await tryUpgrade(direct.url, { 'x-forwarded-for': '192.0.2.1' });
     if ('ws' in first) open.push(first.ws);
@@ -172,7 +172,7 @@ describe('MAX_CONNECTIONS counts upgrades still waiting on authentication', () =
       return outcome;
     });
 
-  it('answers 503 while the slots are held by upgrades in authentication, and frees a refused one', async () => {
+  it('[P87] answers 503 while the slots are held by upgrades in authentication, and frees a refused one', async () => {
     const first = attempt();
     const second = attempt();
     await until(() => waiting.length === 2, 'both upgrades to wait on authentication');

@@ -76,7 +76,7 @@ describe('fuzz: hostile frames against a gateway with a well-behaved client on i
     await h?.close();
   });
 
-  it('answers ≥ 10,000 hostile frames with documented codes while a good client gets every change', async () => {
+  it('[P38] answers ≥ 10,000 hostile frames with documented codes while a good client gets every change', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 30; i++) ids.push((await worker.insert(`c${i % 5}`)).id);
 

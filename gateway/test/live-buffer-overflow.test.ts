@@ -132,7 +132,7 @@ describe('live-buffer overflow while a subscription loads', () => {
     await untilDispatched(h.redis, h.keys.gatewayStream(gw.gatewayId), last);
   };
 
-  it('replays history instead, goes live under steady writes, and sends each change once, in order', async () => {
+  it('[P81] replays history instead, goes live under steady writes, and sends each change once, in order', async () => {
     const s = await openRaw(gw.url);
     sockets.push(s);
     await s.next(is('welcome'));

@@ -16,7 +16,7 @@ describe('operations endpoints', () => {
     await h?.close();
   });
 
-  it('health and readiness answer with a status and a word, nothing about the gateway', async () => {
+  it('[P95][P96] health and readiness answer with a status and a word, nothing about the gateway', async () => {
     // The read loop's first read of the gateway's own stream is held at Redis until released:
     // until it is answered the backlog is not drained, so /readyz must say not ready.
     const gate = await openRedisGate(/XREADGROUP/i);
@@ -39,7 +39,7 @@ describe('operations endpoints', () => {
     }
   }, 60_000);
 
-  it('refuses /metrics without the bearer token and serves it with it', async () => {
+  it('[P99] refuses /metrics without the bearer token and serves it with it', async () => {
     const gw = await h.start('ops-token', { tuning: { metricsAccess: { mode: 'token', token: TOKEN } } });
     const url = `http://127.0.0.1:${gw.port}/metrics`;
     const bare = await fetch(url);
@@ -53,7 +53,7 @@ describe('operations endpoints', () => {
     expect(await authorized.text()).toContain('gateway_connections');
   });
 
-  it('with a metrics port, serves /metrics there only', async () => {
+  it('[P98] with a metrics port, serves /metrics there only', async () => {
     const settings = metricsSettings({ METRICS_PORT: 0, METRICS_HOST: '127.0.0.1' }, 'production');
     if (settings.listener === undefined) throw new Error('METRICS_PORT must give a listener');
     const gw = await h.start('ops-port', {

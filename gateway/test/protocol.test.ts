@@ -37,7 +37,7 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
     expect(metrics).toContain('gateway_stream_lag');
   });
 
-  it('welcomes, answers ping, and rejects bad frames without closing', async () => {
+  it('[P6][P38][P40] welcomes, answers ping, and rejects bad frames without closing', async () => {
     const s = await openRaw(gw.url);
     const welcome = await s.next(is('welcome'));
     expect(welcome).toMatchObject({ gateway: 'proto-a', protocol: 1 });
@@ -56,7 +56,7 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
     s.close();
   });
 
-  it('sends a chunked snapshot, then live changes with exact effects', async () => {
+  it('[P16] sends a chunked snapshot, then live changes with exact effects', async () => {
     for (let i = 0; i < 7; i++) await worker.insert('Alice', 'pending');
     await worker.insert('Bob', 'pending');
     const s = await openRaw(gw.url);
@@ -96,7 +96,7 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
     s.close();
   });
 
-  it('resumes from a cursor without a snapshot, and resets when history was trimmed past it', async () => {
+  it('[P17][P18][P19] resumes from a cursor without a snapshot, and resets when history was trimmed past it', async () => {
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
     s.send({ type: 'subscribe', sub: 'r', filter: { customer: 'Carol' } });
@@ -129,7 +129,7 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
     stale.close();
   });
 
-  it('reports live positions in pong, so quiet subscriptions keep fresh cursors', async () => {
+  it('[P9] reports live positions in pong, so quiet subscriptions keep fresh cursors', async () => {
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
     s.send({ type: 'subscribe', sub: 'quiet', filter: { customer: 'Nobody' } });
@@ -149,7 +149,7 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
     s.close();
   });
 
-  it('refuses sockets while draining and closes open ones with 1012', async () => {
+  it('[P43] refuses sockets while draining and closes open ones with 1012', async () => {
     const other = await h.start('proto-b');
     const s = await openRaw(other.url);
     await s.next(is('welcome'));

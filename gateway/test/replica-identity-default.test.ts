@@ -89,7 +89,7 @@ describe('REPLICA IDENTITY DEFAULT through Debezium, Kafka and the worker', () =
     else await stack.pipeline.sql`alter table orders replica identity full`;
   };
 
-  it('removes deleted and moved-out orders from exactly the views that held them, customer-scoped ones included, without a reset', async () => {
+  it('[P100] removes deleted and moved-out orders from exactly the views that held them, customer-scoped ones included, without a reset', async () => {
     const { writer } = stack;
     const alice = [
       await writer.insert('Alice', 'paid'),
@@ -145,7 +145,7 @@ describe('REPLICA IDENTITY DEFAULT through Debezium, Kafka and the worker', () =
     }
   });
 
-  it('resets a customer resuming from a cursor at a before-less remove it cannot place, and the view ends equal to the database', async () => {
+  it('[P25][P101] resets a customer resuming from a cursor at a before-less remove it cannot place, and the view ends equal to the database', async () => {
     const { writer } = stack;
     const mine = await writer.insert('Dave', 'paid');
     const theirs = await writer.insert('Erin', 'paid');

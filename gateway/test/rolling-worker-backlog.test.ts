@@ -132,7 +132,7 @@ describe('a worker rolling deploy mid-backlog, gateway streams trimmed faster th
     return viewOf(frames(), sub);
   };
 
-  it('subscriptions connected throughout resync from history with versions rising and nothing twice', async () => {
+  it('[P28] subscriptions connected throughout resync from history with versions rising and nothing twice', async () => {
     const subscribers: { s: RawSocket; filter: FilterInput; sub: string }[] = [];
     for (const [g, gateway] of gateways.entries()) {
       for (const [i, filter] of filters.entries()) {

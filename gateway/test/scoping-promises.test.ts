@@ -11,7 +11,7 @@ describe('what a customer token may see', () => {
   const suite = useCustomerGateway('scope-p', secret);
   const { open } = suite;
 
-  it('answers a subscription for another customer with forbidden and nothing else: no rows, changes, live or cursor', async () => {
+  it('[P41][P53] answers a subscription for another customer with forbidden and nothing else: no rows, changes, live or cursor', async () => {
     const bobOrder = await suite.worker.insert('Bob');
     const s = await open('Alice');
     s.send({ type: 'subscribe', sub: 'spy', filter: { customer: 'Bob' } });
@@ -34,7 +34,7 @@ describe('what a customer token may see', () => {
     expect(JSON.stringify(s.frames)).not.toContain('Bob');
   });
 
-  it('shows an order reassigned away as a remove of the old product and status at the new version, and one reassigned to them without its past', async () => {
+  it('[P54] shows an order reassigned away as a remove of the old product and status at the new version, and one reassigned to them without its past', async () => {
     const lamp = await suite.worker.insert('Alice', 'pending', 'lamp');
     const chair = await suite.worker.insert('Bob', 'shipped', 'chair');
     const s = await open('Alice');

@@ -164,7 +164,7 @@ describe('shard groups on one Redis server (REDIS_SHARDS=3)', () => {
     for (const set of orderGroups.values()) expect(set.size).toBe(1);
   });
 
-  it('hands out vector cursors and resumes one on the other gateway without loss or duplicate', async () => {
+  it('[P33] hands out vector cursors and resumes one on the other gateway without loss or duplicate', async () => {
     const first = await subscribe(a, 's1');
     const cursor = lastCursor(first, 's1');
     expect(vector(cursor)).toHaveLength(SHARDS);
@@ -191,7 +191,7 @@ describe('shard groups on one Redis server (REDIS_SHARDS=3)', () => {
     second.close();
   });
 
-  it('answers a cursor of another arity with reset (cursor_unknown), then a snapshot', async () => {
+  it('[P20][P34] answers a cursor of another arity with reset (cursor_unknown), then a snapshot', async () => {
     const s = await open(a);
     const epoch = (await redis.get(groups[0]?.epoch ?? '')) ?? 'e';
     s.send({ type: 'subscribe', sub: 'plain', cursor: `${epoch}.0-0` });
@@ -214,7 +214,7 @@ describe('shard groups on one Redis server (REDIS_SHARDS=3)', () => {
     await single.shutdown();
   });
 
-  it('a lost group (its keys and epoch deleted, the others intact) resets its subscriptions, which converge', async () => {
+  it('[P33] a lost group (its keys and epoch deleted, the others intact) resets its subscriptions, which converge', async () => {
     const live = await subscribe(b, 'lost');
     const before = vector(lastCursor(live, 'lost'));
     const lost = groups[1] as RedisKeys;

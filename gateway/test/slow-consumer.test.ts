@@ -69,7 +69,7 @@ describe('a client that stops reading hurts nobody else', () => {
     await h?.close();
   });
 
-  it('conflates, then cuts it off with 4008; other clients get every version, held frames stay bounded, it converges after', async () => {
+  it('[P94] conflates, then cuts it off with 4008; other clients get every version, held frames stay bounded, it converges after', async () => {
     const feeder = createTimedFeeder(h.redis, h.keys, h.db.sql);
     await h.db.sql`
       insert into orders (customer_name, product_name, status)

@@ -52,7 +52,7 @@ describe('snapshots under load', () => {
     await h?.close();
   });
 
-  it('a throttled reader gets its whole 100k-row snapshot and is not cut off', async () => {
+  it('[P90] a throttled reader gets its whole 100k-row snapshot and is not cut off', async () => {
     const gw = await h.start('load-slow', {
       reapIntervalMs: 600_000,
       tuning: { connection: { maxBufferedBytes: HARD, backpressure: { softBytes: SOFT } } },
@@ -102,7 +102,7 @@ describe('snapshots under load', () => {
     expect(closed).not.toBe(errorPolicy('slow_consumer').close);
   });
 
-  it('unsubscribe cancels a running snapshot query and frees its slot for the next socket', async () => {
+  it('[P89] unsubscribe cancels a running snapshot query and frees its slot for the next socket', async () => {
     const gw = await h.start('load-cancel', {
       tuning: { snapshotScheduler: new SnapshotScheduler({ concurrency: 1 }) },
     });

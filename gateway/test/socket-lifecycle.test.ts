@@ -28,7 +28,7 @@ describe('the start and end of a socket', () => {
     await h?.close();
   });
 
-  it('answers an upgrade that completes while the gateway drains with 503 and retry-after, never a socket', async () => {
+  it('[P2] answers an upgrade that completes while the gateway drains with 503 and retry-after, never a socket', async () => {
     const gw = await h.start('life-drain');
     // A client that stopped reading keeps the drain going (until the gateway gives up on it).
     const stuck = await openRaw(gw.url);
@@ -67,7 +67,7 @@ describe('the start and end of a socket', () => {
     expect(JSON.parse(body)).toEqual({ error: 'draining' });
   });
 
-  it('terminates a socket that never completes the close handshake the gateway started', async () => {
+  it('[P44][P48] terminates a socket that never completes the close handshake the gateway started', async () => {
     // A short reaping interval, and a payload cap that makes the gateway close the socket.
     const gw = await h.start('life-reap', { reapIntervalMs: 200, maxPayloadBytes: 1024 });
     const s = await openRaw(gw.url);

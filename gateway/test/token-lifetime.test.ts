@@ -64,7 +64,7 @@ describe('token lifetime on open sockets', () => {
     await stack?.close();
   });
 
-  it('closes a socket with 4401 when its 3-second token expires, and not before', async () => {
+  it('[P45][P55] closes a socket with 4401 when its 3-second token expires, and not before', async () => {
     const token = await mintToken(secret, staff, 3);
     const exp = expOf(token);
     const s = await open(token);
@@ -78,7 +78,7 @@ describe('token lifetime on open sockets', () => {
     expect(closedAt).toBeGreaterThanOrEqual(exp * 1000);
   });
 
-  it('an auth frame with a fresh token for the same principal keeps the socket past the old exp', async () => {
+  it('[P10][P56] an auth frame with a fresh token for the same principal keeps the socket past the old exp', async () => {
     const first = await mintToken(secret, alice, 3);
     const s = await open(first);
     const fresh = await mintToken(secret, alice, 600);
@@ -94,7 +94,7 @@ describe('token lifetime on open sockets', () => {
     expect(s.ws.readyState).toBe(s.ws.OPEN);
   });
 
-  it('refuses a token for another principal with forbidden and 4403', async () => {
+  it('[P58] refuses a token for another principal with forbidden and 4403', async () => {
     const cases: [Principal, Principal][] = [
       [alice, { role: 'customer', customer: 'Bob' }],
       [alice, staff],
@@ -110,7 +110,7 @@ describe('token lifetime on open sockets', () => {
     }
   });
 
-  it('closes with unauthorized and 4401 on every bad token, and keeps the socket for a malformed frame', async () => {
+  it('[P57][P59] closes with unauthorized and 4401 on every bad token, and keeps the socket for a malformed frame', async () => {
     for (const [name, token] of Object.entries(await badTokens(secret))) {
       const s = await open(await mintToken(secret, staff, 600));
       s.send({ type: 'auth', token });
@@ -125,7 +125,7 @@ describe('token lifetime on open sockets', () => {
     await s.next(is('pong'));
   });
 
-  it('a client minting 3-second tokens stays on one socket across several expiries and misses nothing', async () => {
+  it('[P61] a client minting 3-second tokens stays on one socket across several expiries and misses nothing', async () => {
     let minted = 0;
     const c = clients.open([gw.url], () => {
       minted++;
@@ -153,7 +153,7 @@ describe('token lifetime on open sockets', () => {
     c.close();
   });
 
-  it('a client that could not refresh in time is closed with 4401, reconnects with a fresh token and resumes', async () => {
+  it('[P61] a client that could not refresh in time is closed with 4401, reconnects with a fresh token and resumes', async () => {
     let failing = false;
     const c = clients.open([gw.url], () => {
       if (failing) throw new Error('token issuer unavailable');

@@ -18,7 +18,7 @@ const get = (a: Hono, host: string, origin?: string) =>
   });
 
 describe('GET /dev/token', () => {
-  it('answers 403 to a Host that is not this machine: a page rebinding its name to 127.0.0.1', async () => {
+  it('[P64] answers 403 to a Host that is not this machine: a page rebinding its name to 127.0.0.1', async () => {
     const a = app([PAGE]);
     for (const host of [
       'evil.example:8080',
@@ -45,7 +45,7 @@ describe('GET /dev/token', () => {
       expect((await get(a, host)).status, host).toBe(200);
   });
 
-  it('answers 403 to an Origin that is not listed literally, even when ALLOWED_ORIGINS is *', async () => {
+  it('[P64] answers 403 to an Origin that is not listed literally, even when ALLOWED_ORIGINS is *', async () => {
     for (const allowed of [[PAGE], ['*'], ['*', PAGE]]) {
       const a = app(allowed);
       for (const origin of ['https://evil.example', 'null', `${PAGE}.evil.example`])

@@ -48,7 +48,7 @@ describe('scopedChangeFrame', () => {
     expect(scopedChangeFrame(f, 's', 'upsert', 'Alice')).toBe(f.frame('s', 'upsert'));
   });
 
-  it('hides the new owner of an order that leaves the view', () => {
+  it('[P54] hides the new owner of an order that leaves the view', () => {
     const f = fanout(order({ customerName: 'Bob', productName: 'secret', version: 2 }), order());
     const frame = parse(scopedChangeFrame(f, 's', 'remove', 'Alice').text);
     expect(frame).toMatchObject({ effect: 'remove', row: { id: 1, customerName: 'Alice', version: 2 } });
@@ -56,7 +56,7 @@ describe('scopedChangeFrame', () => {
     expect(JSON.stringify(frame)).not.toContain('secret');
   });
 
-  it('hides the previous owner of an order that enters the view', () => {
+  it('[P54] hides the previous owner of an order that enters the view', () => {
     const f = fanout(order({ version: 2 }), order({ customerName: 'Bob' }));
     const frame = parse(scopedChangeFrame(f, 's', 'upsert', 'Alice').text);
     expect(frame).toMatchObject({ effect: 'upsert', row: { customerName: 'Alice' }, before: null });

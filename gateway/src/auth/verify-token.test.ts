@@ -36,7 +36,7 @@ describe('verifyToken', () => {
     expect(result).toMatchObject({ ok: true, exp: now + 60 });
   });
 
-  it('refuses every bad token', async () => {
+  it('[P49] refuses every bad token', async () => {
     for (const [name, token] of Object.entries(await badTokens(secret))) {
       const result = await verifyToken(token, secret);
       expect(result.ok, name).toBe(false);
@@ -54,7 +54,7 @@ describe('verifyToken', () => {
     expect((await verifyToken(good, otherKey)).ok).toBe(false);
   });
 
-  it('forgives clock skew up to the leeway on exp, nbf and iat, and not beyond', async () => {
+  it('[P50] forgives clock skew up to the leeway on exp, nbf and iat, and not beyond', async () => {
     const at = (token: string, leewayS: number) =>
       verifyToken(token, secret, { nowS: now, leewayS }).then((r) => r.ok);
     const expired10s = await staff({ exp: now - 10 });

@@ -36,7 +36,7 @@ describe('Outbox', () => {
     expect(h.written).toEqual(['a', 'b']);
   });
 
-  it('keeps only the newest change per order above the soft limit, in stream order, and flushes on drain', () => {
+  it('[P91] keeps only the newest change per order above the soft limit, in stream order, and flushes on drain', () => {
     vi.useFakeTimers();
     const h = harness();
     h.setBuffered(50);
@@ -55,7 +55,7 @@ describe('Outbox', () => {
     expect(h.written.at(-1)).toBe('x');
   });
 
-  it('holds later frames behind held ones so nothing overtakes', () => {
+  it('[P92] holds later frames behind held ones so nothing overtakes', () => {
     vi.useFakeTimers();
     const h = harness();
     h.setBuffered(50);
@@ -82,7 +82,7 @@ describe('Outbox', () => {
     expect(h.written).toEqual(['a', 'b']);
   });
 
-  it('overflows past the hard limit or the held-frame cap, and drops what it held', () => {
+  it('[P93] overflows past the hard limit or the held-frame cap, and drops what it held', () => {
     const bytes = harness();
     bytes.setBuffered(95);
     bytes.outbox.send(f('0123456789'), 's', 1);

@@ -98,7 +98,7 @@ describe('a delete whose before image holds only the key', () => {
     ]);
   });
 
-  it('reaches filtered and unfiltered subscriptions that hold the row, and no other', () => {
+  it('[P100] reaches filtered and unfiltered subscriptions that hold the row, and no other', () => {
     const paid = subscribed({ status: ['paid'] }, [order(1, 3)]);
     const all = subscribed({}, [order(1, 3), order(2, 1)]);
     const bob = subscribed({}, [order(5, 1, { customerName: 'Bob' })], 'Bob');
@@ -134,7 +134,7 @@ describe('a before-less remove for a subscription with many rows', () => {
     expect(changes()).toMatchObject([{ effect: 'remove', row: { id: 100, customerName: 'Bob' } }]);
   });
 
-  it('past the tracking cap, resets the subscription instead of guessing', () => {
+  it('[P83] past the tracking cap, resets the subscription instead of guessing', () => {
     const { sub, changes } = subscribed({}, [], 'Bob');
     for (let id = 1; id <= sub.held.cap + 1; id++) sub.held.add(id, 1);
     sub.offer(keyOnlyDelete('2-0', 1_000_000));
@@ -152,7 +152,7 @@ describe('a subscription resumed from a cursor', () => {
     return harness;
   };
 
-  it('resets at a before-less remove it cannot place, and sends nothing for it', () => {
+  it('[P101] resets at a before-less remove it cannot place, and sends nothing for it', () => {
     const { sub, changes } = resumed('Bob');
     sub.offer(keyOnlyDelete('2-0', 1));
     expect(changes()).toEqual([]);

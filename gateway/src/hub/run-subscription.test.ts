@@ -75,7 +75,7 @@ describe('runSubscription', () => {
     expect(sent.at(-1)).toMatchObject({ type: 'live', sub: 's1' });
   });
 
-  it('refuses a subscription whose snapshot holds more rows than the cap, before sending the row that does not fit', async () => {
+  it('[P82] refuses a subscription whose snapshot holds more rows than the cap, before sending the row that does not fit', async () => {
     const { sub, sent, deps, snapshotRows } = load(KNOWN_VERSIONS_CAP + 1);
     await expect(runSubscription(sub, { snapshot: true }, deps)).rejects.toMatchObject({
       code: 'too_large',

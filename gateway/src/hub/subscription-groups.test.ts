@@ -55,7 +55,7 @@ function harness() {
 }
 
 describe('Subscription with shard groups', () => {
-  it('keeps one position per group and sends its whole vector as each change cursor', () => {
+  it('[P32] keeps one position per group and sends its whole vector as each change cursor', () => {
     const { sub, changes } = harness();
     expect(sub.cursor).toBe(formatCursorVector(EPOCHS.map((epoch) => ({ epoch, id: '5-0' }))));
     sub.deliver(change(1, '9-0', order(1, 2)));

@@ -28,7 +28,7 @@ describe('ConnectionCaps', () => {
     expect(typeof caps.acquire('10.0.0.2', alice)).toBe('object');
   });
 
-  it('counts staff per token subject, under a larger ceiling shared by all staff', () => {
+  it('[P78] counts staff per token subject, under a larger ceiling shared by all staff', () => {
     const caps = new ConnectionCaps({ perAddress: 100, perPrincipal: 2, staffTotal: 5 });
     const ann = { role: 'staff', sub: 'ann' } as const;
     const leases = [caps.acquire('10.0.0.1', ann), caps.acquire('10.0.0.2', ann)];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RateLimiter } from './rate-limit.ts';
 
 describe('RateLimiter', () => {
-  it('allows a burst, then refills at the sustained rate', () => {
+  it('[P73] allows a burst, then refills at the sustained rate', () => {
     let now = 0;
     const limiter = new RateLimiter({ burst: 3, perSecond: 10, closeAfter: 5 }, () => now);
     expect([limiter.take(), limiter.take(), limiter.take(), limiter.take()]).toEqual([
@@ -16,7 +16,7 @@ describe('RateLimiter', () => {
     expect(limiter.take()).toBe('refuse');
   });
 
-  it('closes after sustained abuse, even when some messages get through', () => {
+  it('[P74] closes after sustained abuse, even when some messages get through', () => {
     let now = 0;
     const limiter = new RateLimiter({ burst: 4, perSecond: 10, closeAfter: 3 }, () => now);
     for (let i = 0; i < 4; i++) expect(limiter.take()).toBe('allow');

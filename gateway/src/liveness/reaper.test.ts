@@ -27,7 +27,7 @@ afterEach(() => {
 });
 
 describe('reaper', () => {
-  it('pings every socket once per interval, a tenth of them per tick, and ends the silent ones', () => {
+  it('[P48] pings every socket once per interval, a tenth of them per tick, and ends the silent ones', () => {
     vi.useFakeTimers();
     const sockets = Array.from({ length: 100 }, fakeSocket);
     const clients = new Set(sockets as unknown as WebSocket[]);

@@ -22,7 +22,7 @@ function gate(started: string[]) {
 }
 
 describe('SnapshotScheduler', () => {
-  it('grants query slots round-robin across sockets, FIFO within one', async () => {
+  it('[P79] grants query slots round-robin across sockets, FIFO within one', async () => {
     const scheduler = new SnapshotScheduler({ concurrency: 1 });
     const started: string[] = [];
     const { run, finish } = gate(started);
@@ -62,7 +62,7 @@ describe('SnapshotScheduler', () => {
     expect(scheduler.queued).toBe(0);
   });
 
-  it('lets a socket load at most perSocket snapshots, the rest in order, aborted ones skipped', async () => {
+  it('[P80] lets a socket load at most perSocket snapshots, the rest in order, aborted ones skipped', async () => {
     const scheduler = new SnapshotScheduler({ perSocket: 2 });
     const socket = {};
     const never = new AbortController().signal;
