@@ -29,7 +29,7 @@ describe('authentication and origin checks before the upgrade', () => {
     await h?.close();
   });
 
-  it('refuses every bad token with 401, by query and by header, and opens no socket', async () => {
+  it('[P2][P49] refuses every bad token with 401, by query and by header, and opens no socket', async () => {
     const cases = { ...(await badTokens(secret)), 'missing token': '' };
     for (const [name, token] of Object.entries(cases)) {
       const byQuery = await tryUpgrade(
@@ -43,6 +43,20 @@ describe('authentication and origin checks before the upgrade', () => {
     expect(gw.hub.connections.size).toBe(0);
   });
 
+  it('[P3] answers a refused upgrade with a JSON error body, and a 401 with WWW-Authenticate', async () => {
+    const missing = await tryUpgrade(gw.url);
+    if ('ws' in missing) throw new Error('opened without a token');
+    expect(missing.status).toBe(401);
+    expect(missing.headers['www-authenticate']).toMatch(/^Bearer\b/);
+    expect(missing.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(missing.body)).toEqual({ error: expect.any(String) });
+    const foreign = await tryUpgrade(gw.url, { origin: 'https://evil.example' });
+    if ('ws' in foreign) throw new Error('opened for a foreign origin');
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(foreign.body)).toEqual({ error: expect.any(String) });
+  });
+
   it('admits good tokens by query and by Bearer header', async () => {
     const token = await mintToken(secret, { role: 'staff' });
     const a = await tryUpgrade(`${gw.url}?token=${token}`);
@@ -51,7 +65,7 @@ describe('authentication and origin checks before the upgrade', () => {
     for (const o of [a, b]) if ('ws' in o) o.ws.close();
   });
 
-  it('refuses a foreign Origin with 403 and admits the allowed one and clients without Origin', async () => {
+  it('[P52] refuses a foreign Origin with 403 and admits the allowed one and clients without Origin', async () => {
     const token = await mintToken(secret, { role: 'staff' });
     const url = `${gw.url}?token=${token}`;
     expect((await tryUpgrade(url, { origin: 'https://evil.example' })).status).toBe(403);
@@ -79,7 +93,7 @@ describe('authentication and origin checks before the upgrade', () => {
     expect((await fetch(`http://127.0.0.1:${prod.port}/dev/token`)).status).toBe(404);
   });
 
-  it('refuses a customer subscribing to another customer with forbidden, and sends no data', async () => {
+  it('[P41][P53] refuses a customer subscribing to another customer with forbidden, and sends no data', async () => {
     const worker = createFakeWorker(h.redis, h.keys, h.db.sql);
     await worker.insert('Alice');
     await worker.insert('Bob');
@@ -98,7 +112,7 @@ describe('authentication and origin checks before the upgrade', () => {
     s.close();
   });
 
-  it('refuses upgrades beyond the connection limit with 503', async () => {
+  it('[P75] refuses upgrades beyond the connection limit with 503', async () => {
     await until(() => gw.hub.connections.size === 0, 'earlier sockets to close');
     const token = await mintToken(secret, { role: 'staff' });
     const open: UpgradeOutcome[] = [];

@@ -35,7 +35,7 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     await stack?.close();
   });
 
-  it('snapshot + live: subscribers joining under continuous writes converge, versions strictly increasing', async () => {
+  it('[P35] snapshot + live: subscribers joining under continuous writes converge, versions strictly increasing', async () => {
     const traffic = startTraffic(stack.writer, { concurrency: 2, pauseMs: 5 });
     const joined = [];
     for (let i = 0; i < 6; i++) {
@@ -52,7 +52,7 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     }
   });
 
-  it('filter moves give upsert and remove; other subscribers are unaffected', async () => {
+  it('[P36][P11] filter moves give upsert and remove; other subscribers are unaffected', async () => {
     const c = client([a.url]);
     const pending = c.subscribe({ status: ['pending'], customer: 'Zoe' });
     const paid = c.subscribe({ status: ['paid'], customer: 'Zoe' });
@@ -62,6 +62,8 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     pending.on('change', ({ change }) => effects.push(`pending:${change.op}:${change.effect}`));
     paid.on('change', ({ change }) => effects.push(`paid:${change.op}:${change.effect}`));
     other.on('change', ({ change }) => effects.push(`other:${change.effect}`));
+    const seen: { row: { createdAt: string; updatedAt: string }; committedAt: number }[] = [];
+    for (const sub of [pending, paid]) sub.on('change', ({ change }) => seen.push(change));
     const order = await stack.writer.insert('Zoe', 'pending');
     await stack.writer.update(order.id, { status: 'paid' });
     await stack.writer.update(order.id, { status: 'pending' });
@@ -83,9 +85,20 @@ describe('end to end through Debezium, Kafka and the worker', () => {
       'paid:update:remove',
       'pending:update:remove',
     ]);
+    // Through Debezium and the worker, as from the snapshot: ISO timestamps in UTC with
+    // milliseconds, and the commit time in whole milliseconds.
+    const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+    expect(seen).toHaveLength(6);
+    for (const change of seen) {
+      expect([change.row.createdAt, change.row.updatedAt]).toEqual([
+        expect.stringMatching(iso),
+        expect.stringMatching(iso),
+      ]);
+      expect(Number.isInteger(change.committedAt)).toBe(true);
+    }
   });
 
-  it('reconnecting to the same and to the other gateway resumes without a snapshot', async () => {
+  it('[P1] reconnecting to the same and to the other gateway resumes without a snapshot', async () => {
     const same = client([a.url]);
     const other = client([a.url, b.url]);
     const recs = [same, other].map((c) => filters.map((f) => recordSubscription(c.subscribe(f))));
@@ -105,7 +118,7 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     expectClean(recs.flat(), { snapshots: 1, recovered: 1 });
   });
 
-  it('with history trimmed past its cursor, a client gets reset and a snapshot and converges', async () => {
+  it('[P18][P19] with history trimmed past its cursor, a client gets reset and a snapshot and converges', async () => {
     const c = client([b.url]);
     const sub = c.subscribe({ customer: 'Bob' });
     const rec = recordSubscription(sub);

@@ -20,7 +20,7 @@ describe('limits and liveness', () => {
     await h?.close();
   });
 
-  it('answers a long frame with too_large and stays usable; closes 1009 past the payload cap', async () => {
+  it('[P65][P66] answers a long frame with too_large and stays usable; closes 1009 past the payload cap', async () => {
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
     s.sendText(JSON.stringify({ type: 'ping', pad: 'x'.repeat(limits.frameLength) }));
@@ -31,9 +31,11 @@ describe('limits and liveness', () => {
     expect((await s.waitClose()).code).toBe(errorPolicy('too_large').close);
   });
 
-  it('caps subscriptions per socket and filter sizes', async () => {
+  it('[P5][P67][P69][P70][P72] caps subscriptions per socket and filter sizes', async () => {
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
+    // The sizes below are the code's; these are the numbers PROTOCOL.md promises.
+    expect([limits.filterIds, limits.customerLength, limits.subIdLength]).toEqual([1000, 200, 64]);
     for (let i = 0; i < 32; i++) s.send({ type: 'subscribe', sub: `s${i}`, filter: { ids: [1] } });
     await until(() => s.frames.filter((f) => f.type === 'live').length === 32, 'all 32 subscriptions live');
     s.send({ type: 'subscribe', sub: 'one-too-many' });
@@ -52,7 +54,7 @@ describe('limits and liveness', () => {
     s.close();
   });
 
-  it('rate-limits a flooding socket with rate_limited, then closes it with 4429', async () => {
+  it('[P73][P74] rate-limits a flooding socket with rate_limited, then closes it with 4429', async () => {
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
     // One TCP write: the gateway reads the whole flood at once, so how fast this machine
@@ -73,7 +75,7 @@ describe('limits and liveness', () => {
     expect(answers.length).toBeLessThanOrEqual(400);
   });
 
-  it('answers binary frames with bad_request and closes invalid UTF-8 text with 1007', async () => {
+  it('[P39] answers binary frames with bad_request and closes invalid UTF-8 text with 1007', async () => {
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
     s.ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]), { binary: true });
@@ -84,7 +86,7 @@ describe('limits and liveness', () => {
     expect((await s.waitClose()).code).toBe(1007);
   });
 
-  it('reaps a socket that stops answering pings', async () => {
+  it('[P44][P48] reaps a socket that stops answering pings', async () => {
     await until(() => gw.hub.connections.size === 0, 'earlier sockets to go');
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));

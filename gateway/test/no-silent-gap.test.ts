@@ -80,7 +80,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
     return frame.cursor;
   };
 
-  it('puts the epoch in every cursor it hands out', async () => {
+  it('[P29] puts the epoch in every cursor it hands out', async () => {
     const epoch = await h.redis.get(h.keys.epoch);
     expect(epoch).not.toBeNull();
     const s = await subscribe('e');
@@ -95,7 +95,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
     await converged(s, 'e');
   });
 
-  it('answers a cursor from before epochs with reset and a snapshot', async () => {
+  it('[P31] answers a cursor from before epochs with reset and a snapshot', async () => {
     const [entry] = (await h.redis.xRevRange(h.keys.history, '+', '-', { COUNT: 1 })) ?? [];
     if (entry === undefined) throw new Error('empty history');
     const s = await open();
@@ -107,7 +107,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
     expect(view.snapshots).toBe(1);
   });
 
-  it('fills a hole in its own stream from history: the missed changes arrive once, in order, without reset', async () => {
+  it('[P27] fills a hole in its own stream from history: the missed changes arrive once, in order, without reset', async () => {
     const all = await subscribe('all');
     const alice = await subscribe('alice', { customer: 'Alice' });
     const target = await worker.insert('Alice');
@@ -134,7 +134,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
     expect(metrics).toMatch(/gateway_stream_breaks_total\{kind="predecessor"\} [1-9]/);
   });
 
-  it('after a heartbeat lapse (the worker may have skipped it) fills the hole from history', async () => {
+  it('[P27] after a heartbeat lapse (the worker may have skipped it) fills the hole from history', async () => {
     // A TTL barely above the heartbeat interval makes every heartbeat look like the end of a lapse.
     const lapsing = await h.start('gap-lapse', { heartbeatIntervalMs: 300, gatewayTtlMs: 400 });
     const s = await openRaw(lapsing.url);
@@ -152,7 +152,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
     await lapsing.shutdown();
   });
 
-  it('resets when history no longer reaches back to fill a hole', async () => {
+  it('[P22][P37] resets when history no longer reaches back to fill a hole', async () => {
     const s = await subscribe('trim');
     const row = await worker.insert('Erin');
     await s.next(is('change', 'trim'));
@@ -166,7 +166,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
     expect(view.rows.get(row.id)?.status).toBe('delivered');
   });
 
-  it('resets every subscription at a reset marker, live and on replay', async () => {
+  it('[P24] resets every subscription at a reset marker, live and on replay', async () => {
     const all = await subscribe('m-all');
     const pending = await subscribe('m-pending', { status: ['pending'] });
     const before = lastCursor(all, 'm-all');
@@ -189,6 +189,19 @@ describe('no silent gap between history, gateway streams and clients', () => {
     expect(backView.rows.has(after.id)).toBe(true);
     await converged(all, 'm-all');
     await converged(pending, 'm-pending', { status: ['pending'] });
+  });
+
+  it('[P23] resets every subscription at a resnapshot marker, and the new snapshot shows deletes no change carried', async () => {
+    const kept = await worker.insert('Gina');
+    const gone = await worker.insert('Gina');
+    const s = await subscribe('rs-all');
+    // Deleted behind the capture's back: only a new snapshot can tell the client.
+    await h.db.sql`delete from orders where id = ${gone.id}`;
+    await writer.marker('resnapshot');
+    expect(await s.next(is('reset', 'rs-all'))).toMatchObject({ reason: 'resnapshot' });
+    const view = await converged(s, 'rs-all');
+    expect(view.resets).toEqual(['resnapshot']);
+    expect([view.rows.has(kept.id), view.rows.has(gone.id)]).toEqual([true, false]);
   });
 
   it('judges an update without a before image by its row, and tells only subscribers that may hold it', async () => {
@@ -219,7 +232,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
     await converged(paid, 'b-paid', { status: ['paid'] });
   });
 
-  it('resets a client that comes back with its cursor after the namespace lost its data', async () => {
+  it('[P21][P29] resets a client that comes back with its cursor after the namespace lost its data', async () => {
     const s = await subscribe('away');
     const kept = await worker.insert('Gina');
     await s.next(is('change', 'away'));
@@ -242,7 +255,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
     expect(await h.redis.get(h.keys.epoch)).not.toBe(cursor.slice(0, cursor.lastIndexOf('.')));
   });
 
-  it('resets connected clients when the namespace loses its data, and they end equal to the database', async () => {
+  it('[P21][P30][P37] resets connected clients when the namespace loses its data, and they end equal to the database', async () => {
     const filters: [string, FilterInput][] = [
       ['d-all', {}],
       ['d-pending', { status: ['pending'] }],

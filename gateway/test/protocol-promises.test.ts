@@ -1,6 +1,8 @@
 import type { ServerFrame } from '@orders/contract';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorize, mintToken } from '../src/auth/index.ts';
+import { createLogger } from '../src/logger.ts';
 import type { RunningGateway } from '../src/node-server.ts';
 import { CheckedWebSocket } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
@@ -40,7 +42,7 @@ describe('documented promises of the wire protocol', () => {
     await h?.close();
   });
 
-  it('refuses a frame nesting deeper than 8 levels before parsing it, even one that would parse as valid', async () => {
+  it('[P68] refuses a frame nesting deeper than 8 levels before parsing it, even one that would parse as valid', async () => {
     const s = await open(gw.url);
     // A ping ignores unknown fields, so only the depth check refuses this one.
     s.sendText(`{"type":"ping","x":${'['.repeat(8)}${']'.repeat(8)}}`);
@@ -50,7 +52,7 @@ describe('documented promises of the wire protocol', () => {
     expect(s.frames.filter((f) => f.type === 'error')).toHaveLength(1);
   });
 
-  it('takes up to 10 filter.status entries and refuses 11', async () => {
+  it('[P71] takes up to 10 filter.status entries and refuses 11', async () => {
     const s = await open(gw.url);
     const eleven = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'];
     s.send({ type: 'subscribe', sub: 'many', filter: { status: [...eleven, ...eleven, 'paid'] } });
@@ -59,7 +61,7 @@ describe('documented promises of the wire protocol', () => {
     await s.next(is('live', 'ten'));
   });
 
-  it('answers a filter that matches nothing with one empty snapshot frame', async () => {
+  it('[P8] answers a filter that matches nothing with one empty snapshot frame', async () => {
     const s = await open(gw.url);
     s.send({ type: 'subscribe', sub: 'none', filter: { customer: 'Nobody-at-all' } });
     await s.next(is('live', 'none'));
@@ -68,7 +70,7 @@ describe('documented promises of the wire protocol', () => {
     expect(snapshots[0]).toMatchObject({ rows: [], done: true });
   });
 
-  it('sends more rows than the chunk size as several chunks with one cursor, ordered by id, each row once', async () => {
+  it('[P8] sends more rows than the chunk size as several chunks with one cursor, ordered by id, each row once', async () => {
     await h.db.sql`
       insert into orders (customer_name, product_name, status)
       select 'Chunky', 'widget', 'pending' from generate_series(1, 180)`;
@@ -84,7 +86,69 @@ describe('documented promises of the wire protocol', () => {
     await s.next(is('live', 'big'));
   });
 
-  it('resets a cursor newer than anything history held with cursor_unknown, then serves a snapshot', async () => {
+  it('[P8] chunks a snapshot at 500 rows unless told otherwise', async () => {
+    const plain = await h.start('promise-default-chunk');
+    await h.db.sql`
+      insert into orders (customer_name, product_name, status)
+      select 'Default', 'widget', 'pending' from generate_series(1, 501)`;
+    const s = await open(plain.url);
+    s.send({ type: 'subscribe', sub: 'default', filter: { customer: 'Default' } });
+    const chunks = await snapshotChunks(s, 'default');
+    expect(chunks.map((c) => c.rows.length)).toEqual([500, 1]);
+    await s.next(is('live', 'default'));
+  });
+
+  it('[P11] sends orders with every field, ISO timestamps in UTC with milliseconds', async () => {
+    const s = await open(gw.url);
+    await h.db.sql`
+      insert into orders (customer_name, product_name, status) values ('Shape', 'gizmo', 'paid')`;
+    s.send({ type: 'subscribe', sub: 'shape', filter: { customer: 'Shape' } });
+    const [chunk] = await snapshotChunks(s, 'shape');
+    const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+    expect(chunk?.rows).toEqual([
+      {
+        id: expect.any(Number),
+        customerName: 'Shape',
+        productName: 'gizmo',
+        status: 'paid',
+        version: 1,
+        createdAt: expect.stringMatching(iso),
+        updatedAt: expect.stringMatching(iso),
+      },
+    ]);
+  });
+
+  it('[P60] answers auth with bad_request on a gateway without authentication, and keeps serving the socket', async () => {
+    const s = await open(gw.url);
+    s.send({ type: 'auth', token: await mintToken(secret, { role: 'staff' }) });
+    expect(await s.next(is('error'))).toMatchObject({ code: 'bad_request' });
+    s.send({ type: 'ping' });
+    await s.next(is('pong'));
+  });
+
+  it('[P42] answers a subscription that fails on the gateway side with internal, and keeps serving the socket', async () => {
+    // A read pool for a database that does not exist: every snapshot query fails.
+    const broken = postgres(`${h.db.readerUrl.replace(/\/[^/?]*(\?|$)/, '/no_such_database$1')}`, {
+      max: 1,
+      onnotice: () => {},
+    });
+    try {
+      const failing = await h.start('promise-broken-db', {
+        sql: broken,
+        logger: createLogger('promise-broken-db', 'silent'),
+      });
+      const s = await open(failing.url);
+      s.send({ type: 'subscribe', sub: 'doomed' });
+      expect(await s.next(is('error', 'doomed'))).toMatchObject({ code: 'internal', sub: 'doomed' });
+      s.send({ type: 'ping' });
+      await s.next(is('pong'));
+      await failing.shutdown();
+    } finally {
+      await broken.end({ timeout: 1 });
+    }
+  });
+
+  it('[P20] resets a cursor newer than anything history held with cursor_unknown, then serves a snapshot', async () => {
     await worker.insert('Future');
     const epoch = await h.redis.get(h.keys.epoch);
     if (epoch === null) throw new Error('no epoch');
@@ -101,7 +165,7 @@ describe('documented promises of the wire protocol', () => {
     expect((await s.next(is('live', 'f'))).recovered).toBe(false);
   });
 
-  it('serves frames a client sends before welcome arrives', async () => {
+  it('[P4] serves frames a client sends before welcome arrives', async () => {
     const ws = new CheckedWebSocket(gw.url);
     const frames: ServerFrame[] = [];
     ws.on('message', (data) => frames.push(JSON.parse(String(data)) as ServerFrame));
@@ -121,7 +185,7 @@ describe('documented promises of the wire protocol', () => {
     }
   });
 
-  it('answers 503 with retry-after when the gateway is full', async () => {
+  it('[P75] answers 503 with retry-after when the gateway is full', async () => {
     const full = await h.start('promise-full', { tuning: { maxConnections: 1 } });
     await open(full.url);
     const refused = await tryUpgrade(full.url);
@@ -131,7 +195,7 @@ describe('documented promises of the wire protocol', () => {
     expect(JSON.parse(refused.body)).toHaveProperty('error');
   });
 
-  it('takes the query token over the Authorization header', async () => {
+  it('[P51] takes the query token over the Authorization header', async () => {
     const alice = await mintToken(secret, { role: 'customer', customer: 'Alice' });
     const staff = await mintToken(secret, { role: 'staff' });
     // A bad header does not matter when the query carries a good token, and the other way round.
