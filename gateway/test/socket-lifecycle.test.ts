@@ -28,6 +28,48 @@ describe('the start and end of a socket', () => {
     await h?.close();
   });
 
+  it('[P97] answers /readyz with 503 not ready while the gateway drains', async () => {
+    const gw = await h.start('life-drain-ready');
+    // A client that stopped reading keeps the drain going (until the gateway gives up on it).
+    const stuck = await openRaw(gw.url);
+    await stuck.next(is('welcome'));
+    socketOf(stuck.ws).pause();
+
+    const tcp = connect(gw.port, '127.0.0.1');
+    let answer = '';
+    tcp.setEncoding('utf8');
+    tcp.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('connect', resolve);
+      tcp.once('error', reject);
+    });
+    // The probe is in flight (headers begun), so closing the listener does not drop it.
+    tcp.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    // Ready before the drain: what the probe gets after it is the drain's doing.
+    await until(
+      async () => (await fetch(`http://127.0.0.1:${gw.port}/readyz`)).ok,
+      'the gateway to be ready',
+    );
+    const stopping = gw.shutdown();
+    tcp.write('\r\n');
+    try {
+      await until(
+        () => answer.includes('\r\n\r\n') && answer.endsWith('ready'),
+        'an answer to the probe',
+        15_000,
+      );
+    } finally {
+      tcp.destroy();
+      stuck.ws.terminate();
+      await stopping;
+    }
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 503 /);
+    expect(body).toBe('not ready');
+  });
+
   it('[P2] answers an upgrade that completes while the gateway drains with 503 and retry-after, never a socket', async () => {
     const gw = await h.start('life-drain');
     // A client that stopped reading keeps the drain going (until the gateway gives up on it).
