@@ -222,6 +222,16 @@ describe('runSubscription: replay from a cursor', () => {
     expect(pages).toBeLessThanOrEqual(5);
   });
 
+  it('bounds the replay of a live subscription refilling a hole in its stream the same way, with stream_gap', async () => {
+    const deps = depsWith(historyOf(1_000), new SnapshotScheduler({ replayMaxEntries: 25 }));
+    const { conn, sent } = socket('c1');
+    const sub = resumed(conn, 's1');
+    sub.gap = true;
+    await runSubscription(sub, { snapshot: false }, deps);
+    expect(sent.find((f) => f.type === 'reset')).toMatchObject({ sub: 's1', reason: 'stream_gap' });
+    expect(sent.at(-1)).toMatchObject({ type: 'live', recovered: false });
+  });
+
   it('does not bound the replay that follows the subscription’s own snapshot', async () => {
     // Every entry in history arrived while the snapshot was read: the head was read before it.
     const history = { ...historyOf(100), heads: async () => [{ epoch: 'e1', id: '0-0' }] };
