@@ -85,7 +85,7 @@ describe('replay from a cursor is scheduled and bounded', () => {
     expect(view.snapshots).toBe(0);
   });
 
-  it(`answers a cursor more than ${REPLAY_MAX} entries behind with cursor_expired and a snapshot`, async () => {
+  it(`[P19] answers a cursor more than ${REPLAY_MAX} entries behind with cursor_expired and a snapshot`, async () => {
     const gw = await h.start('bound-past', {
       tuning: {
         replayPage: REPLAY_PAGE,
@@ -111,7 +111,7 @@ describe('replay from a cursor is scheduled and bounded', () => {
     expect(view.snapshots).toBe(1);
   });
 
-  it("reads replay pages in the gateway's snapshot query slots: a resume waits while a snapshot holds the only one", async () => {
+  it("[P79] reads replay pages in the gateway's snapshot query slots: a resume waits while a snapshot holds the only one", async () => {
     const scheduler = new SnapshotScheduler({ concurrency: 1 });
     const gw = await h.start('bound-global', { tuning: { snapshotScheduler: scheduler } });
     const cursor = await cursorNow(gw.url);
@@ -135,7 +135,7 @@ describe('replay from a cursor is scheduled and bounded', () => {
     }
   });
 
-  it('counts a replay among the socket’s loading subscriptions: a resume waits behind its socket’s snapshot', async () => {
+  it('[P80] counts a replay among the socket’s loading subscriptions: a resume waits behind its socket’s snapshot', async () => {
     const scheduler = new SnapshotScheduler({ perSocket: 1 });
     const gw = await h.start('bound-socket', { tuning: { snapshotScheduler: scheduler } });
     const cursor = await cursorNow(gw.url);

@@ -158,7 +158,7 @@ function resumed(conn: Connection, id: string, at = '1-0'): Subscription {
 }
 
 describe('runSubscription: replay from a cursor', () => {
-  it('reads history pages in the scheduler’s gateway-wide slots, as snapshot pages do', async () => {
+  it('[P79] reads history pages in the scheduler’s gateway-wide slots, as snapshot pages do', async () => {
     let reading = 0;
     let most = 0;
     const history = historyOf(30, async () => {
@@ -174,7 +174,7 @@ describe('runSubscription: replay from a cursor', () => {
     expect(most).toBe(1);
   });
 
-  it('counts a replay against the socket’s loads, as a snapshot is counted', async () => {
+  it('[P80] counts a replay against the socket’s loads, as a snapshot is counted', async () => {
     let reading = 0;
     let most = 0;
     const history = historyOf(30, async () => {
@@ -203,7 +203,7 @@ describe('runSubscription: replay from a cursor', () => {
     expect(sent.at(-1)).toMatchObject({ type: 'live', recovered: true });
   });
 
-  it('answers a cursor more than replayMaxEntries behind with cursor_expired and a snapshot, without replaying all of it', async () => {
+  it('[P19] answers a cursor more than replayMaxEntries behind with cursor_expired and a snapshot, without replaying all of it', async () => {
     let pages = 0;
     const deps = depsWith(
       historyOf(1_000, async () => {
