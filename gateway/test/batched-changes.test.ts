@@ -124,4 +124,43 @@ describe('batched change frames (protocol extension `changes`)', () => {
       .map((f) => (f.type === 'changes' ? `changes×${f.changes.length}` : f.type));
     expect(kinds).toEqual(['changes×3', 'pong', 'changes×3']);
   });
+
+  it('[P12] cuts a large stream read into `changes` messages of at most about 64 KiB each', async () => {
+    const s = await open(true);
+    s.send({ type: 'subscribe', sub: 'big' });
+    await s.next(is('live', 'big'));
+    // Long product names make one read's 400 changes about 250 KB of frames.
+    const rows = await h.db.sql<OrderRecord[]>`
+      insert into orders (customer_name, product_name, status)
+      select 'Batch', 'wide ' || n || ' ' || repeat('x', 400), 'pending' from generate_series(1, 400) as n
+      returning *`;
+    const orders = rows.map(toOrder).sort((a, b) => a.id - b.id);
+    await forwarder.forward(
+      'batch',
+      0,
+      String(offset + orders.length),
+      orders.map((row) => {
+        offset++;
+        return {
+          op: 'insert' as const,
+          row,
+          before: null,
+          committedAt: Date.now(),
+          lsn: String(offset),
+          kafka: { topic: 'batch', partition: 0, offset: String(offset), timestamp: Date.now() },
+        };
+      }),
+    );
+    await until(() => changesOf(s.frames, 'big').length >= orders.length, 'all 400 wide inserts');
+    const batches = s.frames.flatMap((f, i) => (f.type === 'changes' ? [s.lengths[i] ?? 0] : []));
+    const largestChange = Math.max(
+      ...s.frames.flatMap((f) =>
+        f.type === 'changes' ? f.changes.map((c) => JSON.stringify(c).length) : [],
+      ),
+    );
+    // Several messages, none past 64 KiB by more than the one change that crossed the line.
+    expect(batches.length).toBeGreaterThan(2);
+    for (const length of batches) expect(length).toBeLessThanOrEqual(64 * 1024 + largestChange + 64);
+    expect(changesOf(s.frames, 'big').map((f) => f.row.id)).toEqual(orders.map((o) => o.id));
+  });
 });

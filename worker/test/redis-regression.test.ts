@@ -39,7 +39,7 @@ async function savePoint(redis: TestRedis, ns: string): Promise<{ restore(): Pro
   };
 }
 
-describe('worker: Redis that went back in time', () => {
+describe('worker: Redis that went back in time [P26]', () => {
   const env = createWorkerSuite('regress', { partitions: 1, gatewayTtlMs: 60_000, gateways: ['gw-a'] });
   const { suite } = env;
   const { keys } = suite;

@@ -6,6 +6,8 @@ import { assertAllClean, CheckedWebSocket } from './checked-socket.ts';
 /** A bare protocol client for asserting exact frames; every frame also passes the conformance checker. */
 export interface RawSocket {
   frames: ServerFrame[];
+  /** The length in characters of each message as it came, by index into `frames`. */
+  lengths: number[];
   ws: WebSocket;
   send(frame: unknown): void;
   sendText(text: string): void;
@@ -18,10 +20,13 @@ export interface RawSocket {
 export async function openRaw(url: string): Promise<RawSocket> {
   const ws = new CheckedWebSocket(url);
   const frames: ServerFrame[] = [];
+  const lengths: number[] = [];
   const listeners = new Set<() => void>();
   let closed: { code: number; reason: string } | undefined;
   ws.on('message', (data) => {
-    frames.push(JSON.parse(String(data)) as ServerFrame);
+    const text = String(data);
+    lengths.push(text.length);
+    frames.push(JSON.parse(text) as ServerFrame);
     for (const l of listeners) l();
   });
   ws.on('close', (code, reason) => {
@@ -61,6 +66,7 @@ export async function openRaw(url: string): Promise<RawSocket> {
     });
   return {
     frames,
+    lengths,
     ws,
     send: (frame) => ws.send(JSON.stringify(frame)),
     sendText: (text) => ws.send(text),
