@@ -410,4 +410,41 @@ describe('OrdersClient', () => {
       client.close();
     }
   });
+
+  it('[P47] pings every heartbeat interval and, after two silent intervals, drops the socket and reconnects', async () => {
+    vi.useFakeTimers();
+    try {
+      FakeSocket.all = [];
+      const client = new OrdersClient({
+        urls: ['ws://a/ws', 'ws://b/ws'],
+        WebSocket: FakeSocket,
+        minBackoffMs: 1,
+        maxBackoffMs: 2,
+        autoConnect: false,
+      });
+      client.connect();
+      const first = last();
+      first.readyState = 1;
+      first.deliver({ type: 'welcome', gateway: 'a', protocol: 1, heartbeatMs: 1_000 });
+      const pings = () => first.sent.filter((f) => (f as { type: string }).type === 'ping').length;
+
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(pings()).toBe(1);
+      // An answer keeps it alive: no reconnect however long, as long as something arrives.
+      for (let i = 0; i < 5; i++) {
+        first.deliver({ type: 'pong' });
+        await vi.advanceTimersByTimeAsync(1_000);
+      }
+      expect(FakeSocket.all).toHaveLength(1);
+      expect(pings()).toBe(6);
+
+      // Then silence: after two intervals (plus the slack) it gives the socket up and opens another.
+      await vi.advanceTimersByTimeAsync(4_000);
+      expect(first.readyState).toBe(3);
+      expect(FakeSocket.all.length).toBeGreaterThan(1);
+      client.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
