@@ -17,7 +17,7 @@ export class HeldRows {
   #known = true;
 
   constructor(
-    /** Rows tracked at most; as many as a snapshot may send. @default 100_000 */
+    /** Rows tracked at most; as many as a snapshot may send. @default 1_000_000 */
     readonly cap = KNOWN_VERSIONS_CAP,
   ) {}
 

@@ -39,7 +39,7 @@ describe('KnownVersions', () => {
   });
 
   it('has a default cap', () => {
-    expect(new KnownVersions().cap).toBe(100_000);
+    expect(new KnownVersions().cap).toBe(1_000_000);
   });
 
   it('stops asking the pages about a partition once it delivered a change they do not see', () => {

@@ -2,7 +2,7 @@ import type { StreamChange } from '@orders/contract/redis';
 import type { Visibility } from '../snapshot/visibility.ts';
 
 /** Snapshot rows one subscription may hold versions for; see {@link KnownVersions.remember}. */
-export const KNOWN_VERSIONS_CAP = 100_000;
+export const KNOWN_VERSIONS_CAP = 1_000_000;
 
 /**
  * What a subscriber's snapshot already reflects. Replay after the snapshot's cursor can carry
@@ -40,7 +40,7 @@ export class KnownVersions {
   #reflectedBefore = 0;
 
   constructor(
-    /** Snapshot rows whose versions it holds at most. @default 100_000 */
+    /** Snapshot rows whose versions it holds at most. @default 1_000_000 */
     readonly cap = KNOWN_VERSIONS_CAP,
   ) {}
 
