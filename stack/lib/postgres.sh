@@ -41,8 +41,13 @@ ensure_postgres() {
     say "PostgreSQL ready (wal_level=logical)"
     return
   fi
+  # Which cluster would restart, and consent to it, before anything is changed: a server
+  # that cannot be restarted from here must not be left with a pending ALTER SYSTEM.
+  local cluster
+  cluster="$(restart_target)" || exit 1
+  confirm_restart "$cluster" "$plan"
   apply_replication_plan "$plan"
-  restart_postgres
+  restart_postgres "$cluster"
   local level
   level="$(psql -d postgres -Atc 'show wal_level')"
   [[ "$level" == "logical" ]] || fail "wal_level is still '$level' after the restart"
@@ -70,17 +75,38 @@ cluster_on_port() {
   echo "${found[0]}"
 }
 
-# Restarts the cluster the configured port belongs to, and only that one.
-restart_postgres() {
-  local manual="restart PostgreSQL on port $PGPORT yourself so the changes take effect (e.g. pg_ctl restart -D <datadir>), then rerun"
+# restart_target: prints "version cluster" of the local cluster on PGPORT, or fails saying how
+# to do it by hand (a server elsewhere, no pg_lsclusters, no single cluster on the port).
+restart_target() {
+  local manual="set wal_level=logical (and the slot settings above) on PostgreSQL at $PGHOST:$PGPORT and restart it yourself, then rerun"
   case "$PGHOST" in
   127.0.0.1 | localhost | ::1 | /*) ;;
   *) fail "PostgreSQL at $PGHOST is not on this machine; $manual" ;;
   esac
   command -v pg_lsclusters >/dev/null && command -v pg_ctlcluster >/dev/null || fail "$manual"
-  local cluster
-  cluster="$(pg_lsclusters -h | cluster_on_port "$PGPORT")" ||
+  pg_lsclusters -h | cluster_on_port "$PGPORT" ||
     fail "no single cluster in pg_lsclusters listens on port $PGPORT; $manual"
+}
+
+# confirm_restart CLUSTER PLAN: the server may be the user's own, so a restart needs consent:
+# STACK_ALLOW_PG_RESTART=1 (CI sets it), or a yes at the terminal. Otherwise nothing changes.
+confirm_restart() {
+  local cluster="$1" plan="$2"
+  [[ "${STACK_ALLOW_PG_RESTART:-}" == 1 ]] && return 0
+  local what
+  what="$(awk 'NF { printf "%s%s=%s", sep, $1, $3; sep=", " }' <<<"$plan")"
+  if [[ -t 0 ]]; then
+    local answer
+    read -r -p "[stack] PostgreSQL cluster $cluster (port $PGPORT) needs $what and a restart. Restart it now? [y/N] " answer
+    [[ "$answer" == [yY]* ]] && return 0
+  fi
+  fail "PostgreSQL cluster $cluster (port $PGPORT) needs $what and a restart; nothing was changed. Run again with STACK_ALLOW_PG_RESTART=1 to allow it, or change the settings and restart it yourself"
+}
+
+# restart_postgres [CLUSTER]: restarts that cluster (by default the one restart_target finds).
+restart_postgres() {
+  local cluster="${1:-}"
+  [[ -n "$cluster" ]] || cluster="$(restart_target)" || exit 1
   say "restarting PostgreSQL cluster $cluster (port $PGPORT)"
   # shellcheck disable=SC2086 # "version name"
   pg_ctlcluster --skip-systemctl-redirect $cluster restart ||

@@ -102,4 +102,73 @@ describe('restarting PostgreSQL', () => {
     expect(restart.out).toContain('yourself');
     expect(() => readFileSync(calls)).toThrow();
   });
+
+  /**
+   * A server at wal_level=replica, as psql would report it until a restart; every call is
+   * recorded, and a restart (the stand-in pg_ctlcluster) makes it report logical.
+   */
+  function replicaServer() {
+    const path = fakeTools();
+    const psqlCalls = join(home, 'psql.calls');
+    const restarted = join(home, 'restarted');
+    rmSync(psqlCalls, { force: true });
+    rmSync(restarted, { force: true });
+    rmSync(calls, { force: true });
+    const psql = [
+      '#!/bin/sh',
+      `echo "$*" >> "${psqlCalls}"`,
+      'case "$*" in',
+      `  *"show wal_level"*) if [ -f "${restarted}" ]; then echo logical; else echo replica; fi ;;`,
+      '  *"show max_"*) echo 64 ;;',
+      '  *"select 1"*) echo 1 ;;',
+      'esac',
+      'exit 0',
+    ].join('\n');
+    writeFileSync(join(bin, 'psql'), `${psql}\n`);
+    writeFileSync(join(bin, 'pg_ctlcluster'), `#!/bin/sh\necho "$*" >> "${calls}"\ntouch "${restarted}"\n`);
+    const altered = () => {
+      try {
+        return readFileSync(psqlCalls, 'utf8').includes('ALTER SYSTEM');
+      } catch {
+        return false;
+      }
+    };
+    const restartedCluster = () => {
+      try {
+        return readFileSync(calls, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    return { path, altered, restartedCluster };
+  }
+
+  it('changes nothing on a server that is not on this machine, and says how to do it by hand', async () => {
+    const server = replicaServer();
+    const result = await withLib('ensure_postgres', { ...server.path, PGHOST: 'db.example', PGPORT: '5432' });
+    expect(result.code).not.toBe(0);
+    expect(result.out).toContain('not on this machine');
+    expect(server.altered()).toBe(false);
+    expect(server.restartedCluster()).toBe('');
+  });
+
+  it('asks before restarting: without a terminal and without STACK_ALLOW_PG_RESTART it changes nothing', async () => {
+    const server = replicaServer();
+    const env = { ...server.path, PGHOST: '127.0.0.1', PGPORT: '5433', STACK_ALLOW_PG_RESTART: '' };
+    const result = await withLib('ensure_postgres < /dev/null', env);
+    expect(result.code).not.toBe(0);
+    expect(result.out).toContain('STACK_ALLOW_PG_RESTART=1');
+    expect(result.out).toContain('wal_level=logical');
+    expect(server.altered()).toBe(false);
+    expect(server.restartedCluster()).toBe('');
+  });
+
+  it('with STACK_ALLOW_PG_RESTART=1 raises the settings and restarts that cluster', async () => {
+    const server = replicaServer();
+    const env = { ...server.path, PGHOST: '127.0.0.1', PGPORT: '5433', STACK_ALLOW_PG_RESTART: '1' };
+    const result = await withLib('ensure_postgres < /dev/null', env);
+    expect(result.code, result.out).toBe(0);
+    expect(server.altered()).toBe(true);
+    expect(server.restartedCluster()).toBe('--skip-systemctl-redirect 16 side restart');
+  });
 });

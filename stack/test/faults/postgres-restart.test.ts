@@ -2,24 +2,21 @@
  * PostgreSQL restarted mid-burst (the shared server: its replication connections, the
  * gateways' snapshot pools and the writers all lose their connections). Debezium resumes
  * from its slot, the gateways reconnect; nothing is lost, so the protocol owes no `reset`.
+ *
+ * It restarts the local PostgreSQL server, which may be the user's own: only with
+ * `STACK_ALLOW_PG_RESTART=1`, as for the stack scripts (`.ci/run` sets it). Without it the case
+ * is skipped and says so.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { waitFor } from '@orders/testing';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { burstAround, untilConnectorRuns } from './burst.ts';
-import { expectDelivered } from './checks.ts';
-import { createEnvironment, type Environment } from './environment.ts';
+import { expectDeliveredIn } from './checks.ts';
+import { useEnvironment } from './environment.ts';
 
 const run = promisify(execFile);
-let env: Environment;
-
-beforeAll(async () => {
-  env = await createEnvironment();
-});
-afterAll(async () => {
-  await env?.close();
-});
+const env = useEnvironment();
 
 /** The local cluster on 5432, as `version name` for pg_ctlcluster. */
 async function localCluster(): Promise<[string, string]> {
@@ -30,26 +27,27 @@ async function localCluster(): Promise<[string, string]> {
   return [version, name];
 }
 
+const allowed = process.env.STACK_ALLOW_PG_RESTART === '1';
+if (!allowed)
+  console.warn('postgres-restart: skipped; STACK_ALLOW_PG_RESTART=1 lets the suite restart the local PostgreSQL');
+
 describe('PostgreSQL restarted mid-burst', () => {
-  it('every client ends equal to the database, nothing twice, no reset', async () => {
+  it.runIf(allowed)('every client ends equal to the database, nothing twice, no reset', async () => {
     const [version, name] = await localCluster();
-    const { clients } = await burstAround(env, async (traffic) => {
+    const { clients } = await burstAround(env(), async (traffic) => {
       traffic.pause();
       await traffic.idle();
       await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'restart']);
       await waitFor(
         async () =>
-          (await env.pipeline.sql`select 1 as ok`.catch(() => []))[0]?.ok === 1 ? true : undefined,
+          (await env().pipeline.sql`select 1 as ok`.catch(() => []))[0]?.ok === 1 ? true : undefined,
         { description: 'PostgreSQL to answer again', timeoutMs: 60_000 },
       );
       traffic.resume();
-      await untilConnectorRuns(env.pipeline.ns);
+      await untilConnectorRuns(env().pipeline.ns);
     });
-    await expectDelivered(clients, env.pipeline.sql, {
+    await expectDeliveredIn(env(), clients, {
       resets: () => 'none',
-      gatewayHttpUrls: env.gatewayHttpUrls(),
-      note: env.crashes(),
-      crashed: env.crashed(),
     });
   });
 });
