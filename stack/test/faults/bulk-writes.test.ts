@@ -7,23 +7,13 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Sql } from '@orders/drizzle';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { burstAround } from './burst.ts';
-import { expectDelivered } from './checks.ts';
-import { createEnvironment, type Environment } from './environment.ts';
+import { expectDeliveredIn } from './checks.ts';
+import { useEnvironment } from './environment.ts';
 import { customers } from './traffic.ts';
 
-let env: Environment;
-
-beforeAll(async () => {
-  env = await createEnvironment();
-});
-afterEach(async () => {
-  await env?.closeClients();
-});
-afterAll(async () => {
-  await env?.close();
-});
+const env = useEnvironment();
 
 /** `COPY orders … FROM STDIN` of `count` rows spread over every customer; returns the rows copied. */
 async function copyOrders(sql: Sql, count: number, product: string): Promise<number> {
@@ -42,21 +32,18 @@ async function copyOrders(sql: Sql, count: number, product: string): Promise<num
 
 describe('changes that share a source position, mid-burst', () => {
   it('a 20,000-row COPY: every row reaches every client once, no reset', async () => {
-    const { clients } = await burstAround(env, async () => {
-      expect(await copyOrders(env.pipeline.sql, 20_000, 'copied')).toBe(20_000);
+    const { clients } = await burstAround(env(), async () => {
+      expect(await copyOrders(env().pipeline.sql, 20_000, 'copied')).toBe(20_000);
     });
-    await expectDelivered(clients, env.pipeline.sql, {
+    await expectDeliveredIn(env(), clients, {
       resets: () => 'none',
-      gatewayHttpUrls: env.gatewayHttpUrls(),
-      note: env.crashes(),
-      crashed: env.crashed(),
     });
   });
 
   it('primary-key updates: the old id is removed and the new one arrives, everywhere, no reset', async () => {
-    const { sql } = env.pipeline;
+    const { sql } = env().pipeline;
     let moved = 0;
-    const { clients } = await burstAround(env, async () => {
+    const { clients } = await burstAround(env(), async () => {
       for (let round = 0; round < 10; round++) {
         const result = await sql`
           update orders set id = id + 1000000
@@ -65,11 +52,8 @@ describe('changes that share a source position, mid-burst', () => {
       }
     });
     expect(moved).toBe(50);
-    await expectDelivered(clients, sql, {
+    await expectDeliveredIn(env(), clients, {
       resets: () => 'none',
-      gatewayHttpUrls: env.gatewayHttpUrls(),
-      note: env.crashes(),
-      crashed: env.crashed(),
     });
   });
 });

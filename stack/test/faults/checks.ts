@@ -4,6 +4,7 @@
  */
 import type { Sql } from '@orders/drizzle';
 import { expect } from 'vitest';
+import type { Environment } from './environment.ts';
 import { METRICS_TOKEN } from './metrics-token.ts';
 import type { ProtocolClient } from './protocol-client.ts';
 import type { Filter } from './server-frames.ts';
@@ -180,5 +181,33 @@ export async function conflatedChanges(gatewayHttpUrls: string[]): Promise<numbe
     const match = /^gateway_conflated_changes_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
     total += Number(match?.[1] ?? 0);
   }
+  return total;
+}
+
+/** {@link expectDelivered} against a fault-suite environment: its gateways, its crashes. */
+export function expectDeliveredIn(
+  env: Environment,
+  clients: ProtocolClient[],
+  rules: {
+    resets: (client: ProtocolClient) => ResetRule;
+    resetReasons?: readonly string[];
+    timeoutMs?: number;
+  },
+): Promise<void> {
+  return expectDelivered(clients, env.pipeline.sql, {
+    ...rules,
+    gatewayHttpUrls: env.gatewayHttpUrls(),
+    note: env.crashes(),
+    crashed: env.crashed(),
+  });
+}
+
+/** A counter of the environment's worker (summed over its labels), from its `/metrics`. */
+export async function workerCounter(env: Environment, name: string): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${env.worker.spec.env.WORKER_PORT}/metrics`);
+  const text = await response.text();
+  let total = 0;
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm')))
+    total += Number(match[1]);
   return total;
 }

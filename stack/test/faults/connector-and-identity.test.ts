@@ -4,46 +4,33 @@
  * and a moment of `REPLICA IDENTITY DEFAULT` (deletes and updates without the old row, so
  * the gateways cannot tell from the change alone whose view held the order).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { burstAround, untilConnectorRuns } from './burst.ts';
-import { expectDelivered } from './checks.ts';
-import { createEnvironment, type Environment } from './environment.ts';
+import { expectDeliveredIn } from './checks.ts';
+import { useEnvironment } from './environment.ts';
 import { CONNECT_URL } from './private-stack.ts';
 
-let env: Environment;
-
-beforeAll(async () => {
-  env = await createEnvironment();
-});
-afterEach(async () => {
-  await env?.closeClients();
-});
-afterAll(async () => {
-  await env?.close();
-});
+const env = useEnvironment();
 
 describe('operations on the running pipeline, mid-burst', () => {
   it('the connector restarted through the Connect REST API: no duplicates, no reset', async () => {
-    const { clients } = await burstAround(env, async (traffic) => {
-      const name = `test-${env.pipeline.ns}`;
+    const { clients } = await burstAround(env(), async (traffic) => {
+      const name = `test-${env().pipeline.ns}`;
       const response = await fetch(`${CONNECT_URL}/connectors/${name}/restart?includeTasks=true`, {
         method: 'POST',
       });
       expect([200, 202, 204]).toContain(response.status);
       await traffic.after(100);
-      await untilConnectorRuns(env.pipeline.ns);
+      await untilConnectorRuns(env().pipeline.ns);
     });
-    await expectDelivered(clients, env.pipeline.sql, {
+    await expectDeliveredIn(env(), clients, {
       resets: () => 'none',
-      gatewayHttpUrls: env.gatewayHttpUrls(),
-      note: env.crashes(),
-      crashed: env.crashed(),
     });
   });
 
   it('REPLICA IDENTITY DEFAULT for a moment, with deletes and updates: every view, customer ones included, ends right', async () => {
-    const { sql } = env.pipeline;
-    const { clients } = await burstAround(env, async (traffic) => {
+    const { sql } = env().pipeline;
+    const { clients } = await burstAround(env(), async (traffic) => {
       await sql`alter table orders replica identity default`;
       try {
         const picked = await sql<{ id: number }[]>`select id from orders order by random() limit 6`;
@@ -57,13 +44,10 @@ describe('operations on the running pipeline, mid-burst', () => {
         await sql`alter table orders replica identity full`;
       }
     });
-    await expectDelivered(clients, sql, {
+    await expectDeliveredIn(env(), clients, {
       // A subscription that cannot place a delete without its old row starts over.
       resets: () => 'allowed',
       resetReasons: ['undeliverable'],
-      gatewayHttpUrls: env.gatewayHttpUrls(),
-      note: env.crashes(),
-      crashed: env.crashed(),
     });
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createTestPipeline, freePort, type TestPipeline } from '@orders/testing';
 import { sign } from 'hono/jwt';
 import { Kafka, logLevel } from 'kafkajs';
-import { inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { httpOk, Service } from './child-process.ts';
 import { METRICS_TOKEN } from './metrics-token.ts';
 import { PartitionProxy } from './partition-proxy.ts';
@@ -242,4 +242,25 @@ async function createTopic(topic: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * A test file's environment: created before its first case, the case's clients closed after
+ * each case, everything closed after the last. Returns the environment once created.
+ */
+export function useEnvironment(options: EnvironmentOptions = {}): () => Environment {
+  let env: Environment | undefined;
+  beforeAll(async () => {
+    env = await createEnvironment(options);
+  });
+  afterEach(async () => {
+    await env?.closeClients();
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+  return () => {
+    if (env === undefined) throw new Error('the environment is made in beforeAll');
+    return env;
+  };
 }

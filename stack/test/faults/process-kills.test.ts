@@ -3,28 +3,18 @@
  * writes, then a restart. Nothing is lost in any of them, so the protocol owes no `reset`:
  * every client must end equal to the database with no change delivered twice.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { burstAround, PHASE_WRITES, untilConnectorRuns } from './burst.ts';
-import { expectDelivered } from './checks.ts';
-import { createEnvironment, type Environment } from './environment.ts';
+import { expectDeliveredIn } from './checks.ts';
+import { useEnvironment } from './environment.ts';
 import { javaPid, killHard, stack } from './private-stack.ts';
 
-let env: Environment;
 const home = inject('stackHome');
-
-beforeAll(async () => {
-  env = await createEnvironment();
-});
-afterEach(async () => {
-  await env?.closeClients();
-});
-afterAll(async () => {
-  await env?.close();
-});
+const env = useEnvironment();
 
 describe('a component killed with SIGKILL mid-burst, then restarted', () => {
   it('Kafka Connect: no duplicates, no reset, every view equals the database', async () => {
-    const { clients } = await burstAround(env, async (traffic) => {
+    const { clients } = await burstAround(env(), async (traffic) => {
       const kafka = await javaPid(home, 'kafka');
       await killHard(await javaPid(home, 'connect'));
       await traffic.after(PHASE_WRITES);
@@ -34,18 +24,15 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
       expect(out).toMatch(/kafka already running|Kafka.*already answers/);
       expect(out).toContain('starting connect');
       expect(await javaPid(home, 'kafka')).toBe(kafka);
-      await untilConnectorRuns(env.pipeline.ns);
+      await untilConnectorRuns(env().pipeline.ns);
     });
-    await expectDelivered(clients, env.pipeline.sql, {
+    await expectDeliveredIn(env(), clients, {
       resets: () => 'none',
-      gatewayHttpUrls: env.gatewayHttpUrls(),
-      note: env.crashes(),
-      crashed: env.crashed(),
     });
   });
 
   it('the Kafka broker: no duplicates, no reset, every view equals the database', async () => {
-    const { clients } = await burstAround(env, async (traffic) => {
+    const { clients } = await burstAround(env(), async (traffic) => {
       const connect = await javaPid(home, 'connect');
       await killHard(await javaPid(home, 'kafka'));
       await traffic.after(PHASE_WRITES);
@@ -54,28 +41,22 @@ describe('a component killed with SIGKILL mid-burst, then restarted', () => {
       expect(out).toContain('starting kafka');
       expect(out).toMatch(/connect already running|Connect.*already answers/);
       expect(await javaPid(home, 'connect')).toBe(connect);
-      await untilConnectorRuns(env.pipeline.ns);
+      await untilConnectorRuns(env().pipeline.ns);
     });
-    await expectDelivered(clients, env.pipeline.sql, {
+    await expectDeliveredIn(env(), clients, {
       resets: () => 'none',
-      gatewayHttpUrls: env.gatewayHttpUrls(),
-      note: env.crashes(),
-      crashed: env.crashed(),
     });
   });
 
   it('the worker: no duplicates, no reset, every view equals the database', async () => {
-    const { clients } = await burstAround(env, async (traffic) => {
-      await env.worker.kill('SIGKILL');
+    const { clients } = await burstAround(env(), async (traffic) => {
+      await env().worker.kill('SIGKILL');
       await traffic.after(PHASE_WRITES);
       traffic.pause();
-      await env.worker.start();
+      await env().worker.start();
     });
-    await expectDelivered(clients, env.pipeline.sql, {
+    await expectDeliveredIn(env(), clients, {
       resets: () => 'none',
-      gatewayHttpUrls: env.gatewayHttpUrls(),
-      note: env.crashes(),
-      crashed: env.crashed(),
     });
   });
 });
