@@ -29,7 +29,9 @@ async function localCluster(): Promise<[string, string]> {
 
 const allowed = process.env.STACK_ALLOW_PG_RESTART === '1';
 if (!allowed)
-  console.warn('postgres-restart: skipped; STACK_ALLOW_PG_RESTART=1 lets the suite restart the local PostgreSQL');
+  console.warn(
+    'postgres-restart: skipped; STACK_ALLOW_PG_RESTART=1 lets the suite restart the local PostgreSQL',
+  );
 
 describe('PostgreSQL restarted mid-burst', () => {
   it.runIf(allowed)('every client ends equal to the database, nothing twice, no reset', async () => {
