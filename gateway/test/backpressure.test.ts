@@ -46,7 +46,7 @@ describe('backpressure on a socket that stops reading', () => {
     return s;
   };
 
-  it('[P84][P91] conflates changes held for a slow reader: fewer frames, versions and cursors still rising, final state exact', async () => {
+  it('[P84][P91][P102] conflates changes held for a slow reader: fewer frames, versions and cursors still rising, final state exact', async () => {
     const gw = await h.start('bp-conflate', {
       reapIntervalMs: 600_000,
       tuning: { connection: { maxBufferedBytes: 256 * 1024 * 1024, backpressure: { softBytes: SOFT } } },
@@ -90,6 +90,19 @@ describe('backpressure on a socket that stops reading', () => {
       const mine = changes.filter((f) => f.type === 'change' && f.row.id === id).at(-1);
       expect(mine?.type === 'change' ? mine.row.version : undefined).toBe(db.get(id)?.version);
     }
+    // [P102] Every version that jumps comes marked conflated, and only those: a jump without
+    // the mark would be a change that went missing.
+    const known = new Map<number, number>();
+    let marked = 0;
+    for (const f of changes) {
+      if (f.type !== 'change') continue;
+      const before = known.get(f.row.id);
+      const jumped = before !== undefined && f.row.version > before + 1;
+      expect(jumped ? f.conflated : true, `order ${f.row.id} v${f.row.version} after v${before}`).toBe(true);
+      if (f.conflated) marked++;
+      known.set(f.row.id, f.row.version);
+    }
+    expect(marked).toBeGreaterThan(0);
     // Order, versions and cursors of every frame were checked as they arrived (conformance checker).
   });
 

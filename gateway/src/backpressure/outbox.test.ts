@@ -55,6 +55,25 @@ describe('Outbox', () => {
     expect(h.written.at(-1)).toBe('x');
   });
 
+  it('[P102] marks the change that replaced held ones conflated, for this socket only', () => {
+    vi.useFakeTimers();
+    const h = harness({ softBytes: 10, hardBytes: 10_000, maxPending: 5, drainPollMs: 5 });
+    const v1 = f('{"type":"change","sub":"s","row":{"id":1,"version":1}}');
+    const v2 = f('{"type":"change","sub":"s","row":{"id":1,"version":2}}');
+    const v3 = f('{"type":"change","sub":"s","row":{"id":1,"version":3}}');
+    const other = f('{"type":"change","sub":"s","row":{"id":2,"version":1}}');
+    h.setBuffered(50);
+    for (const frame of [v1, v2, v3, other]) h.outbox.send(frame, 's', JSON.parse(frame.text).row.id);
+    h.setBuffered(0);
+    vi.advanceTimersByTime(5);
+    expect(h.written.map((text) => JSON.parse(text))).toEqual([
+      { conflated: true, type: 'change', sub: 's', row: { id: 1, version: 3 } },
+      { type: 'change', sub: 's', row: { id: 2, version: 1 } },
+    ]);
+    // The shared frame other sockets get is untouched.
+    expect(v3.text).not.toContain('conflated');
+  });
+
   it('[P92] holds later frames behind held ones so nothing overtakes', () => {
     vi.useFakeTimers();
     const h = harness();

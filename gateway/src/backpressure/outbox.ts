@@ -1,5 +1,5 @@
 import type { SocketSink } from '../hub/socket-sink.ts';
-import type { EncodedFrame } from '../protocol/encoded-frame.ts';
+import { EncodedFrame } from '../protocol/encoded-frame.ts';
 
 export interface OutboxOptions {
   /**
@@ -82,14 +82,16 @@ export class Outbox {
     const held = this.#held;
     const key = change ? `${orderId}\u0000${sub}` : this.#seq++;
     const previous = held.get(key);
+    let kept = frame;
     if (previous !== undefined) {
       held.delete(key);
       this.#heldBytes -= previous.text.length;
       this.conflated++;
       this.onConflate();
+      kept = conflatedCopy(frame);
     }
-    held.set(key, frame);
-    this.#heldBytes += frame.text.length;
+    held.set(key, kept);
+    this.#heldBytes += kept.text.length;
     if (held.size > this.#maxPending || this.sink.bufferedAmount() + this.#heldBytes > this.#hard) {
       this.clear();
       this.overflow();
@@ -152,4 +154,14 @@ export class Outbox {
     });
     if (this.heldFrames > 0) this.#schedule();
   }
+}
+
+/**
+ * The change that replaced a held one, marked `"conflated":true` for this socket alone: the
+ * client can tell versions skipped on purpose from a change that went missing. The shared
+ * frame is left as it is; only this socket's copy, made on the slow path, carries the mark.
+ */
+function conflatedCopy(frame: EncodedFrame): EncodedFrame {
+  if (frame.text.startsWith('{"conflated":true,') || !frame.text.startsWith('{')) return frame;
+  return new EncodedFrame(`{"conflated":true,${frame.text.slice(1)}`);
 }

@@ -21,6 +21,7 @@ const change = z.object({
   row: orderSchema,
   before: orderSchema.nullable(),
   committedAt: z.number(),
+  conflated: z.literal(true).optional(),
 });
 const live = z.object({ type: z.literal('live'), sub: z.string(), cursor: z.string() });
 // Reasons are open: a gateway may name new causes (a lost history, a truncate).

@@ -35,6 +35,11 @@ export interface ChangeFrame {
   row: Order;
   before: Order | null;
   committedAt: number;
+  /**
+   * Present (true) when the gateway skipped earlier versions of this order for this socket
+   * because it fell behind (conflation): the version may jump, by design.
+   */
+  conflated?: true;
 }
 
 /**
