@@ -47,6 +47,8 @@ stack_id() {
 STACK_ID="$(stack_id)"
 SLOT_PREFIX="orders_${STACK_ID}_"
 CONNECTOR_SLOT="${SLOT_PREFIX}cdc"
+# The connector's name carries the id too: another checkout's stack on the same Connect keeps its own.
+CONNECTOR_NAME="orders-cdc-${STACK_ID}"
 
 # The config file each JVM is started with; its absolute path tells our JVMs from anything else.
 service_config() {

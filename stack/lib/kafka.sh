@@ -86,16 +86,26 @@ connect_answers() {
   curl -fsS "http://127.0.0.1:$CONNECT_PORT/connector-plugins" | grep -q PostgresConnector
 }
 
-# PUT /connectors/<name>/config creates or updates: registering twice changes nothing. The slot
-# name is this stack's (see stack_id) and the database port the one the scripts use.
+# PUT /connectors/<name>/config creates or updates: registering twice changes nothing. The name
+# and slot are this stack's (see stack_id), the database port the one the scripts use. Only into
+# a Connect this stack started: one that merely answers on the port belongs to someone else.
 register_connector() {
-  local file="$STACK_DIR/connector.json" name config
-  name="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).name)' "$file")"
+  local file="$STACK_DIR/connector.json" name="$CONNECTOR_NAME" config
+  service_pid connect >/dev/null ||
+    fail "Kafka Connect on port $CONNECT_PORT was not started by this stack ($STACK_HOME); its connectors are someone else's, so $name is not registered there. Stop that Connect, or give this stack a port of its own (CONNECT_PORT)"
   config="$(node -e '
     const [file, slot, port] = process.argv.slice(1);
     const { config } = JSON.parse(require("fs").readFileSync(file, "utf8"));
     console.log(JSON.stringify({ ...config, "slot.name": slot, "database.port": port }));
   ' "$file" "$CONNECTOR_SLOT" "$PGPORT")"
+  # Before names carried the stack id this stack's connector was orders-cdc; it is this stack's
+  # own if it holds this stack's slot, and would keep that slot from the renamed one.
+  if curl -fsS "http://127.0.0.1:$CONNECT_PORT/connectors/orders-cdc/config" 2>/dev/null |
+    grep -qF "\"slot.name\":\"$CONNECTOR_SLOT\""; then
+    say "removing connector orders-cdc (this stack's, named before names carried the stack id)"
+    curl -fsS -X DELETE "http://127.0.0.1:$CONNECT_PORT/connectors/orders-cdc" >/dev/null ||
+      fail "could not remove connector orders-cdc"
+  fi
   record_slot "$CONNECTOR_SLOT"
   curl -fsS -X PUT -H 'Content-Type: application/json' --data "$config" \
     "http://127.0.0.1:$CONNECT_PORT/connectors/$name/config" >"$LOG_DIR/register.log" 2>&1 ||
