@@ -414,15 +414,7 @@ describe('OrdersClient', () => {
   it('[P47] pings every heartbeat interval and, after two silent intervals, drops the socket and reconnects', async () => {
     vi.useFakeTimers();
     try {
-      FakeSocket.all = [];
-      const client = new OrdersClient({
-        urls: ['ws://a/ws', 'ws://b/ws'],
-        WebSocket: FakeSocket,
-        minBackoffMs: 1,
-        maxBackoffMs: 2,
-        autoConnect: false,
-      });
-      client.connect();
+      const { client } = setup();
       const first = last();
       first.readyState = 1;
       first.deliver({ type: 'welcome', gateway: 'a', protocol: 1, heartbeatMs: 1_000 });
