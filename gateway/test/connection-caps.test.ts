@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { createAuthorize, mintToken } from '../src/auth/index.ts';
@@ -197,4 +198,72 @@ describe('MAX_CONNECTIONS counts upgrades still waiting on authentication', () =
     expect((await attempt()).status).toBe(503);
     expect(asked).toBe(3);
   });
+});
+
+describe('an upgrade that never opens', () => {
+  let h: GatewayHarness;
+  let gw: RunningGateway;
+  const open: WebSocket[] = [];
+  const waiting: Array<(verdict: Response | undefined) => void> = [];
+
+  beforeAll(async () => {
+    h = await createHarness();
+    gw = await h.start('caps-abandoned', {
+      authorize: {
+        upgrade: () => new Promise<Response | undefined>((resolve) => waiting.push(resolve)),
+        token: async () => 'not used',
+      },
+      tuning: { maxConnections: 1 },
+    });
+  });
+  afterAll(async () => {
+    for (const admit of waiting.splice(0)) admit(new Response('done', { status: 401 }));
+    for (const ws of open) ws.terminate();
+    await h?.close();
+  });
+
+  it('[P86] gives its slot back after a while when its socket never opens', async () => {
+    // A handshake the WebSocket layer refuses once authentication let it through (its key is
+    // malformed), as one whose client vanished mid-handshake: no socket ever opens for it.
+    const { port } = new URL(gw.url);
+    const raw = connect(Number(port), '127.0.0.1');
+    raw.on('error', () => {});
+    raw.write(
+      [
+        'GET /ws HTTP/1.1',
+        `Host: 127.0.0.1:${port}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        'Sec-WebSocket-Version: 13',
+        'Sec-WebSocket-Key: not-a-key',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    await until(() => waiting.length === 1, 'the upgrade to wait on authentication');
+    waiting.shift()?.(undefined);
+    // Its slot is still held: the next upgrade is refused before authentication.
+    const refused = await tryUpgrade(gw.url);
+    expect(refused.status).toBe(503);
+    expect(gw.hub.connections.size).toBe(0);
+    raw.destroy();
+
+    // The slot comes back (at the latest after the 10 s the gateway gives a handshake): an
+    // upgrade tried later reaches authentication instead of 503, and opens.
+    const attemptOnce = async (): Promise<boolean> => {
+      const next = tryUpgrade(gw.url);
+      const reachedAuth = until(() => waiting.length > 0, 'authentication', 5_000).then(
+        () => true,
+        () => false,
+      );
+      const first = await Promise.race([next.then(() => false), reachedAuth]);
+      if (first) for (const admit of waiting.splice(0)) admit(undefined);
+      const outcome = await next;
+      if (!('ws' in outcome)) return false;
+      open.push(outcome.ws);
+      return true;
+    };
+    await until(attemptOnce, 'a later upgrade to get the slot back', 30_000);
+    expect(gw.hub.connections.size).toBe(1);
+  }, 60_000);
 });
