@@ -16,6 +16,25 @@ const STARTING_CODES = new Set(['57P03', '57P01']);
 
 const RETRY_INTERVAL_MS = 1000;
 
+/** PostgreSQL's codes for a refused login: invalid_password, invalid_authorization_specification. */
+const AUTHENTICATION_CODES = new Set(['28P01', '28000']);
+
+/**
+ * What to do about a refused login. The usual cause is a password changed in `.env` after the
+ * first start: the postgres image sets the password only when it creates its data volume, so
+ * the role keeps the old one.
+ */
+export function authenticationHint(error: unknown, user: string): string | undefined {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  if (typeof code !== 'string' || !AUTHENTICATION_CODES.has(code)) return undefined;
+  return (
+    `the server refused the login of "${user}". If the password in .env changed after the database ` +
+    "was first created, the server still has the old one: set it back, or change the role's password " +
+    `(ALTER ROLE "${user}" PASSWORD '…'), or with compose start over with "docker compose down -v", ` +
+    'which deletes the data'
+  );
+}
+
 function isNotReadyYet(error: unknown): boolean {
   const errors = error instanceof AggregateError ? error.errors : [error];
   return errors.some((e: unknown) => {
@@ -47,8 +66,10 @@ export async function waitForDatabase(
     } catch (error) {
       lastError = describe(error);
       if (!isNotReadyYet(error) || Date.now() + RETRY_INTERVAL_MS > deadline) {
+        const hint = authenticationHint(error, decodeURIComponent(new URL(adminUrl).username || 'postgres'));
         throw new Error(
-          `PostgreSQL at ${redact(adminUrl)} did not answer after ${attempts} attempt(s): ${describe(error)}`,
+          `PostgreSQL at ${redact(adminUrl)} did not answer after ${attempts} attempt(s): ${describe(error)}` +
+            (hint === undefined ? '' : `; ${hint}`),
           { cause: error },
         );
       }

@@ -83,4 +83,36 @@ describe('waitForDatabase', () => {
       /after 1 attempt\(s\)/,
     );
   });
+
+  it('says what to do when the server refuses the password, and does not retry', async () => {
+    // A server that answers every login with PostgreSQL's invalid_password error (28P01).
+    const field = (type: string, value: string) =>
+      Buffer.concat([Buffer.from(type), Buffer.from(`${value}\0`)]);
+    const body = Buffer.concat([
+      field('S', 'FATAL'),
+      field('V', 'FATAL'),
+      field('C', '28P01'),
+      field('M', 'password authentication failed for user "app"'),
+      Buffer.from('\0'),
+    ]);
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(body.length + 4);
+    const refusal = Buffer.concat([Buffer.from('E'), length, body]);
+    let logins = 0;
+    const port = await listen(
+      createServer((client) => {
+        sockets.add(client);
+        client.once('data', () => {
+          logins++;
+          client.end(refusal);
+        });
+      }),
+    );
+    const waited = waitForDatabase(`postgres://app:changed@127.0.0.1:${port}/orders`, 10_000);
+    await expect(waited).rejects.toThrow(
+      /password authentication failed.*refused the login of "app".*ALTER ROLE "app"/,
+    );
+    await expect(waited).rejects.toThrow(/docker compose down -v/);
+    expect(logins).toBe(1);
+  });
 });
