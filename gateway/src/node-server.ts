@@ -5,6 +5,7 @@ import {
   unregisterGateway as deregister,
   heartbeatGateway as heartbeat,
   keyGroups,
+  readPartitionCount,
   type ShardedKeys,
 } from '@orders/contract/redis';
 import { Hono } from 'hono';
@@ -113,6 +114,9 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   for (const keys of groups) lastBeat.push((await heartbeat(redis, keys, gatewayId)).at);
   const history = createShardedHistoryReader(redis, groups);
   for (let group = 0; group < groups.length; group++) hub.epochs[group] = await history.epoch(group);
+  // The worker writes the same count into every group; until it has, fences stay on cursors.
+  const firstGroup = groups[0] as (typeof groups)[number];
+  hub.index.progress.partitions = await readPartitionCount(redis, firstGroup);
   const lapseMs = (options.gatewayTtlMs ?? 10_000) / 2;
   const flagged: (StreamBreak | undefined)[] = groups.map(() => undefined);
   const flag = (group: number, gap: StreamBreak): void => {
@@ -209,6 +213,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
           lastBeat[group] = beat.at;
           if ((await history.epoch(group)) !== hub.epochs[group]) flag(group, { kind: 'epoch' });
         }
+        hub.index.progress.partitions = await readPartitionCount(redis, firstGroup);
         failures = 0;
         await updateLag(redis, streamKeys, metrics);
       } catch (error) {

@@ -3,7 +3,7 @@
  * one moment (one stream read, one replay page) in one message; one that does not ask never
  * sees it. Either way the change frames, cursors and versions are the same, in the same order.
  */
-import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
+import { type ChangeFrame, FENCE_SEPARATOR, type Order, type ServerFrame } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import { createStandInForwarder } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,9 @@ const changesOf = (frames: ServerFrame[], sub: string): ChangeFrame[] =>
   frames
     .flatMap((f) => (f.type === 'change' ? [f] : f.type === 'changes' ? f.changes : []))
     .filter((f) => f.sub === sub);
-const key = (f: ChangeFrame) => `${f.cursor} ${f.op} ${f.row.id}:${f.row.version} ${f.effect}`;
+/** A change by its position (without the fence, which a resumed subscription keeps longer), op, row and effect. */
+const key = (f: ChangeFrame) =>
+  `${f.cursor.split(FENCE_SEPARATOR)[0]} ${f.op} ${f.row.id}:${f.row.version} ${f.effect}`;
 
 describe('batched change frames (protocol extension `changes`)', () => {
   let h: GatewayHarness;
@@ -48,11 +50,12 @@ describe('batched change frames (protocol extension `changes`)', () => {
 
   /** Inserts `count` orders and forwards them in one step, so one stream read holds them all. */
   const insertMany = async (count: number): Promise<Order[]> => {
-    const rows = await h.db.sql<OrderRecord[]>`
+    const rows = await h.db.sql<(OrderRecord & { wal: string })[]>`
       insert into orders (customer_name, product_name, status)
       select 'Batch', 'bulb ' || n, 'pending' from generate_series(1, ${count}) as n
-      returning *`;
+      returning *, (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text as wal`;
     const orders = rows.map(toOrder).sort((a, b) => a.id - b.id);
+    const lsn = rows[0]?.wal ?? '';
     const changes: StreamChange[] = orders.map((row) => {
       offset++;
       return {
@@ -60,7 +63,7 @@ describe('batched change frames (protocol extension `changes`)', () => {
         row,
         before: null,
         committedAt: Date.now(),
-        lsn: String(offset),
+        lsn,
         kafka: { topic: 'batch', partition: 0, offset: String(offset), timestamp: Date.now() },
       };
     });
@@ -130,10 +133,11 @@ describe('batched change frames (protocol extension `changes`)', () => {
     s.send({ type: 'subscribe', sub: 'big' });
     await s.next(is('live', 'big'));
     // Long product names make one read's 400 changes about 250 KB of frames.
-    const rows = await h.db.sql<OrderRecord[]>`
+    const rows = await h.db.sql<(OrderRecord & { wal: string })[]>`
       insert into orders (customer_name, product_name, status)
       select 'Batch', 'wide ' || n || ' ' || repeat('x', 400), 'pending' from generate_series(1, 400) as n
-      returning *`;
+      returning *, (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text as wal`;
+    const lsn = rows[0]?.wal ?? '';
     const orders = rows.map(toOrder).sort((a, b) => a.id - b.id);
     await forwarder.forward(
       'batch',
@@ -146,7 +150,7 @@ describe('batched change frames (protocol extension `changes`)', () => {
           row,
           before: null,
           committedAt: Date.now(),
-          lsn: String(offset),
+          lsn,
           kafka: { topic: 'batch', partition: 0, offset: String(offset), timestamp: Date.now() },
         };
       }),

@@ -1,4 +1,4 @@
-import type { ChangeFrame } from '@orders/contract';
+import { type ChangeFrame, parseCursor } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import type { Order } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +45,11 @@ function nextChange(id: number): StreamChange {
 }
 
 /** Stream id of a cursor; the test knows the format, clients do not need to. */
-const idOf = (cursor: string): string => cursor.slice(cursor.lastIndexOf('.') + 1);
+const idOf = (cursor: string): string => {
+  const parsed = parseCursor(cursor);
+  if (parsed.kind !== 'cursor') throw new Error(`not a plain cursor: ${cursor}`);
+  return parsed.cursor.id;
+};
 
 /** What the test does while a short replay page (one a subscription may go live after) is held. */
 type PageHook = () => Promise<void>;

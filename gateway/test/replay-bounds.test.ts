@@ -5,6 +5,7 @@
  * (`cursor_expired`) and a snapshot, never an unbounded replay.
  */
 
+import { parseCursor } from '@orders/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
@@ -95,7 +96,9 @@ describe('replay from a cursor is scheduled and bounded', () => {
     const cursor = await cursorNow(gw.url);
     await writeChanges(REPLAY_MAX * 3);
     // The cursor's own entry is still in history: without the bound it would replay all of it.
-    const id = cursor.slice(cursor.lastIndexOf('.') + 1);
+    const parsed = parseCursor(cursor);
+    if (parsed.kind !== 'cursor') throw new Error(`not a plain cursor: ${cursor}`);
+    const { id } = parsed.cursor;
     expect(await h.redis.xRange(h.keys.history, id, id)).toHaveLength(1);
     const s = await pool.open(gw.url);
     s.send({ type: 'subscribe', sub: 'far', cursor });

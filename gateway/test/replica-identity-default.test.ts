@@ -147,12 +147,12 @@ describe('REPLICA IDENTITY DEFAULT through Debezium, Kafka and the worker', () =
 
   it('[P25][P101] resets a customer resuming from a cursor at a before-less remove it cannot place, and the view ends equal to the database', async () => {
     const { writer } = stack;
+    const away = await subscribe('Dave', 'back');
+    // Written after the snapshot, so past its fence: resuming after them asks nothing of it.
     const mine = await writer.insert('Dave', 'paid');
     const theirs = await writer.insert('Erin', 'paid');
-    const away = await subscribe('Dave', 'back');
-    const cursor = viewOf(away.frames, 'back').rows.has(mine.id)
-      ? away.frames.findLast((f) => f.type === 'live' && f.sub === 'back')
-      : undefined;
+    await until(() => viewOf(away.frames, 'back').rows.has(mine.id), 'Dave to get his new order', 30_000);
+    const cursor = away.frames.findLast((f) => f.type === 'change' && f.sub === 'back');
     if (cursor === undefined || !('cursor' in cursor)) throw new Error('no cursor');
     away.close();
 

@@ -9,6 +9,7 @@
  */
 
 import type { SubscriptionFilter as FilterInput } from '@orders/client';
+import { parseCursor } from '@orders/contract';
 import {
   createTestKafka,
   createTestPipeline,
@@ -107,7 +108,9 @@ describe('a worker rolling deploy mid-backlog, gateway streams trimmed faster th
   });
 
   /** A client that leaves mid-backlog and resumes on the other gateway from its last cursor. */
-  let moved: { before: RawSocket; after: RawSocket; filter: FilterInput; sub: string } | undefined;
+  let moved:
+    | { before: RawSocket; after: RawSocket; filter: FilterInput; sub: string; cursor: string }
+    | undefined;
 
   const breaks = async (gateway: GatewayProcess): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${gateway.port}/metrics`)).text();
@@ -161,7 +164,7 @@ describe('a worker rolling deploy mid-backlog, gateway streams trimmed faster th
     leaving.s.close();
     const after = await sockets.open(other.url, await staffToken());
     after.send({ type: 'subscribe', sub: leaving.sub, filter: leaving.filter, cursor: last.cursor });
-    moved = { before: leaving.s, after, filter: leaving.filter, sub: leaving.sub };
+    moved = { before: leaving.s, after, filter: leaving.filter, sub: leaving.sub, cursor: last.cursor };
     await new Promise((r) => setTimeout(r, 3000));
     await workers[0]?.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 4000));
@@ -174,16 +177,31 @@ describe('a worker rolling deploy mid-backlog, gateway streams trimmed faster th
     }
     // The gateway streams were trimmed under the readers: the subscriptions did resync.
     for (const gateway of gateways) expect(await breaks(gateway)).toBeGreaterThan(0);
+    // Every partition has since delivered changes written after the snapshots: no cursor
+    // needs a fence any more, so live subscriptions share frames again.
+    for (const { s, sub } of subscribers) {
+      s.send({ type: 'ping' });
+      const pong = await s.next(is('pong'), 10_000);
+      const cursor = pong.cursors?.[sub];
+      expect(cursor).toBeDefined();
+      expect(parseCursor(cursor ?? '')).toMatchObject({ kind: 'cursor' });
+      expect(parseCursor(cursor ?? '')).not.toHaveProperty('fence');
+    }
   });
 
-  // Known gap: a subscription resumed from a cursor knows nothing of the snapshot its client's
-  // view came from, so history entries after the cursor that the snapshot already reflected
-  // (a lagging backlog) reach it as changes. Flip to `it` once resuming carries that knowledge.
-  it.fails('a client resuming from its cursor mid-backlog sees no version it has passed', async () => {
+  // History after the cursor holds backlog entries the client's snapshot already showed: the
+  // cursor's fence makes the new gateway reset (cursor_expired) instead of sending them.
+  it('[P103] a client resuming from its cursor mid-backlog sees no version it has passed', async () => {
     if (moved === undefined) throw new Error('the first case did not run');
     const { before, after, filter, sub } = moved;
     const view = await converged(() => before.frames.concat(after.frames), filter, sub);
     expect(view.duplicates).toEqual([]);
     expect(view.regressions).toEqual([]);
+    // The backlog was still behind the snapshot when the client left: its cursor was fenced.
+    expect(parseCursor(moved.cursor)).toMatchObject({ fence: expect.any(BigInt) });
+    expect(
+      view.resets.every((reason) => reason === 'cursor_expired'),
+      view.resets.join(),
+    ).toBe(true);
   });
 });

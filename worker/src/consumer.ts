@@ -9,6 +9,7 @@
 import { backoffDelay, sleep } from '@orders/contract';
 import {
   keyGroups,
+  publishPartitionCount,
   type RedisClient,
   type RedisKeys,
   type ShardedKeys,
@@ -165,6 +166,10 @@ export function createWorker(deps: WorkerDeps): Worker {
     processedThrough.clear();
     forwarder?.rejoined();
     logger.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, 'joined group');
+    // A join follows any change of the topic's partitions: tell the gateways the count again.
+    void publishPartitions().catch((error: unknown) =>
+      logger.warn({ err: error }, 'publishing the partition count failed; the next join tries again'),
+    );
   });
   consumer.on(consumer.events.STOP, () => {
     joined = false;
@@ -439,6 +444,13 @@ export function createWorker(deps: WorkerDeps): Worker {
     }
   }
 
+  /** Writes the topic's partition count where gateways read it (see `publishPartitionCount`). */
+  async function publishPartitions(): Promise<void> {
+    const metadata = await admin.fetchTopicMetadata({ topics: [config.topic] });
+    const count = metadata.topics[0]?.partitions.length ?? 0;
+    if (count > 0) await publishPartitionCount(redis, keys, count);
+  }
+
   deps.signal?.addEventListener('abort', () => void stop(), { once: true });
 
   return {
@@ -448,6 +460,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       await admin.connect();
       ({ clusterId } = await admin.describeCluster());
       forwarder = createForwarder(redis, keys, config.forward, clusterId);
+      // Not fatal: the topic may not exist yet; every group join publishes it again.
+      await publishPartitions().catch((error: unknown) =>
+        logger.warn({ err: error }, 'publishing the partition count failed; the next join tries again'),
+      );
       await producer.connect();
       await consumer.connect();
       await consumer.subscribe({ topic: config.topic, fromBeginning: true });

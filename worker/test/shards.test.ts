@@ -1,6 +1,13 @@
 /** Shard groups in the forward step, the registry and the reaper, against real Redis. */
 
-import { heartbeatGateway, type RedisKeys, type StreamChange, shardKeys } from '@orders/contract/redis';
+import {
+  heartbeatGateway,
+  publishPartitionCount,
+  type RedisKeys,
+  readPartitionCount,
+  type StreamChange,
+  shardKeys,
+} from '@orders/contract/redis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createForwarder, type ForwardRecord, markField } from '../src/forward.ts';
@@ -60,6 +67,13 @@ describe('shard groups in the worker (REDIS_SHARDS=3)', () => {
     for await (const keys of redis.scanIterator({ MATCH: `{${ns}:*`, COUNT: 1000 }))
       if (keys.length > 0) await redis.del(keys);
     await redis.close();
+  });
+
+  it('writes the topic partition count into every group, where gateways read it', async () => {
+    for (const keys of groups) expect(await readPartitionCount(redis, keys)).toBe(0);
+    await publishPartitionCount(redis, groups, 6);
+    for (const keys of groups) expect(await readPartitionCount(redis, keys)).toBe(6);
+    await expect(publishPartitionCount(redis, groups, 0)).rejects.toThrow(/partition count/);
   });
 
   it("puts partition p's changes, marks and epoch in group p mod 3 only, exactly once", async () => {

@@ -1,5 +1,5 @@
 /** The in-process worker against real Kafka and Redis. */
-import { CHANGE_FIELD, RESET_FIELD, type StreamChange } from '@orders/contract/redis';
+import { CHANGE_FIELD, RESET_FIELD, readPartitionCount, type StreamChange } from '@orders/contract/redis';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DLQ_HEADERS } from '../src/dead-letter.ts';
@@ -47,6 +47,11 @@ describe('worker against Kafka and Redis', () => {
     const first = history[0]?.change;
     expect(first?.kafka.topic).toBe(suite.topic);
     expect(first?.row.customerName).toMatch(/^customer-/);
+  });
+
+  it('tells the gateways how many partitions the topic has', async () => {
+    expect(await env.redis.get(suite.keys.partitions)).toBe('4');
+    expect(await readPartitionCount(env.redis, suite.keys)).toBe(4);
   });
 
   it('dead-letters poison records with a reason, puts a reset marker in the place of each, and keeps forwarding', async () => {

@@ -58,6 +58,7 @@ export class Hub {
           ? new MarkerEvent(entry.id, entry.reset, epoch, group)
           : new ChangeFanout(entry, epoch, group);
         this.index.forEach(marker ? undefined : entry.change.row.id, visit);
+        if (!marker) this.index.progress.observe(entry.change.kafka.partition, entry.change.lsn);
         clock.epoch = epoch;
         clock.id = entry.id;
         clock.ms = event.ms;

@@ -56,6 +56,21 @@ export class KnownVersions {
   }
 
   /**
+   * The WAL position every page was read before: no change written at or past it is in the
+   * snapshot. Undefined when there are no pages, or one lacks its position (nothing bounds
+   * what the snapshot may show then).
+   */
+  get fence(): bigint | undefined {
+    let fence: bigint | undefined;
+    for (const sight of this.#pageSight) {
+      const { walEnd } = sight;
+      if (walEnd === undefined) return undefined;
+      if (fence === undefined || walEnd > fence) fence = walEnd;
+    }
+    return fence;
+  }
+
+  /**
    * Remembers a snapshot row's version. False, remembering nothing, when `cap` versions are
    * held already: the row must not be sent, since nothing could then tell its replayed
    * changes from new ones. The caller refuses the subscription (another snapshot of the

@@ -1,4 +1,4 @@
-import type { ResetReason } from '@orders/contract';
+import { type ResetReason, UNBOUNDED_FENCE } from '@orders/contract';
 import { isMarker, parseStreamEntry } from '@orders/contract/redis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
@@ -99,6 +99,9 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
   // snapshot reflects it, and everything after it is replayed.
   // With shard groups, every group's head, all before the first page.
   sub.setPositions(await deps.history.heads());
+  // Until every page is read nothing bounds what the snapshot shows: its frames' cursor
+  // fences every change (a client resuming from it gets `reset` unless nothing happened since).
+  sub.fenceAt(UNBOUNDED_FENCE, true);
   const { cursor } = sub;
   let afterId = 0;
   for (;;) {
@@ -133,6 +136,7 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
     afterId = last.id;
   }
   sub.known.sealed(Date.now());
+  sub.fenceAt(sub.known.fence, true);
   deps.metrics.snapshotDuration.observe((performance.now() - started) / 1000);
   return true;
 }

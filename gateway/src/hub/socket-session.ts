@@ -197,5 +197,6 @@ function startFrom(sub: Subscription, text: string | undefined): LoadStart {
   const positions = cursorPositions(parsed, sub.groups);
   if (positions === undefined) return { snapshot: true, reset: 'cursor_unknown' };
   sub.setPositions(positions);
+  sub.fenceAt(parsed.fence, false);
   return { snapshot: false };
 }

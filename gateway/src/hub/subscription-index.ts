@@ -1,4 +1,5 @@
 import type { DispatchClock } from './dispatch-clock.ts';
+import { SourceProgress } from './source-progress.ts';
 import type { Subscription } from './subscription.ts';
 
 /**
@@ -11,6 +12,8 @@ import type { Subscription } from './subscription.ts';
 export class SubscriptionIndex {
   /** Per shard group, the last event offered; subscriptions share this array. */
   readonly #clocks: DispatchClock[] = [];
+  /** How far dispatched changes reach into the WAL; subscriptions share it. */
+  readonly progress = new SourceProgress();
   readonly #scanned = new Set<Subscription>();
   readonly #byIds = new Set<Subscription>();
   readonly #byId = new Map<number, Set<Subscription>>();
@@ -26,6 +29,7 @@ export class SubscriptionIndex {
 
   add(sub: Subscription): void {
     sub.clocks = this.#clocks;
+    sub.progress = this.progress;
     const ids = sub.filter.ids;
     if (ids === undefined) {
       this.#scanned.add(sub);

@@ -1,5 +1,12 @@
 import type { Cursor, Filter, ResetReason } from '@orders/contract';
-import { computeEffect, formatCursor, formatCursorVector, ORIGIN_ID, splitStreamId } from '@orders/contract';
+import {
+  computeEffect,
+  fenceCursor,
+  formatCursor,
+  formatCursorVector,
+  ORIGIN_ID,
+  splitStreamId,
+} from '@orders/contract';
 import { scopedChangeFrame } from '../auth/scope.ts';
 import type { EncodedFrame } from '../protocol/encoded-frame.ts';
 import { heldRowDelete, lacksBeforeImage } from './before-image.ts';
@@ -8,6 +15,7 @@ import type { DispatchClock } from './dispatch-clock.ts';
 import { HeldRows } from './held-rows.ts';
 import { KnownVersions } from './known-versions.ts';
 import { MarkerEvent } from './marker-event.ts';
+import type { SourceProgress } from './source-progress.ts';
 import type { SubscriberSocket } from './subscriber-socket.ts';
 
 export type SubscriptionState = 'loading' | 'live' | 'closed';
@@ -25,6 +33,15 @@ const KNOWN_VERSIONS_GRACE_MS = 60_000;
  * deleted one on screen.
  */
 const UNPLACEABLE_REMOVE: ResetReason = 'undeliverable';
+
+/**
+ * Why a subscription resumed from a fenced cursor starts over at a change written before the
+ * fence: the client's snapshot may already show it, and nothing here can tell (see {@link
+ * Subscription.fence}). History after the cursor cannot complete the view.
+ */
+const FENCED_CHANGE: ResetReason = 'cursor_expired';
+
+const DECIMAL = /^\d+$/;
 
 /**
  * One `subscribe` on one socket. While its snapshot and replay are in flight, live events
@@ -51,6 +68,10 @@ export class Subscription {
   gap = false;
   /** Made when a load asks for it and dropped once live: an AbortSignal is heavy for an idle socket. */
   #abort: AbortController | undefined;
+  /** See {@link fence}. */
+  #fence: bigint | undefined;
+  /** Whether this subscription read the snapshot its fence comes from (and so judges changes exactly). */
+  #fenceJudged = false;
 
   constructor(
     readonly id: string,
@@ -123,11 +144,51 @@ export class Subscription {
     }
   }
 
-  /** The position as the client sees it: `<epoch>.<id>`, or one of those per shard group. */
+  /**
+   * The position as the client sees it: `<epoch>.<id>`, or one of those per shard group, and
+   * the {@link fence} while there is one.
+   */
   get cursor(): string {
-    if (this.groups === 1) return formatCursor(this.epoch, this.positionOf(0));
+    const fence = this.fence;
+    if (this.groups === 1) return fenceCursor(formatCursor(this.epoch, this.positionOf(0)), fence);
     for (let group = 0; group < this.groups; group++) this.#catchUp(group);
-    return formatCursorVector(this.#positions.map((id, group) => ({ epoch: this.epochs[group] ?? '', id })));
+    return fenceCursor(
+      formatCursorVector(this.#positions.map((id, group) => ({ epoch: this.epochs[group] ?? '', id }))),
+      fence,
+    );
+  }
+
+  /** Shared by the hub's index: how far dispatched changes reach into the WAL. */
+  progress: SourceProgress | undefined;
+
+  /**
+   * The WAL position the client's snapshot was read before, while history after this
+   * subscription's position may still hold changes written before it: history lags behind
+   * PostgreSQL, so such a change may already be in the client's view. The subscription that
+   * read the snapshot tells those apart exactly (its pages' visibility, {@link KnownVersions});
+   * a subscription resumed from the cursor elsewhere has only the fence and answers any change
+   * before it with `reset`. Cursors carry it until every Kafka partition has delivered a change
+   * past it ({@link SourceProgress}) while this subscription is live: nothing older can come.
+   */
+  get fence(): bigint | undefined {
+    const fence = this.#fence;
+    if (
+      fence !== undefined &&
+      this.state === 'live' &&
+      this.progress !== undefined &&
+      fence <= this.progress.settled
+    )
+      this.#fence = undefined;
+    return this.#fence;
+  }
+
+  /**
+   * Sets the fence: from the snapshot this subscription read (`judged`: its pages tell what the
+   * snapshot showed), or from the client's cursor (`judged` false: every change before it resets).
+   */
+  fenceAt(fence: bigint | undefined, judged: boolean): void {
+    this.#fence = fence;
+    this.#fenceJudged = judged;
   }
 
   offer(event: StreamEvent): void {
@@ -178,16 +239,26 @@ export class Subscription {
       if (change.op === 'delete') sent = heldRowDelete(change, version);
     }
     if (effect === null || !this.known.admit(sent)) return;
+    if (!this.#fenceJudged && this.#before(this.fence, sent.lsn)) {
+      this.#meetReset(FENCED_CHANGE);
+      return;
+    }
     if (effect === 'upsert') this.held.add(sent.row.id, sent.row.version);
     else this.held.delete(sent.row.id);
     this.conn.stats.changes++;
-    // With shard groups the cursor is this subscription's vector, so the frame is its own.
-    const cursor = this.groups === 1 ? undefined : this.cursor;
+    // With shard groups the cursor is this subscription's vector, and a fence is its own: then
+    // the frame is its own too.
+    const cursor = this.groups === 1 && this.fence === undefined ? undefined : this.cursor;
     let frame: EncodedFrame;
     if (this.scope !== undefined) frame = scopedChangeFrame(event, this.id, effect, this.scope, cursor, sent);
     else if (sent === change) frame = event.frame(this.id, effect, cursor);
     else frame = event.frameOf(sent, this.id, effect, cursor);
     this.conn.send(frame, this.id, sent.row.id);
+  }
+
+  /** Whether a change written at `lsn` may be older than `fence` (an unknown position may be). */
+  #before(fence: bigint | undefined, lsn: string): boolean {
+    return fence !== undefined && (!DECIMAL.test(lsn) || BigInt(lsn) < fence);
   }
 
   #meetReset(reason: ResetReason): void {

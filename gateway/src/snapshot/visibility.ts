@@ -36,6 +36,11 @@ export class Visibility {
     this.#walEnd = walEnd;
   }
 
+  /** The WAL insert position read after the snapshot was taken; undefined when unknown. */
+  get walEnd(): bigint | undefined {
+    return this.#walEnd;
+  }
+
   /**
    * Parses `pg_current_snapshot()::text` and, when given, the WAL insert position read after
    * it as a decimal byte offset (`pg_current_wal_insert_lsn() - '0/0'`, the form Debezium

@@ -70,6 +70,13 @@ export function createContractWriter(redis: RedisClient, keys: RedisKeys, maxlen
 export type ContractWriter = ReturnType<typeof createContractWriter>;
 
 /**
+ * A written row and the WAL insert position read in the same statement (decimal): after the
+ * row's change was written and before its commit, so below the fence of any snapshot that
+ * sees the change, as a change's `source.lsn` is.
+ */
+type Written = OrderRecord & { wal: string };
+
+/**
  * Writes to PostgreSQL and forwards the resulting change through the worker's real Lua
  * fan-out, standing in for Debezium + Kafka: same ids in history and every live gateway stream.
  * Given a {@link ContractWriter}, changes go through it instead.
@@ -89,14 +96,20 @@ export function createFakeWorker(redis: RedisClient, keys: RedisKeys, sql: Sql, 
     return next;
   };
 
-  const forward = async (op: StreamChange['op'], row: Order, before: Order | null): Promise<string> => {
+  /** `lsn`: the WAL position read in the writing statement, at or past its change as Debezium would report it. */
+  const forward = async (
+    op: StreamChange['op'],
+    row: Order,
+    before: Order | null,
+    lsn: string,
+  ): Promise<string> => {
     offset++;
     const change: StreamChange = {
       op,
       row,
       before,
       committedAt: Date.now(),
-      lsn: String(offset),
+      lsn,
       kafka: { topic: 'fake', partition: 0, offset: String(offset), timestamp: Date.now() },
     };
     if (writer !== undefined) return writer.change(change);
@@ -108,35 +121,37 @@ export function createFakeWorker(redis: RedisClient, keys: RedisKeys, sql: Sql, 
 
   return {
     async insert(customer: string, status: Order['status'] = 'pending', product = 'widget'): Promise<Order> {
-      const [r] = await sql<OrderRecord[]>`
+      const [r] = await sql<Written[]>`
         insert into orders (customer_name, product_name, status) values (${customer}, ${product}, ${status})
-        returning *`;
+        returning *, (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text as wal`;
       if (r === undefined) throw new Error('insert returned nothing');
       const row = toOrder(r);
-      await forward('insert', row, null);
+      await forward('insert', row, null, r.wal);
       return row;
     },
     update(id: number, set: { status?: Order['status']; customer?: string }): Promise<Order> {
       return serial(id, async () => {
-        const [before, after] = await sql.begin(async (tx) => {
+        const [before, after, wal] = await sql.begin(async (tx) => {
           const [old] = await tx<OrderRecord[]>`select * from orders where id = ${id} for update`;
           if (old === undefined) throw new Error(`order ${id} missing`);
-          const [r] = await tx<OrderRecord[]>`
+          const [r] = await tx<Written[]>`
             update orders set status = ${set.status ?? old.status}, customer_name = ${set.customer ?? old.customer_name}
-            where id = ${id} returning *`;
+            where id = ${id} returning *, (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text as wal`;
           if (r === undefined) throw new Error('update returned nothing');
-          return [toOrder(old), toOrder(r)] as const;
+          return [toOrder(old), toOrder(r), r.wal] as const;
         });
-        await forward('update', after, before);
+        await forward('update', after, before, wal);
         return after;
       });
     },
     remove(id: number): Promise<void> {
       return serial(id, async () => {
-        const [old] = await sql<OrderRecord[]>`delete from orders where id = ${id} returning *`;
+        const [old] = await sql<
+          Written[]
+        >`delete from orders where id = ${id} returning *, (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text as wal`;
         if (old === undefined) throw new Error(`order ${id} missing`);
         const row = toOrder(old);
-        await forward('delete', row, row);
+        await forward('delete', row, row, old.wal);
       });
     },
     rows(filter?: (o: Order) => boolean): Promise<Map<number, Order>> {

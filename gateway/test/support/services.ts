@@ -1,4 +1,4 @@
-import { redisKeys } from '@orders/contract/redis';
+import { publishPartitionCount, redisKeys } from '@orders/contract/redis';
 import { createTestDatabase, dropRedisNamespace, newNamespace, type TestDatabase } from '@orders/testing';
 import postgres from 'postgres';
 import { createClient } from 'redis';
@@ -41,6 +41,8 @@ export async function createHarness(): Promise<GatewayHarness> {
   const db = await createTestDatabase();
   const reader = postgres(db.readerUrl, { max: 4, onnotice: () => {} });
   const keys = redisKeys(ns);
+  // The stand-in workers write partition 0 only; a worker tells the gateways its topic's count.
+  await publishPartitionCount(redis, keys, 1);
   const gateways: RunningGateway[] = [];
   return {
     ns,

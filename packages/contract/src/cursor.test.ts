@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   CURSOR_SEPARATOR,
   cursorPositions,
+  fenceCursor,
   formatCursor,
   formatCursorVector,
   isCursorText,
   isEpoch,
   parseCursor,
+  UNBOUNDED_FENCE,
 } from './cursor.ts';
 
 describe('cursors', () => {
@@ -75,5 +77,45 @@ describe('vector cursors (shard groups)', () => {
     expect(cursorPositions(plain, 3)).toBeUndefined();
     expect(cursorPositions(parseCursor('5-0'), 1)).toBeUndefined();
     expect(cursorPositions(parseCursor('x'), 1)).toBeUndefined();
+  });
+});
+
+describe('fences', () => {
+  it('round-trips a fence on a plain cursor and on a vector', () => {
+    expect(fenceCursor('e.5-0', 123456789n)).toBe('e.5-0@123456789');
+    expect(parseCursor('e.5-0@123456789')).toEqual({
+      kind: 'cursor',
+      cursor: { epoch: 'e', id: '5-0' },
+      fence: 123456789n,
+    });
+    expect(parseCursor('a.1-0~b.2-0@7')).toEqual({
+      kind: 'vector',
+      cursors: [
+        { epoch: 'a', id: '1-0' },
+        { epoch: 'b', id: '2-0' },
+      ],
+      fence: 7n,
+    });
+    expect(fenceCursor('e.5-0', undefined)).toBe('e.5-0');
+    expect(parseCursor(fenceCursor('e.5-0', UNBOUNDED_FENCE))).toMatchObject({ fence: UNBOUNDED_FENCE });
+  });
+
+  it('leaves an epoch holding the separator alone', () => {
+    expect(parseCursor('a@1.5-0')).toEqual({ kind: 'cursor', cursor: { epoch: 'a@1', id: '5-0' } });
+    expect(parseCursor('a@1.5-0@9')).toMatchObject({ cursor: { epoch: 'a@1', id: '5-0' }, fence: 9n });
+  });
+
+  it('rejects a fence on anything but positions, and one past the highest WAL position', () => {
+    for (const bad of [
+      '5-0@1',
+      'e.5-0@',
+      'e.5-0@x',
+      'e.5-0@1@2',
+      '@1',
+      `e.5-0@${UNBOUNDED_FENCE + 1n}`,
+      'e.5-0@123456789012345678901',
+    ]) {
+      expect(parseCursor(bad), bad).toEqual({ kind: 'invalid' });
+    }
   });
 });

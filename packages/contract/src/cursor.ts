@@ -10,6 +10,14 @@ import { isStreamId } from './stream-id.ts';
  * a cursor is a vector: one `<epoch>.<id>` per group, in group order, joined by
  * {@link CURSOR_SEPARATOR} (`e0.5-0~e1.0-0~e2.7-1`). With one group the cursor is the plain
  * `<epoch>.<id>` it always was.
+ *
+ * A cursor may end in a fence, `@<WAL position>` (decimal, as Debezium reports `source.lsn`),
+ * once for the whole vector. It bounds what the client's view may already show beyond the
+ * position: the view came from a snapshot of PostgreSQL read before that WAL position, and
+ * history can lag behind PostgreSQL, so a change after the position but written before the
+ * fence may already be in the view. A gateway resuming the cursor cannot tell which, so it
+ * answers such a change with `reset` instead of sending a version the client passed. Changes
+ * at or past the fence are new. {@link UNBOUNDED_FENCE} fences every change.
  */
 export interface Cursor {
   epoch: string;
@@ -24,6 +32,14 @@ export const CURSOR_SEPARATOR = '~';
  * the vector separator `~` (the worker and the gateways make hex or UUID epochs).
  */
 const EPOCH = /^[\x21-\x7d]{1,128}$/;
+
+/** Separates the fence from the positions; it occurs in no stream id. */
+export const FENCE_SEPARATOR = '@';
+
+/** The highest WAL position: a fence that no change is past (a view from an unfinished snapshot). */
+export const UNBOUNDED_FENCE = 0xffff_ffff_ffff_ffffn;
+
+const FENCE = /^\d{1,20}$/;
 
 /** Vectors longer than this are not parsed (the gateway refuses more shard groups). */
 export const MAX_CURSOR_GROUPS = 256;
@@ -42,10 +58,15 @@ export function formatCursorVector(positions: readonly Cursor[]): string {
   return positions.map((p) => formatCursor(p.epoch, p.id)).join(CURSOR_SEPARATOR);
 }
 
+/** `cursor` with `fence` appended; `cursor` alone when there is none. */
+export function fenceCursor(cursor: string, fence: bigint | undefined): string {
+  return fence === undefined ? cursor : `${cursor}${FENCE_SEPARATOR}${fence}`;
+}
+
 export type CursorParse =
-  | { kind: 'cursor'; cursor: Cursor }
+  | { kind: 'cursor'; cursor: Cursor; fence?: bigint }
   /** A vector cursor of shard groups (two or more positions, in group order). */
-  | { kind: 'vector'; cursors: Cursor[] }
+  | { kind: 'vector'; cursors: Cursor[]; fence?: bigint }
   /** A bare stream id, as gateways issued before cursors carried an epoch. */
   | { kind: 'legacy'; id: string }
   | { kind: 'invalid' };
@@ -61,6 +82,19 @@ function parseOne(text: string): Cursor | undefined {
 }
 
 export function parseCursor(text: string): CursorParse {
+  // A fence follows the last `@`, and only digits do: an epoch may hold `@`, a stream id not.
+  const at = text.lastIndexOf(FENCE_SEPARATOR);
+  if (at >= 0 && FENCE.test(text.slice(at + 1))) {
+    const fence = BigInt(text.slice(at + 1));
+    const parsed = parsePositions(text.slice(0, at));
+    if (fence > UNBOUNDED_FENCE || (parsed.kind !== 'cursor' && parsed.kind !== 'vector'))
+      return { kind: 'invalid' };
+    return { ...parsed, fence };
+  }
+  return parsePositions(text);
+}
+
+function parsePositions(text: string): CursorParse {
   if (text.includes(CURSOR_SEPARATOR)) {
     const parts = text.split(CURSOR_SEPARATOR);
     if (parts.length > MAX_CURSOR_GROUPS) return { kind: 'invalid' };

@@ -8,12 +8,15 @@ export {
   type Cursor,
   type CursorParse,
   cursorPositions,
+  FENCE_SEPARATOR,
+  fenceCursor,
   formatCursor,
   formatCursorVector,
   isCursorText,
   isEpoch,
   MAX_CURSOR_GROUPS,
   parseCursor,
+  UNBOUNDED_FENCE,
 } from './cursor.ts';
 export { computeEffect, type Effect, type EffectInput } from './effect.ts';
 export { type Filter, type FilterInput, matches, toFilter } from './filter.ts';

@@ -12,3 +12,4 @@ export {
   unregisterGateway,
 } from './registry.ts';
 export * from './stream-entry.ts';
+export { publishPartitionCount, readPartitionCount } from './topic-partitions.ts';

@@ -26,6 +26,11 @@ export interface RedisKeys {
    * cursor is answered with `reset`.
    */
   epoch: string;
+  /**
+   * String: the number of partitions of the pipeline's Kafka topic, written by the worker
+   * (see `publishPartitionCount`).
+   */
+  partitions: string;
   /** The stream the worker fills for one gateway (same entry ids as history). */
   gatewayStream(gatewayId: string): string;
 }
@@ -42,6 +47,7 @@ export function redisKeys(ns = 'orders', group?: number): RedisKeys {
     highWater: `${tag}:hwm`,
     sourceMark: `${tag}:src`,
     epoch: `${tag}:epoch`,
+    partitions: `${tag}:partitions`,
     gatewayStream: (gatewayId) => `${tag}:gw:${gatewayId}`,
   };
 }
