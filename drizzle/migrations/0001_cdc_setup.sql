@@ -37,7 +37,9 @@ DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'orders_debezium') THEN
     BEGIN
-      CREATE ROLE "orders_debezium" LOGIN REPLICATION PASSWORD 'debezium';
+      -- No password: whoever deploys gives it one (compose: ORDERS_DEBEZIUM_PASSWORD), and the
+      -- native stack logs in as a role of its own with a generated one (stack/lib/postgres.sh).
+      CREATE ROLE "orders_debezium" LOGIN REPLICATION;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN
       NULL;
     END;

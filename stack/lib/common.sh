@@ -49,6 +49,9 @@ SLOT_PREFIX="orders_${STACK_ID}_"
 CONNECTOR_SLOT="${SLOT_PREFIX}cdc"
 # The connector's name carries the id too: another checkout's stack on the same Connect keeps its own.
 CONNECTOR_NAME="orders-cdc-${STACK_ID}"
+# The PostgreSQL role Debezium logs in as, and its generated password (see ensure_cdc_role).
+CDC_ROLE="orders_cdc_${STACK_ID}"
+CDC_PASSWORD_FILE="$STACK_HOME/cdc-password"
 
 # The config file each JVM is started with; its absolute path tells our JVMs from anything else.
 service_config() {

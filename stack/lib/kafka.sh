@@ -93,11 +93,14 @@ register_connector() {
   local file="$STACK_DIR/connector.json" name="$CONNECTOR_NAME" config
   service_pid connect >/dev/null ||
     fail "Kafka Connect on port $CONNECT_PORT was not started by this stack ($STACK_HOME); its connectors are someone else's, so $name is not registered there. Stop that Connect, or give this stack a port of its own (CONNECT_PORT)"
+  [[ -s "$CDC_PASSWORD_FILE" ]] || fail "$CDC_PASSWORD_FILE is missing; run stack/up"
   config="$(node -e '
-    const [file, slot, port] = process.argv.slice(1);
-    const { config } = JSON.parse(require("fs").readFileSync(file, "utf8"));
-    console.log(JSON.stringify({ ...config, "slot.name": slot, "database.port": port }));
-  ' "$file" "$CONNECTOR_SLOT" "$PGPORT")"
+    const fs = require("fs");
+    const [file, slot, port, user, passwordFile] = process.argv.slice(1);
+    const { config } = JSON.parse(fs.readFileSync(file, "utf8"));
+    const login = { "database.user": user, "database.password": fs.readFileSync(passwordFile, "utf8").trim() };
+    console.log(JSON.stringify({ ...config, ...login, "slot.name": slot, "database.port": port }));
+  ' "$file" "$CONNECTOR_SLOT" "$PGPORT" "$CDC_ROLE" "$CDC_PASSWORD_FILE")"
   # Before names carried the stack id this stack's connector was orders-cdc; it is this stack's
   # own if it holds this stack's slot, and would keep that slot from the renamed one.
   if curl -fsS "http://127.0.0.1:$CONNECT_PORT/connectors/orders-cdc/config" 2>/dev/null |
@@ -107,7 +110,8 @@ register_connector() {
       fail "could not remove connector orders-cdc"
   fi
   record_slot "$CONNECTOR_SLOT"
-  curl -fsS -X PUT -H 'Content-Type: application/json' --data "$config" \
+  # The config holds the password: on stdin, not on curl's command line.
+  printf '%s' "$config" | curl -fsS -X PUT -H 'Content-Type: application/json' --data @- \
     "http://127.0.0.1:$CONNECT_PORT/connectors/$name/config" >"$LOG_DIR/register.log" 2>&1 ||
     { cat "$LOG_DIR/register.log" >&2; fail "registering connector $name failed (log: $LOG_DIR/connect.log)"; }
   wait_for "connector $name" 90 "$LOG_DIR/connect.log" connector_running "$name"

@@ -119,3 +119,33 @@ migrate_orders_db() {
   (cd "$REPO_ROOT" && npm run -s migrate -w @orders/drizzle) >"$LOG_DIR/migrate.log" 2>&1 ||
     { tail -n 20 "$LOG_DIR/migrate.log" >&2; fail "migration failed (log: $LOG_DIR/migrate.log)"; }
 }
+
+# Debezium logs in as this stack's own role (CDC_ROLE, see common.sh) with a password made here
+# once and kept in CDC_PASSWORD_FILE (mode 600): replication reads the WAL of the whole cluster,
+# so no login that can do it has a password anyone could know. The role is a member of
+# orders_debezium (the migration's grants: CONNECT, SELECT on orders) and has REPLICATION itself
+# (that attribute is never inherited). Stacks sharing a cluster each have their own role, so
+# none changes another's password.
+
+ensure_cdc_role() {
+  local password
+  if [[ ! -s "$CDC_PASSWORD_FILE" ]]; then
+    (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url"))' \
+      >"$CDC_PASSWORD_FILE") || fail "could not write $CDC_PASSWORD_FILE"
+  fi
+  password="$(<"$CDC_PASSWORD_FILE")"
+  [[ "$password" =~ ^[A-Za-z0-9_-]{16,}$ ]] ||
+    fail "$CDC_PASSWORD_FILE must hold 16 or more letters, digits, _ or - (delete it to have a new one made)"
+  # On stdin, not the command line, where any local user could read the password.
+  psql -d postgres -v ON_ERROR_STOP=1 -q >"$LOG_DIR/cdc-role.log" 2>&1 <<SQL ||
+\set role '$CDC_ROLE'
+\set password '$password'
+select format('CREATE ROLE %I', :'role') where not exists (select from pg_roles where rolname = :'role') \gexec
+select format('ALTER ROLE %I LOGIN REPLICATION PASSWORD %L', :'role', :'password') \gexec
+select format('GRANT orders_debezium TO %I', :'role') \gexec
+-- Older migrations gave orders_debezium the fixed password 'debezium'; nothing here logs in as it.
+ALTER ROLE orders_debezium PASSWORD NULL;
+SQL
+    { cat "$LOG_DIR/cdc-role.log" >&2; fail "could not set up role $CDC_ROLE (log: $LOG_DIR/cdc-role.log)"; }
+  say "Debezium logs in as $CDC_ROLE (password in $CDC_PASSWORD_FILE)"
+}

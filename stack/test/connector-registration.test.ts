@@ -16,6 +16,8 @@ const home = mkdtempSync(join(tmpdir(), 'orders-stack-connector-'));
 const bin = join(home, 'bin');
 const calls = join(home, 'curl.calls');
 const stackId = 'rg1234';
+/** What ensure_cdc_role would have generated into $STACK_HOME/cdc-password. */
+const CDC_PASSWORD = 'k3Y-generated_only-here';
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
@@ -29,7 +31,9 @@ function fakeConnect(oldConnectorSlot: string | undefined) {
   const oldConfig = oldConnectorSlot === undefined ? 'exit 22' : `echo '{"slot.name":"${oldConnectorSlot}"}'`;
   const curl = [
     '#!/bin/bash',
-    `echo "$*" >> "${calls}"`,
+    // A body given on stdin (--data @-) is recorded after the arguments.
+    'body=""; case "$*" in *"@-"*) body="$(cat)" ;; esac',
+    `echo "$*\${body:+ $body}" >> "${calls}"`,
     'case "$*" in',
     `  *"connectors/orders-cdc/config"*) ${oldConfig} ;;`,
     `  *"/status"*) echo '{"name":"x","tasks":[{"id":0,"state":"RUNNING"}]}' ;;`,
@@ -49,8 +53,10 @@ function fakeConnect(oldConnectorSlot: string | undefined) {
 }
 
 /** register_connector with the stack's libraries loaded; `ours` makes this stack own Connect. */
-async function register(ours: boolean) {
+async function register(ours: boolean, password: string | null = CDC_PASSWORD) {
   writeFileSync(join(home, 'stack-id'), `${stackId}\n`);
+  if (password === null) rmSync(join(home, 'cdc-password'), { force: true });
+  else writeFileSync(join(home, 'cdc-password'), password);
   const owned = ours ? 'service_pid() { [[ "$1" == connect ]] && echo 4242; };' : '';
   const script = `source "${root}/stack/lib/common.sh"; source "${root}/stack/lib/kafka.sh"; ${owned} register_connector`;
   return run('bash', ['-c', script], {
@@ -83,6 +89,20 @@ describe('connector registration', () => {
     expect(writes).toHaveLength(1);
     expect(writes[0]).toContain(`/connectors/orders-cdc-${stackId}/config`);
     expect(writes[0]).toContain(`"slot.name":"orders_${stackId}_cdc"`);
+    // Debezium logs in as this stack's own role, with the password generated for it.
+    expect(writes[0]).toContain(`"database.user":"orders_cdc_${stackId}"`);
+    expect(writes[0]).toContain(`"database.password":"${CDC_PASSWORD}"`);
+    expect(writes[0]).not.toContain('"database.password":"debezium"');
+    // The body, password included, went on stdin, never on the command line.
+    expect(writes[0]).toContain('--data @-');
+  });
+
+  it('refuses to register without the generated password', async () => {
+    const recorded = fakeConnect(undefined);
+    const result = await register(true, null);
+    expect(result.code).not.toBe(0);
+    expect(result.out).toContain('cdc-password is missing');
+    expect(recorded().filter((call) => call.includes('PUT'))).toEqual([]);
   });
 
   it('takes over its own connector of the old name, which holds its slot', async () => {

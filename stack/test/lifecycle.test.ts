@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -103,6 +103,7 @@ afterAll(async () => {
   await stack('down');
   bystander.kill();
   for (const slot of [...foreignSlots, ownOrphan]) await dropSlotIfInactive(slot);
+  await psql(`drop role if exists orders_cdc_${stackId}`);
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -124,6 +125,28 @@ describe('native stack lifecycle', () => {
     expect(firstUp.out).toContain(
       `dropped replication slot(s) of this stack left by an earlier Kafka cluster: ${ownOrphan}`,
     );
+  });
+
+  it("made Debezium a login of the stack's own, with a generated password kept to the user", async () => {
+    const role = `orders_cdc_${stackId}`;
+    expect(
+      await psql(
+        `select rolcanlogin, rolreplication, rolpassword is not null from pg_authid where rolname = '${role}'`,
+      ),
+    ).toBe('t|t|t');
+    expect(await psql(`select pg_has_role('${role}', 'orders_debezium', 'member')`)).toBe('t');
+    // The role the migration makes has no password that anyone could know.
+    expect(await psql(`select rolpassword is null from pg_authid where rolname = 'orders_debezium'`)).toBe(
+      't',
+    );
+    const file = join(home, 'cdc-password');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const password = readFileSync(file, 'utf8');
+    expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // Another up keeps it.
+    const again = await stack('up');
+    expect(again.code, again.out).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(password);
   });
 
   it('a second up reuses what runs, and down stops everything', async () => {

@@ -29,3 +29,25 @@ export function stackId(stackHome: string = env.STACK_HOME ?? defaultStackHome):
 export function slotPrefix(): string {
   return `orders_${stackId()}_`;
 }
+
+/**
+ * The PostgreSQL login Debezium uses on this checkout's stack: the role `orders_cdc_<stack id>`
+ * and the password stack/up generated for it into `$STACK_HOME/cdc-password` (see
+ * stack/lib/postgres.sh, ensure_cdc_role).
+ */
+export function cdcLogin(stackHome: string = env.STACK_HOME ?? defaultStackHome): {
+  user: string;
+  password: string;
+} {
+  const file = join(stackHome, 'cdc-password');
+  let password: string;
+  try {
+    password = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new Error(
+      `${file} is missing: run "npm run stack:up", which creates this stack's PostgreSQL role for Debezium`,
+    );
+  }
+  return { user: `orders_cdc_${stackId(stackHome)}`, password };
+}

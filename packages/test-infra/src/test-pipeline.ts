@@ -7,7 +7,7 @@ import { ConnectApi } from './connect-api.ts';
 import { connectKafkaAdmin, deleteTopics, ensureTopic } from './kafka-admin.ts';
 import { newNamespace } from './namespace.ts';
 import { dropSlot, isSlotActive } from './replication-slot.ts';
-import { slotPrefix } from './stack-id.ts';
+import { cdcLogin, slotPrefix } from './stack-id.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -132,8 +132,11 @@ async function connectorConfig(p: {
   dbname: string;
 }): Promise<Record<string, string>> {
   const file = JSON.parse(await readFile(connectorConfigFile, 'utf8')) as { config: Record<string, string> };
+  const login = cdcLogin();
   return {
     ...file.config,
+    'database.user': login.user,
+    'database.password': login.password,
     'database.dbname': p.dbname,
     'topic.prefix': p.ns,
     'slot.name': p.slotName,
