@@ -32,10 +32,10 @@ const ownOrphan = `orders_${stackId}_t000000`;
 /** Another project's slot, and another checkout's: neither may be dropped. */
 const foreignSlots = ['slot_other', `orders_x${randomBytes(3).toString('hex')}_cdc`];
 
-async function stack(command: 'up' | 'down' | 'status') {
+async function stack(command: 'up' | 'down' | 'status', ...args: string[]) {
   // A script still running after its test gave up would start JVMs nobody stops: bound it.
   const options = { env, cwd: root, maxBuffer: 1 << 24, timeout: 240_000 };
-  return run('bash', [join(root, 'stack', command)], options).then(
+  return run('bash', [join(root, 'stack', command), ...args], options).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
   );
@@ -188,5 +188,18 @@ describe('native stack lifecycle', () => {
     expect(down.out).not.toContain('stopping');
     expect(alive(bystanderPid())).toBe(true);
     expect(existsSync(pidFile('kafka')) || existsSync(pidFile('connect'))).toBe(false);
+  });
+
+  it('down --purge removes its data and its replication login, and nothing else', async () => {
+    const role = `orders_cdc_${stackId}`;
+    const up = await stack('up');
+    expect(up.code, up.out).toBe(0);
+    expect(await psql(`select count(*) from pg_roles where rolname = '${role}'`)).toBe('1');
+    const purged = await stack('down', '--purge');
+    expect(purged.code, purged.out).toBe(0);
+    expect(purged.out).toContain(`role ${role} dropped`);
+    expect(await psql(`select count(*) from pg_roles where rolname = '${role}'`)).toBe('0');
+    expect(await psql(`select count(*) from pg_roles where rolname = 'orders_debezium'`)).toBe('1');
+    expect(existsSync(join(home, 'data'))).toBe(false);
   });
 });
