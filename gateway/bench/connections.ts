@@ -25,7 +25,6 @@ import { redisKeys, type StreamChange } from '@orders/contract/redis';
 import {
   benchLog,
   benchOptions,
-  createStandInForwarder,
   createTestDatabase,
   devToken,
   dropRedisNamespace,
@@ -43,6 +42,7 @@ import {
   until,
   writeResult,
 } from '@orders/testing';
+import { createStandInForwarder } from '@orders/worker/testing';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { percentile } from './percentile.ts';

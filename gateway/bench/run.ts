@@ -23,7 +23,6 @@ import { orderStatuses } from '@orders/drizzle';
 import {
   benchLog,
   benchOptions,
-  createStandInForwarder,
   createTestDatabase,
   createTestKafka,
   devToken,
@@ -44,6 +43,7 @@ import {
   until,
   writeResult,
 } from '@orders/testing';
+import { createStandInForwarder } from '@orders/worker/testing';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { ChangeFanout } from '../src/hub/change-fanout.ts';

@@ -13,17 +13,15 @@ export {
 export { type Env, loadEnv, parseEnv } from './env.ts';
 export {
   createForwarder,
-  dropStaleMark,
   type Forwarder,
   type ForwardOptions,
   type ForwardRecord,
   type ForwardResult,
-  markField,
-  readMark,
-  topicMarkPrefix,
 } from './forward.ts';
 export { createHttpApp } from './http.ts';
 export { createKafka } from './kafka.ts';
 export { createLogger } from './logger.ts';
+export { dropStaleMark, readMark } from './mark-store.ts';
+export { markField, topicMarkPrefix } from './marks.ts';
 export { createMetrics, type WorkerMetrics } from './metrics.ts';
 export { runGatewayReaper } from './reaper.ts';

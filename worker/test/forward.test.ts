@@ -11,7 +11,10 @@ import {
   unregisterGateway,
 } from '@orders/contract/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createForwarder, dropStaleMark, type ForwardRecord, markField, readMark } from '../src/forward.ts';
+import { createForwarder, type ForwardRecord } from '../src/forward.ts';
+import { dropStaleMark, readMark } from '../src/mark-store.ts';
+import { markField } from '../src/marks.ts';
+import { forwardChanges } from '../src/testing/index.ts';
 import { connectRedis, dropNamespace, type TestRedis, uniqueName } from './support/services.ts';
 import { expectExactlyOnce, expectPredecessorChain, readRaw, readStream } from './support/streams.ts';
 
@@ -80,15 +83,15 @@ describe('forward script and gateway registry', () => {
     expect((await heartbeatGateway(redis, keys, 'a')).created).toBe(false);
     await heartbeatGateway(redis, keys, 'b');
 
-    const first = await forwarder.forward(TOPIC, 0, '99', changes(0, 0, 100));
+    const first = await forwardChanges(forwarder, TOPIC, 0, '99', changes(0, 0, 100));
     expect(first).toMatchObject({ skipped: 0, gateways: 2 });
     expect(first.ids).toHaveLength(100);
 
     // A redelivery overlapping the first call: only offsets above the mark are new.
-    const second = await forwarder.forward(TOPIC, 0, '149', changes(0, 50, 100));
+    const second = await forwardChanges(forwarder, TOPIC, 0, '149', changes(0, 50, 100));
     expect(second).toMatchObject({ skipped: 50 });
     expect(second.ids).toHaveLength(50);
-    expect((await forwarder.forward(TOPIC, 0, '149', changes(0, 0, 150))).ids).toEqual([]);
+    expect((await forwardChanges(forwarder, TOPIC, 0, '149', changes(0, 0, 150))).ids).toEqual([]);
 
     const history = await readStream(redis, keys.history);
     expectExactlyOnce(history, 150);
@@ -171,14 +174,16 @@ describe('forward script and gateway registry', () => {
 
   it('compares offsets as 64-bit integers and keeps partitions apart', async () => {
     const forwarder = createForwarder(redis, keys, OPTIONS, CLUSTER);
-    await forwarder.forward(TOPIC, 1, '9', changes(1, 9, 1));
+    await forwardChanges(forwarder, TOPIC, 1, '9', changes(1, 9, 1));
     // "10" < "9" as strings; it must still count as newer.
-    expect((await forwarder.forward(TOPIC, 1, '10', changes(1, 10, 1))).ids).toHaveLength(1);
+    expect((await forwardChanges(forwarder, TOPIC, 1, '10', changes(1, 10, 1))).ids).toHaveLength(1);
     const big = '9007199254740993'; // 2^53 + 1: not representable as a double
     await redis.hSet(keys.highWater, markField(CLUSTER, TOPIC, 3), '9007199254740992');
     const [one] = changes(3, 0, 1);
     if (!one) throw new Error('no change');
-    const result = await forwarder.forward(TOPIC, 3, big, [{ ...one, kafka: { ...one.kafka, offset: big } }]);
+    const result = await forwardChanges(forwarder, TOPIC, 3, big, [
+      { ...one, kafka: { ...one.kafka, offset: big } },
+    ]);
     expect(result.ids).toHaveLength(1);
     expect(await redis.hGet(keys.highWater, markField(CLUSTER, TOPIC, 3))).toBe(big);
   });
@@ -188,7 +193,7 @@ describe('forward script and gateway registry', () => {
     // A mark far ahead, left by another cluster (or by a version without cluster ids).
     await redis.hSet(keys.highWater, markField('old-cluster', TOPIC, 7), '1000000');
     await redis.hSet(keys.highWater, `${TOPIC}:7`, '1000000');
-    expect((await forwarder.forward(TOPIC, 7, '4', changes(7, 0, 5))).ids).toHaveLength(5);
+    expect((await forwardChanges(forwarder, TOPIC, 7, '4', changes(7, 0, 5))).ids).toHaveLength(5);
     expect(await readMark(redis, keys, markField(CLUSTER, TOPIC, 7))).toBe('4');
     expect(await readMark(redis, keys, markField('old-cluster', TOPIC, 7))).toBe('1000000');
   });
@@ -211,11 +216,11 @@ describe('forward script and gateway registry', () => {
     const forwarder = createForwarder(redis, keys, { ...OPTIONS, gatewayTtlMs: ttl }, CLUSTER);
     await heartbeatGateway(redis, keys, 'quiet');
     await heartbeatGateway(redis, keys, 'alive');
-    await forwarder.forward(TOPIC, 5, '0', changes(5, 0, 1));
+    await forwardChanges(forwarder, TOPIC, 5, '0', changes(5, 0, 1));
     await new Promise((resolve) => setTimeout(resolve, ttl + 100));
     await heartbeatGateway(redis, keys, 'alive');
 
-    const later = await forwarder.forward(TOPIC, 5, '1', changes(5, 1, 1));
+    const later = await forwardChanges(forwarder, TOPIC, 5, '1', changes(5, 1, 1));
     expect(later.gateways).toBe(1);
     expect(await liveGateways(redis, keys, ttl)).toEqual(['alive']);
     expect(await redis.xLen(keys.gatewayStream('quiet'))).toBe(1);

@@ -10,8 +10,10 @@ import {
 } from '@orders/contract/redis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createForwarder, type ForwardRecord, markField } from '../src/forward.ts';
+import { createForwarder, type ForwardRecord } from '../src/forward.ts';
+import { markField } from '../src/marks.ts';
 import { runGatewayReaper } from '../src/reaper.ts';
+import { forwardChanges } from '../src/testing/index.ts';
 import { connectRedis, type TestRedis, uniqueName } from './support/services.ts';
 import { expectExactlyOnce, expectPredecessorChain, readRaw, readStream } from './support/streams.ts';
 
@@ -83,10 +85,10 @@ describe('shard groups in the worker (REDIS_SHARDS=3)', () => {
       await heartbeatGateway(redis, keys, 'b');
     }
     for (let partition = 0; partition < 6; partition++) {
-      const result = await forwarder.forward(TOPIC, partition, '19', changes(partition, 0, 20));
+      const result = await forwardChanges(forwarder, TOPIC, partition, '19', changes(partition, 0, 20));
       expect(result).toMatchObject({ skipped: 0, gateways: 2 });
       // A redelivery is skipped by the mark of the partition's own group.
-      const again = await forwarder.forward(TOPIC, partition, '24', changes(partition, 10, 15));
+      const again = await forwardChanges(forwarder, TOPIC, partition, '24', changes(partition, 10, 15));
       expect(again).toMatchObject({ skipped: 10 });
     }
     for (const [g, keys] of groups.entries()) {

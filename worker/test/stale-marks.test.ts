@@ -5,7 +5,7 @@
  * its marks. In every case each new record must still arrive, exactly once.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { markField } from '../src/forward.ts';
+import { markField } from '../src/marks.ts';
 import { burst } from './support/debezium.ts';
 import { connectProducer, createTopic } from './support/services.ts';
 import { expectExactlyOnce, readStream, waitFor, waitForLength } from './support/streams.ts';

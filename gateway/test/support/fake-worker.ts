@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisKeys, StreamChange } from '@orders/contract/redis';
 import { CHANGE_FIELD, PREV_FIELD, RESET_FIELD, type ResetReason } from '@orders/contract/redis';
 import type { Order, Sql } from '@orders/drizzle';
-import { createStandInForwarder } from '@orders/testing';
+import { createStandInForwarder } from '@orders/worker/testing';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
 import { type OrderRecord, readOrders, toOrder } from './order-record.ts';
 

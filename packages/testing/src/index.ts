@@ -37,11 +37,4 @@ export {
   spawnService,
   spawnWorker,
 } from './service-process.ts';
-export {
-  createStandInForwarder,
-  createTestKafka,
-  type InProcessWorker,
-  type InProcessWorkerOptions,
-  startInProcessWorker,
-  type WorkerRedis,
-} from './worker-harness.ts';
+export { createTestKafka } from './test-kafka.ts';
