@@ -1,68 +1,94 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisKeys, StreamChange } from '@orders/contract/redis';
-import { CHANGE_FIELD, PREV_FIELD, RESET_FIELD, type ResetReason } from '@orders/contract/redis';
+import { GATEWAY_GROUP, type RedisKeys, type ResetReason, type StreamChange } from '@orders/contract/redis';
 import type { Order, Sql } from '@orders/drizzle';
-import { createStandInForwarder } from '@orders/worker/testing';
+import { createStandInForwarder, type WorkerRedis, workerScripts } from '@orders/worker/testing';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
 import { type OrderRecord, readOrders, toOrder } from './order-record.ts';
 
-/*
- * The shared contract as the worker writes it, for tests that need to shape the streams
- * (lose an entry, write a marker): epoch created with SET NX before appending; one history
- * entry; the same id on every live gateway stream, with `p` naming the entry appended to that
- * stream before (its last generated id, the origin for a new stream).
- * KEYS: history, gateways, epoch. ARGV: ttlMs, gateway stream prefix, epoch candidate, field,
- * value, gateway maxlen, then "lose:<id>" for gateways whose copy is lost at once (as a trim
- * would, before the gateway read it; the stream's last generated id still moves past it) and
- * "skip:<id>" for gateways left out as the worker leaves out one whose heartbeat lapsed.
- */
-const CONTRACT_SCRIPT = `
-redis.call('SET', KEYS[3], ARGV[3], 'NX')
-local id = redis.call('XADD', KEYS[1], '*', ARGV[4], ARGV[5])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local fault = {}
-for i = 7, #ARGV do fault[string.sub(ARGV[i], 6)] = string.sub(ARGV[i], 1, 4) end
-for _, gw in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - tonumber(ARGV[1])), '+inf')) do
-  if fault[gw] ~= 'skip' then
-    local key = ARGV[2] .. gw
-    local prev = '0-0'
-    if redis.call('EXISTS', key) == 1 then
-      local info = redis.call('XINFO', 'STREAM', key)
-      for i = 1, #info, 2 do
-        if info[i] == 'last-generated-id' then prev = info[i + 1] end
-      end
-    end
-    redis.call('XADD', key, 'MAXLEN', '~', ARGV[6], id, '${PREV_FIELD}', prev, ARGV[4], ARGV[5])
-    if fault[gw] == 'lose' then redis.call('XDEL', key, id) end
-  end
-end
-return id
-`;
+type EvalOptions = Parameters<WorkerRedis['eval']>[1];
 
-/** Writes entries exactly per the worker contract, with the faults tests need on demand. */
+const scriptBodies = new Map(Object.values(workerScripts).map((script) => [script.sha, script.body]));
+
+/**
+ * Writes entries as the worker does, through its own forward step and scripts (a stand-in
+ * forwarder with marks of its own, one Kafka record per entry), with the faults tests need
+ * made by plain Redis commands around the script, in one MULTI with it so that no gateway
+ * read, heartbeat or reap comes in between:
+ * - a lost copy: the gateway's group is moved past the entry as it is appended, so the
+ *   gateway is never handed it, and the copy is deleted (XDEL) once the next entry has named
+ *   it as predecessor. That is what a trim does to a gateway that fell behind: the next entry
+ *   names one the gateway never read. Deleting the copy at once would not do: the script
+ *   names the newest entry still in the stream, so the next entry would name the one before
+ *   and the hole would leave no trace the contract promises to show.
+ * - a skipped gateway: its registry score is set far in the past for the append, so the
+ *   script takes it for one whose heartbeat lapsed and leaves it out, then put back.
+ */
 export function createContractWriter(redis: RedisClient, keys: RedisKeys, maxlen = 100_000) {
-  let faults: string[] = [];
-  const append = async (field: string, value: string): Promise<string> => {
-    const next = faults;
-    faults = [];
-    const id = await redis.eval(CONTRACT_SCRIPT, {
-      keys: [keys.history, keys.gateways, keys.epoch],
-      arguments: ['10000', keys.gatewayStream(''), randomUUID(), field, value, String(maxlen), ...next],
-    });
-    if (typeof id !== 'string') throw new Error('contract append returned no id');
+  let lose: string[] = [];
+  let skip: string[] = [];
+  // Copies hidden from their gateway, deleted after the next append named them.
+  let hidden: { stream: string; id: string }[] = [];
+
+  /** The forward script inside a MULTI with the fault commands; returns the script's reply. */
+  const faulted = async (body: string, options: EvalOptions): Promise<unknown> => {
+    const [losing, skipping, deleting] = [lose, skip, hidden];
+    [lose, skip, hidden] = [[], [], []];
+    const scores = await Promise.all(skipping.map((gw) => redis.zScore(keys.gateways, gw)));
+    const multi = redis.multi();
+    for (const gw of skipping) multi.zAdd(keys.gateways, { score: 0, value: gw });
+    multi.eval(body, options);
+    for (const gw of losing) multi.xGroupSetId(keys.gatewayStream(gw), GATEWAY_GROUP, '$');
+    for (const [i, gw] of skipping.entries()) {
+      const score = scores[i];
+      if (score == null) multi.zRem(keys.gateways, gw);
+      else multi.zAdd(keys.gateways, { score, value: gw });
+    }
+    for (const { stream, id } of deleting) multi.xDel(stream, id);
+    const replies = await multi.exec();
+    const reply = replies[skipping.length];
+    // The forward script's reply: live gateways, two skip counts, then the entry's id.
+    const id = Array.isArray(reply) ? reply[3] : undefined;
+    if (typeof id === 'string' && id !== '')
+      hidden = losing.map((gw) => ({ stream: keys.gatewayStream(gw), id }));
+    return reply;
+  };
+  const quiet = () => lose.length + skip.length + hidden.length === 0;
+  const client: WorkerRedis = {
+    get isReady() {
+      return redis.isReady;
+    },
+    eval: (body, options) => (quiet() ? redis.eval(body, options) : faulted(body, options)),
+    evalSha(sha, options) {
+      if (quiet()) return redis.evalSha(sha, options);
+      const body = scriptBodies.get(sha);
+      if (body === undefined) throw new Error(`not a worker script: ${sha}`);
+      return faulted(body, options);
+    },
+  };
+  // Marks of its own, so that no other writer's offsets make it skip anything.
+  const forwarder = createStandInForwarder(client, keys, `contract-${randomUUID()}`, maxlen);
+  let offset = 0;
+
+  const append = async (change: StreamChange | null, reset: ResetReason | null): Promise<string> => {
+    offset++;
+    // A test may drop the namespace: not a loss of writes the worker would have to report.
+    forwarder.rejoined();
+    const record = { offset: String(offset), change, position: null, snapshotRead: false, reset };
+    const result = await forwarder.forwardRecords('contract', 0, String(offset), [record]);
+    const id = result.entries[0];
+    if (id == null) throw new Error('the forward script appended nothing');
     return id;
   };
   return {
-    change: (change: StreamChange): Promise<string> => append(CHANGE_FIELD, JSON.stringify(change)),
-    marker: (reason: ResetReason): Promise<string> => append(RESET_FIELD, reason),
+    change: (change: StreamChange): Promise<string> => append(change, null),
+    marker: (reason: ResetReason): Promise<string> => append(null, reason),
     /** The next entry reaches history, but these gateways' copies vanish unread: a hole they must notice. */
     loseNext(...gatewayIds: string[]): void {
-      faults.push(...gatewayIds.map((id) => `lose:${id}`));
+      lose.push(...gatewayIds);
     },
     /** The next entry is not appended to these gateways' streams at all, as after a heartbeat lapse. */
     skipNext(...gatewayIds: string[]): void {
-      faults.push(...gatewayIds.map((id) => `skip:${id}`));
+      skip.push(...gatewayIds);
     },
   };
 }
@@ -77,12 +103,16 @@ export type ContractWriter = ReturnType<typeof createContractWriter>;
 type Written = OrderRecord & { wal: string };
 
 /**
- * Writes to PostgreSQL and forwards the resulting change through the worker's real Lua
- * fan-out, standing in for Debezium + Kafka: same ids in history and every live gateway stream.
- * Given a {@link ContractWriter}, changes go through it instead.
+ * Writes to PostgreSQL and forwards the resulting change through the worker's real forward
+ * step, standing in for Debezium + Kafka: same ids in history and every live gateway stream.
+ * Given a {@link ContractWriter}, changes go through it, with its faults.
  */
-export function createFakeWorker(redis: RedisClient, keys: RedisKeys, sql: Sql, writer?: ContractWriter) {
-  const forwarder = createStandInForwarder(redis, keys, 'fake', 100_000);
+export function createFakeWorker(
+  redis: RedisClient,
+  keys: RedisKeys,
+  sql: Sql,
+  writer: ContractWriter = createContractWriter(redis, keys),
+) {
   let offset = 0;
   // Debezium emits after commit and in commit order per order; a per-order chain keeps
   // "commit, then forward" from interleaving between two writers of the same order.
@@ -112,11 +142,7 @@ export function createFakeWorker(redis: RedisClient, keys: RedisKeys, sql: Sql, 
       lsn,
       kafka: { topic: 'fake', partition: 0, offset: String(offset), timestamp: Date.now() },
     };
-    if (writer !== undefined) return writer.change(change);
-    const result = await forwarder.forward('fake', 0, String(offset), [change]);
-    const id = result.ids[0];
-    if (id === undefined) throw new Error('change was not forwarded');
-    return id;
+    return writer.change(change);
   };
 
   return {
