@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, type KafkaCoordinates, sourcePosition } from './decode.ts';
+import { decodeRecord, type KafkaCoordinates } from './decode.ts';
+import { sourcePosition } from './source-position.ts';
 
 const at: KafkaCoordinates = {
   topic: 'orders.public.orders',

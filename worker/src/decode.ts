@@ -8,6 +8,7 @@
 import { type Order, orderSchema } from '@orders/contract';
 import type { ChangeOp, ResetReason, StreamChange } from '@orders/contract/redis';
 import { z } from 'zod';
+import { type SourcePosition, sourcePosition } from './source-position.ts';
 
 /** Where a record came from; copied into the change so a cursor can be traced back. */
 export interface KafkaCoordinates {
@@ -21,16 +22,6 @@ export interface KafkaCoordinates {
 export type PoisonReason = 'not_json' | 'invalid_envelope' | 'invalid_row' | 'unsupported_op';
 
 export type IgnoreReason = 'tombstone' | 'heartbeat' | 'message';
-
-/**
- * Where a change sits in PostgreSQL's commit order: the commit LSN Debezium last saw and the
- * change's own LSN, both canonical decimals. Within a Kafka partition Debezium emits in this
- * order, so a position at or below one already forwarded is a re-sent record.
- */
-export interface SourcePosition {
-  commit: string;
-  change: string;
-}
 
 /**
  * What the forward step needs besides the change itself.
@@ -114,29 +105,6 @@ const envelopeSchema = z.object({
     snapshot: z.unknown().optional(),
   }),
 });
-
-// `source.sequence` is a JSON string `["<last commit LSN>","<LSN>"]`, entries possibly null.
-// A regex instead of JSON.parse: this runs once per record on the hot path.
-const sequencePattern = /^\[\s*(?:"(\d+)"|(\d+)|null)\s*,\s*(?:"(\d+)"|(\d+)|null)\s*\]$/;
-
-// Leading zeros would break the length-first comparison in the forward script.
-const canonical = (digits: string) =>
-  digits.length > 1 && digits.charCodeAt(0) === 48 ? digits.replace(/^0+(?=\d)/, '') : digits;
-
-/** (commit LSN, change LSN), or null when either is unknown. */
-export function sourcePosition(
-  sequence: unknown,
-  lsn: string | number | null | undefined,
-): SourcePosition | null {
-  if (typeof sequence !== 'string') return null;
-  const match = sequencePattern.exec(sequence);
-  if (!match) return null;
-  const commit = match[1] ?? match[2];
-  const change =
-    match[3] ?? match[4] ?? (lsn == null || !/^\d+$/.test(String(lsn)) ? undefined : String(lsn));
-  if (commit === undefined || change === undefined) return null;
-  return { commit: canonical(commit), change: canonical(change) };
-}
 
 /*
  * `source.snapshot` of a snapshot read. Debezium marks the first row of the whole snapshot

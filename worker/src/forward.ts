@@ -21,10 +21,10 @@ import {
   type StreamChange,
   shardOf,
 } from '@orders/contract/redis';
-import type { SourcePosition } from './decode.ts';
 import { forwarded, recordArgs } from './forward-encoding.ts';
 import { markField, offsetAtLeast, topicMarkPrefix } from './marks.ts';
 import { checkWrittenScript, clearTopicMarksScript } from './scripts/index.ts';
+import type { SourcePosition } from './source-position.ts';
 import { createWrittenMarks, type RegressionReply } from './written-marks.ts';
 
 /** One Kafka record for {@link Forwarder.forwardRecords}. */

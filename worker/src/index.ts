@@ -7,8 +7,6 @@ export {
   type KafkaCoordinates,
   type PoisonReason,
   type SourceInfo,
-  type SourcePosition,
-  sourcePosition,
 } from './decode.ts';
 export { type Env, loadEnv, parseEnv } from './env.ts';
 export {
@@ -25,3 +23,4 @@ export { dropStaleMark, readMark } from './mark-store.ts';
 export { markField, topicMarkPrefix } from './marks.ts';
 export { createMetrics, type WorkerMetrics } from './metrics.ts';
 export { runGatewayReaper } from './reaper.ts';
+export { type SourcePosition, sourcePosition } from './source-position.ts';

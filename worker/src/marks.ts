@@ -6,8 +6,9 @@
  * LSNs are 64-bit, so they are compared as canonical decimal strings (length first), as Lua,
  * whose numbers are doubles, compares them too.
  */
-import type { SourcePosition } from './decode.ts';
+
 import type { ForwardRecord } from './forward.ts';
+import type { SourcePosition } from './source-position.ts';
 
 /** `a > b` for canonical decimal strings. */
 export function decimalAbove(a: string, b: string): boolean {

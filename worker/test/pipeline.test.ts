@@ -7,7 +7,7 @@ import { RESET_FIELD, redisKeys } from '@orders/contract/redis';
 import { createTestPipeline, type TestPipeline } from '@orders/test-infra';
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sourcePosition } from '../src/decode.ts';
+import { sourcePosition } from '../src/source-position.ts';
 import { isMarker, sqlBarrier } from './support/barrier.ts';
 import {
   connectAdmin,
