@@ -14,6 +14,7 @@ import {
 } from '@orders/contract/redis';
 import { newNamespace } from '@orders/testing';
 import { createForwarder } from '@orders/worker';
+import { forwardChanges } from '@orders/worker/testing';
 import { pino } from 'pino';
 import type { RedisClusterType } from 'redis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -67,7 +68,7 @@ describe('the services’ Redis commands on a 3-master cluster', () => {
       { gatewayTtlMs: 10_000, historyMaxlen: 1000, gatewayMaxlen: 1000 },
       'cluster-test',
     );
-    const result = await forwarder.forward(`${ns}.orders`, 0, '2', [
+    const result = await forwardChanges(forwarder, `${ns}.orders`, 0, '2', [
       change(1, 1),
       change(2, 1),
       change(1, 2),
@@ -75,7 +76,7 @@ describe('the services’ Redis commands on a 3-master cluster', () => {
     expect(result.ids).toHaveLength(3);
     expect(result.gateways).toBe(1);
     // The same records again: the mark skips them, as after a Kafka redelivery.
-    expect((await forwarder.forward(`${ns}.orders`, 0, '2', [change(1, 2)])).skipped).toBe(1);
+    expect((await forwardChanges(forwarder, `${ns}.orders`, 0, '2', [change(1, 2)])).skipped).toBe(1);
 
     // The gateway's history page script (XINFO, XRANGE in Lua).
     const history = createHistoryReader(cluster, keys.history, keys.epoch);
