@@ -6,7 +6,7 @@
  * reason ends up in the dead-letter headers.
  */
 import { type Order, orderSchema } from '@orders/contract';
-import type { ChangeOp, ResetReason, StreamChange } from '@orders/contract/redis';
+import type { ChangeOp, MarkerReason, StreamChange } from '@orders/contract/redis';
 import { z } from 'zod';
 import { type SourcePosition, sourcePosition } from './source-position.ts';
 
@@ -35,13 +35,13 @@ export type IgnoreReason = 'tombstone' | 'heartbeat' | 'message';
 export interface SourceInfo {
   position: SourcePosition | null;
   snapshotRead: boolean;
-  reset: ResetReason | null;
+  reset: MarkerReason | null;
 }
 
 export type DecodeResult =
   | { kind: 'change'; change: StreamChange; source: SourceInfo }
   /** A change set that rows cannot express (TRUNCATE): only a reset marker is written. */
-  | { kind: 'reset'; reason: ResetReason; position: SourcePosition | null }
+  | { kind: 'reset'; reason: MarkerReason; position: SourcePosition | null }
   | { kind: 'ignore'; reason: IgnoreReason }
   | { kind: 'poison'; reason: PoisonReason; detail: string };
 

@@ -14,8 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import {
   keyGroups,
+  type MarkerReason,
   type RedisClient,
-  type ResetReason,
   runScript,
   type ShardedKeys,
   type StreamChange,
@@ -37,7 +37,7 @@ export interface ForwardRecord {
   /** A row of a blocking (re-)snapshot: clears the partition's source mark. */
   snapshotRead: boolean;
   /** A reset marker to write (history and gateways, one id) just before the change. */
-  reset: ResetReason | null;
+  reset: MarkerReason | null;
 }
 
 export interface ForwardOptions {

@@ -1,5 +1,5 @@
 import { splitStreamId } from '@orders/contract';
-import type { ResetReason } from '@orders/contract/redis';
+import type { MarkerReason } from '@orders/contract/redis';
 
 /**
  * A reset marker on its way to subscriptions. It travels the same paths as changes (live,
@@ -11,7 +11,7 @@ export class MarkerEvent {
 
   constructor(
     readonly id: string,
-    readonly reason: ResetReason,
+    readonly reason: MarkerReason,
     readonly epoch: string,
     /** The shard group whose history holds the marker (0 without shard groups). */
     readonly group = 0,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GATEWAY_GROUP, type RedisKeys, type ResetReason, type StreamChange } from '@orders/contract/redis';
+import { GATEWAY_GROUP, type MarkerReason, type RedisKeys, type StreamChange } from '@orders/contract/redis';
 import type { Order, Sql } from '@orders/drizzle';
 import { createStandInForwarder, type WorkerRedis, workerScripts } from '@orders/worker/testing';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
@@ -69,7 +69,7 @@ export function createContractWriter(redis: RedisClient, keys: RedisKeys, maxlen
   const forwarder = createStandInForwarder(client, keys, `contract-${randomUUID()}`, maxlen);
   let offset = 0;
 
-  const append = async (change: StreamChange | null, reset: ResetReason | null): Promise<string> => {
+  const append = async (change: StreamChange | null, reset: MarkerReason | null): Promise<string> => {
     offset++;
     // A test may drop the namespace: not a loss of writes the worker would have to report.
     forwarder.rejoined();
@@ -81,7 +81,7 @@ export function createContractWriter(redis: RedisClient, keys: RedisKeys, maxlen
   };
   return {
     change: (change: StreamChange): Promise<string> => append(change, null),
-    marker: (reason: ResetReason): Promise<string> => append(null, reason),
+    marker: (reason: MarkerReason): Promise<string> => append(null, reason),
     /** The next entry reaches history, but these gateways' copies vanish unread: a hole they must notice. */
     loseNext(...gatewayIds: string[]): void {
       lose.push(...gatewayIds);

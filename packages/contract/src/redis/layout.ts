@@ -6,6 +6,7 @@
  * their own namespace so suites never share keys.
  */
 import type { Order } from '../order.ts';
+import type { ResetReason } from '../protocol/server-frame.ts';
 
 export interface RedisKeys {
   /** Capped stream of every change; its entry ids are the clients' cursors. */
@@ -117,18 +118,19 @@ export const PREV_FIELD = 'p';
 
 /**
  * Entry field of a reset marker, written to history and to every live gateway stream with
- * one id, in place of {@link CHANGE_FIELD}. Its value is the {@link ResetReason}. Every
+ * one id, in place of {@link CHANGE_FIELD}. Its value is a {@link MarkerReason}. Every
  * subscription that reaches the marker (live, or replaying across it) is reset and
  * re-snapshotted: the change set it stands for cannot be expressed as row changes.
  */
 export const RESET_FIELD = 'r';
 
 /**
- * `resnapshot`: Debezium snapshotted the table again (lost slot); `truncate`: TRUNCATE orders;
- * `undeliverable`: the worker could not deliver a change (dead-lettered: undecodable, or a
- * row the contract rejects), so any subscription may be missing it.
+ * The reasons a reset marker can carry, the part of {@link ResetReason} history itself
+ * decides: `resnapshot`: Debezium snapshotted the table again (lost slot); `truncate`:
+ * TRUNCATE orders; `undeliverable`: the worker could not deliver a change (dead-lettered:
+ * undecodable, or a row the contract rejects), so any subscription may be missing it.
  */
-export type ResetReason = 'resnapshot' | 'truncate' | 'undeliverable';
+export type MarkerReason = Extract<ResetReason, 'resnapshot' | 'truncate' | 'undeliverable'>;
 
 export { ORIGIN_ID } from '../stream-id.ts';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { orderSchema } from '../order.ts';
-import { CHANGE_FIELD, PREV_FIELD, RESET_FIELD, type ResetReason, type StreamChange } from './layout.ts';
+import { CHANGE_FIELD, type MarkerReason, PREV_FIELD, RESET_FIELD, type StreamChange } from './layout.ts';
 
 /** The {@link StreamChange} schema: what a reader of history or a gateway stream accepts. */
 export const streamChangeSchema = z.object({
@@ -33,7 +33,7 @@ export interface ChangeEntry {
 /** A reset marker: a change set that cannot be expressed as row changes (re-snapshot, truncate), or a change that could not be delivered. */
 export interface MarkerEntry {
   id: string;
-  reset: ResetReason;
+  reset: MarkerReason;
 }
 
 export type StreamEntry = ChangeEntry | MarkerEntry;
@@ -53,7 +53,7 @@ export type StreamEntryParse =
     }
   | { ok: false; id: string; reason: string; prev: string | undefined };
 
-const RESET_REASONS: readonly string[] = ['resnapshot', 'truncate', 'undeliverable'] satisfies ResetReason[];
+const RESET_REASONS: readonly string[] = ['resnapshot', 'truncate', 'undeliverable'] satisfies MarkerReason[];
 
 /** A change or a reset marker, with the predecessor id when the worker wrote one. */
 export function parseStreamEntry(id: string, fields: Record<string, string>): StreamEntryParse {
@@ -62,7 +62,7 @@ export function parseStreamEntry(id: string, fields: Record<string, string>): St
   if (reset !== undefined) {
     if (!RESET_REASONS.includes(reset))
       return { ok: false, id, reason: `unknown reset reason ${reset}`, prev };
-    return { ok: true, entry: { id, reset: reset as ResetReason }, prev };
+    return { ok: true, entry: { id, reset: reset as MarkerReason }, prev };
   }
   const parsed = parseChangeEntry(id, fields);
   return parsed.ok ? { ok: true, entry: parsed.entry, prev } : { ...parsed, prev };
