@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import type { Connection } from '../src/hub/connection.ts';
 import type { RunningGateway } from '../src/node-server.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
@@ -107,6 +108,7 @@ describe('backpressure on a socket that stops reading', () => {
   });
 
   it('[P84][P93] cuts a reader off with 4008 once held and queued bytes pass the hard limit', async () => {
+    expectFaults({ faults: ['slow_reader'] });
     const gw = await h.start('bp-cut', {
       reapIntervalMs: 600_000,
       tuning: { connection: { maxBufferedBytes: 1024 * 1024, backpressure: { softBytes: SOFT } } },

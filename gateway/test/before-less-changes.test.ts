@@ -9,6 +9,7 @@ import type { FilterInput, Order, ServerFrame } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import { describe, expect, it } from 'vitest';
 import { mintToken } from '../src/auth/index.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { matcher } from './support/convergence.ts';
 import { useCustomerGateway } from './support/customer-gateway.ts';
 import { createContractWriter } from './support/fake-worker.ts';
@@ -173,6 +174,7 @@ describe('changes without a before image', () => {
   });
 
   it('[P25][P101] resets a subscription resumed from a cursor at a before-less remove it cannot place', async () => {
+    expectFaults({ faults: ['before_less_remove'], sub: 'back' });
     const { worker } = suite;
     const mine = await worker.insert('Dave', 'paid');
     const theirs = await worker.insert('Erin', 'paid');

@@ -1,6 +1,7 @@
 import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { recordSubscription } from './support/recorder.ts';
@@ -74,6 +75,7 @@ describe('client against two gateways (simulated worker output)', () => {
   });
 
   it('[P18][P19] gets reset and a fresh snapshot when history was trimmed past its cursor', async () => {
+    expectFaults({ faults: ['trimmed_history'] });
     const c3 = await h.start('client-c');
     const c = client([c3.url]);
     const sub = c.subscribe({ customer: 'Bob' });

@@ -7,6 +7,7 @@ import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { GATEWAY_GROUP } from '@orders/contract/redis';
 import type { GatewayProcess } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectFaults } from './support/checked-socket.ts';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { recordSubscription } from './support/recorder.ts';
@@ -119,6 +120,7 @@ describe('end to end through Debezium, Kafka and the worker', () => {
   });
 
   it('[P18][P19] with history trimmed past its cursor, a client gets reset and a snapshot and converges', async () => {
+    expectFaults({ faults: ['trimmed_history'] });
     const c = client([b.url]);
     const sub = c.subscribe({ customer: 'Bob' });
     const rec = recordSubscription(sub);

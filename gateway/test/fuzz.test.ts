@@ -4,7 +4,7 @@ import { orderStatuses } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type WebSocket from 'ws';
 import type { RunningGateway } from '../src/node-server.ts';
-import { CheckedWebSocket } from './support/checked-socket.ts';
+import { CheckedWebSocket, expectFaults } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { hostileFrame, mulberry32 } from './support/hostile-frames.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
@@ -77,6 +77,7 @@ describe('fuzz: hostile frames against a gateway with a well-behaved client on i
   });
 
   it('[P38] answers ≥ 10,000 hostile frames with documented codes while a good client gets every change', async () => {
+    expectFaults({ faults: ['flood', 'oversized_message', 'invalid_utf8'] });
     const ids: number[] = [];
     for (let i = 0; i < 30; i++) ids.push((await worker.insert(`c${i % 5}`)).id);
 

@@ -1,6 +1,7 @@
 import { errorPolicy, limits } from '@orders/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { until } from './support/wait.ts';
@@ -21,6 +22,7 @@ describe('limits and liveness', () => {
   });
 
   it('[P65][P66] answers a long frame with too_large and stays usable; closes 1009 past the payload cap', async () => {
+    expectFaults({ faults: ['oversized_message'] });
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
     s.sendText(JSON.stringify({ type: 'ping', pad: 'x'.repeat(limits.frameLength) }));
@@ -55,6 +57,7 @@ describe('limits and liveness', () => {
   });
 
   it('[P73][P74] rate-limits a flooding socket with rate_limited, then closes it with 4429', async () => {
+    expectFaults({ faults: ['flood'] });
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
     // One TCP write: the gateway reads the whole flood at once, so how fast this machine
@@ -76,6 +79,7 @@ describe('limits and liveness', () => {
   });
 
   it('[P39] answers binary frames with bad_request and closes invalid UTF-8 text with 1007', async () => {
+    expectFaults({ faults: ['invalid_utf8'] });
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
     s.ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]), { binary: true });

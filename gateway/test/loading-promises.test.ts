@@ -2,6 +2,7 @@ import type { StreamChange } from '@orders/contract/redis';
 import type { Order } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { createContractWriter, createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { viewOf } from './support/frame-view.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
@@ -63,6 +64,7 @@ describe('subscriptions while they load, and what they remember after', () => {
   };
 
   it('answers a reset marker that arrives while the snapshot is loading with reset and a new snapshot', async () => {
+    expectFaults({ faults: ['truncate_marker'] });
     for (let i = 0; i < 3; i++) await worker.insert('Loader');
     const s = await open();
     // An exclusive lock holds the snapshot query, and with it the subscription, in loading.

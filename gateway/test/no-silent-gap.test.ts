@@ -8,6 +8,7 @@ import type { SubscriptionFilter as FilterInput } from '@orders/client';
 import { parseCursor } from '@orders/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { matcher } from './support/convergence.ts';
 import {
   type ContractWriter,
@@ -97,6 +98,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
   });
 
   it('[P31] answers a cursor from before epochs with reset and a snapshot', async () => {
+    expectFaults({ faults: ['legacy_cursor'], sub: 'old' });
     const [entry] = (await h.redis.xRevRange(h.keys.history, '+', '-', { COUNT: 1 })) ?? [];
     if (entry === undefined) throw new Error('empty history');
     const s = await open();
@@ -154,6 +156,8 @@ describe('no silent gap between history, gateway streams and clients', () => {
   });
 
   it('[P22][P37] resets when history no longer reaches back to fill a hole', async () => {
+    // Every subscription on the gateway lost the entries, not only the one watched.
+    expectFaults({ faults: ['stream_hole'] });
     const s = await subscribe('trim');
     const row = await worker.insert('Erin');
     await s.next(is('change', 'trim'));
@@ -168,6 +172,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
   });
 
   it('[P24] resets every subscription at a reset marker, live and on replay', async () => {
+    expectFaults({ faults: ['truncate_marker'] });
     const all = await subscribe('m-all');
     const pending = await subscribe('m-pending', { status: ['pending'] });
     const before = lastCursor(all, 'm-all');
@@ -193,6 +198,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
   });
 
   it('[P23] resets every subscription at a resnapshot marker, and the new snapshot shows deletes no change carried', async () => {
+    expectFaults({ faults: ['resnapshot_marker'] });
     const kept = await worker.insert('Gina');
     const gone = await worker.insert('Gina');
     const s = await subscribe('rs-all');
@@ -234,6 +240,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
   });
 
   it('[P21][P29] resets a client that comes back with its cursor after the namespace lost its data', async () => {
+    expectFaults({ faults: ['lost_history'] });
     const s = await subscribe('away');
     const kept = await worker.insert('Gina');
     await s.next(is('change', 'away'));
@@ -258,6 +265,7 @@ describe('no silent gap between history, gateway streams and clients', () => {
   });
 
   it('[P21][P30][P37] resets connected clients when the namespace loses its data, and they end equal to the database', async () => {
+    expectFaults({ faults: ['lost_history'] });
     const filters: [string, FilterInput][] = [
       ['d-all', {}],
       ['d-pending', { status: ['pending'] }],

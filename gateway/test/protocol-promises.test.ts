@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorize, mintToken } from '../src/auth/index.ts';
 import { createLogger } from '../src/logger.ts';
 import type { RunningGateway } from '../src/node-server.ts';
-import { CheckedWebSocket } from './support/checked-socket.ts';
+import { CheckedWebSocket, expectFaults } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { is, type RawSocket, RawSocketPool } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
@@ -149,6 +149,7 @@ describe('documented promises of the wire protocol', () => {
   });
 
   it('[P20] resets a cursor newer than anything history held with cursor_unknown, then serves a snapshot', async () => {
+    expectFaults({ faults: ['future_cursor'], sub: 'f' });
     await worker.insert('Future');
     const epoch = await h.redis.get(h.keys.epoch);
     if (epoch === null) throw new Error('no epoch');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { untilDispatched } from './support/dispatched.ts';
 import type { FakeWorker } from './support/fake-worker.ts';
 import { createFakeWorker } from './support/fake-worker.ts';
@@ -97,6 +98,7 @@ describe('wire protocol against real Redis and PostgreSQL', () => {
   });
 
   it('[P17][P18][P19] resumes from a cursor without a snapshot, and resets when history was trimmed past it', async () => {
+    expectFaults({ faults: ['trimmed_history'], sub: 'r' });
     const s = await openRaw(gw.url);
     await s.next(is('welcome'));
     s.send({ type: 'subscribe', sub: 'r', filter: { customer: 'Carol' } });

@@ -8,6 +8,7 @@
 import { parseCursor } from '@orders/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { viewOf } from './support/frame-view.ts';
 import { is, type RawSocket, RawSocketPool } from './support/raw-socket.ts';
@@ -87,6 +88,7 @@ describe('replay from a cursor is scheduled and bounded', () => {
   });
 
   it(`[P19] answers a cursor more than ${REPLAY_MAX} entries behind with cursor_expired and a snapshot`, async () => {
+    expectFaults({ faults: ['replay_bound'], sub: 'far' });
     const gw = await h.start('bound-past', {
       tuning: {
         replayPage: REPLAY_PAGE,

@@ -10,6 +10,7 @@ import type { Order } from '@orders/drizzle';
 import type { GatewayProcess } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET } from '../src/env.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { matcher } from './support/convergence.ts';
 import { viewOf } from './support/frame-view.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
@@ -146,6 +147,7 @@ describe('REPLICA IDENTITY DEFAULT through Debezium, Kafka and the worker', () =
   });
 
   it('[P25][P101] resets a customer resuming from a cursor at a before-less remove it cannot place, and the view ends equal to the database', async () => {
+    expectFaults({ faults: ['before_less_remove'], sub: 'back' });
     const { writer } = stack;
     const away = await subscribe('Dave', 'back');
     // Written after the snapshot, so past its fence: resuming after them asks nothing of it.

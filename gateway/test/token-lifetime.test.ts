@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/auth/index.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { badTokens } from './support/bad-tokens.ts';
+import { expectFaults } from './support/checked-socket.ts';
 import { clientPool, converge, expectClean } from './support/convergence.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { is, RawSocketPool } from './support/raw-socket.ts';
@@ -65,6 +66,7 @@ describe('token lifetime on open sockets', () => {
   });
 
   it('[P45][P55] closes a socket with 4401 when its 3-second token expires, and not before', async () => {
+    expectFaults({ faults: ['token_expiry'] });
     const token = await mintToken(secret, staff, 3);
     const exp = expOf(token);
     const s = await open(token);
@@ -95,6 +97,7 @@ describe('token lifetime on open sockets', () => {
   });
 
   it('[P58] refuses a token for another principal with forbidden and 4403', async () => {
+    expectFaults({ faults: ['foreign_principal'] });
     const cases: [Principal, Principal][] = [
       [alice, { role: 'customer', customer: 'Bob' }],
       [alice, staff],
@@ -111,6 +114,7 @@ describe('token lifetime on open sockets', () => {
   });
 
   it('[P57][P59] closes with unauthorized and 4401 on every bad token, and keeps the socket for a malformed frame', async () => {
+    expectFaults({ faults: ['invalid_auth'] });
     for (const [name, token] of Object.entries(await badTokens(secret))) {
       const s = await open(await mintToken(secret, staff, 600));
       s.send({ type: 'auth', token });
@@ -154,6 +158,7 @@ describe('token lifetime on open sockets', () => {
   });
 
   it('[P61] a client that could not refresh in time is closed with 4401, reconnects with a fresh token and resumes', async () => {
+    expectFaults({ faults: ['token_expiry'] });
     let failing = false;
     const c = clients.open([gw.url], () => {
       if (failing) throw new Error('token issuer unavailable');

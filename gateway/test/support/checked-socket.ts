@@ -1,5 +1,6 @@
+import { onTestFinished } from 'vitest';
 import WebSocket, { type ClientOptions } from 'ws';
-import { ConformanceChecker, type Scope } from './conformance.ts';
+import { ConformanceChecker, type FaultDeclaration, type Scope } from './conformance.ts';
 
 /**
  * Every socket a test opens goes through a conformance checker. The checkers live here so
@@ -8,6 +9,28 @@ import { ConformanceChecker, type Scope } from './conformance.ts';
  */
 const checkers = new Set<ConformanceChecker>();
 let opened = 0;
+
+/** Faults declared for sockets yet to open: the running test's, and the file's. */
+let declared: FaultDeclaration[] = [];
+
+/**
+ * Declares a fault the test injects, for every socket (or, with `sub`, every subscription of
+ * that id): each checker then accepts the resets and closes PROTOCOL.md prescribes for it, and
+ * no others. A socket open while the fault is declared keeps the declaration until it closes,
+ * since the fault may reach it late; sockets opened later get it while the test runs (from
+ * `beforeAll` or a `describe` body: while the file runs).
+ */
+export function expectFaults(declaration: FaultDeclaration): void {
+  for (const checker of checkers) if (!closedCheckers.has(checker)) checker.expectFaults(declaration);
+  declared.push(declaration);
+  try {
+    onTestFinished(() => {
+      declared = declared.filter((d) => d !== declaration);
+    });
+  } catch {
+    // Not inside a test: the declaration is the file's.
+  }
+}
 
 /** Throws the first unreported violation of any socket opened so far. */
 export function assertAllClean(): void {
@@ -47,17 +70,34 @@ export function scopeOf(url: string, headers: Record<string, string> | undefined
 /** Puts a checker between a `ws` socket and whoever reads from or writes to it. */
 export function watchSocket(ws: WebSocket, scope: Scope, name: string): ConformanceChecker {
   const checker = new ConformanceChecker(name, scope);
+  for (const declaration of declared) checker.expectFaults(declaration);
   checkers.add(checker);
   // Registered first, so the checker sees each frame before the test or client acts on it.
   ws.on('message', (data, isBinary) => {
     if (!isBinary) checker.onServerText(String(data));
   });
-  ws.on('close', () => closedCheckers.add(checker));
+  ws.on('close', (code, reason) => {
+    checker.onClose(code, reason.toString());
+    closedCheckers.add(checker);
+  });
   const send = ws.send.bind(ws);
   ws.send = ((data: unknown, ...rest: unknown[]) => {
     if (typeof data === 'string') checker.onClientText(data);
     return (send as (...args: unknown[]) => void)(data, ...rest);
   }) as typeof ws.send;
+  // Whatever code a close the client starts carries, it is the client's own, not the gateway's.
+  // `ws` answers the gateway's close frame by calling close() itself, after marking the frame
+  // received: that call is the gateway's close, judged by its code.
+  const close = ws.close.bind(ws);
+  ws.close = ((...args: Parameters<WebSocket['close']>) => {
+    if (!(ws as unknown as { _closeFrameReceived?: boolean })._closeFrameReceived) checker.onClientClose();
+    close(...args);
+  }) as typeof ws.close;
+  const terminate = ws.terminate.bind(ws);
+  ws.terminate = () => {
+    checker.onClientClose();
+    terminate();
+  };
   return checker;
 }
 

@@ -1,25 +1,39 @@
-import type { ServerFrame } from '@orders/contract';
+import type { ResetReason, ServerFrame } from '@orders/contract';
 import {
   type Cursor,
-  computeEffect,
-  type Filter,
-  type FilterInput,
-  matches,
+  type Order,
   parseClientFrame,
   parseCursor,
   splitStreamId,
-  toFilter,
+  UNBOUNDED_FENCE,
 } from '@orders/contract';
-import type { Order } from '@orders/drizzle';
+import {
+  expectedEffectOn,
+  inFilter,
+  type ReferenceFilter,
+  type Scope,
+  scopeFilter,
+} from './conformance-effect.ts';
+import {
+  closeMeanings,
+  closesOf,
+  type FaultDeclaration,
+  ordinaryCloses,
+  resetsOf,
+} from './conformance-faults.ts';
+import { frameProblem } from './conformance-frames.ts';
+
+export type { Scope } from './conformance-effect.ts';
+export { everyResetReason, type Fault, type FaultDeclaration } from './conformance-faults.ts';
 
 /**
  * Checks one socket's frames against PROTOCOL.md as they arrive, both directions, so a
- * repeated, reordered or misplaced frame is caught even where a client's merge would hide it.
- * The first violation is kept with the frames around it; later ones are counted only.
+ * repeated, reordered or misplaced frame is caught even where a client's merge would hide it:
+ * every field's format, order, versions, cursors and their epochs, effects (by its own
+ * reference, conformance-effect.ts), scoping, and resets and closes against the faults the
+ * test declared (conformance-faults.ts). The first violation is kept with the frames around
+ * it; later ones are counted only.
  */
-
-/** Whose data a socket may see: read from its token, the way the gateway reads it. */
-export type Scope = { role: 'staff' } | { role: 'customer'; customer: string };
 
 type Phase =
   /** Subscribe sent, nothing answered yet. */
@@ -32,7 +46,7 @@ type Phase =
 
 interface SubState {
   phase: Phase;
-  filter: Filter;
+  filter: ReferenceFilter;
   /** Whether the current load started from the client's cursor (no snapshot since). */
   fromCursor: boolean;
   /** Highest version per order since the last snapshot began. */
@@ -49,6 +63,10 @@ interface SubState {
    * subscribe with a cursor starts from that cursor: what is replayed after it comes after it.
    */
   cursor: Cursor[] | undefined;
+  /** After a reset the next cursor may belong to another history (epochs, number of groups). */
+  rebase: boolean;
+  /** Resumed from a bare stream id: nothing but `reset` may come first [P31]. */
+  mustReset: boolean;
   unsubscribing: boolean;
   /** A subscribe for the same id sent after `unsubscribe`, served once `unsubscribed` arrives. */
   next: Request | undefined;
@@ -58,9 +76,10 @@ interface SubState {
 
 /** What a subscribe asks for: its filter as the gateway scopes it, and where it resumes. */
 interface Request {
-  filter: Filter;
+  filter: ReferenceFilter;
   fromCursor: boolean;
   cursor: Cursor[] | undefined;
+  legacy: boolean;
 }
 
 const HISTORY = 40;
@@ -74,6 +93,10 @@ export class ConformanceChecker {
   #history: string[] = [];
   #welcomed = false;
   #batching = false;
+  /** The client closed the socket itself: whatever code the close carries is its own. */
+  #closedByClient = false;
+  #lastServerFrame: { type?: unknown; code?: unknown } | undefined;
+  readonly #declared: FaultDeclaration[] = [];
   #violation: string | undefined;
   #violations = 0;
   reported = false;
@@ -81,6 +104,14 @@ export class ConformanceChecker {
   constructor(name: string, scope: Scope) {
     this.name = name;
     this.scope = scope;
+  }
+
+  /**
+   * A fault this socket may meet (see conformance-faults.ts): with none declared, every reset
+   * and every close beyond a shutdown or a lost connection is a violation.
+   */
+  expectFaults(declaration: FaultDeclaration): void {
+    this.#declared.push(declaration);
   }
 
   get violation(): string | undefined {
@@ -110,14 +141,15 @@ export class ConformanceChecker {
     if (!parsed.ok) return;
     const frame = parsed.frame;
     if (frame.type === 'subscribe') {
-      const scoped = this.#scopedFilter(frame.filter);
+      const scoped = scopeFilter(this.scope, frame.filter);
       const existing = this.#subs.get(frame.sub);
       if (scoped === 'forbidden') return; // refused: any data for it is a leak
       const resume = frame.cursor === undefined ? undefined : parseCursor(frame.cursor);
       const request: Request = {
-        filter: toFilter(scoped),
+        filter: scoped,
         fromCursor: frame.cursor !== undefined,
         cursor: resume === undefined ? undefined : cursorList(resume),
+        legacy: resume?.kind === 'legacy',
       };
       if (existing === undefined) {
         this.#ended.delete(frame.sub);
@@ -140,13 +172,20 @@ export class ConformanceChecker {
   /** A frame the gateway sent. */
   onServerText(text: string): void {
     this.#remember('←', text);
-    let frame: ServerFrame;
+    let parsed: unknown;
     try {
-      frame = JSON.parse(text) as ServerFrame;
+      parsed = JSON.parse(text);
     } catch {
       this.#fail('a frame that is not JSON');
       return;
     }
+    const problem = frameProblem(parsed);
+    if (problem !== undefined) {
+      this.#fail(problem);
+      return;
+    }
+    const frame = parsed as ServerFrame;
+    this.#lastServerFrame = frame;
     if (!this.#welcomed) {
       if (frame.type !== 'welcome') this.#fail(`${frame.type} before welcome`);
       this.#welcomed = true;
@@ -177,6 +216,38 @@ export class ConformanceChecker {
       default:
         this.#fail(`unknown frame type ${(frame as { type: unknown }).type}`);
     }
+  }
+
+  /** The client is closing (or terminating) the socket; the close that follows is its own. */
+  onClientClose(): void {
+    this.#closedByClient = true;
+  }
+
+  /**
+   * The socket closed with `code` (1006 when no close frame came). A close the gateway chose
+   * must be one PROTOCOL.md lists, with its documented reason and error frame, and, beyond a
+   * shutdown or a lost connection, one a fault the test declared calls for.
+   */
+  onClose(code: number, reason: string): void {
+    this.#remember('×', `close ${code} ${JSON.stringify(reason)}`);
+    if (this.#closedByClient) return;
+    const meaning = closeMeanings[code];
+    if (meaning === undefined) {
+      this.#fail(`closed with ${code} (${JSON.stringify(reason)}), a code PROTOCOL.md does not list`);
+      return;
+    }
+    if (meaning.reasons !== undefined && !meaning.reasons.includes(reason))
+      this.#fail(
+        `closed with ${code} and reason ${JSON.stringify(reason)}, not ${meaning.reasons.join(' or ')}`,
+      );
+    const last = this.#lastServerFrame;
+    if (meaning.error !== undefined && (last?.type !== 'error' || last.code !== meaning.error))
+      this.#fail(`closed with ${code} without the ${meaning.error} error frame that comes before it`);
+    const allowed = new Set([...ordinaryCloses, ...this.#declared.flatMap(closesOf)]);
+    if (!allowed.has(code))
+      this.#fail(
+        `closed with ${code} (${JSON.stringify(reason)}), but the test declared no fault that calls for it`,
+      );
   }
 
   /** A batch is allowed only after the client asked for one; it holds at least two change frames, checked one by one. */
@@ -215,8 +286,11 @@ export class ConformanceChecker {
       return;
     }
     if (sub.phase === 'requested') sub.phase = sub.fromCursor ? 'replay' : 'snapshot';
+    if (sub.mustReset && frame.type !== 'reset')
+      this.#fail(`${frame.type} for ${frame.sub}, resumed from a cursor without epoch, before its reset`);
     switch (frame.type) {
       case 'reset':
+        this.#checkReset(frame.sub, sub, frame.reason);
         sub.phase = 'snapshot';
         sub.fromCursor = false;
         sub.versions.clear();
@@ -225,6 +299,8 @@ export class ConformanceChecker {
         sub.snapshotIds.clear();
         sub.lastSnapshotId = 0;
         sub.snapshotCursor = undefined;
+        sub.rebase = true;
+        sub.mustReset = false;
         // The client's cursor was newer than history: the snapshot's cursor is older than it.
         if (frame.reason === 'cursor_unknown') sub.cursor = undefined;
         return;
@@ -260,6 +336,9 @@ export class ConformanceChecker {
     }
     if (sub.snapshotCursor !== undefined && frame.cursor !== sub.snapshotCursor)
       this.#fail(`snapshot chunks of ${name} carry different cursors`);
+    // Nothing bounds what an unfinished snapshot shows: its cursor fences every change.
+    if (fenceOf(frame.cursor) !== UNBOUNDED_FENCE)
+      this.#fail(`snapshot cursor ${frame.cursor} of ${name} lacks the highest fence @${UNBOUNDED_FENCE}`);
     if (sub.snapshotCursor === undefined) this.#advance(name, sub, frame.cursor, false);
     sub.snapshotCursor = frame.cursor;
     if (frame.rows.length === 0 && !frame.done)
@@ -269,7 +348,7 @@ export class ConformanceChecker {
       if (sub.snapshotIds.has(row.id)) this.#fail(`order ${row.id} twice in the snapshot of ${name}`);
       else if (row.id < sub.lastSnapshotId)
         this.#fail(`snapshot of ${name} not ordered by id: ${row.id} after ${sub.lastSnapshotId}`);
-      if (!matches(sub.filter, row)) this.#fail(`snapshot row ${row.id} of ${name} is outside its filter`);
+      if (!inFilter(sub.filter, row)) this.#fail(`snapshot row ${row.id} of ${name} is outside its filter`);
       sub.snapshotIds.add(row.id);
       sub.lastSnapshotId = row.id;
       sub.versions.set(row.id, row.version);
@@ -299,29 +378,43 @@ export class ConformanceChecker {
     const held = sub.held.has(row.id);
     if (effect === 'upsert') sub.held.add(row.id);
     else sub.held.delete(row.id);
-    const expected = computeEffect(sub.filter, { op, row, before });
+    const expected = expectedEffectOn(this.scope, sub.filter, frame);
     if (expected === effect) return;
     // Without a before image (an update, or a delete that carried only the key) the row
     // cannot say: only the subscriptions holding the order are told, a resumed one is reset.
-    if (before === null && op !== 'insert' && effect === 'remove') {
+    if (expected === 'remove-if-held' && effect === 'remove') {
       if (sub.fromCursor)
         this.#fail(`change ${key} for ${name}: a remove without a before image after a cursor, not a reset`);
       else if (!held)
         this.#fail(`change ${key} for ${name}: a remove without a before image of an order it does not hold`);
+      // A key-only delete carries the version the subscriber holds, so applying by version takes it.
+      else if (op === 'delete' && previous !== undefined && row.version !== previous)
+        this.#fail(
+          `change ${key} for ${name}: a key-only delete at v${row.version}, the view holds v${previous}`,
+        );
       return;
     }
-    // A customer's order reassigned away: the row is what they last saw (their name, old
-    // product and status) at the new version, so the filter still matches it.
-    const redactedAway =
-      this.scope.role === 'customer' &&
-      op === 'update' &&
-      effect === 'remove' &&
-      before !== null &&
-      row.customerName === before.customerName &&
-      row.productName === before.productName &&
-      row.status === before.status;
-    if (!redactedAway)
-      this.#fail(`change ${key} for ${name} has effect ${effect}, its filter says ${expected ?? 'not sent'}`);
+    this.#fail(
+      `change ${key} for ${name} has effect ${effect}, its filter says ${expected === 'none' ? 'not sent' : expected}`,
+    );
+  }
+
+  /** A reset must have a cause the test declared, and a reason that fits where it comes. */
+  #checkReset(name: string, sub: SubState, reason: ResetReason): void {
+    const allowed = new Set(
+      this.#declared.filter((d) => d.sub === undefined || d.sub === name).flatMap(resetsOf),
+    );
+    if (!allowed.has(reason))
+      this.#fail(
+        `reset (${reason}) of ${name}, but the test declared ${
+          allowed.size === 0
+            ? 'no fault that calls for a reset'
+            : `faults that call for ${[...allowed].join(', ')} only`
+        }`,
+      );
+    // Both judge the client's cursor: a subscription that took a snapshot since has none.
+    if ((reason === 'cursor_expired' || reason === 'cursor_unknown') && !sub.fromCursor)
+      this.#fail(`reset (${reason}) of ${name}, which did not resume from a cursor`);
   }
 
   #onError(code: string, name: string | undefined): void {
@@ -350,7 +443,8 @@ export class ConformanceChecker {
 
   /**
    * Cursors never go backwards within an epoch; change cursors strictly rise. With shard groups
-   * this holds position by position (a change moves exactly one group's).
+   * this holds position by position (a change moves exactly one group's). Epochs and the
+   * number of groups change only across a reset; a fence may come and go.
    */
   #advance(name: string, sub: SubState, text: string, strictly: boolean): void {
     const positions = cursorList(parseCursor(text));
@@ -359,8 +453,28 @@ export class ConformanceChecker {
       return;
     }
     const last = sub.cursor;
+    const rebase = sub.rebase;
     sub.cursor = positions;
-    if (last === undefined || last.length !== positions.length) return;
+    sub.rebase = false;
+    if (last === undefined) return;
+    if (!rebase) {
+      if (last.length !== positions.length) {
+        this.#fail(
+          `cursor of ${name} went from ${last.length} to ${positions.length} shard groups without a reset`,
+        );
+        return;
+      }
+      for (const [group, { epoch }] of positions.entries()) {
+        const before = last[group]?.epoch;
+        if (before !== epoch) {
+          this.#fail(
+            `cursor of ${name} went from epoch ${before} to ${epoch} without a reset (group ${group})`,
+          );
+          return;
+        }
+      }
+    }
+    if (last.length !== positions.length) return;
     let rose = false;
     let comparable = false;
     for (const [group, { epoch, id }] of positions.entries()) {
@@ -377,13 +491,6 @@ export class ConformanceChecker {
   #checkScope(order: Order, where: string): void {
     if (this.scope.role === 'customer' && order.customerName !== this.scope.customer)
       this.#fail(`${where}: order ${order.id} of ${order.customerName} shown to ${this.scope.customer}`);
-  }
-
-  /** The filter the gateway applies, or `forbidden` when it refuses it (another customer). */
-  #scopedFilter(filter: FilterInput | undefined): FilterInput | undefined | 'forbidden' {
-    if (this.scope.role === 'staff') return filter;
-    if (filter?.customer !== undefined && filter.customer !== this.scope.customer) return 'forbidden';
-    return { ...filter, customer: this.scope.customer };
   }
 
   #end(name: string): void {
@@ -403,8 +510,10 @@ export class ConformanceChecker {
   }
 }
 
-function newSub({ filter, fromCursor, cursor }: Request): SubState {
+function newSub({ filter, fromCursor, cursor, legacy }: Request): SubState {
   return {
+    rebase: false,
+    mustReset: legacy,
     duplicates: 0,
     phase: 'requested',
     filter,
@@ -426,6 +535,11 @@ export function compareStreamIds(a: string, b: string): number {
   const [aMs, aSeq] = splitStreamId(a);
   const [bMs, bSeq] = splitStreamId(b);
   return aMs === bMs ? aSeq - bSeq : aMs - bMs;
+}
+
+function fenceOf(cursor: string): bigint | undefined {
+  const parsed = parseCursor(cursor);
+  return parsed.kind === 'cursor' || parsed.kind === 'vector' ? parsed.fence : undefined;
 }
 
 /** The positions of a cursor with epochs, one per shard group; undefined for anything else. */

@@ -9,7 +9,7 @@
  */
 import type { Order } from '@orders/drizzle';
 import WebSocket from 'ws';
-import { ConformanceChecker } from '../../../gateway/test/support/conformance.ts';
+import { ConformanceChecker, everyResetReason } from '../../../gateway/test/support/conformance.ts';
 import { type ChangeFrame, type Filter, type ServerFrame, serverFrameSchema } from './server-frames.ts';
 
 const knownTypes = new Set([
@@ -165,6 +165,8 @@ export class ProtocolClient {
         `${this.name} socket ${this.checkers.size + 1} to ${url}`,
         customer === undefined ? { role: 'staff' } : { role: 'customer', customer },
       );
+      // Which resets each fault may cause is the case's to say (`resets`, `resetReasons` in checks.ts).
+      checker.expectFaults({ reasons: everyResetReason });
       this.checkers.set(socket, checker);
       socket.on('open', () => {
         // One socket at a time: two would mean two subscriptions and double deliveries.
