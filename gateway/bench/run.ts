@@ -410,7 +410,7 @@ async function main() {
           const last = own.at(-1)?.kafka.offset;
           if (last === undefined) continue;
           const { ids } = await forwarder.forward('bench-fanout', partition, last, own);
-          own.forEach((change, i) => forwarded.push({ id: ids[i] ?? '0-0', change }));
+          for (const [i, change] of own.entries()) forwarded.push({ id: ids[i] ?? '0-0', change });
         }
       }
       await until(
