@@ -1,6 +1,9 @@
+import type { AddressInfo } from 'node:net';
 import type { ServerFrame } from '@orders/contract';
 import type { Order } from '@orders/drizzle';
 import { describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { CheckedWebSocket } from './support/checked-socket.ts';
 import { ConformanceChecker, type FaultDeclaration, type Scope } from './support/conformance.ts';
 
 // The checker judges every integration socket; these feed it hand-written frames so each of
@@ -531,5 +534,42 @@ describe('conformance checker: effects by its own reference', () => {
     expect(judge([welcome, subscribe(), snapshot([order(1, 1)]), away], alice)).toBeUndefined();
     // The same frame on a staff socket is an update inside the filter sent as a remove.
     expect(judge([welcome, subscribe(), snapshot([order(1, 1)]), away])).toContain('its filter says upsert');
+  });
+});
+
+describe('checked sockets: whose close it is', () => {
+  /** A server that welcomes, then closes with `code` (or waits for the client to close). */
+  async function serve(code: number | undefined): Promise<{ url: string; stop: () => Promise<void> }> {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    server.on('connection', (ws) => {
+      ws.send(JSON.stringify(welcome));
+      if (code !== undefined) setTimeout(() => ws.close(code, 'bye'), 20);
+    });
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `ws://127.0.0.1:${port}/ws`,
+      stop: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+  }
+  const closed = (ws: CheckedWebSocket) => new Promise<void>((resolve) => ws.once('close', () => resolve()));
+
+  it("judges the gateway's close by its code, though `ws` echoes it through close()", async () => {
+    const server = await serve(4000);
+    const ws = new CheckedWebSocket(server.url);
+    await closed(ws);
+    expect(ws.checker.violation).toContain('closed with 4000 ("bye"), a code PROTOCOL.md does not list');
+    ws.checker.reported = true; // seen here, not a violation of this test
+    await server.stop();
+  });
+
+  it('leaves a close the client started to the client', async () => {
+    const server = await serve(undefined);
+    const ws = new CheckedWebSocket(server.url);
+    await new Promise<void>((resolve) => ws.once('message', () => resolve()));
+    ws.close(4000, 'done');
+    await closed(ws);
+    expect(ws.checker.violation).toBeUndefined();
+    await server.stop();
   });
 });
