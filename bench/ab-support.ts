@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatSpread, load1, spread as spreadOf } from '@orders/testing';
+import { load1 } from '@orders/testing';
 
 /** The checkout's commit, so a report names versions rather than local paths. */
 export function commitOf(dir: string, paths: readonly string[]): string {
@@ -18,11 +18,6 @@ export function commitOf(dir: string, paths: readonly string[]): string {
     return 'unknown commit';
   }
 }
-
-export const median = (xs: readonly number[]): number => spreadOf(xs).median;
-
-/** `median (min–max)` with `digits` decimals. */
-export const spread = (xs: readonly number[], digits: number): string => formatSpread(spreadOf(xs), digits);
 
 export interface Pair<F> {
   base: F;

@@ -18,8 +18,8 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { benchOptions } from '@orders/testing';
-import { abSides, alternate, commitOf, median, runSide, spread } from './ab-support.ts';
+import { benchOptions, medianOf, summarize } from '@orders/testing';
+import { abSides, alternate, commitOf, runSide } from './ab-support.ts';
 
 const args = benchOptions({
   base: undefined,
@@ -72,10 +72,10 @@ async function runGatewaySide(dir: string, env: readonly string[]): Promise<Figu
     results: 'bench/results/gateway.json',
   });
   // Computed here rather than read: older versions' own `ratio` is to the uncorked loop.
-  const deliveriesPerSecond = median(json.gatewayRates);
+  const deliveriesPerSecond = medianOf(json.gatewayRates);
   return {
     deliveriesPerSecond,
-    ratioToBare: deliveriesPerSecond / median(json.corkedRates),
+    ratioToBare: deliveriesPerSecond / medianOf(json.corkedRates),
     p99Ms: json.latency.p99,
   };
 }
@@ -114,7 +114,7 @@ const rows = pairs
       `| ${i + 1} | ${Math.round(p.base.deliveriesPerSecond).toLocaleString('en')} | ${Math.round(p.head.deliveriesPerSecond).toLocaleString('en')} | ${(fanoutRatios[i] ?? 0).toFixed(2)} | ${p.base.ratioToBare.toFixed(2)} | ${p.head.ratioToBare.toFixed(2)} | ${p.base.p99Ms.toFixed(1)} | ${p.head.p99Ms.toFixed(1)} |`,
   )
   .join('\n');
-const within = median(fanoutRatios) >= 0.9;
+const within = medianOf(fanoutRatios) >= 0.9;
 const sideNames = describeSides(commits);
 const report = `# Gateway: ${comparesSettings ? 'two settings' : 'two versions'} side by side
 
@@ -131,12 +131,12 @@ ${rows}
 
 Side runs that failed and were run again: ${retries}.
 
-Fan-out ratio head / base, median (min–max): **${spread(fanoutRatios, 2)}**, ${within ? 'within' : 'outside'} 10% of the base
-(target: ≥ 0.90). The same ratio taken against each run's corked loop: ${spread(normalisedRatios, 2)}.
-Kafka → client latency p99, median (min–max): base ${spread(
+Fan-out ratio head / base, median (min–max): **${summarize(fanoutRatios, 2)}**, ${within ? 'within' : 'outside'} 10% of the base
+(target: ≥ 0.90). The same ratio taken against each run's corked loop: ${summarize(normalisedRatios, 2)}.
+Kafka → client latency p99, median (min–max): base ${summarize(
   pairs.map((p) => p.base.p99Ms),
   1,
-)} ms, head ${spread(
+)} ms, head ${summarize(
   pairs.map((p) => p.head.p99Ms),
   1,
 )} ms.

@@ -18,8 +18,8 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { benchOptions } from '@orders/testing';
-import { abSides, alternate, commitOf, median, runSide, spread } from './ab-support.ts';
+import { benchOptions, medianOf, summarize } from '@orders/testing';
+import { abSides, alternate, commitOf, runSide } from './ab-support.ts';
 
 const args = benchOptions({
   base: undefined,
@@ -82,7 +82,7 @@ const rows = pairs
       `| ${i + 1} | ${p.base.eventsPerSecond.toLocaleString('en')} | ${p.head.eventsPerSecond.toLocaleString('en')} | ${(tpRatios[i] ?? 0).toFixed(2)} | ${p.base.p99Ms} | ${p.head.p99Ms} |`,
   )
   .join('\n');
-const within = median(tpRatios) >= 0.9;
+const within = medianOf(tpRatios) >= 0.9;
 const sideNames = describeSides(commits);
 const report = `# Worker: ${comparesSettings ? 'two settings' : 'two versions'} side by side
 
@@ -95,11 +95,11 @@ Rounds alternate base, head; each is a whole \`worker/bench/forward.ts\` run wit
 |---:|---:|---:|---:|---:|---:|
 ${rows}
 
-Throughput ratio head / base, median (min–max): **${spread(tpRatios, 2)}**, ${within ? 'within' : 'outside'} 10% of the base
-(target: ≥ 0.90). Added latency p99, median (min–max): base ${spread(
+Throughput ratio head / base, median (min–max): **${summarize(tpRatios, 2)}**, ${within ? 'within' : 'outside'} 10% of the base
+(target: ≥ 0.90). Added latency p99, median (min–max): base ${summarize(
   pairs.map((p) => p.base.p99Ms),
   0,
-)} ms, head ${spread(
+)} ms, head ${summarize(
   pairs.map((p) => p.head.p99Ms),
   0,
 )} ms.

@@ -17,10 +17,9 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createTestPipeline, envPairs } from '@orders/testing';
+import { createTestPipeline, envPairs, medianOf, summarize } from '@orders/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
-import { median, spread } from '../ab-support.ts';
 import { MsHistogram } from './ms-histogram.ts';
 import { seedOrders, writeAt } from './writer.ts';
 
@@ -167,8 +166,8 @@ a kafkajs consumer's receive time minus the change's commit time (\`source.ts_ms
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows}
 
-Ratio head / base, median (min–max): p50 **${spread(p50Ratios, 2)}**, p99 **${spread(p99Ratios, 2)}**.
-Medians: base p50 ${median(pairs.map((p) => p.base.p50))} ms, p99 ${median(pairs.map((p) => p.base.p99))} ms; head p50 ${median(pairs.map((p) => p.head.p50))} ms, p99 ${median(pairs.map((p) => p.head.p99))} ms.
+Ratio head / base, median (min–max): p50 **${summarize(p50Ratios, 2)}**, p99 **${summarize(p99Ratios, 2)}**.
+Medians: base p50 ${medianOf(pairs.map((p) => p.base.p50))} ms, p99 ${medianOf(pairs.map((p) => p.base.p99))} ms; head p50 ${medianOf(pairs.map((p) => p.head.p50))} ms, p99 ${medianOf(pairs.map((p) => p.head.p99))} ms.
 `;
   await writeFile(`${resultsDir}${args.out}`, report);
   process.stdout.write(report);

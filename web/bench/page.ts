@@ -18,9 +18,8 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seed, simulate } from '@orders/drizzle';
-import { createTestPipeline, type TestPipeline } from '@orders/testing';
+import { createTestPipeline, medianOf, summarize, type TestPipeline } from '@orders/testing';
 import type { Browser, Page, WebSocket } from 'playwright-core';
-import { median, spread } from '../../bench/ab-support.ts';
 import { launchBrowser, openPage } from '../test/support/browser.ts';
 import { watchFrames } from '../test/support/frames.ts';
 import { waitForPageToMatch } from '../test/support/orders.ts';
@@ -151,7 +150,7 @@ function render(pairs: { on: Load; off: Load }[], loadBefore: number[], loadAfte
   const p99 = pairs.map((p) => ratio(p.on.p99LongTaskMs, p.off.p99LongTaskMs));
   const total = pairs.map((p) => ratio(p.on.longTaskTotalMs, p.off.longTaskTotalMs));
   const gap = pairs.map((p) => ratio(p.on.maxFrameGapMs, p.off.maxFrameGapMs));
-  const met = median(longest) <= 1 - TARGET_REDUCTION;
+  const met = medianOf(longest) <= 1 - TARGET_REDUCTION;
   const row = (i: number, l: Load) =>
     `| ${i + 1} | ${l.side} | ${l.longestTaskMs.toFixed(0)} | ${l.p99LongTaskMs.toFixed(0)} | ${l.longTasks} | ${l.longTaskTotalMs.toFixed(0)} | ${l.maxFrameGapMs.toFixed(0)} | ${l.changesFrames.toLocaleString('en')} | ${l.changeFrames.toLocaleString('en')} | ${l.changesSent.toLocaleString('en')} | ${l.load[0].toFixed(1)} → ${l.load[1].toFixed(1)} |`;
   const rows = pairs.flatMap((p, i) => [row(i, p.on), row(i, p.off)]).join('\n');
@@ -192,16 +191,16 @@ ${ratios}
 
 | target | result | |
 |---|---|---|
-| longest task with batching ≤ ${(1 - TARGET_REDUCTION).toFixed(2)}× without, at ${RATE} changes/s | median ratio (min–max) **${spread(longest, 2)}** | **${met ? 'met' : 'missed'}** |
+| longest task with batching ≤ ${(1 - TARGET_REDUCTION).toFixed(2)}× without, at ${RATE} changes/s | median ratio (min–max) **${summarize(longest, 2)}** | **${met ? 'met' : 'missed'}** |
 
-Medians (min–max) over the pairs: longest task batched ${spread(
+Medians (min–max) over the pairs: longest task batched ${summarize(
     pairs.map((p) => p.on.longestTaskMs),
     0,
-  )} ms, unbatched ${spread(
+  )} ms, unbatched ${summarize(
     pairs.map((p) => p.off.longestTaskMs),
     0,
-  )} ms; p99 long task ratio ${spread(p99, 2)}; long-task total ratio ${spread(total, 2)};
-longest frame gap ratio ${spread(gap, 2)}.
+  )} ms; p99 long task ratio ${summarize(p99, 2)}; long-task total ratio ${summarize(total, 2)};
+longest frame gap ratio ${summarize(gap, 2)}.
 `;
 }
 

@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { heartbeatGateway, type StreamChange, shardKeys } from '@orders/contract/redis';
 import { createRedisConnection, isCluster } from '@orders/redis';
+import { medianOf, summarize } from '@orders/test-infra';
 import { pino } from 'pino';
-import { median, spread } from '../../bench/ab-support.ts';
 import { createForwarder, type ForwardRecord } from '../src/forward.ts';
 
 const { values: args } = parseArgs({
@@ -175,8 +175,8 @@ runs on the master owning \`{ns}\`; with ${shards}, partition p's steps run on t
 | ----- | ------------- | ------------- | ----------------------------- | ------------------ |
 ${rows}
 
-Median ratio: **${spread(ratios, 2)}** (median, min–max over ${rounds} pairs); S=1 median
-${Math.round(median(pairs.map((p) => p.one))).toLocaleString('en')} records/s, S=${shards} median ${Math.round(median(pairs.map((p) => p.many))).toLocaleString('en')} records/s.
+Median ratio: **${summarize(ratios, 2)}** (median, min–max over ${rounds} pairs); S=1 median
+${Math.round(medianOf(pairs.map((p) => p.one))).toLocaleString('en')} records/s, S=${shards} median ${Math.round(medianOf(pairs.map((p) => p.many))).toLocaleString('en')} records/s.
 
 All masters share this machine's ${cpus().length} cores with the benchmark process itself (and with other
 work), so spreading the groups over the masters can only use what the single master left idle

@@ -94,6 +94,13 @@ export function formatSpread(s: Spread, digits = 0): string {
   return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 }
 
+/** The median of `values`. */
+export const medianOf = (values: readonly number[]): number => spread(values).median;
+
+/** {@link formatSpread} of `values`: `median (min–max)` with `digits` decimals. */
+export const summarize = (values: readonly number[], digits: number): string =>
+  formatSpread(spread(values), digits);
+
 /** The 1-minute load average now. */
 export const load1 = (): number => loadavg()[0] ?? 0;
 

@@ -5,11 +5,13 @@ export {
   generatedBy,
   load1,
   machine,
+  medianOf,
   runBench,
   type Spread,
   sleep,
   spread,
   stopChildren,
+  summarize,
   until,
   writeResult,
 } from './bench.ts';
