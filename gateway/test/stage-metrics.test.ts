@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { staffToken } from './support/tokens.ts';
+import { until } from './support/wait.ts';
 
 /** `name_count` and `name_sum` of an unlabelled histogram in Prometheus text. */
 function histogram(text: string, name: string): { count: number; sum: number } {
@@ -49,7 +50,13 @@ describe('latency by stage', () => {
     if (cursor.kind !== 'cursor') throw new Error(`not a cursor: ${change.cursor}`);
     const appendedAt = Number(cursor.cursor.id.split('-')[0]);
 
-    const workerText = await stack.worker.metrics.registry.metrics();
+    // The worker observes its stages once the append's reply is back, which may be after the
+    // gateway already handed the change to the socket: wait for that observation, not a clock.
+    let workerText = '';
+    await until(async () => {
+      workerText = await stack.worker.metrics.registry.metrics();
+      return histogram(workerText, 'worker_forward_latency_seconds').count > 0;
+    }, 'the worker to observe the forward');
     const commitToKafka = histogram(workerText, 'worker_commit_to_kafka_seconds');
     const kafkaToRedis = histogram(workerText, 'worker_forward_latency_seconds');
     expect(commitToKafka.count).toBe(1);
