@@ -2,32 +2,23 @@ import { FEATURES, PROTOCOL_VERSION } from '@orders/contract';
 import { type Context, Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
+import type { Authorize } from './auth/authorize.ts';
 import type { Grant } from './auth/grant.ts';
 import { STAFF } from './auth/principal.ts';
 import { Connection, type ConnectionOptions } from './hub/connection.ts';
 import type { Hub } from './hub/hub.ts';
-import type { SendStats } from './hub/send-stats.ts';
 import { createSocketSession, type SessionOptions } from './hub/socket-session.ts';
-import { type SocketSink, wsContextSink } from './hub/socket-sink.ts';
+import { wsContextSink } from './hub/socket-sink.ts';
 import { clientAddress } from './limits/client-address.ts';
 import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
 import { ConnectionSlots } from './limits/connection-slots.ts';
 import type { Metrics } from './metrics.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
+import type { SocketSink } from './protocol/socket-sink.ts';
+import type { SendStats } from './send-stats.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';
-
-/** Where authentication plugs in: once before the upgrade, again for every `auth` frame. */
-export interface Authorize {
-  /**
-   * Decides whether a request may open a socket: a Response refuses it, a Grant scopes what
-   * the socket may see and for how long, undefined admits it as staff for good.
-   */
-  upgrade(request: Request): Promise<Response | Grant | undefined> | Response | Grant | undefined;
-  /** Verifies a token sent on an open socket; a string says why it is refused. */
-  token(token: string): Promise<Grant | string>;
-}
 
 export interface GatewayDeps<T> {
   gatewayId: string;
@@ -190,7 +181,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
           deps.hub.add(conn);
           // Counted by the hub from here on.
           slot?.release();
-          conn.sendFrame({
+          conn.send({
             type: 'welcome',
             gateway: deps.gatewayId,
             protocol: PROTOCOL_VERSION,

@@ -1,4 +1,5 @@
-export { type Authorize, createGateway, type GatewayDeps } from './app.ts';
+export { createGateway, type GatewayDeps } from './app.ts';
+export type { Authorize } from './auth/authorize.ts';
 export type { Grant } from './auth/grant.ts';
 export { type GatewayEnv, loadEnv } from './env.ts';
 export { Hub } from './hub/hub.ts';

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Hub } from './hub/hub.ts';
-import type { SendStats } from './hub/send-stats.ts';
+import type { SendStats } from './send-stats.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -20,8 +19,14 @@ export interface Metrics {
   streamBreaks: Counter<'kind'>;
 }
 
+/** What the gauges count, read at scrape time: the hub. */
+export interface GatewayCounts {
+  readonly connections: { readonly size: number };
+  subscriptionCount(): number;
+}
+
 /** One registry per gateway instance, so tests can run several in one process. */
-export function createMetrics(hub: Hub, stats: SendStats): Metrics {
+export function createMetrics(hub: GatewayCounts, stats: SendStats): Metrics {
   const registry = new Registry();
   const seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   // The worker's stage histograms have the same bounds, so one change path's stages compare.

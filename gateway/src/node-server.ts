@@ -1,32 +1,26 @@
 import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
-import {
-  unregisterGateway as deregister,
-  heartbeatGateway as heartbeat,
-  keyGroups,
-  readPartitionCount,
-  type ShardedKeys,
-} from '@orders/contract/redis';
+import { unregisterGateway as deregister, keyGroups, type ShardedKeys } from '@orders/contract/redis';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { WebSocket } from 'ws';
-import { type Authorize, createGateway, type GatewayDeps } from './app.ts';
+import { createGateway, type GatewayDeps } from './app.ts';
+import type { Authorize } from './auth/authorize.ts';
 import './error-event-polyfill.ts';
-import { backoffDelay, closeCodes, limits, sleep } from '@orders/contract';
+import { closeCodes, limits } from '@orders/contract';
 import { Hub } from './hub/hub.ts';
-import { createSendStats } from './hub/send-stats.ts';
 import { startReaper } from './liveness/reaper.ts';
 import { createMetrics } from './metrics.ts';
 import { nodeSocketSink } from './node-socket-sink.ts';
 import { keepUpgradeRefusals } from './node-upgrade-refusal.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
+import { createSendStats } from './send-stats.ts';
 import { createPgSnapshotSource } from './snapshot/pg-snapshot-source.ts';
 import { createShardedHistoryReader } from './stream/history.ts';
-import { runReadLoop } from './stream/read-loop.ts';
-import { connectBlocking, type GatewayRedis } from './stream/redis-client.ts';
-import { breakAction, type StreamBreak } from './stream/stream-break.ts';
+import type { GatewayRedis } from './stream/redis-client.ts';
+import { startStreamSupervisor } from './stream/supervisor.ts';
 
 export interface NodeGatewayOptions {
   gatewayId: string;
@@ -95,7 +89,7 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
-/** Wires one gateway into Node: HTTP server, WebSocket upgrade, stream reader and heartbeats. */
+/** Wires one gateway into Node: HTTP server, WebSocket upgrade, and the supervised streams that feed it. */
 export async function startNodeGateway(options: NodeGatewayOptions): Promise<RunningGateway> {
   const { gatewayId, redis, logger } = options;
   const groups = keyGroups(options.keys);
@@ -105,26 +99,23 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   const hub = new Hub();
   const stats = createSendStats();
   const metrics = createMetrics(hub, stats);
-  let ready = false;
   let draining = false;
 
-  // Per group: the last heartbeat's Redis time, and breaks the heartbeat notices (the group's
-  // read loop handles them before its next dispatch).
-  const lastBeat: number[] = [];
-  for (const keys of groups) lastBeat.push((await heartbeat(redis, keys, gatewayId)).at);
   const history = createShardedHistoryReader(redis, groups);
-  for (let group = 0; group < groups.length; group++) hub.epochs[group] = await history.epoch(group);
-  // The worker writes the same count into every group; until it has, fences stay on cursors.
-  const firstGroup = groups[0] as (typeof groups)[number];
-  hub.index.progress.partitions = await readPartitionCount(redis, firstGroup);
-  const lapseMs = (options.gatewayTtlMs ?? 10_000) / 2;
-  const flagged: (StreamBreak | undefined)[] = groups.map(() => undefined);
-  const flag = (group: number, gap: StreamBreak): void => {
-    if (flagged[group]?.kind !== 'lapse') flagged[group] = gap;
-  };
-  // A blocking read holds its connection: one per group.
-  const blocking: GatewayRedis[] = [];
-  for (const _ of groups) blocking.push(await connectBlocking(redis, logger));
+  const streams = await startStreamSupervisor({
+    redis,
+    groups,
+    gatewayId,
+    history,
+    target: hub,
+    metrics,
+    logger,
+    signal,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    gatewayTtlMs: options.gatewayTtlMs,
+    readCount: options.streamReadCount,
+    readBlockMs: options.streamReadBlockMs,
+  });
 
   const root = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: root });
@@ -145,7 +136,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
     logger,
     upgradeWebSocket,
     toSink: nodeSocketSink,
-    isReady: () => ready && redis.isReady,
+    isReady: () => streams.caughtUp() && redis.isReady,
     isDraining: () => draining,
     // node-ws hands the upgrade's IncomingMessage in as `env`, like node-server does for plain requests.
     remoteAddress: (c) => (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.remoteAddress,
@@ -156,72 +147,6 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   });
   root.route('/', app);
   keepUpgradeRefusals(root);
-
-  let caughtUp = 0;
-  const readLoops = groups.map((keys, group) =>
-    runReadLoop({
-      ...(options.streamReadCount === undefined ? {} : { count: options.streamReadCount }),
-      ...(options.streamReadBlockMs === undefined ? {} : { blockMs: options.streamReadBlockMs }),
-      redis,
-      blocking: blocking[group] as GatewayRedis,
-      streamKey: streamKeys[group] as string,
-      gatewayId,
-      dispatch: (entries) => hub.dispatch(entries, group),
-      ensureStream: async () => {
-        lastBeat[group] = (await heartbeat(redis, keys, gatewayId)).at;
-      },
-      onBreak: async (gap, lastRead) => {
-        // Every subscription has a position in every group, so a break of one group's
-        // stream concerns all of them; the other groups' positions stay as they are.
-        if (breakAction(gap, lastRead) === 'reset') hub.resetAll('stream_gap');
-        else hub.resyncAll();
-        // An epoch only changes with lost data, and lost data breaks the stream: look now.
-        try {
-          hub.epochs[group] = await history.epoch(group);
-        } catch (error) {
-          logger.warn({ err: error, group }, 'epoch check failed; the next heartbeat checks again');
-        }
-      },
-      takeBreak: () => {
-        const gap = flagged[group];
-        flagged[group] = undefined;
-        return gap;
-      },
-      onCaughtUp: () => {
-        if (++caughtUp === groups.length) ready = true;
-      },
-      logger: groups.length === 1 ? logger : logger.child({ group }),
-      metrics,
-      signal,
-    }),
-  );
-
-  const heartbeats = (async () => {
-    let failures = 0;
-    while (!signal.aborted) {
-      await sleep(options.heartbeatIntervalMs ?? 1000, signal);
-      if (signal.aborted) break;
-      try {
-        for (const [group, keys] of groups.entries()) {
-          const beat = await heartbeat(redis, keys, gatewayId);
-          // Reaped while silent, or silent long enough to be skipped: the worker wrote
-          // entries to history only. Subscriptions are positioned by stream id, so replaying
-          // history from there closes the gap.
-          if (beat.created) flag(group, { kind: 'recreated' });
-          else if (beat.at - (lastBeat[group] ?? beat.at) >= lapseMs)
-            flag(group, { kind: 'lapse', at: beat.at });
-          lastBeat[group] = beat.at;
-          if ((await history.epoch(group)) !== hub.epochs[group]) flag(group, { kind: 'epoch' });
-        }
-        hub.index.progress.partitions = await readPartitionCount(redis, firstGroup);
-        failures = 0;
-        await updateLag(redis, streamKeys, metrics);
-      } catch (error) {
-        logger.warn({ err: error }, 'heartbeat failed');
-        await sleep(backoffDelay(failures++, 100, 2000), signal);
-      }
-    }
-  })();
 
   const server = serve({ fetch: root.fetch, port: options.port, hostname: options.host ?? '127.0.0.1' });
   injectWebSocket(server);
@@ -247,9 +172,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
       for (const conn of [...hub.connections]) conn.close(closeCodes.serviceRestart, 'going away, reconnect');
       controller.abort();
       stopReaper();
-      // A blocked XREADGROUP holds its connection; destroying it ends the read at once.
-      for (const connection of blocking) connection.destroy();
-      await Promise.allSettled([...readLoops, heartbeats]);
+      await streams.stop();
       for (const keys of groups) {
         await deregister(redis, keys, gatewayId).catch((error: unknown) => {
           logger.warn({ err: error }, 'deregister failed; the worker will reap this gateway after its TTL');
@@ -285,28 +208,6 @@ async function listenMetrics(
     server.once('error', reject);
   });
   return server;
-}
-
-/** Lag and pending entries of this gateway's streams (summed over shard groups). */
-async function updateLag(
-  redis: GatewayRedis,
-  streamKeys: readonly string[],
-  metrics: ReturnType<typeof createMetrics>,
-) {
-  let lag = 0;
-  let pending = 0;
-  let seen = false;
-  for (const streamKey of streamKeys) {
-    const groups = (await redis.xInfoGroups(streamKey)) as unknown as Record<string, unknown>[];
-    const group = groups[0];
-    if (group === undefined) continue;
-    seen = true;
-    lag += Number(group.lag);
-    pending += Number(group.pending);
-  }
-  if (!seen) return;
-  if (Number.isFinite(lag)) metrics.streamLag.set(lag);
-  if (Number.isFinite(pending)) metrics.streamPending.set(pending);
 }
 
 async function waitForSockets(clients: Set<WebSocket>, timeoutMs: number): Promise<void> {

@@ -1,6 +1,6 @@
 import type { WSContext } from 'hono/ws';
 import type { WebSocket } from 'ws';
-import type { SocketSink } from './hub/socket-sink.ts';
+import type { SocketSink } from './protocol/socket-sink.ts';
 
 interface Corkable {
   cork(): void;

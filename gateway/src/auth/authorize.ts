@@ -1,6 +1,17 @@
-import type { Authorize } from '../app.ts';
+import type { Grant } from './grant.ts';
 import { createOriginCheck } from './origin.ts';
 import { DEFAULT_LEEWAY_S, hmacKey, verifyToken } from './verify-token.ts';
+
+/** Where authentication plugs in: once before the upgrade, again for every `auth` frame. */
+export interface Authorize {
+  /**
+   * Decides whether a request may open a socket: a Response refuses it, a Grant scopes what
+   * the socket may see and for how long, undefined admits it as staff for good.
+   */
+  upgrade(request: Request): Promise<Response | Grant | undefined> | Response | Grant | undefined;
+  /** Verifies a token sent on an open socket; a string says why it is refused. */
+  token(token: string): Promise<Grant | string>;
+}
 
 export interface AuthOptions {
   secret: string;

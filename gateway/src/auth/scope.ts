@@ -1,6 +1,4 @@
-import type { Effect, FilterInput, Order } from '@orders/contract';
-import type { ChangeFanout } from '../hub/change-fanout.ts';
-import { EncodedFrame } from '../protocol/encoded-frame.ts';
+import type { FilterInput } from '@orders/contract';
 import type { Principal } from './principal.ts';
 
 export type ScopeResult = { ok: true; filter: FilterInput | undefined } | { ok: false; message: string };
@@ -15,51 +13,4 @@ export function scopeFilter(principal: Principal, input: FilterInput | undefined
     return { ok: false, message: 'customer tokens may only subscribe to their own orders' };
   }
   return { ok: true, filter: { ...input, customer: principal.customer } };
-}
-
-/**
- * The change frame a customer-scoped subscription may receive. Filtering decides *whether*
- * a change concerns the customer; this decides *what* of it they see. A reassignment away
- * carries the new owner in `row`, and one towards them carries the old owner in `before`:
- * those get a redacted frame (built per socket, they are rare), everything else shares the
- * fan-out's bytes.
- */
-export function scopedChangeFrame(
-  fanout: ChangeFanout,
-  sub: string,
-  effect: Effect,
-  customer: string,
-  /** The subscription's own cursor, with shard groups (see {@link ChangeFanout.frame}). */
-  cursor?: string,
-  /** The change as this subscriber must see it, when not the entry's own (see {@link ChangeFanout.frameOf}). */
-  change = fanout.entry.change,
-) {
-  const foreignBefore = change.before !== null && change.before.customerName !== customer;
-  if (change.row.customerName === customer && !foreignBefore) {
-    return change === fanout.entry.change
-      ? fanout.frame(sub, effect, cursor)
-      : fanout.frameOf(change, sub, effect, cursor);
-  }
-  const row =
-    change.row.customerName === customer ? change.row : redactedRow(change.row, change.before, customer);
-  return EncodedFrame.of({
-    type: 'change',
-    sub,
-    cursor: cursor ?? fanout.cursor,
-    op: change.op,
-    effect,
-    row,
-    before: foreignBefore ? null : change.before,
-    committedAt: change.committedAt,
-  });
-}
-
-/**
- * A row leaving the customer's view: the state they last saw, at the new version so
- * version ordering still holds. Without a before image nothing but id and version is known
- * to be theirs, so the rest is blanked.
- */
-function redactedRow(row: Order, before: Order | null, customer: string): Order {
-  const seen = before ?? { ...row, productName: '' };
-  return { ...seen, customerName: customer, version: row.version, updatedAt: row.updatedAt };
 }

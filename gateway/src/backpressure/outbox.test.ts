@@ -1,21 +1,25 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Connection } from '../hub/connection.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
-import { Outbox } from './outbox.ts';
+import { createSendStats } from '../send-stats.ts';
 
+/** A connection on a stand-in socket whose queued bytes the test sets: the outbox decides, the connection writes. */
 function harness(options = { softBytes: 10, hardBytes: 100, maxPending: 5, drainPollMs: 5 }) {
   let buffered = 0;
   const written: string[] = [];
-  let overflows = 0;
-  const outbox = new Outbox(
-    { send: () => {}, bufferedAmount: () => buffered, close: () => {} },
-    (frame) => written.push(frame.text),
-    () => overflows++,
-    options,
+  const stats = createSendStats();
+  const conn = new Connection(
+    'c1',
+    { send: (frame) => written.push(frame.text), bufferedAmount: () => buffered, close: () => {} },
+    stats,
+    { backpressure: options },
   );
   return {
-    outbox,
+    outbox: conn.outbox,
+    send: (frame: EncodedFrame, sub?: string, orderId?: number) => conn.send(frame, sub, orderId),
     written,
-    overflows: () => overflows,
+    overflows: () => stats.slowConsumers,
+    conflated: () => stats.conflated,
     setBuffered: (n: number) => {
       buffered = n;
     },
@@ -31,8 +35,8 @@ describe('Outbox', () => {
 
   it('writes straight through while the socket keeps up', () => {
     const h = harness();
-    h.outbox.send(f('a'), 's', 1);
-    h.outbox.send(f('b'));
+    h.send(f('a'), 's', 1);
+    h.send(f('b'));
     expect(h.written).toEqual(['a', 'b']);
   });
 
@@ -40,18 +44,19 @@ describe('Outbox', () => {
     vi.useFakeTimers();
     const h = harness();
     h.setBuffered(50);
-    h.outbox.send(f('o1v1'), 's', 1);
-    h.outbox.send(f('o2v1'), 's', 2);
-    h.outbox.send(f('snap'));
-    h.outbox.send(f('o1v2'), 's', 1);
-    h.outbox.send(f('o1v2'), 't', 1);
+    h.send(f('o1v1'), 's', 1);
+    h.send(f('o2v1'), 's', 2);
+    h.send(f('snap'));
+    h.send(f('o1v2'), 's', 1);
+    h.send(f('o1v2'), 't', 1);
     expect(h.written).toEqual([]);
+    expect(h.conflated()).toBe(1);
     expect(h.outbox.conflated).toBe(1);
     h.setBuffered(0);
     vi.advanceTimersByTime(5);
     expect(h.written).toEqual(['o2v1', 'snap', 'o1v2', 'o1v2']);
     // Drained: back to writing through.
-    h.outbox.send(f('x'), 's', 3);
+    h.send(f('x'), 's', 3);
     expect(h.written.at(-1)).toBe('x');
   });
 
@@ -63,7 +68,7 @@ describe('Outbox', () => {
     const v3 = f('{"type":"change","sub":"s","row":{"id":1,"version":3}}');
     const other = f('{"type":"change","sub":"s","row":{"id":2,"version":1}}');
     h.setBuffered(50);
-    for (const frame of [v1, v2, v3, other]) h.outbox.send(frame, 's', JSON.parse(frame.text).row.id);
+    for (const frame of [v1, v2, v3, other]) h.send(frame, 's', JSON.parse(frame.text).row.id);
     h.setBuffered(0);
     vi.advanceTimersByTime(5);
     expect(h.written.map((text) => JSON.parse(text))).toEqual([
@@ -78,11 +83,11 @@ describe('Outbox', () => {
     vi.useFakeTimers();
     const h = harness();
     h.setBuffered(50);
-    h.outbox.send(f('first'), 's', 1);
-    h.outbox.send(f('second'), 's', 2);
+    h.send(f('first'), 's', 1);
+    h.send(f('second'), 's', 2);
     h.setBuffered(0);
     // The next frame after the socket drained flushes the held ones first, in order.
-    h.outbox.send(f('third'), 's', 3);
+    h.send(f('third'), 's', 3);
     expect(h.written).toEqual(['first', 'second', 'third']);
     expect(h.outbox.heldFrames).toBe(0);
   });
@@ -91,10 +96,10 @@ describe('Outbox', () => {
     vi.useFakeTimers();
     const h = harness();
     h.setBuffered(50);
-    h.outbox.send(f('a'), 's', 1);
+    h.send(f('a'), 's', 1);
     vi.advanceTimersByTime(50);
     expect(h.written).toEqual([]);
-    h.outbox.send(f('b'));
+    h.send(f('b'));
     expect(h.outbox.heldFrames).toBe(2);
     h.setBuffered(0);
     vi.advanceTimersByTime(5);
@@ -104,15 +109,15 @@ describe('Outbox', () => {
   it('[P93] overflows past the hard limit or the held-frame cap, and drops what it held', () => {
     const bytes = harness();
     bytes.setBuffered(95);
-    bytes.outbox.send(f('0123456789'), 's', 1);
+    bytes.send(f('0123456789'), 's', 1);
     expect(bytes.overflows()).toBe(1);
     expect(bytes.outbox.heldFrames).toBe(0);
 
     const count = harness({ softBytes: 10, hardBytes: 1_000_000, maxPending: 3, drainPollMs: 5 });
     count.setBuffered(50);
-    for (let id = 1; id <= 3; id++) count.outbox.send(f('x'), 's', id);
+    for (let id = 1; id <= 3; id++) count.send(f('x'), 's', id);
     expect(count.overflows()).toBe(0);
-    count.outbox.send(f('x'), 's', 4);
+    count.send(f('x'), 's', 4);
     expect(count.overflows()).toBe(1);
     count.outbox.clear();
   });

@@ -1,4 +1,3 @@
-import type { SocketSink } from '../hub/socket-sink.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
 
 export interface OutboxOptions {
@@ -19,41 +18,46 @@ export interface OutboxOptions {
 }
 
 /**
- * One socket's outgoing path. While the socket keeps up, frames go straight through. Once
- * it falls behind (buffered bytes above the soft limit) frames are held in order, and a
- * change to an order that already has one held replaces it and moves to the back: the
- * client skips intermediate versions but still sees cursors and per-order versions rise.
- * Anything else (snapshots, `live`, errors) is held in order and never dropped.
+ * What {@link Outbox.offer} decided: write the frame now, it is held (and replaced an older
+ * change to the same order: `conflated`), or the socket is past its limits and must be cut off.
+ */
+export type OutboxVerdict = 'write' | 'held' | 'conflated' | 'overflow';
+
+/** A held frame that may leave now; `change` marks a change frame (it may join a batch). */
+export interface Writable {
+  frame: EncodedFrame;
+  change: boolean;
+}
+
+/**
+ * One socket's backlog. While the socket keeps up, every frame is written straight through.
+ * Once it falls behind (buffered bytes above the soft limit) frames are held in order, and a
+ * change to an order that already has one held replaces it and moves to the back: the client
+ * skips intermediate versions but still sees cursors and per-order versions rise. Anything
+ * else (snapshots, `live`, errors) is held in order and never dropped. It only decides and
+ * keeps: the connection writes what it is told to, and polls {@link drain} while frames are held.
  */
 export class Outbox {
   /** Made when the socket first falls behind: most sockets never do, and a Map is not free. */
   #held: Map<string | number, EncodedFrame> | undefined;
   #heldBytes = 0;
   #seq = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #soft: number;
   readonly #hard: number;
   readonly #maxPending: number;
-  readonly #pollMs: number;
-  /** Changes replaced by a newer one for the same order. */
+  /** How often the connection should call {@link drain} while frames are held. */
+  readonly pollMs: number;
+  /** Changes this socket had replaced by a newer one for the same order. */
   conflated = 0;
 
   constructor(
-    private readonly sink: SocketSink,
-    /** Hands a frame to the socket (and counts it); `change` marks a change frame. */
-    private readonly write: (frame: EncodedFrame, change: boolean) => void,
-    /** Called once when the limits are exceeded; the owner closes the socket. */
-    private readonly overflow: () => void,
+    private readonly socket: { bufferedAmount(): number },
     options: OutboxOptions = {},
-    /** Called per replaced change, for metrics. */
-    private readonly onConflate: () => void = () => {},
-    /** Runs a flush of held frames, so the owner can write them as one batch. */
-    private readonly flushing: (run: () => void) => void = (run) => run(),
   ) {
     this.#soft = options.softBytes ?? 1024 * 1024;
     this.#hard = options.hardBytes ?? 8 * 1024 * 1024;
     this.#maxPending = options.maxPending ?? 10_000;
-    this.#pollMs = options.drainPollMs ?? 20;
+    this.pollMs = options.drainPollMs ?? 20;
   }
 
   get heldFrames(): number {
@@ -64,20 +68,19 @@ export class Outbox {
     return this.#heldBytes;
   }
 
+  /** Whether a frame written now would go straight out: nothing held, the socket below the soft limit. */
+  #open(): boolean {
+    return this.heldFrames === 0 && this.socket.bufferedAmount() < this.#soft;
+  }
+
   /**
-   * Sends or holds a frame. `sub` and `orderId` mark a change frame that a later change to
-   * the same order in the same subscription may replace.
+   * Decides what happens to a frame. `sub` and `orderId` mark a change frame that a later
+   * change to the same order in the same subscription may replace. Call {@link drain} first
+   * when frames are held, so what the socket can take now is not held behind this one.
    */
-  send(frame: EncodedFrame, sub?: string, orderId?: number): void {
-    if (this.heldFrames > 0 && this.sink.bufferedAmount() < this.#soft) {
-      // Drained since the last check: catch up now rather than at the next poll.
-      this.#flush();
-    }
+  offer(frame: EncodedFrame, sub?: string, orderId?: number): OutboxVerdict {
+    if (this.#open()) return 'write';
     const change = sub !== undefined && orderId !== undefined;
-    if (this.heldFrames === 0 && this.sink.bufferedAmount() < this.#soft) {
-      this.write(frame, change);
-      return;
-    }
     this.#held ??= new Map();
     const held = this.#held;
     const key = change ? `${orderId}\u0000${sub}` : this.#seq++;
@@ -87,28 +90,42 @@ export class Outbox {
       held.delete(key);
       this.#heldBytes -= previous.text.length;
       this.conflated++;
-      this.onConflate();
       kept = conflatedCopy(frame);
     }
     held.set(key, kept);
     this.#heldBytes += kept.text.length;
-    if (held.size > this.#maxPending || this.sink.bufferedAmount() + this.#heldBytes > this.#hard) {
+    if (held.size > this.#maxPending || this.socket.bufferedAmount() + this.#heldBytes > this.#hard) {
       this.clear();
-      this.overflow();
-      return;
+      return 'overflow';
     }
-    this.#schedule();
+    return previous === undefined ? 'held' : 'conflated';
+  }
+
+  /**
+   * Takes the held frames the socket has room for, oldest first, one at a time: the caller
+   * writes each before the next is taken, so the room is measured after every write. Stops when
+   * the socket is above the soft limit again, or when {@link clear} ran meanwhile.
+   */
+  *drain(): Generator<Writable> {
+    const held = this.#held;
+    if (held === undefined) return;
+    for (const [key, frame] of held) {
+      if (this.#held !== held || this.socket.bufferedAmount() >= this.#soft) return;
+      held.delete(key);
+      this.#heldBytes -= frame.text.length;
+      // Conflatable frames are keyed by order and subscription: those are the changes.
+      yield { frame, change: typeof key === 'string' };
+    }
   }
 
   /**
    * Resolves true once nothing is held and the socket is below the soft limit, so a bulk
    * sender (snapshot, replay) can wait for the client instead of piling frames up to the
-   * hard limit; false if `signal` aborts first. Polls like the flush, `ws` has no drain event.
+   * hard limit; false if `signal` aborts first. Polls, as `ws` has no drain event.
    */
   writable(signal: AbortSignal): Promise<boolean> {
-    const ready = () => this.heldFrames === 0 && this.sink.bufferedAmount() < this.#soft;
     if (signal.aborted) return Promise.resolve(false);
-    if (ready()) return Promise.resolve(true);
+    if (this.#open()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (result: boolean) => {
         clearInterval(timer);
@@ -117,8 +134,8 @@ export class Outbox {
       };
       const aborted = () => done(false);
       const timer = setInterval(() => {
-        if (ready()) done(true);
-      }, this.#pollMs);
+        if (this.#open()) done(true);
+      }, this.pollMs);
       signal.addEventListener('abort', aborted, { once: true });
     });
   }
@@ -127,32 +144,6 @@ export class Outbox {
   clear(): void {
     this.#held = undefined;
     this.#heldBytes = 0;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #schedule(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => this.#flush(), this.#pollMs);
-    this.#timer.unref?.();
-  }
-
-  #flush(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const held = this.#held;
-    if (held === undefined) return;
-    this.flushing(() => {
-      for (const [key, frame] of held) {
-        // Cleared by a write (the socket was cut off): nothing more goes out.
-        if (this.#held !== held || this.sink.bufferedAmount() >= this.#soft) break;
-        held.delete(key);
-        this.#heldBytes -= frame.text.length;
-        // Conflatable frames are keyed by order and subscription: those are the changes.
-        this.write(frame, typeof key === 'string');
-      }
-    });
-    if (this.heldFrames > 0) this.#schedule();
   }
 }
 

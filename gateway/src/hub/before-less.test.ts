@@ -2,9 +2,9 @@ import type { ChangeFrame, FilterInput, Order, ServerFrame } from '@orders/contr
 import { toFilter } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import { describe, expect, it } from 'vitest';
+import { createSendStats } from '../send-stats.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import { Connection } from './connection.ts';
-import { createSendStats } from './send-stats.ts';
 import { Subscription } from './subscription.ts';
 
 /**

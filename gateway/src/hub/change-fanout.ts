@@ -1,7 +1,8 @@
 import type { Effect } from '@orders/contract';
 import { formatCursor, splitStreamId } from '@orders/contract';
-import type { ChangeEntry, StreamChange } from '@orders/contract/redis';
-import { EncodedFrame } from '../protocol/encoded-frame.ts';
+import type { ChangeEntry } from '@orders/contract/redis';
+import { type ChangeContent, changeBody, changeFrame } from '../protocol/change-frame.ts';
+import type { EncodedFrame } from '../protocol/encoded-frame.ts';
 
 /**
  * Builds the `change` frames of one event lazily and caches them by (effect, sub id).
@@ -11,7 +12,6 @@ import { EncodedFrame } from '../protocol/encoded-frame.ts';
 export class ChangeFanout {
   readonly #frames = new Map<string, EncodedFrame>();
   #body: string | undefined;
-  #rest: string | undefined;
   // The last frame handed out: consecutive subscribers nearly always ask for the same one,
   // and this spares the cache key string per delivery.
   #lastSub: string | undefined;
@@ -35,25 +35,18 @@ export class ChangeFanout {
   }
 
   /**
-   * The frame for one subscription. `cursor` is given with shard groups, where the cursor is
-   * the subscription's own vector (its positions in the other groups differ): then only the
-   * change itself is shared.
+   * The frame for one subscription. `cursor` is given where the subscription's cursor is its
+   * own (a vector of shard groups, or one carrying a fence): then only the change itself is shared.
    */
   frame(sub: string, effect: Effect, cursor?: string): EncodedFrame {
-    if (cursor !== undefined) {
-      return new EncodedFrame(
-        `{"type":"change","sub":${JSON.stringify(sub)},"effect":"${effect}","cursor":${JSON.stringify(cursor)},${this.#restBody()}}`,
-      );
-    }
+    if (cursor !== undefined) return changeFrame(sub, effect, cursor, this.#changeBody());
     if (sub === this.#lastSub && effect === this.#lastEffect && this.#lastFrame !== undefined) {
       return this.#lastFrame;
     }
     const key = `${effect}\u0000${sub}`;
     let frame = this.#frames.get(key);
     if (frame === undefined) {
-      frame = new EncodedFrame(
-        `{"type":"change","sub":${JSON.stringify(sub)},"effect":"${effect}",${this.#sharedBody()}}`,
-      );
+      frame = changeFrame(sub, effect, this.cursor, this.#changeBody());
       this.#frames.set(key, frame);
     }
     this.#lastSub = sub;
@@ -66,32 +59,13 @@ export class ChangeFanout {
    * A frame of this event carrying `change` in place of the entry's own: what one subscriber
    * must see differs (a key-only delete at the version it holds), so nothing is shared.
    */
-  frameOf(change: StreamChange, sub: string, effect: Effect, cursor?: string): EncodedFrame {
-    const { op, row, before, committedAt } = change;
-    return EncodedFrame.of({
-      type: 'change',
-      sub,
-      cursor: cursor ?? this.cursor,
-      op,
-      effect,
-      row,
-      before,
-      committedAt,
-    });
+  frameOf(change: ChangeContent, sub: string, effect: Effect, cursor?: string): EncodedFrame {
+    return changeFrame(sub, effect, cursor ?? this.cursor, changeBody(change));
   }
 
-  /** The part every subscriber shares, serialized once per event. */
-  #sharedBody(): string {
-    this.#body ??= `"cursor":${JSON.stringify(this.cursor)},${this.#restBody()}`;
+  /** The change without sub, effect and cursor, serialized once per event. */
+  #changeBody(): string {
+    this.#body ??= changeBody(this.entry.change);
     return this.#body;
-  }
-
-  /** The change without its cursor. */
-  #restBody(): string {
-    if (this.#rest === undefined) {
-      const { change } = this.entry;
-      this.#rest = `"op":"${change.op}","row":${JSON.stringify(change.row)},"before":${JSON.stringify(change.before)},"committedAt":${change.committedAt}`;
-    }
-    return this.#rest;
   }
 }

@@ -1,7 +1,7 @@
 import type { ErrorCode } from '@orders/contract';
 import { describe, expect, it } from 'vitest';
+import { createSendStats } from '../send-stats.ts';
 import { Connection } from './connection.ts';
-import { createSendStats } from './send-stats.ts';
 
 /** A connection over a sink that records frames and the close, as a socket would see them. */
 function failed(code: ErrorCode) {

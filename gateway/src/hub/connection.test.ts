@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
+import { createSendStats } from '../send-stats.ts';
 import { Connection } from './connection.ts';
-import { createSendStats } from './send-stats.ts';
 
 const change = (n: number) => new EncodedFrame(`{"type":"change","sub":"s","n":${n}}`);
 const other = (n: number) => new EncodedFrame(`{"type":"pong","n":${n}}`);

@@ -2,8 +2,8 @@ import type { ServerFrame } from '@orders/contract';
 import { type ErrorCode, errorPolicy } from '@orders/contract';
 import { Outbox, type OutboxOptions } from '../backpressure/outbox.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
-import type { SendStats } from './send-stats.ts';
-import type { SocketSink } from './socket-sink.ts';
+import type { SocketSink } from '../protocol/socket-sink.ts';
+import type { SendStats } from '../send-stats.ts';
 import { SubscriptionMap } from './subscription-index.ts';
 
 export interface ConnectionOptions {
@@ -35,7 +35,8 @@ export class Connection {
   #batchDepth = 0;
   #batch: EncodedFrame[] = [];
   #batchChars = 0;
-  readonly #emit: (frame: EncodedFrame) => void;
+  /** Set while frames are held: the next look at whether the socket can take them. */
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly id: string,
@@ -45,22 +46,7 @@ export class Connection {
   ) {
     const backpressure = { ...options.backpressure };
     if (options.maxBufferedBytes !== undefined) backpressure.hardBytes = options.maxBufferedBytes;
-    this.#emit = (frame) => {
-      sink.send(frame);
-      stats.frames++;
-      stats.bytes += frame.text.length;
-    };
-    this.outbox = new Outbox(
-      sink,
-      (frame, change) => this.#write(frame, change),
-      () => {
-        stats.slowConsumers++;
-        this.fail('slow_consumer', 'too many bytes queued; reconnect and resume from your cursor');
-      },
-      backpressure,
-      () => stats.conflated++,
-      (run) => this.batch(run),
-    );
+    this.outbox = new Outbox(sink, backpressure);
   }
 
   /**
@@ -105,47 +91,85 @@ export class Connection {
   }
 
   closeBatch(): void {
-    if (this.#batchDepth > 0 && --this.#batchDepth === 0) this.#sendBatch();
-  }
-
-  #write(frame: EncodedFrame, change: boolean): void {
-    if (change && this.batchChanges && this.#batchDepth > 0) {
-      this.#batch.push(frame);
-      this.#batchChars += frame.text.length;
-      if (this.#batchChars >= MAX_BATCH_CHARS) this.#sendBatch();
-      return;
-    }
-    this.#sendBatch();
-    this.#emit(frame);
-  }
-
-  #sendBatch(): void {
-    const frames = this.#batch;
-    if (frames.length === 0) return;
-    this.#batch = [];
-    this.#batchChars = 0;
-    if (this.#closed) return;
-    this.#emit(frames.length === 1 ? (frames[0] as EncodedFrame) : batchFrame(frames));
+    if (this.#batchDepth > 0 && --this.#batchDepth === 0) this.#flushBatch();
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** `sub` and `orderId` mark a change a newer one for the same order may replace while the socket lags. */
-  send(frame: EncodedFrame, sub?: string, orderId?: number): void {
+  /**
+   * Sends a frame through the socket's backlog: written now, or held while the socket lags.
+   * `sub` and `orderId` mark a change a newer one for the same order may replace meanwhile.
+   */
+  send(frame: EncodedFrame | ServerFrame, sub?: string, orderId?: number): void {
     if (this.#closed) return;
-    this.outbox.send(frame, sub, orderId);
+    const encoded = frame instanceof EncodedFrame ? frame : EncodedFrame.of(frame);
+    // Drained since the last look: what the socket can take now goes before this frame.
+    if (this.outbox.heldFrames > 0) this.#drain();
+    switch (this.outbox.offer(encoded, sub, orderId)) {
+      case 'write':
+        this.#write(encoded, sub !== undefined && orderId !== undefined);
+        return;
+      case 'conflated':
+        this.stats.conflated++;
+        this.#drainLater();
+        return;
+      case 'held':
+        this.#drainLater();
+        return;
+      case 'overflow':
+        this.stats.slowConsumers++;
+        this.fail('slow_consumer', 'too many bytes queued; reconnect and resume from your cursor');
+        return;
+    }
   }
 
-  sendFrame(frame: ServerFrame): void {
-    this.send(EncodedFrame.of(frame));
+  /** Into the open batch (a change on a socket that asked for batches), or to the socket. */
+  #write(frame: EncodedFrame, change: boolean): void {
+    if (change && this.batchChanges && this.#batchDepth > 0) {
+      this.#batch.push(frame);
+      this.#batchChars += frame.text.length;
+      if (this.#batchChars >= MAX_BATCH_CHARS) this.#flushBatch();
+      return;
+    }
+    this.#flushBatch();
+    this.#toSocket(frame);
+  }
+
+  #flushBatch(): void {
+    const frames = this.#batch;
+    if (frames.length === 0) return;
+    this.#batch = [];
+    this.#batchChars = 0;
+    if (this.#closed) return;
+    this.#toSocket(frames.length === 1 ? (frames[0] as EncodedFrame) : batchFrame(frames));
+  }
+
+  #toSocket(frame: EncodedFrame): void {
+    this.sink.send(frame);
+    this.stats.frames++;
+    this.stats.bytes += frame.text.length;
+  }
+
+  /** Writes the held frames the socket has room for, as one batch; looks again later while any remain. */
+  #drain(): void {
+    if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    this.batch(() => {
+      for (const { frame, change } of this.outbox.drain()) this.#write(frame, change);
+    });
+    if (this.outbox.heldFrames > 0) this.#drainLater();
+  }
+
+  #drainLater(): void {
+    if (this.#drainTimer !== undefined || this.#closed) return;
+    this.#drainTimer = setTimeout(() => this.#drain(), this.outbox.pollMs);
+    this.#drainTimer.unref?.();
   }
 
   error(code: ErrorCode, message: string, sub?: string): void {
-    this.sendFrame(
-      sub === undefined ? { type: 'error', code, message } : { type: 'error', code, message, sub },
-    );
+    this.send(sub === undefined ? { type: 'error', code, message } : { type: 'error', code, message, sub });
   }
 
   /** Ends the connection for a protocol reason: an error frame if it still fits, then the close code. */
@@ -167,6 +191,8 @@ export class Connection {
     this.#batch = [];
     this.#batchChars = 0;
     this.outbox.clear();
+    if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
     for (const sub of this.subs.values()) sub.close();
     this.subs.clear();
   }

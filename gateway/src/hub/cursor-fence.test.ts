@@ -2,10 +2,10 @@ import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
 import { parseCursor, toFilter } from '@orders/contract';
 import { describe, expect, it } from 'vitest';
 import type { EncodedFrame } from '../protocol/encoded-frame.ts';
+import { createSendStats } from '../send-stats.ts';
 import { Visibility } from '../snapshot/visibility.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import { Connection } from './connection.ts';
-import { createSendStats } from './send-stats.ts';
 import { SourceProgress } from './source-progress.ts';
 import { Subscription } from './subscription.ts';
 

@@ -2,9 +2,9 @@ import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
 import { toFilter } from '@orders/contract';
 import type { StreamEntry } from '@orders/contract/redis';
 import { describe, expect, it } from 'vitest';
+import { createSendStats } from '../send-stats.ts';
 import { Connection } from './connection.ts';
 import { Hub } from './hub.ts';
-import { createSendStats } from './send-stats.ts';
 import { Subscription } from './subscription.ts';
 
 const EPOCH = 'e1';

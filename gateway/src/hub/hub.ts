@@ -84,6 +84,11 @@ export class Hub {
     }
   }
 
+  /** The Kafka topic's partition count as the worker published it (see `SourceProgress`). */
+  partitionsKnown(count: number): void {
+    this.index.progress.partitions = count;
+  }
+
   subscriptionCount(): number {
     return this.index.size;
   }

@@ -4,6 +4,7 @@ import { CHANGE_FIELD, type StreamChange } from '@orders/contract/redis';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Metrics } from '../metrics.ts';
+import { createSendStats } from '../send-stats.ts';
 import { SnapshotScheduler } from '../snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-source.ts';
 import { Visibility } from '../snapshot/visibility.ts';
@@ -11,7 +12,6 @@ import type { HistoryReader } from '../stream/history.ts';
 import { Connection } from './connection.ts';
 import { KNOWN_VERSIONS_CAP } from './known-versions.ts';
 import { type LoadDeps, runSubscription } from './run-subscription.ts';
-import { createSendStats } from './send-stats.ts';
 import { Subscription } from './subscription.ts';
 
 const order = (id: number): Order => ({

@@ -54,7 +54,7 @@ export async function runSubscription(sub: Subscription, start: LoadStart, deps:
         { sub: sub.id, conn: sub.conn.id, reason: reset, cursor: sub.cursor },
         'subscription reset',
       );
-      sub.conn.sendFrame({ type: 'reset', sub: sub.id, reason: reset });
+      sub.conn.send({ type: 'reset', sub: sub.id, reason: reset });
       sub.known.clear();
       sub.held.clear();
       sub.gap = false;
@@ -130,7 +130,7 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
       }
       sub.held.add(row.id, row.version);
     }
-    sub.conn.sendFrame({ type: 'snapshot', sub: sub.id, rows, cursor, done: !more });
+    sub.conn.send({ type: 'snapshot', sub: sub.id, rows, cursor, done: !more });
     const last = rows.at(-1);
     if (!more || last === undefined) break;
     afterId = last.id;

@@ -73,7 +73,7 @@ export function createSocketSession(
       return;
     }
     armExpiry(verdict);
-    if (verdict.exp !== undefined) conn.sendFrame({ type: 'authed', exp: verdict.exp });
+    if (verdict.exp !== undefined) conn.send({ type: 'authed', exp: verdict.exp });
   };
 
   const subscribe = (frame: SubscribeFrame): void => {
@@ -144,11 +144,11 @@ export function createSocketSession(
         }
         conn.subs.delete(frame.sub);
         sub.close();
-        conn.sendFrame({ type: 'unsubscribed', sub: frame.sub });
+        conn.send({ type: 'unsubscribed', sub: frame.sub });
         return;
       }
       case 'ping':
-        conn.sendFrame(pong());
+        conn.send(pong());
         return;
       case 'options':
         if (frame.changes !== undefined) conn.batchChanges = frame.changes;

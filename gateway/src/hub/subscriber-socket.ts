@@ -1,7 +1,7 @@
 import type { ServerFrame } from '@orders/contract';
 import type { Outbox } from '../backpressure/outbox.ts';
 import type { EncodedFrame } from '../protocol/encoded-frame.ts';
-import type { SendStats } from './send-stats.ts';
+import type { SendStats } from '../send-stats.ts';
 
 /**
  * What a subscription needs of the socket it feeds. `Connection` is one; naming the need here
@@ -13,8 +13,7 @@ export interface SubscriberSocket {
   readonly stats: SendStats;
   readonly outbox: Outbox;
   /** `sub` and `orderId` mark a change a newer one for the same order may replace while the socket lags. */
-  send(frame: EncodedFrame, sub?: string, orderId?: number): void;
-  sendFrame(frame: ServerFrame): void;
+  send(frame: EncodedFrame | ServerFrame, sub?: string, orderId?: number): void;
   /** Runs `run` with a batch open: change frames it writes may leave as one `changes` frame. */
   batch(run: () => void): void;
   /**

@@ -1,10 +1,10 @@
 import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
 import { formatCursorVector, parseCursor, toFilter } from '@orders/contract';
 import { describe, expect, it } from 'vitest';
+import { createSendStats } from '../send-stats.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import { Connection } from './connection.ts';
 import { MarkerEvent } from './marker-event.ts';
-import { createSendStats } from './send-stats.ts';
 import { Subscription } from './subscription.ts';
 
 const EPOCHS = ['e0', 'e1', 'e2'];

@@ -3,11 +3,11 @@ import { toFilter } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import { describe, expect, it } from 'vitest';
 import type { EncodedFrame } from '../protocol/encoded-frame.ts';
+import { createSendStats } from '../send-stats.ts';
 import { Visibility } from '../snapshot/visibility.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import { Connection } from './connection.ts';
 import { MarkerEvent } from './marker-event.ts';
-import { createSendStats } from './send-stats.ts';
 import { Subscription } from './subscription.ts';
 
 const EPOCH = 'e1';

@@ -1,22 +1,14 @@
-import type { Cursor, Filter, ResetReason } from '@orders/contract';
-import {
-  computeEffect,
-  fenceCursor,
-  formatCursor,
-  formatCursorVector,
-  ORIGIN_ID,
-  splitStreamId,
-} from '@orders/contract';
-import { scopedChangeFrame } from '../auth/scope.ts';
+import type { Filter, ResetReason } from '@orders/contract';
+import { computeEffect } from '@orders/contract';
 import type { EncodedFrame } from '../protocol/encoded-frame.ts';
 import { heldRowDelete, lacksBeforeImage } from './before-image.ts';
 import type { ChangeFanout } from './change-fanout.ts';
-import type { DispatchClock } from './dispatch-clock.ts';
 import { HeldRows } from './held-rows.ts';
 import { KnownVersions } from './known-versions.ts';
 import { MarkerEvent } from './marker-event.ts';
-import type { SourceProgress } from './source-progress.ts';
+import { scopedChangeFrame } from './scoped-change-frame.ts';
 import type { SubscriberSocket } from './subscriber-socket.ts';
+import { SubscriptionCursor } from './subscription-cursor.ts';
 
 export type SubscriptionState = 'loading' | 'live' | 'closed';
 
@@ -41,22 +33,14 @@ const UNPLACEABLE_REMOVE: ResetReason = 'undeliverable';
  */
 const FENCED_CHANGE: ResetReason = 'cursor_expired';
 
-const DECIMAL = /^\d+$/;
-
 /**
  * One `subscribe` on one socket. While its snapshot and replay are in flight, live events
  * are buffered; every path (replay, buffer, live) goes through `deliver`, which drops what
  * the subscriber already has by stream id and by row version, and stops at anything that
  * calls for a reset (a marker, an event of another epoch).
  */
-export class Subscription {
+export class Subscription extends SubscriptionCursor {
   state: SubscriptionState = 'loading';
-  /** Per shard group (one without shard groups): the position and its numeric parts. */
-  readonly #positions: string[];
-  readonly #positionMs: number[];
-  readonly #positionSeq: number[];
-  /** Per shard group, the history epoch its position belongs to; empty until a snapshot or cursor sets it. */
-  readonly epochs: string[];
   readonly known = new KnownVersions();
   readonly held = new HeldRows();
   /** The customer a customer token limits this subscription to; its filter already includes it. */
@@ -68,10 +52,6 @@ export class Subscription {
   gap = false;
   /** Made when a load asks for it and dropped once live: an AbortSignal is heavy for an idle socket. */
   #abort: AbortController | undefined;
-  /** See {@link fence}. */
-  #fence: bigint | undefined;
-  /** Whether this subscription read the snapshot its fence comes from (and so judges changes exactly). */
-  #fenceJudged = false;
 
   constructor(
     readonly id: string,
@@ -80,115 +60,13 @@ export class Subscription {
     /** Live events held while loading; past this the buffer is dropped and history replays them. */
     readonly maxBuffered: number,
     /** Shard groups of the gateway: one position (and epoch) per group. */
-    readonly groups = 1,
+    groups = 1,
   ) {
-    this.#positions = Array.from({ length: groups }, () => ORIGIN_ID);
-    this.#positionMs = Array.from({ length: groups }, () => 0);
-    this.#positionSeq = Array.from({ length: groups }, () => 0);
-    this.epochs = Array.from({ length: groups }, () => '');
+    super(groups);
   }
 
-  /** The epoch of the first (without shard groups: the only) group. */
-  get epoch(): string {
-    return this.epochs[0] ?? '';
-  }
-
-  set epoch(epoch: string) {
-    this.epochs[0] = epoch;
-  }
-
-  /**
-   * Per shard group, the hub's last offered event; set when the hub indexes this subscription.
-   * The index passes over events that cannot concern it, so a live subscription counts as
-   * brought up to each group's last event.
-   */
-  clocks: readonly DispatchClock[] | undefined;
-
-  #catchUp(group: number): void {
-    const clock = this.clocks?.[group];
-    if (clock === undefined || this.state !== 'live' || clock.epoch !== this.epochs[group]) return;
-    const ms = this.#positionMs[group] ?? 0;
-    if (clock.ms > ms || (clock.ms === ms && clock.seq > (this.#positionSeq[group] ?? 0))) {
-      this.setPosition(group, clock.id);
-    }
-  }
-
-  /** Stream position this subscriber has been brought up to (sent or filtered out), in the first group. */
-  get position(): string {
-    return this.positionOf(0);
-  }
-
-  set position(id: string) {
-    this.setPosition(0, id);
-  }
-
-  /** The position in shard group `group`. */
-  positionOf(group: number): string {
-    this.#catchUp(group);
-    return this.#positions[group] ?? ORIGIN_ID;
-  }
-
-  setPosition(group: number, id: string): void {
-    this.#positions[group] = id;
-    const [ms, seq] = splitStreamId(id);
-    this.#positionMs[group] = ms;
-    this.#positionSeq[group] = seq;
-  }
-
-  /** Every group's epoch and position at once (a client's cursor, or the heads before a snapshot). */
-  setPositions(positions: readonly Cursor[]): void {
-    if (positions.length !== this.groups) throw new Error('one position per shard group');
-    for (const [group, { epoch, id }] of positions.entries()) {
-      this.epochs[group] = epoch;
-      this.setPosition(group, id);
-    }
-  }
-
-  /**
-   * The position as the client sees it: `<epoch>.<id>`, or one of those per shard group, and
-   * the {@link fence} while there is one.
-   */
-  get cursor(): string {
-    const fence = this.fence;
-    if (this.groups === 1) return fenceCursor(formatCursor(this.epoch, this.positionOf(0)), fence);
-    for (let group = 0; group < this.groups; group++) this.#catchUp(group);
-    return fenceCursor(
-      formatCursorVector(this.#positions.map((id, group) => ({ epoch: this.epochs[group] ?? '', id }))),
-      fence,
-    );
-  }
-
-  /** Shared by the hub's index: how far dispatched changes reach into the WAL. */
-  progress: SourceProgress | undefined;
-
-  /**
-   * The WAL position the client's snapshot was read before, while history after this
-   * subscription's position may still hold changes written before it: history lags behind
-   * PostgreSQL, so such a change may already be in the client's view. The subscription that
-   * read the snapshot tells those apart exactly (its pages' visibility, {@link KnownVersions});
-   * a subscription resumed from the cursor elsewhere has only the fence and answers any change
-   * before it with `reset`. Cursors carry it until every Kafka partition has delivered a change
-   * past it ({@link SourceProgress}) while this subscription is live: nothing older can come.
-   */
-  get fence(): bigint | undefined {
-    const fence = this.#fence;
-    if (
-      fence !== undefined &&
-      this.state === 'live' &&
-      this.progress !== undefined &&
-      fence <= this.progress.settled
-    )
-      this.#fence = undefined;
-    return this.#fence;
-  }
-
-  /**
-   * Sets the fence: from the snapshot this subscription read (`judged`: its pages tell what the
-   * snapshot showed), or from the client's cursor (`judged` false: every change before it resets).
-   */
-  fenceAt(fence: bigint | undefined, judged: boolean): void {
-    this.#fence = fence;
-    this.#fenceJudged = judged;
+  protected get live(): boolean {
+    return this.state === 'live';
   }
 
   offer(event: StreamEvent): void {
@@ -212,17 +90,13 @@ export class Subscription {
       this.#meetReset('epoch_changed');
       return;
     }
-    const positionMs = this.#positionMs[group] ?? 0;
-    if (event.ms < positionMs || (event.ms === positionMs && event.seq <= (this.#positionSeq[group] ?? 0)))
-      return;
+    if (this.passed(group, event.ms, event.seq)) return;
     if (event instanceof MarkerEvent) {
       this.#meetReset(event.reason);
       return;
     }
     const { id, change } = event.entry;
-    this.#positions[group] = id;
-    this.#positionMs[group] = event.ms;
-    this.#positionSeq[group] = event.seq;
+    this.advance(group, id, event.ms, event.seq);
     if (this.state === 'live') this.known.retireBefore(change.committedAt, KNOWN_VERSIONS_GRACE_MS);
     let effect = computeEffect(this.filter, change);
     let sent = change;
@@ -239,7 +113,7 @@ export class Subscription {
       if (change.op === 'delete') sent = heldRowDelete(change, version);
     }
     if (effect === null || !this.known.admit(sent)) return;
-    if (!this.#fenceJudged && this.#before(this.fence, sent.lsn)) {
+    if (this.beforeUnjudgedFence(sent.lsn)) {
       this.#meetReset(FENCED_CHANGE);
       return;
     }
@@ -254,11 +128,6 @@ export class Subscription {
     else if (sent === change) frame = event.frame(this.id, effect, cursor);
     else frame = event.frameOf(sent, this.id, effect, cursor);
     this.conn.send(frame, this.id, sent.row.id);
-  }
-
-  /** Whether a change written at `lsn` may be older than `fence` (an unknown position may be). */
-  #before(fence: bigint | undefined, lsn: string): boolean {
-    return fence !== undefined && (!DECIMAL.test(lsn) || BigInt(lsn) < fence);
   }
 
   #meetReset(reason: ResetReason): void {
@@ -300,7 +169,7 @@ export class Subscription {
     this.gap = false;
     // The load is over and nothing listens any more; the next load makes a new one.
     this.#abort = undefined;
-    this.conn.sendFrame({ type: 'live', sub: this.id, cursor: this.cursor, recovered });
+    this.conn.send({ type: 'live', sub: this.id, cursor: this.cursor, recovered });
     return true;
   }
 
