@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import type { Connection } from '../src/hub/connection.ts';
 import type { RunningGateway } from '../src/node-server.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';

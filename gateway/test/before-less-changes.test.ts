@@ -7,9 +7,9 @@
 
 import type { FilterInput, Order, ServerFrame } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
+import { expectFaults } from '@orders/testing';
 import { describe, expect, it } from 'vitest';
 import { mintToken } from '../src/auth/index.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { matcher } from './support/convergence.ts';
 import { useCustomerGateway } from './support/customer-gateway.ts';
 import { createContractWriter } from './support/fake-worker.ts';

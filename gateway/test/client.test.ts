@@ -1,7 +1,7 @@
 import type { OrdersClient, SubscriptionFilter } from '@orders/client';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { recordSubscription } from './support/recorder.ts';

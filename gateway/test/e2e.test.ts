@@ -6,8 +6,8 @@
 import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { GATEWAY_GROUP } from '@orders/contract/redis';
 import type { GatewayProcess } from '@orders/testing';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectFaults } from './support/checked-socket.ts';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { recordSubscription } from './support/recorder.ts';

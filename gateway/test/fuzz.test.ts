@@ -1,10 +1,10 @@
 import type { ServerFrame } from '@orders/contract';
 import { errorPolicy, limits } from '@orders/contract';
 import { orderStatuses } from '@orders/drizzle';
+import { CheckedWebSocket, expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type WebSocket from 'ws';
 import type { RunningGateway } from '../src/node-server.ts';
-import { CheckedWebSocket, expectFaults } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { hostileFrame, mulberry32 } from './support/hostile-frames.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';

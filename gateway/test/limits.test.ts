@@ -1,7 +1,7 @@
 import { errorPolicy, limits } from '@orders/contract';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { until } from './support/wait.ts';

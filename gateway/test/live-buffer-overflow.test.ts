@@ -1,10 +1,10 @@
 import { type ChangeFrame, parseCursor } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import type { Order } from '@orders/drizzle';
+import { compareStreamIds } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import type { RedisClient } from '../src/stream/redis-client.ts';
-import { compareStreamIds } from './support/conformance.ts';
 import { untilDispatched } from './support/dispatched.ts';
 import { type ContractWriter, createContractWriter } from './support/fake-worker.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';

@@ -1,8 +1,8 @@
 import type { StreamChange } from '@orders/contract/redis';
 import type { Order } from '@orders/drizzle';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { createContractWriter, createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { viewOf } from './support/frame-view.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';

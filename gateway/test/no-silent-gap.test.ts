@@ -6,9 +6,9 @@
 
 import type { SubscriptionFilter as FilterInput } from '@orders/client';
 import { parseCursor } from '@orders/contract';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { matcher } from './support/convergence.ts';
 import {
   type ContractWriter,

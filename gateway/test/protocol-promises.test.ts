@@ -1,10 +1,10 @@
 import type { ServerFrame } from '@orders/contract';
+import { CheckedWebSocket, expectFaults } from '@orders/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorize, mintToken } from '../src/auth/index.ts';
 import { createLogger } from '../src/logger.ts';
 import type { RunningGateway } from '../src/node-server.ts';
-import { CheckedWebSocket, expectFaults } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { is, type RawSocket, RawSocketPool } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';

@@ -1,6 +1,6 @@
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { untilDispatched } from './support/dispatched.ts';
 import type { FakeWorker } from './support/fake-worker.ts';
 import { createFakeWorker } from './support/fake-worker.ts';

@@ -6,9 +6,9 @@
  */
 
 import { parseCursor } from '@orders/contract';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';
 import { viewOf } from './support/frame-view.ts';
 import { is, type RawSocket, RawSocketPool } from './support/raw-socket.ts';

@@ -8,9 +8,9 @@
 import type { ServerFrame } from '@orders/contract';
 import type { Order } from '@orders/drizzle';
 import type { GatewayProcess } from '@orders/testing';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET } from '../src/env.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { matcher } from './support/convergence.ts';
 import { viewOf } from './support/frame-view.ts';
 import { createStack, type Stack } from './support/pipeline.ts';

@@ -13,6 +13,7 @@ import { parseCursor } from '@orders/contract';
 import {
   createTestKafka,
   createTestPipeline,
+  expectFaults,
   type GatewayProcess,
   type ServiceProcess,
   spawnGateway,
@@ -21,7 +22,6 @@ import {
 } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../src/stream/redis-client.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { matcher } from './support/convergence.ts';
 import { viewOf } from './support/frame-view.ts';
 import { readOrders } from './support/order-record.ts';

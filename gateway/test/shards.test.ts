@@ -7,14 +7,13 @@
 
 import { type CursorParse, parseCursor } from '@orders/contract';
 import { GATEWAY_GROUP, type RedisKeys, redisKeys, shardKeys } from '@orders/contract/redis';
-import { createTestPipeline, type TestPipeline } from '@orders/testing';
+import { createTestPipeline, expectFaults, type TestPipeline } from '@orders/testing';
 import { createKafka, createMetrics, createWorker, type Worker } from '@orders/worker';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { type RunningGateway, startNodeGateway } from '../src/node-server.ts';
 import type { RedisClient } from '../src/stream/redis-client.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { viewOf } from './support/frame-view.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { diffRows } from './support/recorder.ts';

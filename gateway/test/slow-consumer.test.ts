@@ -1,10 +1,10 @@
 import { OrdersClient } from '@orders/client';
 import type { ServerFrame } from '@orders/contract';
 import { type Order, orderStatuses } from '@orders/drizzle';
+import { CheckedWebSocket, expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import type { RunningGateway } from '../src/node-server.ts';
-import { CheckedWebSocket, expectFaults } from './support/checked-socket.ts';
 import { createFakeWorker } from './support/fake-worker.ts';
 import { diffViews } from './support/scoped-view.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';

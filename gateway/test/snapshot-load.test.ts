@@ -1,9 +1,9 @@
 import type { ServerFrame } from '@orders/contract';
 import { errorPolicy } from '@orders/contract';
+import { CheckedWebSocket } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type PlainWebSocket from 'ws';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
-import { CheckedWebSocket } from './support/checked-socket.ts';
 import { is, openRaw } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { lockOrders } from './support/table-lock.ts';

@@ -7,11 +7,11 @@
 import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { readTokenTimes } from '@orders/client';
 import type { GatewayProcess } from '@orders/testing';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/auth/index.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { badTokens } from './support/bad-tokens.ts';
-import { expectFaults } from './support/checked-socket.ts';
 import { clientPool, converge, expectClean } from './support/convergence.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { is, RawSocketPool } from './support/raw-socket.ts';

@@ -2,8 +2,8 @@
 
 import { OrdersClient, type OrdersClientOptions, type SubscriptionFilter } from '@orders/client';
 import type { Order } from '@orders/drizzle';
+import { CheckedWebSocket } from '@orders/testing';
 import { expect } from 'vitest';
-import { CheckedWebSocket } from './checked-socket.ts';
 import { diffRows, type recordSubscription } from './recorder.ts';
 import { until } from './wait.ts';
 

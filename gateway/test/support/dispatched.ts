@@ -1,6 +1,6 @@
 import { GATEWAY_GROUP } from '@orders/contract/redis';
+import { compareStreamIds } from '@orders/testing';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
-import { compareStreamIds } from './conformance.ts';
 import { until } from './wait.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { ServerFrame } from '@orders/contract';
+import { assertAllClean, CheckedWebSocket } from '@orders/testing';
 import type WebSocket from 'ws';
 import { mintToken } from '../../src/auth/index.ts';
-import { assertAllClean, CheckedWebSocket } from './checked-socket.ts';
 
 /** A bare protocol client for asserting exact frames; every frame also passes the conformance checker. */
 export interface RawSocket {

@@ -1,5 +1,5 @@
+import { CheckedWebSocket } from '@orders/testing';
 import type WebSocket from 'ws';
-import { CheckedWebSocket } from './checked-socket.ts';
 
 export type UpgradeOutcome =
   | { status: 101; ws: WebSocket }

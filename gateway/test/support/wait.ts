@@ -1,4 +1,4 @@
-import { assertAllClean } from './checked-socket.ts';
+import { assertAllClean } from '@orders/testing';
 
 /** Polls until `check` returns true; the message names what never happened. */
 export async function until(

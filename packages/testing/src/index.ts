@@ -27,6 +27,20 @@ export {
   waitFor,
   writeResult,
 } from '@orders/test-infra';
+export {
+  assertAllClean,
+  CheckedWebSocket,
+  ConformanceChecker,
+  compareStreamIds,
+  everyResetReason,
+  expectFaults,
+  type Fault,
+  type FaultDeclaration,
+  pruneCheckers,
+  type Scope,
+  scopeOf,
+  watchSocket,
+} from './conformance/index.ts';
 export { devToken } from './dev-token.ts';
 export { order, orderAt } from './order-fixture.ts';
 export {

@@ -8,8 +8,8 @@
  * client adds what only shows across sockets (resumes from a cursor).
  */
 import type { Order } from '@orders/drizzle';
+import { ConformanceChecker, everyResetReason } from '@orders/testing';
 import WebSocket from 'ws';
-import { ConformanceChecker, everyResetReason } from '../../../gateway/test/support/conformance.ts';
 import { type ChangeFrame, type Filter, type ServerFrame, serverFrameSchema } from './server-frames.ts';
 
 const knownTypes = new Set([

@@ -1,6 +1,5 @@
+import { ConformanceChecker, scopeOf } from '@orders/testing';
 import { type Browser, chromium, type Page, type WebSocket } from 'playwright-core';
-import { scopeOf } from '../../../gateway/test/support/checked-socket.ts';
-import { ConformanceChecker } from '../../../gateway/test/support/conformance.ts';
 
 /** Debian's Chromium; the tests never download a browser. Override with CHROMIUM_PATH. */
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -1,5 +1,5 @@
 import { parseCursor } from '@orders/contract';
-import { everyResetReason } from './conformance-faults.ts';
+import { everyResetReason } from './faults.ts';
 
 /**
  * The shape of every server frame, field by field, as PROTOCOL.md writes it: checked here by

@@ -7,24 +7,12 @@ import {
   splitStreamId,
   UNBOUNDED_FENCE,
 } from '@orders/contract';
-import {
-  expectedEffectOn,
-  inFilter,
-  type ReferenceFilter,
-  type Scope,
-  scopeFilter,
-} from './conformance-effect.ts';
-import {
-  closeMeanings,
-  closesOf,
-  type FaultDeclaration,
-  ordinaryCloses,
-  resetsOf,
-} from './conformance-faults.ts';
-import { frameProblem } from './conformance-frames.ts';
+import { expectedEffectOn, inFilter, type ReferenceFilter, type Scope, scopeFilter } from './effect.ts';
+import { closeMeanings, closesOf, type FaultDeclaration, ordinaryCloses, resetsOf } from './faults.ts';
+import { frameProblem } from './frames.ts';
 
-export type { Scope } from './conformance-effect.ts';
-export { everyResetReason, type Fault, type FaultDeclaration } from './conformance-faults.ts';
+export type { Scope } from './effect.ts';
+export { everyResetReason, type Fault, type FaultDeclaration } from './faults.ts';
 
 /**
  * Checks one socket's frames against PROTOCOL.md as they arrive, both directions, so a

@@ -9,7 +9,7 @@ import {
   type ReferenceFilter,
   type Scope,
   scopeFilter,
-} from './support/conformance-effect.ts';
+} from './effect.ts';
 
 // The checker's reference for filters and effects, held against cases written out by hand from
 // PROTOCOL.md ("Effects are exact", "Changes without a before image", "Row-level scoping").

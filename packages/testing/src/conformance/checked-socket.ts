@@ -1,6 +1,6 @@
 import { onTestFinished } from 'vitest';
 import WebSocket, { type ClientOptions } from 'ws';
-import { ConformanceChecker, type FaultDeclaration, type Scope } from './conformance.ts';
+import { ConformanceChecker, type FaultDeclaration, type Scope } from './checker.ts';
 
 /**
  * Every socket a test opens goes through a conformance checker. The checkers live here so

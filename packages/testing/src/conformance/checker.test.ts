@@ -1,10 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import type { ServerFrame } from '@orders/contract';
-import type { Order } from '@orders/drizzle';
+import type { Order, ServerFrame } from '@orders/contract';
 import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { CheckedWebSocket } from './support/checked-socket.ts';
-import { ConformanceChecker, type FaultDeclaration, type Scope } from './support/conformance.ts';
+import { CheckedWebSocket } from './checked-socket.ts';
+import { ConformanceChecker, type FaultDeclaration, type Scope } from './checker.ts';
 
 // The checker judges every integration socket; these feed it hand-written frames so each of
 // its rules is seen to fire (and a correct sequence to pass).
