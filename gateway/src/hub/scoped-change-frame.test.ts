@@ -1,5 +1,5 @@
 import type { ChangeFrame, Order } from '@orders/contract';
-import { order } from '@orders/testing';
+import { order } from '@orders/contract/testing';
 import { describe, expect, it } from 'vitest';
 import { ChangeFanout } from './change-fanout.ts';
 import { scopedChangeFrame } from './scoped-change-frame.ts';

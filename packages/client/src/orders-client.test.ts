@@ -1,4 +1,4 @@
-import { orderAt } from '@orders/testing';
+import { orderAt } from '@orders/contract/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OrdersClient } from './orders-client.ts';
 import type { WebSocketLike } from './web-socket-like.ts';

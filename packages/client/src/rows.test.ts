@@ -1,5 +1,5 @@
 import type { Order } from '@orders/contract';
-import { orderAt } from '@orders/testing';
+import { orderAt } from '@orders/contract/testing';
 import { describe, expect, it } from 'vitest';
 import { applyChange } from './rows.ts';
 

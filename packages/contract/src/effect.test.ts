@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { order } from '../../testing/src/order-fixture.ts';
 import { computeEffect } from './effect.ts';
 import { toFilter } from './filter.ts';
+import { order } from './testing/index.ts';
 
 describe('computeEffect', () => {
   const pending = toFilter({ status: ['pending'] });

@@ -42,7 +42,6 @@ export {
   watchSocket,
 } from './conformance/index.ts';
 export { devToken } from './dev-token.ts';
-export { order, orderAt } from './order-fixture.ts';
 export {
   freePort,
   type GatewayProcess,

@@ -1,5 +1,5 @@
 /** One order row for unit tests, with every field but the one under test fixed. */
-import type { Order } from '@orders/contract';
+import type { Order } from '../order.ts';
 
 export const order = (over: Partial<Order> = {}): Order => ({
   id: 1,

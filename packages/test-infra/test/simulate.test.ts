@@ -1,6 +1,6 @@
+import { type SimulationProgress, simulate } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/test-infra/src/index.ts';
-import { type SimulationProgress, simulate } from '../src/simulator/index.ts';
+import { createTestDatabase, type TestDatabase } from '../src/index.ts';
 
 let database: TestDatabase;
 

@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPipeline, type TestPipeline } from '../../packages/test-infra/src/index.ts';
+import { createTestPipeline, type TestPipeline } from '../src/index.ts';
 
 type Row = {
   id: number;

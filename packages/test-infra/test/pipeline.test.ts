@@ -1,10 +1,10 @@
+import { env } from '@orders/drizzle/env';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { ConnectApi } from '../../packages/test-infra/src/connect-api.ts';
-import { createTestPipeline } from '../../packages/test-infra/src/index.ts';
-import { connectKafkaAdmin } from '../../packages/test-infra/src/kafka-admin.ts';
-import { slotPrefix } from '../../packages/test-infra/src/stack-id.ts';
-import { env } from '../src/env.ts';
+import { ConnectApi } from '../src/connect-api.ts';
+import { createTestPipeline } from '../src/index.ts';
+import { connectKafkaAdmin } from '../src/kafka-admin.ts';
+import { slotPrefix } from '../src/stack-id.ts';
 
 describe('createTestPipeline', () => {
   it('gives a private pipeline and leaves nothing behind on close()', async () => {

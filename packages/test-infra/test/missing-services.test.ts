@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
+import { ensureDatabase } from '@orders/drizzle';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConnectApi } from '../../packages/test-infra/src/connect-api.ts';
-import { connectKafkaAdmin } from '../../packages/test-infra/src/kafka-admin.ts';
-import { ensureDatabase } from '../src/ensure-database.ts';
+import { ConnectApi } from '../src/connect-api.ts';
+import { connectKafkaAdmin } from '../src/kafka-admin.ts';
 
 /** A port that was free a moment ago, so nothing answers on it. */
 async function closedPort(): Promise<number> {

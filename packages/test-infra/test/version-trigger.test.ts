@@ -1,8 +1,8 @@
+import { orders } from '@orders/drizzle';
 import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/test-infra/src/index.ts';
-import { orders } from '../src/schema.ts';
+import { createTestDatabase, type TestDatabase } from '../src/index.ts';
 
 // Timestamps stay PostgreSQL text here: drizzle installs its own parsers on the client it wraps.
 type Versioned = { id: number; version: number; created_at: string; updated_at: string; later: boolean };

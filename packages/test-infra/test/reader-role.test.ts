@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/test-infra/src/index.ts';
+import { createTestDatabase, type TestDatabase } from '../src/index.ts';
 
 let database: TestDatabase;
 let reader: postgres.Sql;

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { migrateDatabase, migrationsFolder } from '@orders/drizzle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/test-infra/src/index.ts';
-import { migrateDatabase, migrationsFolder } from '../src/migrate-database.ts';
+import { createTestDatabase, type TestDatabase } from '../src/index.ts';
 
 let first: TestDatabase;
 let second: TestDatabase;
