@@ -1,27 +1,15 @@
-import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
 import { parseCursor, toFilter } from '@orders/contract';
+import { orderAt } from '@orders/contract/testing';
 import { describe, expect, it } from 'vitest';
-import type { EncodedFrame } from '../protocol/encoded-frame.ts';
-import { createSendStats } from '../send-stats.ts';
 import { Visibility } from '../snapshot/visibility.ts';
 import { ChangeFanout } from './change-fanout.ts';
-import { Connection } from './connection.ts';
 import { SourceProgress } from './source-progress.ts';
 import { Subscription } from './subscription.ts';
+import { recordingConnection } from './testing/recording-connection.ts';
 
 const EPOCH = 'e1';
 /** The WAL position the client's snapshot was read before. */
 const FENCE = 1_000n;
-
-const order = (id: number, version: number): Order => ({
-  id,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'pending',
-  version,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-});
 
 /** An update of order `id` to `version`, written at WAL position `lsn` in `partition`, by transaction `txId`. */
 const update = (
@@ -37,8 +25,8 @@ const update = (
       id,
       change: {
         op: 'update',
-        row: order(orderId, version),
-        before: order(orderId, version - 1),
+        row: orderAt(orderId, version),
+        before: orderAt(orderId, version - 1),
         committedAt: 1,
         txId,
         lsn: String(lsn),
@@ -49,26 +37,12 @@ const update = (
   );
 
 function harness() {
-  const sent: ServerFrame[] = [];
-  const texts: EncodedFrame[] = [];
-  const conn = new Connection(
-    'c1',
-    {
-      send: (frame) => {
-        texts.push(frame);
-        sent.push(JSON.parse(frame.text) as ServerFrame);
-      },
-      bufferedAmount: () => 0,
-      close: () => {},
-    },
-    createSendStats(),
-  );
+  const { conn, texts, changes } = recordingConnection();
   const sub = new Subscription('s1', toFilter({}), conn, 100);
   sub.epoch = EPOCH;
   sub.position = '5-0';
   const progress = new SourceProgress();
   sub.progress = progress;
-  const changes = () => sent.filter((f): f is ChangeFrame => f.type === 'change');
   return { sub, texts, changes, progress };
 }
 

@@ -1,6 +1,7 @@
-import type { Order, ServerFrame, SnapshotFrame } from '@orders/contract';
+import type { ServerFrame, SnapshotFrame } from '@orders/contract';
 import { toFilter } from '@orders/contract';
 import { CHANGE_FIELD, type StreamChange } from '@orders/contract/redis';
+import { orderAt } from '@orders/contract/testing';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Metrics } from '../metrics.ts';
@@ -13,16 +14,6 @@ import { Connection } from './connection.ts';
 import { KNOWN_VERSIONS_CAP } from './known-versions.ts';
 import { type LoadDeps, runSubscription } from './run-subscription.ts';
 import { Subscription } from './subscription.ts';
-
-const order = (id: number): Order => ({
-  id,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'pending',
-  version: 1,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-});
 
 /** A table of `rows` orders (ids 1..rows) behind an empty history. */
 function load(rows: number) {
@@ -46,7 +37,7 @@ function load(rows: number) {
   const snapshots: SnapshotSource = {
     page: async (_filter, afterId, limit) => ({
       rows: Array.from({ length: Math.max(0, Math.min(limit, rows - afterId)) }, (_, i) =>
-        order(afterId + i + 1),
+        orderAt(afterId + i + 1, 1),
       ),
       visibility: Visibility.parse('10:10:', '100'),
     }),
@@ -93,8 +84,8 @@ function historyOf(count: number, onPage?: () => Promise<void>): HistoryReader {
   const entries = Array.from({ length: count }, (_, i) => {
     const change: StreamChange = {
       op: 'update',
-      row: { ...order(1), version: i + 2 },
-      before: { ...order(1), version: i + 1 },
+      row: orderAt(1, i + 2),
+      before: orderAt(1, i + 1),
       committedAt: 1,
       lsn: String(i + 1),
       kafka: { topic: 't', partition: 0, offset: String(i), timestamp: 0 },
@@ -136,7 +127,7 @@ function depsWith(history: HistoryReader, scheduler: SnapshotScheduler, replayPa
     history,
     snapshots: {
       page: async (_filter, afterId) => ({
-        rows: afterId === 0 ? [{ ...order(1), version: 1_000 }] : [],
+        rows: afterId === 0 ? [orderAt(1, 1_000)] : [],
         visibility: Visibility.parse('10:10:', '100'),
       }),
     },

@@ -1,14 +1,12 @@
-import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
+import type { Order } from '@orders/contract';
 import { toFilter } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import { describe, expect, it } from 'vitest';
-import type { EncodedFrame } from '../protocol/encoded-frame.ts';
-import { createSendStats } from '../send-stats.ts';
 import { Visibility } from '../snapshot/visibility.ts';
 import { ChangeFanout } from './change-fanout.ts';
-import { Connection } from './connection.ts';
 import { MarkerEvent } from './marker-event.ts';
 import { Subscription } from './subscription.ts';
+import { recordingConnection } from './testing/recording-connection.ts';
 
 const EPOCH = 'e1';
 
@@ -39,23 +37,9 @@ const change = (id: string, op: StreamChange['op'], row: Order, before: Order | 
   );
 
 function harness(maxBuffered = 100) {
-  const sent: ServerFrame[] = [];
-  const texts: EncodedFrame[] = [];
-  const conn = new Connection(
-    'c1',
-    {
-      send: (frame) => {
-        texts.push(frame);
-        sent.push(JSON.parse(frame.text) as ServerFrame);
-      },
-      bufferedAmount: () => 0,
-      close: () => {},
-    },
-    createSendStats(),
-  );
+  const { conn, sent, texts, changes } = recordingConnection();
   const sub = new Subscription('s1', toFilter({ status: ['pending'] }), conn, maxBuffered);
   sub.epoch = EPOCH;
-  const changes = () => sent.filter((f): f is ChangeFrame => f.type === 'change');
   return { sub, sent, texts, changes };
 }
 
