@@ -71,6 +71,14 @@ process_args() {
   fi
 }
 
+# Does pid $1 exist and run (not a zombie waiting to be reaped)?
+process_running() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z* ]]
+}
+
 # Is pid $2 a java process started with this STACK_HOME's config file of service $1?
 our_jvm() {
   local args

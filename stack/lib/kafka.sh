@@ -37,7 +37,11 @@ start_jvm() {
   # would take the fresh pid file for a stale one. Wait for the exec (or the early death).
   local waited=0
   until our_jvm "$name" "$pid"; do
-    [[ -n "$(process_args "$pid")" ]] || fail "$name exited right after start (log: $LOG_DIR/$name.log)"
+    # While exec replaces the process image its command line reads empty for a moment: only a
+    # pid that is gone (or a zombie) means the JVM died.
+    if [[ -z "$(process_args "$pid")" ]] && ! process_running "$pid"; then
+      fail "$name exited right after start (log: $LOG_DIR/$name.log)"
+    fi
     ((waited++ < 100)) || fail "$name (pid $pid) did not become java within 10s"
     sleep 0.1
   done
