@@ -3,13 +3,10 @@ import { type Context, Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { Authorize } from './auth/authorize.ts';
-import type { Grant } from './auth/grant.ts';
-import { STAFF } from './auth/principal.ts';
 import { Connection, type ConnectionOptions } from './hub/connection.ts';
 import type { Hub } from './hub/hub.ts';
 import { createSocketSession, type SessionOptions } from './hub/socket-session.ts';
 import { wsContextSink } from './hub/socket-sink.ts';
-import { clientAddress } from './limits/client-address.ts';
 import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
 import { ConnectionSlots } from './limits/connection-slots.ts';
 import type { Metrics } from './metrics.ts';
@@ -19,6 +16,7 @@ import type { SendStats } from './send-stats.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';
+import { type UpgradeEnv, upgradeGuards } from './upgrade-guards.ts';
 
 export interface GatewayDeps<T> {
   gatewayId: string;
@@ -66,16 +64,6 @@ export interface GatewayDeps<T> {
   snapshotScheduler?: SnapshotScheduler;
 }
 
-/** Seconds a client refused by a connection cap should wait: slots free only as sockets close. */
-const CAP_RETRY_AFTER_S = 10;
-
-interface UpgradeVariables {
-  grant: Grant;
-  lease: CapLease;
-  /** The upgrade's share of MAX_CONNECTIONS until its socket is open. */
-  slot: CapLease;
-}
-
 /**
  * The gateway's HTTP and WebSocket surface as a plain Hono app. Everything runtime-specific
  * (sockets, Redis and PostgreSQL clients) comes in through `deps`.
@@ -99,11 +87,6 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
   const slots = new ConnectionSlots(deps.maxConnections ?? 10_000, () => deps.hub.connections.size);
   const opened = new WeakSet<CapLease>();
   const caps = deps.caps ?? new ConnectionCaps();
-  const trustedProxies = deps.trustedProxies ?? new Set<string>();
-  const capRefusal = (c: Context, which: string) =>
-    c.json({ error: `too many connections for this ${which}` }, 429, {
-      'retry-after': String(CAP_RETRY_AFTER_S),
-    });
 
   // Probes learn readiness from the status code; the body says nothing an outsider could use.
   app.get('/healthz', (c) => c.text('ok'));
@@ -117,51 +100,25 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
 
   deps.routes?.(app);
 
-  // The upgrade middleware hands the socket's grant and cap lease to the upgrade callback.
-  const upgrade = new Hono<{ Variables: UpgradeVariables }>();
+  // The guards hand the socket's grant, cap lease and slot to the upgrade callback.
+  const guard = upgradeGuards({
+    isDraining: deps.isDraining,
+    remoteAddress: deps.remoteAddress,
+    trustedProxies: deps.trustedProxies ?? new Set<string>(),
+    caps,
+    slots,
+    authorize: deps.authorize,
+    opened,
+  });
+  const upgrade = new Hono<UpgradeEnv>();
   upgrade.get(
     '/ws',
-    async (c, next) => {
-      // Another gateway can take the client at once; the header tells it not to wait long.
-      if (deps.isDraining()) return c.json({ error: 'draining' }, 503, { 'retry-after': '1' });
-      // A runtime that cannot name the peer gets no address cap rather than one shared by everyone.
-      const address =
-        deps.remoteAddress === undefined
-          ? undefined
-          : clientAddress(deps.remoteAddress(c), c.req.header('x-forwarded-for'), trustedProxies);
-      if (address !== undefined && caps.addressFull(address)) return capRefusal(c, 'address');
-      // Taken before authentication: upgrades waiting on it count towards MAX_CONNECTIONS.
-      const slot = slots.take();
-      if (slot === undefined)
-        return c.json({ error: 'gateway full, try another' }, 503, { 'retry-after': '1' });
-      let verdict: Awaited<ReturnType<Authorize['upgrade']>>;
-      try {
-        verdict = await deps.authorize?.upgrade(c.req.raw);
-      } catch (error) {
-        slot.release();
-        throw error;
-      }
-      if (verdict instanceof Response) {
-        slot.release();
-        return verdict;
-      }
-      // Without an authorize hook nobody is identified, so only the address cap applies.
-      const lease = caps.acquire(address, verdict?.principal);
-      if (typeof lease === 'string') {
-        slot.release();
-        return capRefusal(c, lease);
-      }
-      c.set('grant', verdict ?? { principal: STAFF });
-      c.set('lease', lease);
-      c.set('slot', slot);
-      // An upgrade that never opens (the client vanished mid-handshake) must not keep its slots.
-      const abandoned = setTimeout(() => {
-        if (!opened.has(lease)) lease.release();
-        slot.release();
-      }, 10_000);
-      abandoned.unref?.();
-      await next();
-    },
+    guard.refuseWhileDraining,
+    guard.addressCap,
+    guard.gatewaySlot,
+    guard.authenticate,
+    guard.principalCap,
+    guard.releaseIfAbandoned,
     deps.upgradeWebSocket((c) => {
       const grant = c.get('grant');
       const lease = c.get('lease');
