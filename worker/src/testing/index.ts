@@ -3,15 +3,7 @@
  * nothing the worker itself runs on. The scripts are the very ones the worker runs, so a test
  * that shapes the streams writes them as the worker does.
  */
-export {
-  checkWrittenScript,
-  clearTopicMarksScript,
-  dropMarkScript,
-  forwardOrderedScript,
-  forwardScript,
-  readMarkScript,
-  workerScripts,
-} from '../scripts/index.ts';
+export { workerScripts } from '../scripts/index.ts';
 export {
   type InProcessWorker,
   type InProcessWorkerOptions,
