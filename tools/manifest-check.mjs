@@ -2,7 +2,8 @@
 // Holds every workspace's package.json against what its code imports, and exits non-zero on a
 // lie: a package imported but not declared (or declared only for development while runtime code
 // imports it), a dependency declared but imported by nothing, a runtime dependency only tests
-// import, and a relative import that leaves its workspace. Imports are read by the TypeScript
+// import, and a relative import that leaves its workspace (or reaches into one from the root's
+// stack, bench and tools folders). Imports are read by the TypeScript
 // parser (static, dynamic and type-only imports and re-exports), not by matching strings.
 //
 // Runtime code is what a workspace ships: everything but tests (`test/`, `*.test.ts`), test
@@ -145,6 +146,25 @@ for (const dir of workspaces()) {
     const typed = declared.startsWith('@types/') ? declared.slice('@types/'.length) : undefined;
     if (typed !== undefined && (runtimeImports.has(typed) || devImports.has(typed))) continue;
     problems.push(`${name}: ${declared} is a devDependency nothing imports and no script runs`);
+  }
+}
+
+// The root's own folders (the stack, the repository's benchmarks and tools) are no workspace's:
+// they reach a workspace through its package name and exports, never by a relative path.
+const workspaceDirs = workspaces();
+for (const folder of ['stack', 'bench', 'tools']) {
+  for (const file of files(join(root, folder))) {
+    const path = relative(root, file).split(sep).join('/');
+    for (const { fileName: specifier } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true)
+      .importedFiles) {
+      if (!specifier.startsWith('.')) continue;
+      const target = resolve(dirname(file), specifier);
+      const inside = workspaceDirs.find((dir) => !relative(dir, target).startsWith('..'));
+      if (inside !== undefined)
+        problems.push(
+          `${path} imports ${specifier}, inside workspace ${relative(root, inside)}; import it by package name`,
+        );
+    }
   }
 }
 

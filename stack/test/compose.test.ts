@@ -8,14 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
+import { envSchema as drizzleEnvSchema } from '@orders/drizzle/env';
+import { issuerEnvSchema } from '@orders/gateway/dev-token-issuer-env';
+import { authSettings, envSchema as gatewayEnvSchema, isLoopback, loadEnv } from '@orders/gateway/env';
+import { envSchema as workerEnvSchema } from '@orders/worker/env';
 import Ajv2019 from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { envSchema as drizzleEnvSchema } from '../../drizzle/src/env.ts';
-import { issuerEnvSchema } from '../../gateway/src/dev-token-issuer-env.ts';
-import { authSettings, envSchema as gatewayEnvSchema, isLoopback, loadEnv } from '../../gateway/src/env.ts';
-import { envSchema as workerEnvSchema } from '../../worker/src/env.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');

@@ -12,14 +12,13 @@ import {
   redisKeys,
   type StreamChange,
 } from '@orders/contract/redis';
+import { connectBlocking, createHistoryReader } from '@orders/gateway/testing';
 import { newNamespace } from '@orders/testing';
 import { createForwarder } from '@orders/worker';
 import { forwardChanges } from '@orders/worker/testing';
 import { pino } from 'pino';
 import type { RedisClusterType } from 'redis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createHistoryReader } from '../../../gateway/src/stream/history.ts';
-import { connectBlocking } from '../../../gateway/src/stream/redis-client.ts';
 import { connectCluster, dropNamespace, keysPerMaster, moveSlot, ownerOf } from './local-cluster.ts';
 
 const ns = `cl${newNamespace()}`;
