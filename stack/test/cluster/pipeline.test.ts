@@ -7,6 +7,7 @@
  * runs alone (the suite's files never run side by side).
  */
 import { readFileSync } from 'node:fs';
+import { parseCursor } from '@orders/contract';
 import { redisKeys } from '@orders/contract/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectDelivered } from '../faults/checks.ts';
@@ -20,6 +21,7 @@ import {
   resumeAfterGatewayKill,
   startClusterSystem,
   until,
+  wsUrl,
 } from './system.ts';
 
 let system: ClusterSystem;
@@ -42,6 +44,20 @@ const readyz = (gateway: Service) =>
     () => 0,
   );
 const log = (service: Service) => readFileSync(service.spec.logFile, 'utf8');
+
+/** The epoch of the cursor a fresh subscription on `gateway` is given. */
+async function epochServed(gateway: Service): Promise<string | undefined> {
+  const probe = system.client(`probe-${++probes}`, () => [wsUrl(gateway)]);
+  try {
+    await probe.connect();
+    await until(() => probe.cursor !== undefined, 'a probe cursor', 10_000);
+    const parsed = parseCursor(probe.cursor ?? '');
+    return parsed.kind === 'cursor' ? parsed.cursor.epoch : undefined;
+  } finally {
+    await probe.close();
+  }
+}
+let probes = 0;
 
 describe('worker and gateways on a Redis Cluster (REDIS_CLUSTER only)', () => {
   it('snapshot + live: clients subscribing while changes flow end equal to PostgreSQL, nothing twice, no reset', async () => {
@@ -81,6 +97,14 @@ describe('worker and gateways on a Redis Cluster (REDIS_CLUSTER only)', () => {
       () => log(b).includes('gateway stream broken'),
       'the gateway to resync from its broken stream',
     );
+
+    // The worker finds its writes gone and rotates the epoch, on its own schedule: a client
+    // subscribing before the gateway reads the new epoch is reset once it does (the loss is
+    // still being found). One subscribing after that has nothing to be reset for.
+    await until(() => log(worker).includes('history has a new epoch'), 'the worker to rotate the epoch');
+    const epoch = await cluster.get(redisKeys(pipeline.ns).epoch);
+    expect(epoch).toBeTruthy();
+    await until(async () => (await epochServed(b)) === epoch, 'the gateway to serve the new epoch');
 
     const after = system.client('after', () => [`ws://127.0.0.1:${b.spec.env.PORT}/ws`]);
     await after.connect();
