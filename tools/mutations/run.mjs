@@ -202,24 +202,20 @@ function runMutant(mutant, scratch) {
 
 const cell = (text) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
-const rowOf = (r) =>
-  `| ${r.promise} | ${r.outcome} | ${cell(r.what)} | \`${r.file}\` | ${cell(`${r.test}: ${r.failed.join('; ') || r.detail || '-'}`)} |`;
+const rowOf = (r, commit) =>
+  `| ${r.promise} | ${r.outcome} | ${commit} | ${cell(r.what)} | \`${r.file}\` | ${cell(`${r.test}: ${r.failed.join('; ') || r.detail || '-'}`)} |`;
 
 function writeResults(rows) {
-  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
-    cwd: root,
-    encoding: 'utf8',
-  }).stdout.trim();
   const lines = [
     '# Mutation results',
     '',
     'One row per promise of `gateway/PROTOCOL.md`: the product broken on purpose where that promise',
     'is kept (the mutant in `tools/mutations/mutants/`), and the test, titled with the promise id,',
     'that failed. Written by `node tools/mutations/run.mjs` (it applies each mutant, runs the test,',
-    `and restores the file); the last run was on commit ${head}.`,
+    'and restores the file); each row names the commit it ran on.',
     '',
-    '| promise | outcome | mutation | file | test: the tests that failed |',
-    '|---|---|---|---|---|',
+    '| promise | outcome | commit | mutation | file | test: the tests that failed |',
+    '|---|---|---|---|---|---|',
     ...rows,
     '',
   ];
@@ -237,6 +233,10 @@ function run(only) {
     console.error(problems.join('\n'));
     process.exit(1);
   }
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: root,
+    encoding: 'utf8',
+  }).stdout.trim();
   const scratch = mkdtempSync(join(tmpdir(), 'mutants-'));
   const previous = readResults();
   const rows = new Map();
@@ -261,7 +261,7 @@ function run(only) {
   // Rows of promises not run this time are kept as they were.
   const merged = ids.flatMap((id) => {
     const row = rows.get(id);
-    if (row) return [rowOf(row)];
+    if (row) return [rowOf(row, head)];
     const old = previous.get(id);
     return old === undefined ? [] : [old];
   });
