@@ -1,7 +1,8 @@
 /**
  * Kafka commits of what the partitions resolved: at most every `intervalMs`, always before a
  * graceful stop and when a rebalance starts, and with replicas required, only once they hold
- * the writes.
+ * the writes. A topic gone quiet has its last records committed one interval after they were
+ * resolved, so the group's lag reads zero when everything is forwarded.
  */
 import type { EachBatchPayload } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -19,7 +20,10 @@ export interface OffsetCommits {
   track(payload: EachBatchPayload): void;
   /** Commits the batch's resolved offsets now. */
   commit(payload: EachBatchPayload): Promise<void>;
-  /** Commits when the interval has passed since the last commit. */
+  /**
+   * Commits when the interval has passed since the last commit; otherwise one interval later,
+   * unless another batch arrives first.
+   */
   commitIfDue(payload: EachBatchPayload): Promise<void>;
   /** Heartbeats; when that fails (a rebalance is starting) commits first, then rethrows. */
   heartbeat(payload: EachBatchPayload): Promise<void>;
@@ -38,6 +42,24 @@ export function createOffsetCommits(options: {
   let lastCommitAt = Date.now();
   // The latest batch's handle on kafkajs' resolved-offset bookkeeping, for the final commit.
   let latest: EachBatchPayload | undefined;
+  let idle: NodeJS.Timeout | undefined;
+
+  /*
+   * Without more batches nothing would commit what the last one resolved: the offsets stay
+   * uncommitted until the next record or a stop, and the group shows lag that is not there.
+   * A commit that loses to a rebalance is refused by the broker (old generation) and harmless.
+   */
+  function commitWhenIdle(): void {
+    clearTimeout(idle);
+    if (options.intervalMs <= 0) return;
+    idle = setTimeout(() => {
+      if (latest === undefined || Date.now() - lastCommitAt < options.intervalMs) return;
+      commit(latest).catch((error: unknown) =>
+        logger.debug({ err: error }, 'commit of a quiet topic failed; the next batch commits'),
+      );
+    }, options.intervalMs);
+    idle.unref();
+  }
 
   /*
    * With replicas required, a commit waits for them: an offset committed for a write only the
@@ -68,6 +90,7 @@ export function createOffsetCommits(options: {
     },
     async commitIfDue(payload) {
       if (Date.now() - lastCommitAt >= options.intervalMs) await commit(payload);
+      commitWhenIdle();
     },
     async heartbeat(payload) {
       try {
@@ -78,6 +101,9 @@ export function createOffsetCommits(options: {
         throw error;
       }
     },
-    commitLatest: () => (latest === undefined ? Promise.resolve() : commit(latest)),
+    commitLatest() {
+      clearTimeout(idle);
+      return latest === undefined ? Promise.resolve() : commit(latest);
+    },
   };
 }

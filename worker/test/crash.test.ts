@@ -9,7 +9,7 @@ import {
   expectExactlyOnce,
   expectGatewaysMatch,
   readStream,
-  waitForIdle,
+  waitForAllCommitted,
   waitForLength,
 } from './support/streams.ts';
 import { createWorkerSuite } from './support/suite.ts';
@@ -56,7 +56,7 @@ describe('worker killed with SIGKILL mid-burst', () => {
     workers.push(second);
     // The killed member's partitions move only after its session times out (6 s here).
     await waitForLength(redis, suite.keys.history, messages.length, 120_000);
-    await waitForIdle(redis, suite.keys.history, 'the restarted worker to go idle');
+    await waitForAllCommitted(admin, suite, 'the restarted worker to commit every record');
 
     const history = await readStream(redis, suite.keys.history);
     // Exactly the forwarded-but-uncommitted records came back, and the mark skipped each one.

@@ -11,6 +11,7 @@ import {
   readRaw,
   readStream,
   waitFor,
+  waitForAllCommitted,
   waitForLength,
 } from './support/streams.ts';
 import { createWorkerSuite } from './support/suite.ts';
@@ -47,6 +48,18 @@ describe('worker against Kafka and Redis', () => {
     const first = history[0]?.change;
     expect(first?.kafka.topic).toBe(suite.topic);
     expect(first?.row.customerName).toMatch(/^customer-/);
+  });
+
+  it('commits the last records of a topic gone quiet, with nothing more arriving', async () => {
+    const { redis, producer } = env;
+    // The second send lands within the commit interval of the first one's commit: only a commit
+    // made when the topic goes quiet covers it.
+    const start = await redis.xLen(suite.keys.history);
+    await producer.send({ topic: suite.topic, messages: burst(2, 1, 9_001) });
+    await waitForLength(redis, suite.keys.history, start + 4);
+    await producer.send({ topic: suite.topic, messages: burst(2, 1, 9_101) });
+    await waitForLength(redis, suite.keys.history, start + 8);
+    await waitForAllCommitted(env.admin, suite, 'every record of the topic to be committed', 30_000);
   });
 
   it('tells the gateways how many partitions the topic has', async () => {

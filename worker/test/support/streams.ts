@@ -7,6 +7,7 @@ import {
   type RedisKeys,
   type StreamChange,
 } from '@orders/contract/redis';
+import type { Admin } from 'kafkajs';
 import { expect } from 'vitest';
 import type { TestRedis } from './services.ts';
 
@@ -83,13 +84,27 @@ export async function waitForLength(redis: TestRedis, key: string, length: numbe
   );
 }
 
-/** Waits until `key` stops growing: a chance for any late duplicate to show up before checking. */
-export async function waitForIdle(redis: TestRedis, key: string, what: string, quietMs = 1_500) {
-  return waitFor(what, async () => {
-    const length = await redis.xLen(key);
-    await new Promise((resolve) => setTimeout(resolve, quietMs));
-    return (await redis.xLen(key)) === length;
-  });
+/**
+ * Waits until the group has committed every record of the topic: each record was forwarded (or
+ * found already forwarded) before its offset was committed, so nothing the group still holds
+ * can add to the streams after this, and a late duplicate would already be there.
+ */
+export async function waitForAllCommitted(
+  admin: Admin,
+  where: { group: string; topic: string },
+  what: string,
+  timeoutMs = 120_000,
+) {
+  return waitFor(
+    what,
+    async () => {
+      const ends = await admin.fetchTopicOffsets(where.topic);
+      const [committed] = await admin.fetchOffsets({ groupId: where.group, topics: [where.topic] });
+      const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      return ends.every((end) => at.get(end.partition) === BigInt(end.high));
+    },
+    timeoutMs,
+  );
 }
 
 const changeKey = (c: StreamChange) => `${c.row.id}:${c.row.version}:${c.op}`;
