@@ -3,7 +3,9 @@
  * the measured server nor the benchmark's latency clients share a heap or an event loop with
  * them. Driven over IPC:
  *
- * - `{ type: 'open', url, count, window }` opens `count` sockets, at most `window` at a time.
+ * - `{ type: 'open', url, count, window, localAddress? }` opens `count` sockets, at most
+ *   `window` at a time, from `localAddress` when given (a loopback address of its own gives
+ *   a holder its own ~28k ephemeral ports).
  *   Each one waits for the greeting, sends one subscription (`ids: [999999]`, a filter no
  *   change matches) and counts as open when the answer's `live` frame arrives. Replies
  *   `{ type: 'opened', ms, open }` or `{ type: 'failed', message }`.
@@ -13,16 +15,16 @@
 import WebSocket from 'ws';
 
 type Command =
-  | { type: 'open'; url: string; count: number; window: number }
+  | { type: 'open'; url: string; count: number; window: number; localAddress?: string }
   | { type: 'close'; count: number };
 
 const SUBSCRIBE = '{"type":"subscribe","sub":"s1","filter":{"ids":[999999]}}';
 const sockets: WebSocket[] = [];
 const reply = (message: object) => process.send?.(message);
 
-function openOne(url: string): Promise<WebSocket> {
+function openOne(url: string, localAddress: string | undefined): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, localAddress === undefined ? {} : { localAddress });
     let greeted = false;
     const fail = (error: Error) => {
       ws.terminate();
@@ -46,12 +48,12 @@ function openOne(url: string): Promise<WebSocket> {
   });
 }
 
-async function open(url: string, count: number, window: number): Promise<void> {
+async function open(url: string, count: number, window: number, localAddress?: string): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < count) {
       next++;
-      sockets.push(await openOne(url));
+      sockets.push(await openOne(url, localAddress));
     }
   };
   await Promise.all(Array.from({ length: Math.min(window, count) }, lane));
@@ -74,7 +76,7 @@ async function close(count: number): Promise<void> {
 process.on('message', (command: Command) => {
   if (command.type === 'open') {
     const started = performance.now();
-    open(command.url, command.count, command.window).then(
+    open(command.url, command.count, command.window, command.localAddress).then(
       () => reply({ type: 'opened', ms: performance.now() - started, open: sockets.length }),
       (error: unknown) => reply({ type: 'failed', message: String(error) }),
     );

@@ -18,10 +18,9 @@
  *   npm run bench:connections [-- --connections 5000 --rounds 3 --hold 10000 --active 100 --rate 50 --seconds 10]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { redisKeys, type StreamChange } from '@orders/contract/redis';
+import { redisKeys } from '@orders/contract/redis';
 import {
   benchLog,
   benchOptions,
@@ -42,9 +41,16 @@ import {
   until,
   writeResult,
 } from '@orders/testing';
-import { createStandInForwarder } from '@orders/worker/testing';
 import { createClient } from 'redis';
-import WebSocket from 'ws';
+import {
+  activeClients,
+  createLatencyDriver,
+  gatewayConnections,
+  type Holder,
+  measuredNodeArgs,
+  memoryOf,
+  startHolder,
+} from './load-kit.ts';
 import { percentile } from './percentile.ts';
 
 const TARGET_MEMORY_RATIO = 1.5;
@@ -66,58 +72,8 @@ const args = benchOptions({
   'skip-memory': false,
 });
 
-const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
-// tsx first, so the probe (TypeScript) can load; the gateway's own `--import tsx` follows.
-const measuredNodeArgs = ['--expose-gc', '--import', 'tsx', '--import', probe];
 const log = benchLog('connections');
 const children: ChildProcess[] = [];
-
-/** The holder process and a request/answer call over its IPC channel. */
-function startHolder() {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./connection-holder.ts', import.meta.url))],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-  );
-  children.push(child);
-  const call = <T>(command: object): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const onExit = () => reject(new Error('connection holder exited'));
-      child.once('exit', onExit);
-      child.once('message', (answer: { type: string; message?: string }) => {
-        child.off('exit', onExit);
-        if (answer.type === 'failed') reject(new Error(`opening sockets failed: ${answer.message}`));
-        else resolve(answer as T);
-      });
-      child.send(command);
-    });
-  return {
-    open: (url: string, count: number) =>
-      call<{ ms: number; open: number }>({ type: 'open', url, count, window: args.window }),
-    close: (count: number) => call<{ open: number }>({ type: 'close', count }),
-  };
-}
-type Holder = ReturnType<typeof startHolder>;
-
-/** Settled memory of a process that preloads memory-probe.ts: RSS from /proc, heap from Node. */
-async function memoryOf(pid: number): Promise<{ rss: number; heapUsed: number; external: number }> {
-  const file = `${tmpdir()}/memory-probe-${pid}.json`;
-  rmSync(file, { force: true });
-  await sleep(500);
-  process.kill(pid, 'SIGUSR2');
-  await until(() => existsSync(file), `memory probe of ${pid}`, 10_000);
-  await sleep(50);
-  const usage = JSON.parse(readFileSync(file, 'utf8')) as {
-    heapUsed: number;
-    external: number;
-    arrayBuffers: number;
-    collected: boolean;
-  };
-  if (!usage.collected) throw new Error('the measured process cannot collect garbage (--expose-gc missing)');
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
-  return { rss: kb * 1024, heapUsed: usage.heapUsed, external: usage.external };
-}
 
 interface Cost {
   rssPerConn: number;
@@ -143,11 +99,6 @@ async function measure(holder: Holder, pid: number, url: string, open: () => Pro
     externalPerConn: (after.external - before.external) / args.connections,
     openMs: opened.ms,
   };
-}
-
-async function gatewayConnections(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return Number(/^gateway_connections (\d+)/m.exec(text)?.[1] ?? Number.NaN);
 }
 
 async function gatewayRound(holder: Holder, env: Record<string, string>, round: number): Promise<Cost> {
@@ -184,88 +135,14 @@ async function bareRound(holder: Holder): Promise<Cost> {
   }
 }
 
-/** Clients subscribed to everything; `arrived` gets every change frame's order id. */
-async function activeClients(url: string, count: number, arrived: (id: number) => void) {
-  const sockets: WebSocket[] = [];
-  for (let i = 0; i < count; i++) {
-    const ws = new WebSocket(url);
-    sockets.push(ws);
-    await new Promise<void>((resolve, reject) => {
-      let live = false;
-      ws.on('error', reject);
-      ws.on('open', () => ws.send('{"type":"subscribe","sub":"s1"}'));
-      ws.on('message', (data) => {
-        const text = String(data);
-        if (live) {
-          const frame = JSON.parse(text) as { type: string; row?: { id: number } };
-          if (frame.type === 'change' && frame.row !== undefined) arrived(frame.row.id);
-        } else if (text.includes('"type":"live"')) {
-          live = true;
-          resolve();
-        }
-      });
-    });
-  }
-  return () => {
-    for (const ws of sockets) ws.terminate();
-  };
-}
-
 async function latencyRun(holder: Holder, env: Record<string, string>, keys: ReturnType<typeof redisKeys>) {
   const redis = createClient({ url: 'redis://127.0.0.1:6379' });
   redis.on('error', () => {});
   await redis.connect();
   const gw: GatewayProcess = await spawnGateway(`${env.REDIS_NS}-lat`, env, undefined, measuredNodeArgs);
   children.push(gw.child);
-  const forwarder = createStandInForwarder(redis, keys, 'bench-connections', 200_000);
-  const sentAt = new Map<number, number>();
-  let samples: number[] = [];
-  let measuring = false;
-  const stop = await activeClients(`${gw.url}?token=${await devToken(gw.url)}`, args.active, (id) => {
-    const start = sentAt.get(id);
-    if (measuring && start !== undefined) samples.push(performance.now() - start);
-  });
-  let offset = 0;
-  const drive = async (seconds: number) => {
-    const started = performance.now();
-    let written = 0;
-    const total = Math.round(seconds * args.rate);
-    while (written < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * args.rate)) - written;
-      if (due > 0) {
-        const changes: StreamChange[] = [];
-        const now = new Date().toISOString();
-        for (let k = 0; k < due; k++) {
-          offset++;
-          changes.push({
-            op: 'insert',
-            row: {
-              id: 300_000 + offset,
-              customerName: `c${offset % 100}`,
-              productName: 'widget',
-              status: 'pending',
-              version: 1,
-              createdAt: now,
-              updatedAt: now,
-            },
-            before: null,
-            committedAt: Date.now(),
-            lsn: '0',
-            kafka: {
-              topic: 'bench-connections',
-              partition: 0,
-              offset: String(offset),
-              timestamp: Date.now(),
-            },
-          });
-          sentAt.set(300_000 + offset, performance.now());
-        }
-        await forwarder.forward('bench-connections', 0, String(offset), changes);
-        written += due;
-      }
-      await sleep(5);
-    }
-  };
+  const driver = createLatencyDriver(redis, keys, 'bench-connections', args.rate);
+  const stop = await activeClients(`${gw.url}?token=${await devToken(gw.url)}`, args.active, driver.arrived);
   const idle = { open: 0 };
   const holdIdle = async (total: number) => {
     const target = total - args.active;
@@ -279,32 +156,27 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
   };
   const phases: { held: number; p50: number; p99: number; max: number; samples: number; rss: number }[] = [];
   try {
-    await drive(2); // warm-up
+    await driver.drive(2); // warm-up
     for (let round = 0; round < args['latency-rounds']; round++) {
       for (const held of [args.base, args.hold]) {
         await holdIdle(held);
         const { rss } = await memoryOf(gw.child.pid ?? 0);
-        await drive(1);
-        samples = [];
-        measuring = true;
-        await drive(args.seconds);
+        await driver.drive(1);
+        driver.startSamples();
+        await driver.drive(args.seconds);
         await sleep(1000);
-        measuring = false;
         const expected = args.seconds * args.rate * args.active;
-        // A change that never arrived within the phase is later than any that did: without
-        // this a gateway that falls behind would report the fine latency of the few it delivered.
-        const missing = Math.max(0, expected - samples.length);
-        for (let k = 0; k < missing; k++) samples.push(Number.POSITIVE_INFINITY);
+        const { samples, delivered } = driver.takeSamples(expected);
         phases.push({
           held,
           p50: percentile(samples, 50),
           p99: percentile(samples, 99),
           max: percentile(samples, 100),
-          samples: samples.length - missing,
+          samples: delivered,
           rss,
         });
         log(
-          `latency with ${held} sockets: p50 ${percentile(samples, 50).toFixed(2)} ms, p99 ${percentile(samples, 99).toFixed(2)} ms (${samples.length}/${expected} deliveries)`,
+          `latency with ${held} sockets: p50 ${percentile(samples, 50).toFixed(2)} ms, p99 ${percentile(samples, 99).toFixed(2)} ms (${delivered}/${expected} deliveries)`,
         );
       }
     }
@@ -322,7 +194,8 @@ async function main() {
   const ns = `benchconn${newNamespace()}`;
   const keys = redisKeys(ns);
   const db = await createTestDatabase();
-  const holder = startHolder();
+  const holder = startHolder(args.window);
+  children.push(holder.child);
   const perSource = String(Math.max(args.connections, args.hold) * 2);
   const env = {
     REDIS_NS: ns,

@@ -1,20 +1,28 @@
 /**
  * Preloaded (`--expose-gc --import ./memory-probe.ts`) into the processes the connection
- * benchmark measures, gateway and bare server alike: on SIGUSR2 it collects garbage twice
+ * benchmarks measure, gateway and bare server alike: on SIGUSR2 it collects garbage twice
  * and writes `process.memoryUsage()` to `<tmpdir>/memory-probe-<pid>.json`, so the benchmark
- * reads settled figures instead of whatever the collector happened to leave behind.
+ * reads settled figures instead of whatever the collector happened to leave behind. The file
+ * also holds the event-loop delay since the previous reading; the histogram restarts after
+ * the collections, so their pauses count in no reading.
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const collect = (globalThis as { gc?: () => void }).gc;
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+const ms = (ns: number) => ns / 1e6;
 
 process.on('SIGUSR2', () => {
+  const loopDelay = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
   collect?.();
   // A second pass frees what the first one's finalizers let go of.
   setTimeout(() => {
     collect?.();
-    const usage = { ...process.memoryUsage(), collected: collect !== undefined, at: Date.now() };
+    const usage = { ...process.memoryUsage(), collected: collect !== undefined, loopDelay, at: Date.now() };
     writeFileSync(`${tmpdir()}/memory-probe-${process.pid}.json`, JSON.stringify(usage));
+    loop.reset();
   }, 50);
 });

@@ -1,0 +1,194 @@
+/**
+ * What the connection and scale benchmarks do alike to a gateway process: hold idle sockets
+ * in holder processes, read the process's settled memory and event-loop delay, count its
+ * sockets, keep clients subscribed to everything, and write changes at a steady rate with the
+ * worker's own fan-out script while timing each one from the write to every client's frame.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { redisKeys, StreamChange } from '@orders/contract/redis';
+import { sleep, until } from '@orders/testing';
+import { createStandInForwarder, type WorkerRedis } from '@orders/worker/testing';
+import WebSocket from 'ws';
+
+const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
+/** Node options of a measured process: tsx first, so the probe (TypeScript) can load. */
+export const measuredNodeArgs = ['--expose-gc', '--import', 'tsx', '--import', probe];
+
+export interface Holder {
+  open(url: string, count: number): Promise<{ ms: number; open: number }>;
+  close(count: number): Promise<{ open: number }>;
+  readonly child: ChildProcess;
+}
+
+/**
+ * A process holding idle sockets (connection-holder.ts), driven over IPC. `localAddress`
+ * is the loopback address its sockets leave from: one address has ~28k ephemeral ports.
+ */
+export function startHolder(window: number, localAddress?: string): Holder {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./connection-holder.ts', import.meta.url))],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  // One call at a time per holder: answers carry no id.
+  let queue: Promise<unknown> = Promise.resolve();
+  const call = <T>(command: object): Promise<T> => {
+    const next = queue.then(
+      () =>
+        new Promise<T>((resolve, reject) => {
+          const onExit = () => reject(new Error('connection holder exited'));
+          child.once('exit', onExit);
+          child.once('message', (answer: { type: string; message?: string }) => {
+            child.off('exit', onExit);
+            if (answer.type === 'failed') reject(new Error(`opening sockets failed: ${answer.message}`));
+            else resolve(answer as T);
+          });
+          child.send(command);
+        }),
+    );
+    queue = next.catch(() => {});
+    return next;
+  };
+  return {
+    child,
+    open: (url, count) => call({ type: 'open', url, count, window, localAddress }),
+    close: (count) => call({ type: 'close', count }),
+  };
+}
+
+export interface ProcessMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  /** Event-loop delay since the previous reading, ms (GC of the readings left out). */
+  loopDelay: { p50: number; p99: number; max: number };
+}
+
+/** Settled memory of a process that preloads memory-probe.ts: RSS from /proc, heap from Node. */
+export async function memoryOf(pid: number): Promise<ProcessMemory> {
+  const file = `${tmpdir()}/memory-probe-${pid}.json`;
+  rmSync(file, { force: true });
+  await sleep(500);
+  process.kill(pid, 'SIGUSR2');
+  await until(() => existsSync(file), `memory probe of ${pid}`, 10_000);
+  await sleep(50);
+  const usage = JSON.parse(readFileSync(file, 'utf8')) as {
+    heapUsed: number;
+    external: number;
+    collected: boolean;
+    loopDelay: ProcessMemory['loopDelay'];
+  };
+  if (!usage.collected) throw new Error('the measured process cannot collect garbage (--expose-gc missing)');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
+  return { rss: kb * 1024, heapUsed: usage.heapUsed, external: usage.external, loopDelay: usage.loopDelay };
+}
+
+/** The sockets a gateway counts (its `gateway_connections` gauge). */
+export async function gatewayConnections(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(/^gateway_connections (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+/** Clients subscribed to everything; `arrived` gets every change frame's order id. */
+export async function activeClients(url: string, count: number, arrived: (id: number) => void) {
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < count; i++) {
+    const ws = new WebSocket(url);
+    sockets.push(ws);
+    await new Promise<void>((resolve, reject) => {
+      let live = false;
+      ws.on('error', reject);
+      ws.on('open', () => ws.send('{"type":"subscribe","sub":"s1"}'));
+      ws.on('message', (data) => {
+        const text = String(data);
+        if (live) {
+          const frame = JSON.parse(text) as { type: string; row?: { id: number } };
+          if (frame.type === 'change' && frame.row !== undefined) arrived(frame.row.id);
+        } else if (text.includes('"type":"live"')) {
+          live = true;
+          resolve();
+        }
+      });
+    });
+  }
+  return () => {
+    for (const ws of sockets) ws.terminate();
+  };
+}
+
+/**
+ * Writes inserts at `rate` per second through the worker's fan-out script and times each one
+ * from the write to every client's frame. `drive(seconds)` writes; between `startSamples()`
+ * and `takeSamples(expected)` every arrival is a sample, and a change that never arrived
+ * counts as infinitely late (a gateway that falls behind cannot report the fine latency of
+ * the few changes it delivered).
+ */
+export function createLatencyDriver(
+  redis: WorkerRedis,
+  keys: ReturnType<typeof redisKeys>,
+  topic: string,
+  rate: number,
+) {
+  const forwarder = createStandInForwarder(redis, keys, topic, 200_000);
+  const sentAt = new Map<number, number>();
+  let samples: number[] = [];
+  let measuring = false;
+  let offset = 0;
+  return {
+    arrived(id: number) {
+      const start = sentAt.get(id);
+      if (measuring && start !== undefined) samples.push(performance.now() - start);
+    },
+    async drive(seconds: number) {
+      const started = performance.now();
+      let written = 0;
+      const total = Math.round(seconds * rate);
+      while (written < total) {
+        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate)) - written;
+        if (due > 0) {
+          const changes: StreamChange[] = [];
+          for (let k = 0; k < due; k++) changes.push(insert(topic, ++offset));
+          for (const change of changes) sentAt.set(change.row.id, performance.now());
+          await forwarder.forward(topic, 0, String(offset), changes);
+          written += due;
+        }
+        await sleep(5);
+      }
+    },
+    startSamples() {
+      samples = [];
+      measuring = true;
+    },
+    takeSamples(expected: number): { samples: number[]; delivered: number } {
+      measuring = false;
+      const taken = samples;
+      const delivered = taken.length;
+      for (let k = delivered; k < expected; k++) taken.push(Number.POSITIVE_INFINITY);
+      return { samples: taken, delivered };
+    },
+  };
+}
+
+function insert(topic: string, offset: number): StreamChange {
+  const now = new Date().toISOString();
+  return {
+    op: 'insert',
+    row: {
+      id: 300_000 + offset,
+      customerName: `c${offset % 100}`,
+      productName: 'widget',
+      status: 'pending',
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    },
+    before: null,
+    committedAt: Date.now(),
+    lsn: '0',
+    kafka: { topic, partition: 0, offset: String(offset), timestamp: Date.now() },
+  };
+}
