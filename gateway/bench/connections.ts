@@ -203,6 +203,8 @@ async function main() {
     LOG_LEVEL: 'warn',
     MAX_CONNECTIONS_PER_IP: perSource,
     MAX_CONNECTIONS_PER_PRINCIPAL: perSource,
+    MAX_STAFF_CONNECTIONS: perSource,
+    MAX_CONNECTIONS: perSource,
   };
   try {
     const gateway: Cost[] = [];

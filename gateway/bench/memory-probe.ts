@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const collect = (globalThis as { gc?: () => void }).gc;
-const loop = monitorEventLoopDelay({ resolution: 10 });
+const RESOLUTION_MS = 10;
+const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 loop.enable();
-const ms = (ns: number) => ns / 1e6;
+// Each sample is the time between two ticks of a RESOLUTION_MS timer: the delay is the excess.
+const ms = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
 
 process.on('SIGUSR2', () => {
   const loopDelay = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };

@@ -1,0 +1,293 @@
+/**
+ * One gateway holding many sockets: what each costs, how fast they open, and what holding them
+ * does to other clients' latency and to the gateway's event loop.
+ * Writes bench/results/scale.md and scale.json (or `--out <name>`) at the repository root.
+ *
+ * The gateway is one process with its caps raised for the run. Idle sockets come from holder
+ * processes (connection-holder.ts), each leaving from a loopback address of its own
+ * (127.0.0.2, 127.0.0.3, …) so ephemeral ports do not run out; each socket holds one
+ * subscription that matches nothing. `--active` clients in this process are subscribed to
+ * everything while changes are written with the worker's fan-out script at `--rate`.
+ *
+ * Every size of `--sizes` is held in each of `--rounds` rounds, ascending in odd rounds and
+ * descending in even ones, so each size is measured in phases spread over the whole run. Per
+ * phase: the gateway's settled RSS (after forced collections) and the sockets it counts; the
+ * opening rate when the phase grew; p50/p99 of the active clients' latency from the write to
+ * their frame over `--seconds`; and the gateway's event-loop delay over the phase.
+ *
+ *   npm run bench:scale [-- --sizes 1000,5000,10000,19000 --rounds 4 --active 20 --rate 1000 --seconds 10]
+ *
+ * A socket is a file descriptor on both ends: the gateway needs its open-files limit above the
+ * largest size, and every holder above its share (`--per-holder`).
+ */
+
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { redisKeys } from '@orders/contract/redis';
+import {
+  benchLog,
+  benchOptions,
+  createTestDatabase,
+  devToken,
+  dropRedisNamespace,
+  formatSpread,
+  type GatewayProcess,
+  generatedBy,
+  load1,
+  machine,
+  newNamespace,
+  runBench,
+  sleep,
+  spawnGateway,
+  spread,
+  until,
+  writeResult,
+} from '@orders/testing';
+import { createClient } from 'redis';
+import {
+  activeClients,
+  createLatencyDriver,
+  gatewayConnections,
+  type Holder,
+  measuredNodeArgs,
+  memoryOf,
+  startHolder,
+} from './load-kit.ts';
+import { percentile } from './percentile.ts';
+
+const TARGET_P99_GROWTH = 1.5;
+
+const args = benchOptions({
+  sizes: '1000,10000,25000,50000',
+  rounds: 4,
+  active: 20,
+  rate: 1000,
+  seconds: 10,
+  window: 100,
+  'per-holder': 10_000,
+  out: 'scale',
+});
+const log = benchLog('scale');
+const children: ChildProcess[] = [];
+
+const sizes = args.sizes.split(',').map((s) => Number(s.trim()));
+if (sizes.some((s) => !Number.isInteger(s) || s <= args.active))
+  throw new Error(`--sizes are socket counts above --active (${args.active}): ${args.sizes}`);
+const largest = Math.max(...sizes);
+
+/** This process's soft open-files limit; the gateway and the holders inherit it. */
+function openFilesLimit(): number {
+  const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return line?.[1] === undefined || line[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(line[1]);
+}
+
+interface Phase {
+  round: number;
+  size: number;
+  /** RSS growth over the active-only gateway per idle socket; only when it grew into the phase. */
+  rssPerSocket?: number;
+  /** Sockets per second while growing into this phase; absent when it shrank. */
+  openRate?: number;
+  p50: number;
+  p99: number;
+  delivered: number;
+  expected: number;
+  loopDelay: { p50: number; p99: number; max: number };
+}
+
+/** Idle sockets spread over the holders, each filled up to `--per-holder` before the next. */
+function idlePool(holders: Holder[], url: () => Promise<string>) {
+  const open = holders.map(() => 0);
+  return {
+    get total() {
+      return open.reduce((a, b) => a + b, 0);
+    },
+    async resize(target: number): Promise<void> {
+      const work: Promise<{ open: number }>[] = [];
+      for (const [i, holder] of holders.entries()) {
+        const share = Math.max(0, Math.min(args['per-holder'], target - i * args['per-holder']));
+        const have = open[i] ?? 0;
+        if (share > have) work[i] = holder.open(await url(), share - have);
+        else if (share < have) work[i] = holder.close(have - share);
+      }
+      for (const [i, answer] of (await Promise.all(work)).entries()) if (answer) open[i] = answer.open;
+    },
+  };
+}
+
+async function main() {
+  const limit = openFilesLimit();
+  // The gateway's own files (Redis, PostgreSQL, logs, node) need some room beside the sockets.
+  if (largest + 200 > limit)
+    throw new Error(
+      `holding ${largest} sockets needs an open-files limit above ${largest + 200}; this shell allows ${limit} ` +
+        `(raise it with ulimit -n, or pass smaller --sizes)`,
+    );
+  if (args['per-holder'] + 200 > limit)
+    throw new Error(`--per-holder ${args['per-holder']} exceeds the open-files limit ${limit}`);
+
+  const loadBefore = load1();
+  const ns = `benchscale${newNamespace()}`;
+  const keys = redisKeys(ns);
+  const db = await createTestDatabase();
+  const redis = createClient({ url: 'redis://127.0.0.1:6379' });
+  redis.on('error', () => {});
+  await redis.connect();
+  const caps = String(largest * 2);
+  const gw: GatewayProcess = await spawnGateway(
+    `${ns}-gw`,
+    {
+      REDIS_NS: ns,
+      DATABASE_READER_URL: db.readerUrl,
+      LOG_LEVEL: 'warn',
+      MAX_CONNECTIONS: caps,
+      MAX_CONNECTIONS_PER_IP: caps,
+      MAX_CONNECTIONS_PER_PRINCIPAL: caps,
+      MAX_STAFF_CONNECTIONS: caps,
+    },
+    undefined,
+    measuredNodeArgs,
+  );
+  children.push(gw.child);
+  const pid = gw.child.pid ?? 0;
+  const holders = Array.from({ length: Math.ceil(largest / args['per-holder']) }, (_, i) => {
+    const holder = startHolder(args.window, `127.0.0.${2 + i}`);
+    children.push(holder.child);
+    return holder;
+  });
+  const url = async () => `${gw.url}?token=${await devToken(gw.url)}`;
+  const idle = idlePool(holders, url);
+  const driver = createLatencyDriver(redis, keys, 'bench-scale', args.rate);
+  const phases: Phase[] = [];
+  try {
+    const stopActive = await activeClients(await url(), args.active, driver.arrived);
+    await driver.drive(2); // warm-up: compiled code and lazily built structures
+    const base = await memoryOf(pid);
+    log(`gateway with ${args.active} active clients: ${(base.rss / 2 ** 20).toFixed(0)} MB RSS`);
+    for (let round = 1; round <= args.rounds; round++) {
+      const order = round % 2 === 1 ? [...sizes].sort((a, b) => a - b) : [...sizes].sort((a, b) => b - a);
+      for (const size of order) {
+        const growing = size - args.active > idle.total;
+        const from = idle.total;
+        const started = performance.now();
+        await idle.resize(size - args.active);
+        const openMs = performance.now() - started;
+        await until(
+          async () => (await gatewayConnections(gw.port)) === size,
+          `gateway holding ${size} sockets`,
+          120_000,
+        );
+        const held = await memoryOf(pid);
+        await driver.drive(1);
+        driver.startSamples();
+        await driver.drive(args.seconds);
+        await sleep(1000);
+        const expected = args.seconds * args.rate * args.active;
+        const { samples, delivered } = driver.takeSamples(expected);
+        const after = await memoryOf(pid);
+        const phase: Phase = {
+          round,
+          size,
+          // A process keeps the memory of closed sockets: after shrinking, RSS says little.
+          ...(growing
+            ? {
+                rssPerSocket: (held.rss - base.rss) / (size - args.active),
+                openRate: ((idle.total - from) / openMs) * 1000,
+              }
+            : {}),
+          p50: percentile(samples, 50),
+          p99: percentile(samples, 99),
+          delivered,
+          expected,
+          loopDelay: after.loopDelay,
+        };
+        phases.push(phase);
+        log(
+          `round ${round}, ${size} sockets: ` +
+            `${phase.openRate === undefined ? 'shrunk' : `${((phase.rssPerSocket ?? 0) / 1024).toFixed(1)} KB/socket, ${phase.openRate.toFixed(0)} opened/s`}, ` +
+            `p50 ${phase.p50.toFixed(1)} ms, p99 ${phase.p99.toFixed(1)} ms (${delivered}/${expected}), ` +
+            `loop delay p99 ${phase.loopDelay.p99.toFixed(1)} ms`,
+        );
+      }
+    }
+    stopActive();
+    await idle.resize(0);
+    const loadAfter = load1();
+    await report(phases, loadBefore, loadAfter, base.rss);
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+    await dropRedisNamespace(redis, ns);
+    await redis.close();
+    await db.drop();
+  }
+}
+
+async function report(phases: Phase[], loadBefore: number, loadAfter: number, baseRss: number) {
+  const smallest = Math.min(...sizes);
+  const of = (size: number) => phases.filter((p) => p.size === size);
+  /** Median (min–max) of `pick` over the size's phases that have it; '-' when none has. */
+  const cell = (size: number, pick: (p: Phase) => number | undefined, digits: number) => {
+    const values = of(size).flatMap((p) => pick(p) ?? []);
+    return values.length === 0 ? '-' : formatSpread(spread(values), digits);
+  };
+  const p99At = (size: number) => spread(of(size).map((p) => p.p99)).median;
+  const fmt = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : 'not delivered');
+  const growth = p99At(largest) / p99At(smallest);
+  const met = growth <= TARGET_P99_GROWTH ? '✅ met' : '❌ missed';
+  const rows = [...sizes]
+    .sort((a, b) => a - b)
+    .map((size) =>
+      [
+        size,
+        of(size).length,
+        cell(size, (p) => (p.rssPerSocket === undefined ? undefined : p.rssPerSocket / 1024), 1),
+        cell(size, (p) => p.openRate, 0),
+        cell(size, (p) => p.p50, 1),
+        cell(size, (p) => p.p99, 1),
+        cell(size, (p) => p.loopDelay.p99, 1),
+      ].join(' | '),
+    )
+    .map((row) => `| ${row} |`);
+  const md = `# Scale: one gateway holding up to ${largest} sockets
+
+${generatedBy('bench:scale')}.
+Machine: ${machine()}.
+1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${cpus().length} cores (shared with other work).
+
+${args.rounds} rounds over ${sizes.join(', ')} sockets (ascending, then descending, alternately); per size the
+median (min–max) of its phases. ${args.active} clients subscribed to everything, ${args.rate} changes/s written with
+the worker's fan-out script (${args.rate * args.active} deliveries/s), ${args.seconds} s per phase; the other sockets are idle
+subscribers (\`ids: [999999]\`) held by ${Math.ceil(largest / args['per-holder'])} holder process(es), each from a loopback address of its own.
+The gateway's RSS with only the active clients was ${(baseRss / 2 ** 20).toFixed(0)} MB; RSS per socket is the growth over
+that, after forced collections, divided by the idle sockets, in phases the gateway grew into
+(a process keeps the memory of closed sockets); the opening rate is from those phases too. Latency runs from the write to Redis to
+the client's frame on one clock; a change not delivered within its phase (plus 1 s) counts as
+infinitely late. Event-loop delay is the gateway's own (\`monitorEventLoopDelay\`, the excess over its
+10 ms sampling interval), over the phase.
+
+| sockets | phases | RSS per socket, KB | opened per s | p50, ms | p99, ms | event-loop delay p99, ms |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+**p99 at ${largest} / p99 at ${smallest}** (medians): **${fmt(growth)}×**, target ≤ ${TARGET_P99_GROWTH}× ${met}.
+
+## Every phase
+
+| round | sockets | KB/socket | opened/s | p50, ms | p99, ms | delivered | loop delay p50/p99/max, ms |
+|---|---|---|---|---|---|---|---|
+${phases
+  .map(
+    (p) =>
+      `| ${p.round} | ${p.size} | ${p.rssPerSocket === undefined ? '-' : (p.rssPerSocket / 1024).toFixed(1)} | ${p.openRate?.toFixed(0) ?? '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.delivered} / ${p.expected} | ${p.loopDelay.p50.toFixed(1)} / ${p.loopDelay.p99.toFixed(1)} / ${p.loopDelay.max.toFixed(1)} |`,
+  )
+  .join('\n')}
+`;
+  log(`wrote ${await writeResult(`${args.out}.md`, md)}`);
+  await writeResult(
+    `${args.out}.json`,
+    `${JSON.stringify({ phases, growth, loadBefore, loadAfter, baseRss, config: args }, null, 2)}\n`,
+  );
+}
+
+runBench(main, log, children);
