@@ -6,6 +6,7 @@
 
 import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { readTokenTimes } from '@orders/client';
+import { limits } from '@orders/contract';
 import type { GatewayProcess } from '@orders/testing';
 import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,10 +124,20 @@ describe('token lifetime on open sockets', () => {
       expect(s.frames.at(-1), name).toMatchObject({ type: 'error', code: 'unauthorized' });
     }
     const s = await open(await mintToken(secret, staff, 600));
-    s.send({ type: 'auth' });
-    expect(await s.next(is('error'))).toMatchObject({ code: 'bad_request' });
-    s.send({ type: 'ping' });
-    await s.next(is('pong'));
+    // No token, a token that is not a string, and one over 8 Ki characters: each a bad frame.
+    for (const frame of [
+      { type: 'auth' },
+      { type: 'auth', token: 42 },
+      { type: 'auth', token: 'x'.repeat(limits.tokenLength + 1) },
+    ]) {
+      s.send(frame);
+      expect(await s.next(is('error')), JSON.stringify(frame).slice(0, 40)).toMatchObject({
+        code: 'bad_request',
+      });
+      s.send({ type: 'ping' });
+      await s.next(is('pong'));
+    }
+    expect(s.ws.readyState).toBe(s.ws.OPEN);
   });
 
   it('[P61] a client minting 3-second tokens stays on one socket across several expiries and misses nothing', async () => {
