@@ -108,9 +108,12 @@ describe('auth modes of the real gateway process', () => {
   });
 
   it('[P63] development mode refuses to listen beyond loopback', async () => {
-    const open = await runMain({ AUTH_MODE: 'development', HOST: '0.0.0.0', REDIS_NS: ns });
-    expect(open.code, open.output).toBe(1);
-    expect(open.output).toContain('binds to loopback only; HOST=0.0.0.0');
+    // The wildcards, and one address of this or any other machine that is not loopback.
+    for (const host of ['0.0.0.0', '::', '192.0.2.10']) {
+      const open = await runMain({ AUTH_MODE: 'development', HOST: host, REDIS_NS: ns });
+      expect(open.code, open.output).toBe(1);
+      expect(open.output).toContain(`binds to loopback only; HOST=${host} is not`);
+    }
   });
 
   it('NODE_ENV=production with JWT_SECRET and no AUTH_MODE is production: no token endpoint', async () => {
