@@ -1,4 +1,4 @@
-import { errorPolicy, limits } from '@orders/contract';
+import { errorPolicy, limits, type ServerFrame } from '@orders/contract';
 import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
@@ -53,6 +53,35 @@ describe('limits and liveness', () => {
     await s.next(is('unsubscribed', 's0'));
     s.send({ type: 'subscribe', sub: 'fits-again', filter: { ids: [1] } });
     await s.next(is('live', 'fits-again'));
+    s.close();
+  });
+
+  it('[P69][P70][P72] refuses a sub id, filter.ids or filter.customer past its size with bad_request, on a socket with room', async () => {
+    const s = await openRaw(gw.url);
+    await s.next(is('welcome'));
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    const over = [
+      { type: 'subscribe', sub: 'x'.repeat(limits.subIdLength + 1) },
+      { type: 'subscribe', sub: 'big', filter: { ids: ids(limits.filterIds + 1) } },
+      { type: 'subscribe', sub: 'long', filter: { customer: 'x'.repeat(limits.customerLength + 1) } },
+    ];
+    for (const frame of over) {
+      // A refusal is answered at once, before the ping's pong; an accepted subscription is not.
+      s.send(frame);
+      s.send({ type: 'ping' });
+      const answer = await s.next((f): f is ServerFrame => f.type === 'error' || f.type === 'pong');
+      expect(answer, JSON.stringify(frame).slice(0, 60)).toMatchObject({
+        type: 'error',
+        code: 'bad_request',
+      });
+      await s.next(is('pong'));
+    }
+    // Each size itself is fine.
+    s.send({ type: 'subscribe', sub: 'y'.repeat(limits.subIdLength), filter: { ids: [1] } });
+    s.send({ type: 'subscribe', sub: 'most', filter: { ids: ids(limits.filterIds) } });
+    s.send({ type: 'subscribe', sub: 'longest', filter: { customer: 'x'.repeat(limits.customerLength) } });
+    await until(() => s.frames.filter((f) => f.type === 'live').length === 3, 'the three subscriptions live');
+    expect(s.frames.filter((f) => f.type === 'error')).toHaveLength(over.length);
     s.close();
   });
 
