@@ -60,7 +60,7 @@ describe('live orders page against the real stack', () => {
     const { sql } = pipeline;
     const page = await openPage(browser, web.url, pageErrors);
     await waitForConnected(page);
-    expect((await waitForPageToMatch(page, sql, {}, 15_000)).detail).toBe('');
+    expect((await waitForPageToMatch(page, sql, {}, VISIBLE_WITHIN_MS)).detail).toBe('');
 
     // An INSERT, an UPDATE of status and a DELETE, each shown (the deadline is generous).
     const [inserted] = await sql<{ id: number }[]>`
@@ -76,7 +76,7 @@ describe('live orders page against the real stack', () => {
     await page.click('label.chip-pending');
     const notPending = { status: ['paid', 'shipped', 'delivered', 'cancelled'] as const };
     const filter = { status: [...notPending.status] };
-    expect((await waitForPageToMatch(page, sql, filter, 10_000)).detail).toBe('');
+    expect((await waitForPageToMatch(page, sql, filter, VISIBLE_WITHIN_MS)).detail).toBe('');
     const [moving] = await sql<{ id: number }[]>`
       INSERT INTO orders (customer_name, product_name) VALUES ('Ivan Petrov', 'Desk lamp') RETURNING id`;
     const movingId = Number(moving?.id);
@@ -88,18 +88,20 @@ describe('live orders page against the real stack', () => {
       state: 'detached',
       timeout: VISIBLE_WITHIN_MS,
     });
-    expect((await waitForPageToMatch(page, sql, filter, 5000)).detail).toBe('');
+    expect((await waitForPageToMatch(page, sql, filter, VISIBLE_WITHIN_MS)).detail).toBe('');
     expect((await domOrders(page)).filter((row) => row.status === 'pending')).toEqual([]);
     await page.click('label.chip-pending');
-    expect((await waitForPageToMatch(page, sql, {}, 10_000)).detail).toBe('');
+    expect((await waitForPageToMatch(page, sql, {}, VISIBLE_WITHIN_MS)).detail).toBe('');
     expect((await pageOrders(page)).some((row) => row.id === movingId)).toBe(true);
 
     // The customer field narrows the view to one customer's orders, and clearing it widens it again.
     await page.fill('input[name="customer"]', 'Grace Kim');
-    expect((await waitForPageToMatch(page, sql, { customer: 'Grace Kim' }, 10_000)).detail).toBe('');
+    expect((await waitForPageToMatch(page, sql, { customer: 'Grace Kim' }, VISIBLE_WITHIN_MS)).detail).toBe(
+      '',
+    );
     expect((await pageOrders(page)).length).toBeGreaterThan(0);
     await page.fill('input[name="customer"]', '');
-    expect((await waitForPageToMatch(page, sql, {}, 10_000)).detail).toBe('');
+    expect((await waitForPageToMatch(page, sql, {}, VISIBLE_WITHIN_MS)).detail).toBe('');
 
     // Kill the page's gateway outright and change data while the page has no connection.
     const connected = await page.evaluate(() => window.__ordersPage?.gateway() ?? '');
@@ -115,17 +117,17 @@ describe('live orders page against the real stack', () => {
     await sql`DELETE FROM orders WHERE id = (SELECT min(id) FROM orders WHERE status = 'delivered')`;
 
     await page.waitForFunction(() => window.__seenStates?.includes('reconnecting'), undefined, {
-      timeout: 15_000,
+      timeout: VISIBLE_WITHIN_MS,
     });
     await page.waitForFunction(
       (id) => window.__ordersPage?.state() === 'connected' && window.__ordersPage.gateway() === id,
       survivor.id,
       { timeout: 30_000 },
     );
-    expect((await waitForPageToMatch(page, sql, {}, 10_000)).detail).toBe('');
+    expect((await waitForPageToMatch(page, sql, {}, VISIBLE_WITHIN_MS)).detail).toBe('');
     expect((await pageOrders(page)).some((row) => row.id === Number(during?.id))).toBe(true);
     await page.waitForFunction(() => window.__ordersPage?.recovery() !== 'syncing', undefined, {
-      timeout: 10_000,
+      timeout: VISIBLE_WITHIN_MS,
     });
     expect(await page.evaluate(() => window.__ordersPage?.recovery())).toBe('resumed');
     await page.screenshot({ path: `${artifactsDir}page-after-failover.png`, fullPage: false });
@@ -141,7 +143,7 @@ describe('live orders page against the real stack', () => {
     const { sql } = pipeline;
     const page = await openPage(browser, web.url, pageErrors);
     await waitForConnected(page);
-    expect((await waitForPageToMatch(page, sql, {}, 15_000)).detail).toBe('');
+    expect((await waitForPageToMatch(page, sql, {}, VISIBLE_WITHIN_MS)).detail).toBe('');
 
     const frames = await watchFrames(page);
     const progress: number[] = [];
