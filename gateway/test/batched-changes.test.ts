@@ -5,6 +5,7 @@
  */
 import { type ChangeFrame, FENCE_SEPARATOR, type Order, type ServerFrame } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
+import { expectFaults } from '@orders/testing';
 import { createStandInForwarder } from '@orders/worker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
@@ -12,6 +13,9 @@ import { type OrderRecord, toOrder } from './support/order-record.ts';
 import { is, openRaw, type RawSocket } from './support/raw-socket.ts';
 import { createHarness, type GatewayHarness } from './support/services.ts';
 import { until } from './support/wait.ts';
+
+/** One Kafka record as the worker's forward step takes it: a change, or a reset marker. */
+type ForwardRecord = Parameters<ReturnType<typeof createStandInForwarder>['forwardRecords']>[3][number];
 
 /** The change frames of `sub`, single or batched, in arrival order. */
 const changesOf = (frames: ServerFrame[], sub: string): ChangeFrame[] =>
@@ -126,6 +130,50 @@ describe('batched change frames (protocol extension `changes`)', () => {
       .filter((f) => f.type === 'change' || f.type === 'changes' || f.type === 'pong')
       .map((f) => (f.type === 'changes' ? `changes×${f.changes.length}` : f.type));
     expect(kinds).toEqual(['changes×3', 'pong', 'changes×3']);
+  });
+
+  it('[P14] sends the changes a stream read batched before the reset the same read brings', async () => {
+    // The marker resets every subscription on the gateway, the earlier tests' ones too.
+    expectFaults({ faults: ['resnapshot_marker'] });
+    const s = await open(true);
+    s.send({ type: 'subscribe', sub: 'm' });
+    await s.next(is('live', 'm'));
+    // Three inserts and a reset marker in one append, so one stream read: the reset is written
+    // while the batch still holds the three changes, and must leave after them.
+    const rows = await h.db.sql<(OrderRecord & { wal: string })[]>`
+      insert into orders (customer_name, product_name, status)
+      select 'Batch', 'marked ' || n, 'pending' from generate_series(1, 3) as n
+      returning *, (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text as wal`;
+    const orders = rows.map(toOrder).sort((a, b) => a.id - b.id);
+    const lsn = rows[0]?.wal ?? '';
+    const records: ForwardRecord[] = orders.map((row) => {
+      offset++;
+      const change: StreamChange = {
+        op: 'insert',
+        row,
+        before: null,
+        committedAt: Date.now(),
+        lsn,
+        kafka: { topic: 'batch', partition: 0, offset: String(offset), timestamp: Date.now() },
+      };
+      return { offset: String(offset), change, position: null, snapshotRead: false, reset: null };
+    });
+    offset++;
+    records.push({
+      offset: String(offset),
+      change: null,
+      position: null,
+      snapshotRead: false,
+      reset: 'resnapshot',
+    });
+    await forwarder.forwardRecords('batch', 0, String(offset), records);
+    await s.next(is('reset', 'm'));
+    await until(() => changesOf(s.frames, 'm').length >= 3, 'the three inserts');
+    const kinds = s.frames
+      .filter((f) => ((f.type === 'change' || f.type === 'reset') && f.sub === 'm') || f.type === 'changes')
+      .map((f) => (f.type === 'changes' ? `changes×${f.changes.length}` : f.type));
+    expect(kinds.slice(0, 2)).toEqual(['changes×3', 'reset']);
+    expect(changesOf(s.frames, 'm').map((f) => f.row.id)).toEqual(orders.map((o) => o.id));
   });
 
   it('[P12] cuts a large stream read into `changes` messages of at most about 64 KiB each', async () => {
