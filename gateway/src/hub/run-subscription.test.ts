@@ -235,3 +235,42 @@ describe('runSubscription: replay from a cursor', () => {
     expect(sent.at(-1)).toMatchObject({ type: 'live', recovered: false });
   });
 });
+
+describe('runSubscription: the order of frames without a cursor', () => {
+  it('[P16] sends the snapshot, then the changes committed after its cursor replayed from history, then live', async () => {
+    // Three inserts appended after the head the snapshot was positioned at, written past the
+    // WAL position its page read: the snapshot cannot show them, so they must follow it.
+    const entries = [2, 3, 4].map((id, i) => {
+      const change: StreamChange = {
+        op: 'insert',
+        row: orderAt(id, 1),
+        before: null,
+        // Committed now, after the snapshot began: not taken as reflected in it by age.
+        committedAt: Date.now(),
+        lsn: String(200 + i),
+        kafka: { topic: 't', partition: 0, offset: String(i), timestamp: 0 },
+      };
+      return { id: `${i + 1}-0`, fields: { [CHANGE_FIELD]: JSON.stringify(change) } };
+    });
+    const history: HistoryReader = {
+      groups: 1,
+      page: async (after, limit) => {
+        const ms = Number(after.split('-')[0]);
+        return { epoch: 'e1', lastId: '3-0', status: 'ok', entries: entries.slice(ms, ms + limit) };
+      },
+      head: async () => ({ epoch: 'e1', id: '0-0' }),
+      heads: async () => [{ epoch: 'e1', id: '0-0' }],
+      epoch: async () => 'e1',
+    };
+    const deps = depsWith(history, new SnapshotScheduler());
+    const { conn, sent } = socket('c1');
+    const sub = new Subscription('s1', toFilter({}), conn, 100);
+    conn.subs.set('s1', sub);
+    await runSubscription(sub, { snapshot: true }, deps);
+    expect(sent.map((f) => f.type)).toEqual(['snapshot', 'change', 'change', 'change', 'live']);
+    const [snapshot] = sent;
+    expect(snapshot).toMatchObject({ type: 'snapshot', done: true, rows: [{ id: 1 }] });
+    expect(sent.flatMap((f) => (f.type === 'change' ? [f.row.id] : []))).toEqual([2, 3, 4]);
+    expect(sent.at(-1)).toMatchObject({ type: 'live', sub: 's1', recovered: false });
+  });
+});
