@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import type { ServerFrame } from '@orders/contract';
 import { CheckedWebSocket, expectFaults } from '@orders/testing';
 import postgres from 'postgres';
@@ -20,6 +22,57 @@ async function snapshotChunks(s: RawSocket, sub: string) {
     const chunk = await s.next(is('snapshot', sub));
     chunks.push(chunk);
     if (chunk.done) return chunks;
+  }
+}
+
+/** A client's text frame as it goes on the wire: FIN, opcode 1, masked. */
+function maskedTextFrame(frame: object): Buffer {
+  const payload = Buffer.from(JSON.stringify(frame), 'utf8');
+  if (payload.length > 0xffff) throw new Error('frame too long for this helper');
+  const header =
+    payload.length < 126
+      ? Buffer.from([0x81, 0x80 | payload.length])
+      : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+  const mask = randomBytes(4);
+  const masked = Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] ?? 0)));
+  return Buffer.concat([header, mask, masked]);
+}
+
+/** The response head and the server's (unmasked, unfragmented text) frames read off a raw socket. */
+class ServerFrameReader {
+  status = '';
+  readonly frames: ServerFrame[] = [];
+  #buffer = Buffer.alloc(0);
+  #headDone = false;
+
+  push(chunk: Buffer): void {
+    this.#buffer = Buffer.concat([this.#buffer, chunk]);
+    if (!this.#headDone) {
+      const end = this.#buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      this.status = this.#buffer.subarray(0, end).toString('latin1');
+      this.#buffer = this.#buffer.subarray(end + 4);
+      this.#headDone = true;
+    }
+    for (;;) {
+      const [first, second] = this.#buffer;
+      if (first === undefined || second === undefined) return;
+      let length = second & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (this.#buffer.length < 4) return;
+        length = this.#buffer.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (this.#buffer.length < 10) return;
+        length = Number(this.#buffer.readBigUInt64BE(2));
+        offset = 10;
+      }
+      if (this.#buffer.length < offset + length) return;
+      const payload = this.#buffer.subarray(offset, offset + length);
+      this.#buffer = this.#buffer.subarray(offset + length);
+      if ((first & 0x0f) === 1) this.frames.push(JSON.parse(payload.toString('utf8')) as ServerFrame);
+    }
   }
 }
 
@@ -183,6 +236,49 @@ describe('documented promises of the wire protocol', () => {
       expect(frames[0]?.type).toBe('welcome');
     } finally {
       ws.close();
+    }
+  });
+
+  it('[P4] serves frames that reach the gateway with the upgrade request, before the socket has opened', async () => {
+    // Written in one go with the request: the frames are in the gateway's hands before the
+    // upgrade completes, so before any welcome could have been sent.
+    const tcp = connect(gw.port, '127.0.0.1');
+    const received = new ServerFrameReader();
+    tcp.on('data', (chunk: Buffer) => received.push(chunk));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('connect', resolve);
+        tcp.once('error', reject);
+      });
+      const request = [
+        'GET /ws HTTP/1.1',
+        `Host: 127.0.0.1:${gw.port}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+        'Sec-WebSocket-Version: 13',
+        '',
+        '',
+      ].join('\r\n');
+      tcp.write(
+        Buffer.concat([
+          Buffer.from(request, 'latin1'),
+          maskedTextFrame({ type: 'subscribe', sub: 'head', filter: { customer: 'Nobody-in-head' } }),
+          maskedTextFrame({ type: 'ping' }),
+        ]),
+      );
+      await until(
+        () =>
+          received.frames.some((f) => f.type === 'live') && received.frames.some((f) => f.type === 'pong'),
+        'answers to the frames sent with the upgrade request',
+      );
+      expect(received.status).toMatch(/^HTTP\/1\.1 101 /);
+      expect(received.frames[0]?.type).toBe('welcome');
+      expect(received.frames.filter((f) => f.type === 'snapshot')).toMatchObject([
+        { sub: 'head', done: true },
+      ]);
+    } finally {
+      tcp.destroy();
     }
   });
 
