@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connection } from '../hub/connection.ts';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
 import { createSendStats } from '../send-stats.ts';
+import { Outbox } from './outbox.ts';
 
 /** A connection on a stand-in socket whose queued bytes the test sets: the outbox decides, the connection writes. */
 function harness(options = { softBytes: 10, hardBytes: 100, maxPending: 5, drainPollMs: 5 }) {
@@ -90,6 +91,39 @@ describe('Outbox', () => {
     h.send(f('third'), 's', 3);
     expect(h.written).toEqual(['first', 'second', 'third']);
     expect(h.outbox.heldFrames).toBe(0);
+  });
+
+  it('[P92] holds snapshot chunks, live, errors and pongs in order behind held changes, dropping none', () => {
+    vi.useFakeTimers();
+    const h = harness({ softBytes: 10, hardBytes: 10_000, maxPending: 20, drainPollMs: 5 });
+    h.setBuffered(50);
+    const others = ['snap1', 'snap2', 'live', 'error', 'pong', 'pong'];
+    h.send(f('o1v1'), 's', 1);
+    for (const text of others) h.send(f(text));
+    h.send(f('o2v1'), 's', 2);
+    expect(h.written).toEqual([]);
+    expect(h.outbox.heldFrames).toBe(others.length + 2);
+    h.setBuffered(0);
+    vi.advanceTimersByTime(5);
+    expect(h.written).toEqual(['o1v1', ...others, 'o2v1']);
+    expect(h.conflated()).toBe(0);
+  });
+
+  it('[P84] by default writes below 1 MiB queued, holds above it, and cuts off past 8 MiB', () => {
+    let buffered = 0;
+    const outbox = new Outbox({ bufferedAmount: () => buffered });
+    const frame = f('x'.repeat(1024));
+    buffered = 1024 * 1024 - 1;
+    expect(outbox.offer(frame, 's', 1)).toBe('write');
+    buffered = 1024 * 1024;
+    expect(outbox.offer(frame, 's', 1)).toBe('held');
+    expect(outbox.offer(frame, 's', 1)).toBe('conflated');
+    // Queued plus held bytes at the hard limit still fit; one byte past it does not.
+    buffered = 8 * 1024 * 1024 - 1024;
+    expect(outbox.offer(frame, 's', 1)).toBe('conflated');
+    buffered = 8 * 1024 * 1024 - 1023;
+    expect(outbox.offer(frame, 's', 1)).toBe('overflow');
+    expect(outbox.heldFrames).toBe(0);
   });
 
   it('keeps holding while the socket is still full', () => {
