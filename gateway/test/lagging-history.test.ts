@@ -6,8 +6,10 @@
  * only their transactions tell them apart.
  */
 
+import { parseCursor, type ServerFrame } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import type { Order, OrderStatus } from '@orders/drizzle';
+import { expectFaults } from '@orders/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import { type ContractWriter, createContractWriter } from './support/fake-worker.ts';
@@ -120,5 +122,40 @@ describe('replay of a history that lags behind PostgreSQL', () => {
       .map((f) => (f.type === 'change' ? `${f.op}:${f.row.id}:${f.row.version}` : ''));
     expect(changes).toEqual([`insert:${fresh.change.row.id}:1`, `update:${kept.change.row.id}:2`]);
     expect(s.frames.some((f) => f.type === 'reset')).toBe(false);
+  });
+
+  it('[P103] a client resuming from its fenced cursor gets reset (cursor_expired), not the changes its snapshot showed', async () => {
+    expectFaults({ faults: ['fenced_cursor'] });
+    // Committed in PostgreSQL, not yet in history: the first socket's snapshot shows them.
+    const made = await insert('Fen');
+    const paid = await setStatus(made.change.row, 'paid');
+    const filter = { customer: 'Fen' };
+    const first = await openRaw(gw.url);
+    sockets.push(first);
+    await first.next(is('welcome'));
+    first.send({ type: 'subscribe', sub: 'f', filter });
+    const live = await first.next(is('live', 'f'));
+    expect([...viewOf(first.frames, 'f').rows.values()].map((r) => r.version)).toEqual([2]);
+    // History still lags behind the snapshot: the cursor carries the snapshot's fence.
+    expect(parseCursor(live.cursor)).toMatchObject({ fence: expect.any(BigInt) });
+    first.close();
+
+    // The client resumes from that cursor on another socket, and then history catches up.
+    const second = await openRaw(gw.url);
+    sockets.push(second);
+    await second.next(is('welcome'));
+    second.send({ type: 'subscribe', sub: 'f', filter, cursor: live.cursor });
+    await second.next(is('live', 'f'));
+    await writer.change(made.change);
+    await writer.change(paid.change);
+
+    // The first thing the resumed subscription hears of them is a reset, never a change it passed.
+    const heard = await second.next(
+      (f): f is ServerFrame => (f.type === 'change' || f.type === 'reset') && f.sub === 'f',
+    );
+    expect(heard).toMatchObject({ type: 'reset', reason: 'cursor_expired' });
+    await second.next(is('live', 'f'));
+    expect(second.frames.filter((f) => f.type === 'change')).toEqual([]);
+    expect([...viewOf(second.frames, 'f').rows.values()].map((r) => r.version)).toEqual([2]);
   });
 });
