@@ -274,3 +274,67 @@ describe('runSubscription: the order of frames without a cursor', () => {
     expect(sent.at(-1)).toMatchObject({ type: 'live', sub: 's1', recovered: false });
   });
 });
+
+describe('runSubscription: a live subscription refilling a hole in its stream', () => {
+  it('[P28] replays history after its own position through the snapshot’s page visibility and versions: nothing the snapshot showed is sent again', async () => {
+    // History lags behind PostgreSQL: empty when the snapshot is read, it receives afterwards a
+    // backlog the snapshot already showed (transaction 5, seen by the page) and then one new change.
+    const entries: { id: string; fields: Record<string, string> }[] = [];
+    const append = (id: string, version: number, txId: number, lsn: string) => {
+      const change: StreamChange = {
+        op: 'update',
+        row: orderAt(1, version),
+        before: orderAt(1, version - 1),
+        committedAt: Date.now(),
+        lsn,
+        txId,
+        kafka: { topic: 't', partition: 0, offset: id, timestamp: 0 },
+      };
+      entries.push({ id, fields: { [CHANGE_FIELD]: JSON.stringify(change) } });
+    };
+    const history: HistoryReader = {
+      groups: 1,
+      page: async (after, limit) => {
+        const from = entries.findIndex((e) => Number(e.id.split('-')[0]) > Number(after.split('-')[0]));
+        const head = entries.at(-1)?.id ?? '0-0';
+        return {
+          epoch: 'e1',
+          lastId: head,
+          status: 'ok',
+          entries: from < 0 ? [] : entries.slice(from, from + limit),
+        };
+      },
+      head: async () => ({ epoch: 'e1', id: entries.at(-1)?.id ?? '0-0' }),
+      heads: async () => [{ epoch: 'e1', id: entries.at(-1)?.id ?? '0-0' }],
+      epoch: async () => 'e1',
+    };
+    const deps = depsWith(history, new SnapshotScheduler());
+    const { conn, sent } = socket('c1');
+    const sub = new Subscription('s1', toFilter({}), conn, 100);
+    conn.subs.set('s1', sub);
+    let reload: Promise<void> | undefined;
+    sub.onReload = () => {
+      reload = runSubscription(sub, { snapshot: false }, deps);
+    };
+    // The snapshot shows order 1 at version 1000, read by a statement that saw transactions below 10.
+    await runSubscription(sub, { snapshot: true }, deps);
+    expect(sent.at(-1)).toMatchObject({ type: 'live', recovered: false });
+
+    // The backlog reaches history (its versions are below the snapshot's), then a new change;
+    // the gateway's stream lost all of them: the subscription resyncs from its position.
+    append('1-0', 998, 5, '40');
+    append('2-0', 999, 5, '50');
+    append('3-0', 1000, 5, '60');
+    append('4-0', 1001, 20, '150');
+    const before = sent.length;
+    sub.resync();
+    expect(reload).toBeDefined();
+    await reload;
+
+    const after = sent.slice(before);
+    const versions = after.flatMap((f) => (f.type === 'change' ? [f.row.version] : []));
+    expect(versions).toEqual([1001]);
+    expect(after.some((f) => f.type === 'reset')).toBe(false);
+    expect(after.at(-1)).toMatchObject({ type: 'live', recovered: true });
+  });
+});

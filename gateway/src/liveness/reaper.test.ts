@@ -43,4 +43,25 @@ describe('reaper', () => {
     expect(sockets.slice(1).every((s) => s.pings === 2 && !s.terminated)).toBe(true);
     stop();
   });
+
+  it('[P48] terminates a socket still closing a round after it was first seen closing, and not sooner', () => {
+    vi.useFakeTimers();
+    const sockets = Array.from({ length: 100 }, fakeSocket);
+    const [closing] = sockets;
+    if (closing === undefined) throw new Error('no socket');
+    closing.readyState = WebSocket.CLOSING;
+    const clients = new Set(sockets as unknown as WebSocket[]);
+    const stop = startReaper(clients, { intervalMs: 1000, logger: pino({ level: 'silent' }) });
+    // The first round finds it closing and does not ping it: a client still reading completes
+    // the close handshake before the next round.
+    vi.advanceTimersByTime(1100);
+    expect(closing.terminated).toBe(false);
+    expect(closing.pings).toBe(0);
+    for (const s of sockets.slice(1)) s.pong();
+    // The next round finds it still closing: the client stopped reading, so it is terminated.
+    vi.advanceTimersByTime(100);
+    expect(closing.terminated).toBe(true);
+    expect(sockets.slice(1).some((s) => s.terminated)).toBe(false);
+    stop();
+  });
 });
