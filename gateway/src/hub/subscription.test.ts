@@ -177,7 +177,7 @@ describe('Subscription', () => {
     expect(sub.position).toBe('3-0');
   });
 
-  it('buffers live events while loading and flushes them without duplicates', () => {
+  it('[P35] buffers live events while loading and flushes them without duplicates', () => {
     const { sub, sent } = harness();
     sub.offer(change('2-0', 'insert', order(1, 1)));
     sub.offer(change('3-0', 'insert', order(2, 1)));
