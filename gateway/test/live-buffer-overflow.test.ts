@@ -146,7 +146,7 @@ describe('live-buffer overflow while a subscription loads', () => {
     try {
       s.send({ type: 'subscribe', sub: 'ov', filter: { customer: CUSTOMER } });
       await until(
-        () => [...gw.hub.connections].some((c) => c.subs.get('ov')?.state === 'loading'),
+        () => [...gw.hub.connections].some((c) => c.subs.get('ov')?.state.kind === 'loading'),
         'the subscription to start loading',
       );
       // Many times the buffer, all handed to the loading subscription: its buffer overflows.

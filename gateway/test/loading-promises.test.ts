@@ -71,7 +71,7 @@ describe('subscriptions while they load, and what they remember after', () => {
     const lock = await lockOrders(h.db.sql);
     try {
       s.send({ type: 'subscribe', sub: 'load', filter: { customer: 'Loader' } });
-      await until(() => subscription('load')?.state === 'loading', 'the subscription to start loading');
+      await until(() => subscription('load')?.state.kind === 'loading', 'the subscription to start loading');
       const marker = await createContractWriter(h.redis, h.keys).marker('truncate');
       // Handed to the subscription once the gateway's group has delivered and acknowledged it.
       await until(async () => {

@@ -83,7 +83,7 @@ function subscribed(filter: FilterInput, rows: Order[], scope?: string) {
     sub.known.remember(row.id, row.version);
     sub.held.add(row.id, row.version);
   }
-  sub.state = 'live';
+  sub.goLive(false);
   sub.onReload = () => {};
   const changes = () => sent.filter((f): f is ChangeFrame => f.type === 'change');
   return { sub, sent, changes };
@@ -139,8 +139,9 @@ describe('a before-less remove for a subscription with many rows', () => {
     for (let id = 1; id <= sub.held.cap + 1; id++) sub.held.add(id, 1);
     sub.offer(keyOnlyDelete('2-0', 1_000_000));
     expect(changes()).toEqual([]);
+    expect(sub.state.kind).toBe('resetting');
     expect(sub.takeReset()).toBe('undeliverable');
-    expect(sub.state).toBe('loading');
+    expect(sub.state.kind).toBe('loading');
   });
 });
 

@@ -81,7 +81,7 @@ describe('a subscription resumed from a fenced cursor', () => {
   it('carries the fence on its cursors, and drops it once every partition is past it while live', () => {
     const { sub, changes, texts, progress } = harness();
     sub.fenceAt(FENCE, false);
-    sub.state = 'live';
+    sub.goLive(false);
     sub.deliver(update('6-0', 1, 2, FENCE + 1n, 0));
     // Partition count unknown: nothing is settled.
     progress.observe(0, String(FENCE + 1n));
@@ -115,9 +115,9 @@ describe('a subscription resumed from a fenced cursor', () => {
     sub.fenceAt(FENCE, false);
     progress.partitions = 1;
     progress.observe(0, String(FENCE + 100n));
-    expect(sub.state).toBe('loading');
+    expect(sub.state.kind).toBe('loading');
     expect(sub.cursor).toBe(`${EPOCH}.5-0@${FENCE}`);
-    sub.state = 'live';
+    sub.goLive(false);
     expect(sub.cursor).toBe(`${EPOCH}.5-0`);
   });
 });

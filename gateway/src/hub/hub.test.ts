@@ -53,7 +53,8 @@ function hubWith(...filters: Parameters<typeof toFilter>[0][]) {
     const sub = new Subscription('s1', toFilter(filter), conn, 100);
     sub.epoch = EPOCH;
     sub.position = '0-1';
-    sub.state = 'live';
+    sub.goLive(false);
+    frames.length = 0;
     conn.subs.set(sub.id, sub);
     const changes = () => frames.filter((f): f is ChangeFrame => f.type === 'change').map((f) => f.row.id);
     return { conn, sub, frames, corks, changes };
@@ -84,7 +85,7 @@ describe('Hub dispatch through the subscription index', () => {
   it('sends reset markers to every subscription, indexed or not', () => {
     const { hub, sockets } = hubWith({ ids: [1] }, {});
     hub.dispatch([{ id: '5-0', reset: 'truncate' }]);
-    expect(sockets.map((s) => s.sub.state)).toEqual(['loading', 'loading']);
+    expect(sockets.map((s) => s.sub.state.kind)).toEqual(['resetting', 'resetting']);
     expect(sockets.map((s) => s.sub.takeReset())).toEqual(['truncate', 'truncate']);
   });
 
@@ -92,7 +93,9 @@ describe('Hub dispatch through the subscription index', () => {
     const { hub, sockets } = hubWith({ ids: [1] }, { ids: [2] });
     const [live, loading] = sockets;
     if (live === undefined || loading === undefined) throw new Error('two sockets');
-    loading.sub.state = 'loading';
+    // Its stream lost entries: it reloads from its position (no loader is attached here).
+    loading.sub.resync();
+    expect(loading.sub.state.kind).toBe('loading');
     hub.dispatch([update('7-0', 9, 2), update('8-0', 9, 3)]);
     expect(live.sub.cursor).toBe(`${EPOCH}.8-0`);
     expect(loading.sub.position).toBe('0-1');
@@ -121,7 +124,7 @@ describe('Hub dispatch through the subscription index', () => {
       { epoch: 'g0', id: '0-1' },
       { epoch: 'g1', id: '0-1' },
     ]);
-    sub.state = 'live';
+    sub.goLive(false);
     conn.subs.set(sub.id, sub);
     hub.dispatch([update('5-0', 9, 2)], 1);
     expect(sub.cursor).toBe('g0.0-1~g1.5-0');

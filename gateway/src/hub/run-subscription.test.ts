@@ -217,7 +217,11 @@ describe('runSubscription: replay from a cursor', () => {
     const deps = depsWith(historyOf(1_000), new SnapshotScheduler({ replayMaxEntries: 25 }));
     const { conn, sent } = socket('c1');
     const sub = resumed(conn, 's1');
-    sub.gap = true;
+    // Live at its cursor when the stream lost entries: it reloads from there (the loader is this test).
+    sub.goLive(true);
+    sub.resync();
+    expect(sub.gap).toBe(true);
+    sent.length = 0;
     await runSubscription(sub, { snapshot: false }, deps);
     expect(sent.find((f) => f.type === 'reset')).toMatchObject({ sub: 's1', reason: 'stream_gap' });
     expect(sent.at(-1)).toMatchObject({ type: 'live', recovered: false });

@@ -48,7 +48,7 @@ export async function runSubscription(sub: Subscription, start: LoadStart, deps:
   let needSnapshot = start.snapshot;
   let reset = start.reset ?? sub.takeReset();
   for (;;) {
-    if (sub.state === 'closed') return;
+    if (sub.state.kind === 'closed') return;
     if (reset !== undefined) {
       deps.logger.info(
         { sub: sub.id, conn: sub.conn.id, reason: reset, cursor: sub.cursor },
@@ -57,8 +57,7 @@ export async function runSubscription(sub: Subscription, start: LoadStart, deps:
       sub.conn.send({ type: 'reset', sub: sub.id, reason: reset });
       sub.known.clear();
       sub.held.clear();
-      sub.gap = false;
-      sub.takeOverflow();
+      sub.startOver();
       needSnapshot = true;
       reset = undefined;
     }
@@ -111,7 +110,7 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
     const page = await deps.scheduler.query(sub.conn, signal, (s) =>
       deps.snapshots.page(sub.filter, afterId, deps.snapshotChunk + 1, s),
     );
-    if (page === undefined || sub.state === 'closed') return false;
+    if (page === undefined || sub.state.kind === 'closed') return false;
     const { rows, visibility } = page;
     if (visibility !== undefined) sub.known.pageRead(afterId, visibility);
     const more = rows.length > deps.snapshotChunk;
@@ -175,7 +174,7 @@ async function replayGroup(
     const page = await deps.scheduler.query(sub.conn, signal, () =>
       deps.history.page(sub.positionOf(group), count, group),
     );
-    if (page === undefined || sub.state === 'closed') return 'closed';
+    if (page === undefined || sub.state.kind === 'closed') return 'closed';
     if (page.epoch !== sub.epochs[group]) return 'epoch_changed';
     // Past the bound is treated as trimmed: what the replay would not read is as good as gone.
     const trimmed = page.status === 'expired' || page.entries.length > budget.left;

@@ -124,7 +124,7 @@ export function createSocketSession(
     const cursors: Record<string, string> = {};
     let any = false;
     for (const sub of conn.subs.values()) {
-      if (sub.state !== 'live') continue;
+      if (sub.state.kind !== 'live') continue;
       cursors[sub.id] = sub.cursor;
       any = true;
     }

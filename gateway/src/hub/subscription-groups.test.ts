@@ -49,7 +49,7 @@ function harness() {
   );
   const sub = new Subscription('s1', toFilter({}), conn, 100, 3);
   sub.setPositions(EPOCHS.map((epoch) => ({ epoch, id: '5-0' })));
-  sub.state = 'live';
+  sub.goLive(false);
   const changes = () => sent.filter((f): f is ChangeFrame => f.type === 'change');
   return { sub, changes };
 }

@@ -58,7 +58,7 @@ describe('Subscription', () => {
     const { sub } = harness();
     sub.known.remember(1, 3);
     sub.known.sealed(1_000);
-    sub.state = 'live';
+    sub.goLive(false);
     sub.offer(change('6-0', 'update', order(2, 2), order(2, 1)));
     expect(sub.known.size).toBe(1);
     const late = change('7-0', 'update', order(2, 3), order(2, 2));
@@ -202,25 +202,27 @@ describe('Subscription', () => {
     const a = harness();
     const b = harness();
     const event = change('2-0', 'insert', order(1, 1));
-    a.sub.state = 'live';
-    b.sub.state = 'live';
+    a.sub.goLive(false);
+    b.sub.goLive(false);
     a.sub.offer(event);
     b.sub.offer(event);
-    expect(a.texts[0]).toBe(b.texts[0]);
+    expect(a.texts).toHaveLength(2);
+    expect(a.texts[1]).toBe(b.texts[1]);
   });
 
   it('stops at a reset marker, live or buffered, and asks to be reloaded', () => {
     const { sub, changes } = harness();
     let reloads = 0;
     sub.onReload = () => reloads++;
-    sub.state = 'live';
+    sub.goLive(false);
     sub.offer(change('2-0', 'insert', order(1, 1)));
     sub.offer(new MarkerEvent('3-0', 'truncate', EPOCH));
     sub.offer(change('4-0', 'insert', order(2, 1)));
     expect(changes().map((c) => c.row.id)).toEqual([1]);
-    expect(sub.state).toBe('loading');
+    expect(sub.state.kind).toBe('resetting');
     expect(reloads).toBe(1);
     expect(sub.takeReset()).toBe('truncate');
+    expect(sub.state.kind).toBe('loading');
 
     const buffered = harness();
     buffered.sub.offer(new MarkerEvent('3-0', 'resnapshot', EPOCH));
@@ -238,7 +240,7 @@ describe('Subscription', () => {
 
   it('never compares ids across epochs: an event of another epoch resets', () => {
     const { sub, changes } = harness();
-    sub.state = 'live';
+    sub.goLive(false);
     sub.onReload = () => {};
     sub.position = '5-0';
     sub.offer(new ChangeFanout(change('9-0', 'insert', order(1, 1)).entry, 'e2'));
@@ -250,9 +252,9 @@ describe('Subscription', () => {
     const live = harness();
     let reloads = 0;
     live.sub.onReload = () => reloads++;
-    live.sub.state = 'live';
+    live.sub.goLive(false);
     live.sub.resync();
-    expect([live.sub.state, reloads, live.sub.gap]).toEqual(['loading', 1, true]);
+    expect([live.sub.state.kind, reloads, live.sub.gap]).toEqual(['loading', 1, true]);
 
     const loading = harness();
     loading.sub.offer(change('2-0', 'insert', order(1, 1)));

@@ -2,18 +2,16 @@ import type { Filter, ResetReason } from '@orders/contract';
 import { computeEffect } from '@orders/contract';
 import type { EncodedFrame } from '../protocol/encoded-frame.ts';
 import { heldRowDelete, lacksBeforeImage } from './before-image.ts';
-import type { ChangeFanout } from './change-fanout.ts';
 import { HeldRows } from './held-rows.ts';
 import { KnownVersions } from './known-versions.ts';
 import { MarkerEvent } from './marker-event.ts';
 import { scopedChangeFrame } from './scoped-change-frame.ts';
 import type { SubscriberSocket } from './subscriber-socket.ts';
 import { SubscriptionCursor } from './subscription-cursor.ts';
+import type { StreamEvent, SubscriptionState } from './subscription-state.ts';
+import * as transition from './subscription-state.ts';
 
-export type SubscriptionState = 'loading' | 'live' | 'closed';
-
-/** What travels from the stream to subscriptions: a change, or a reset marker. */
-export type StreamEvent = ChangeFanout | MarkerEvent;
+export type { StreamEvent, SubscriptionState } from './subscription-state.ts';
 
 /** How far past the snapshot live commits must be before its remembered versions are dropped. */
 const KNOWN_VERSIONS_GRACE_MS = 60_000;
@@ -37,19 +35,16 @@ const FENCED_CHANGE: ResetReason = 'cursor_expired';
  * One `subscribe` on one socket. While its snapshot and replay are in flight, live events
  * are buffered; every path (replay, buffer, live) goes through `deliver`, which drops what
  * the subscriber already has by stream id and by row version, and stops at anything that
- * calls for a reset (a marker, an event of another epoch).
+ * calls for a reset (a marker, an event of another epoch). Its state and the transitions
+ * between states are in `subscription-state.ts`; a transition from a state it does not leave
+ * from throws.
  */
 export class Subscription extends SubscriptionCursor {
-  state: SubscriptionState = 'loading';
+  #state: SubscriptionState = transition.loading();
   readonly known = new KnownVersions();
   readonly held = new HeldRows();
   /** The customer a customer token limits this subscription to; its filter already includes it. */
   scope: string | undefined;
-  #buffer: StreamEvent[] = [];
-  #overflowed = false;
-  #reset: ResetReason | undefined;
-  /** Reloading because this gateway's stream lost entries (so a trimmed history is a `stream_gap`). */
-  gap = false;
   /** Made when a load asks for it and dropped once live: an AbortSignal is heavy for an idle socket. */
   #abort: AbortController | undefined;
 
@@ -65,25 +60,31 @@ export class Subscription extends SubscriptionCursor {
     super(groups);
   }
 
+  get state(): SubscriptionState {
+    return this.#state;
+  }
+
   protected get live(): boolean {
-    return this.state === 'live';
+    return this.#state.kind === 'live';
   }
 
+  /** Reloading because this gateway's stream lost entries (so a trimmed history is a `stream_gap`). */
+  get gap(): boolean {
+    const state = this.#state;
+    return (state.kind === 'loading' || state.kind === 'resetting') && state.gap;
+  }
+
+  /** A live event from the hub: delivered when live, held while loading or resetting, dropped once closed. */
   offer(event: StreamEvent): void {
-    if (this.state === 'live') {
-      this.deliver(event);
-    } else if (this.state === 'loading' && !this.#overflowed) {
-      if (this.#buffer.length >= this.maxBuffered) {
-        this.#overflowed = true;
-        this.#buffer = [];
-      } else {
-        this.#buffer.push(event);
-      }
-    }
+    const { kind } = this.#state;
+    if (kind === 'live') this.deliver(event);
+    else if (kind !== 'closed') this.#state = transition.hold(this.#state, event, this.maxBuffered);
   }
 
+  /** Sends `event` if the subscriber lacks it; nothing once a reset was met or the subscription closed. */
   deliver(event: StreamEvent): void {
-    if (this.#reset !== undefined) return;
+    const { kind } = this.#state;
+    if (kind === 'resetting' || kind === 'closed') return;
     const { group } = event;
     // Ids of two histories are not comparable: the subscriber's rows may be from the lost one.
     if (event.epoch !== this.epochs[group]) {
@@ -97,7 +98,7 @@ export class Subscription extends SubscriptionCursor {
     }
     const { id, change } = event.entry;
     this.advance(group, id, event.ms, event.seq);
-    if (this.state === 'live') this.known.retireBefore(change.committedAt, KNOWN_VERSIONS_GRACE_MS);
+    if (this.#state.kind === 'live') this.known.retireBefore(change.committedAt, KNOWN_VERSIONS_GRACE_MS);
     let effect = computeEffect(this.filter, change);
     let sent = change;
     if (lacksBeforeImage(change) && effect !== 'upsert') {
@@ -130,43 +131,55 @@ export class Subscription extends SubscriptionCursor {
     this.conn.send(frame, this.id, sent.row.id);
   }
 
+  /** Loading or live: stops delivering until the loader takes `reason`; a live subscription reloads. */
   #meetReset(reason: ResetReason): void {
-    this.#reset = reason;
-    this.#buffer = [];
-    if (this.state === 'live') {
-      this.state = 'loading';
-      this.onReload?.();
-    }
+    const wasLive = this.#state.kind === 'live';
+    this.#state = transition.meetReset(this.#state, reason);
+    if (wasLive) this.onReload?.();
   }
 
   /** The reset met since the last call, if any; the loader answers it with `reset` and a snapshot. */
   takeReset(): ResetReason | undefined {
-    const reset = this.#reset;
-    this.#reset = undefined;
-    return reset;
+    const state = this.#state;
+    if (state.kind !== 'resetting') return undefined;
+    this.#state = transition.takeReset(state);
+    return state.reason;
   }
 
-  /** True once if live events were dropped while loading; the caller replays history again. */
+  /**
+   * True once if live events were dropped while loading; the caller replays history again.
+   * Closed, nothing is replayed; live, no load is asking (throws).
+   */
   takeOverflow(): boolean {
-    const overflowed = this.#overflowed;
-    this.#overflowed = false;
-    return overflowed;
+    const state = this.#state;
+    if (state.kind === 'closed') return false;
+    this.#state = transition.takeOverflow(state);
+    return state.kind !== 'live' && state.overflowed;
+  }
+
+  /** `reset` went out and a snapshot follows: the load forgets dropped events and the stream gap. */
+  startOver(): void {
+    this.#state = transition.startOver(this.#state);
   }
 
   /**
    * Switches to live, synchronously after the last replay page so no event slips between.
-   * False when a buffered event called for a reset: the subscription stays loading.
+   * False when a buffered event called for a reset: the subscription stays loading. True
+   * without a frame when it closed meanwhile; throws when it is live already.
    */
   goLive(recovered: boolean): boolean {
-    if (this.state !== 'loading') return true;
-    const buffered = this.#buffer;
-    this.#buffer = [];
+    const state = this.#state;
+    if (state.kind === 'closed') return true;
+    const { state: released, events } = transition.release(state);
+    this.#state = released;
     this.conn.batch(() => {
-      for (const event of buffered) this.deliver(event);
+      for (const event of events) this.deliver(event);
     });
-    if (this.#reset !== undefined) return false;
-    this.state = 'live';
-    this.gap = false;
+    // The socket may have closed under a delivered frame (a slow consumer).
+    const { kind } = this.state;
+    if (kind === 'closed') return true;
+    if (kind === 'resetting') return false;
+    this.#state = transition.goLive(this.#state);
     // The load is over and nothing listens any more; the next load makes a new one.
     this.#abort = undefined;
     this.conn.send({ type: 'live', sub: this.id, cursor: this.cursor, recovered });
@@ -181,33 +194,30 @@ export class Subscription extends SubscriptionCursor {
    * history; a loading one drops its buffer (it may have the same hole) and replays again.
    */
   resync(): void {
-    if (this.state === 'live') {
-      // A loading subscription keeps its reason: its own cursor may be what history lacks.
-      this.gap = true;
-      this.state = 'loading';
-      this.onReload?.();
-    } else if (this.state === 'loading') {
-      this.#overflowed = true;
-      this.#buffer = [];
-    }
+    const { kind } = this.#state;
+    if (kind === 'closed') return;
+    // A loading subscription keeps its reason: its own cursor may be what history lacks.
+    this.#state = transition.resync(this.#state);
+    if (kind === 'live') this.onReload?.();
   }
 
-  /** Starts over with `reset` and a snapshot, whatever state the load is in. */
+  /** Starts over with `reset` and a snapshot, whatever state the load is in; a reset already met stays. */
   reset(reason: ResetReason): void {
-    if (this.state !== 'closed' && this.#reset === undefined) this.#meetReset(reason);
+    const { kind } = this.#state;
+    if (kind === 'loading' || kind === 'live') this.#meetReset(reason);
   }
 
   /** Aborts when the subscription closes (unsubscribe, socket gone): loading stops, queries are cancelled. */
   get signal(): AbortSignal {
     this.#abort ??= new AbortController();
-    if (this.state === 'closed') this.#abort.abort();
+    if (this.#state.kind === 'closed') this.#abort.abort();
     return this.#abort.signal;
   }
 
+  /** From any state; closing a closed subscription does nothing more. */
   close(): void {
-    this.state = 'closed';
+    this.#state = transition.close();
     this.#abort?.abort();
-    this.#buffer = [];
     this.known.clear();
     this.held.clear();
   }
