@@ -164,7 +164,7 @@ export class Subscription extends SubscriptionCursor {
 
   /**
    * Switches to live, synchronously after the last replay page so no event slips between.
-   * False when a buffered event called for a reset: the subscription stays loading. True
+   * False when a buffered event called for a reset: the subscription stays resetting. True
    * without a frame when it closed meanwhile; throws when it is live already.
    */
   goLive(recovered: boolean): boolean {
