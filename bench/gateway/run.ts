@@ -17,7 +17,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { OrdersClient } from '@orders/client';
-import { parseCursor } from '@orders/contract';
+import { formatCursor, parseCursor } from '@orders/contract';
 import {
   publishPartitionCount,
   readPartitionCount,
@@ -25,6 +25,7 @@ import {
   type StreamChange,
 } from '@orders/contract/redis';
 import { orderStatuses } from '@orders/drizzle';
+import { changeBody, changeFrame } from '@orders/gateway/testing';
 import {
   benchLog,
   benchOptions,
@@ -51,7 +52,6 @@ import {
 import { createStandInForwarder } from '@orders/worker/testing';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
-import { ChangeFanout } from '../src/hub/change-fanout.ts';
 import { histogramQuantile } from './histogram.ts';
 import { percentile } from './percentile.ts';
 
@@ -419,7 +419,10 @@ async function main() {
         120_000,
       );
       const seconds = (performance.now() - t0) / 1000;
-      frames = forwarded.map((entry) => new ChangeFanout(entry, 'bench').frame('s1', 'upsert').text);
+      frames = forwarded.map(
+        (entry) =>
+          changeFrame('s1', 'upsert', formatCursor('bench', entry.id), changeBody(entry.change)).text,
+      );
       return (args.burst * args['fanout-clients']) / seconds;
     };
     // One unmeasured gateway round: it warms the gateway up and yields the exact frames the
