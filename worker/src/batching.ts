@@ -6,7 +6,7 @@ import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DeadLetter } from './dead-letter.ts';
 import { decodeRecord, type KafkaCoordinates } from './decode.ts';
-import type { ForwardRecord } from './forward.ts';
+import type { ForwardRecord } from './forward-records.ts';
 import type { WorkerMetrics } from './metrics.ts';
 
 export interface Chunk {

@@ -2,7 +2,7 @@
  * How a chunk is put to the forward scripts and how their replies are read: the ordered
  * script's compact arguments when the chunk fits it, six per record for the general one.
  */
-import type { ForwardRecord, ForwardResult } from './forward.ts';
+import type { ForwardRecord, ForwardResult } from './forward-records.ts';
 import { changeIdentity, orderedPositions, topicMarkPrefix } from './marks.ts';
 import { forwardOrderedScript, forwardScript } from './scripts/index.ts';
 

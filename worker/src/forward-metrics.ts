@@ -1,6 +1,6 @@
 /** What one forwarded chunk tells the metrics and the log: counts, duplicates, markers, latencies. */
 import type { Logger } from 'pino';
-import type { ForwardRecord, ForwardResult } from './forward.ts';
+import type { ForwardRecord, ForwardResult } from './forward-records.ts';
 import type { WorkerMetrics } from './metrics.ts';
 
 export function recordForward(

@@ -7,7 +7,7 @@
  * whose numbers are doubles, compares them too.
  */
 
-import type { ForwardRecord } from './forward.ts';
+import type { ForwardRecord } from './forward-records.ts';
 import type { SourcePosition } from './source-position.ts';
 
 /** `a > b` for canonical decimal strings. */

@@ -5,7 +5,7 @@
  * before it, as long as that epoch is still in place: if Redis went back past the rotation
  * too, the rotation is lost with the writes and another is due.
  */
-import type { Regression } from './forward.ts';
+import type { Regression } from './forward-records.ts';
 
 export interface WrittenMark {
   topic: string;

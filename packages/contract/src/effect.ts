@@ -1,6 +1,5 @@
 import { type Filter, matches } from './filter.ts';
-import type { Order } from './order.ts';
-import type { ChangeOp } from './redis/layout.ts';
+import type { ChangeOp, Order } from './order.ts';
 
 /** What a subscriber's view must do with a change; `null` means the change does not concern it. */
 export type Effect = 'upsert' | 'remove';

@@ -18,3 +18,6 @@ export const orderSchema = z.object({
   updatedAt: z.string(),
 });
 export type Order = z.infer<typeof orderSchema>;
+
+/** What a change did to an order (Debezium's c/r → insert, u → update, d → delete). */
+export type ChangeOp = 'insert' | 'update' | 'delete';

@@ -1,6 +1,5 @@
 import type { Effect } from '../effect.ts';
-import type { Order } from '../order.ts';
-import type { ChangeOp } from '../redis/layout.ts';
+import type { ChangeOp, Order } from '../order.ts';
 import type { ErrorCode } from './error-code.ts';
 
 export const PROTOCOL_VERSION = 1;

@@ -5,7 +5,7 @@
  * one slot and stays atomic on a cluster too. `ns` defaults to "orders"; tests use
  * their own namespace so suites never share keys.
  */
-import type { Order } from '../order.ts';
+import type { ChangeOp, Order } from '../order.ts';
 import type { ResetReason } from '../protocol/server-frame.ts';
 
 export interface RedisKeys {
@@ -132,9 +132,8 @@ export const RESET_FIELD = 'r';
  */
 export type MarkerReason = Extract<ResetReason, 'resnapshot' | 'truncate' | 'undeliverable'>;
 
+export type { ChangeOp } from '../order.ts';
 export { ORIGIN_ID } from '../stream-id.ts';
-
-export type ChangeOp = 'insert' | 'update' | 'delete';
 
 /**
  * One decoded Debezium change as stored in Redis (field {@link CHANGE_FIELD}).
