@@ -11,6 +11,7 @@ import type { Authorize } from './auth/authorize.ts';
 import './error-event-polyfill.ts';
 import { closeCodes, limits } from '@orders/contract';
 import { Hub } from './hub/hub.ts';
+import { leanUpgradeWebSocket } from './lean-node-ws.ts';
 import { startReaper } from './liveness/reaper.ts';
 import { createMetrics } from './metrics.ts';
 import { nodeSocketSink } from './node-socket-sink.ts';
@@ -118,7 +119,9 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   });
 
   const root = new Hono();
-  const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: root });
+  const nodeWs = createNodeWebSocket({ app: root });
+  const { injectWebSocket, wss } = nodeWs;
+  const upgradeWebSocket = leanUpgradeWebSocket(nodeWs.upgradeWebSocket);
   // node-ws takes no server options, but ws reads maxPayload from here at every upgrade:
   // without it one message may be 100 MiB, all buffered before the app sees a byte.
   wss.options.maxPayload = options.maxPayloadBytes ?? limits.maxPayloadBytes;

@@ -1,0 +1,80 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createNodeWebSocket } from '@hono/node-ws';
+import { Hono } from 'hono';
+import type { WSContext } from 'hono/ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { leanUpgradeWebSocket } from './lean-node-ws.ts';
+
+const servers: ReturnType<typeof serve>[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+/** A node-ws server echoing each message, with every upgrade's `env` and socket context kept for the test. */
+async function echoServer() {
+  const app = new Hono();
+  const nodeWs = createNodeWebSocket({ app });
+  const upgradeWebSocket = leanUpgradeWebSocket(nodeWs.upgradeWebSocket);
+  const envs: { incoming?: unknown }[] = [];
+  const opened: WSContext[] = [];
+  app.get(
+    '/ws',
+    async (c, next) => {
+      envs.push(c.env);
+      await next();
+    },
+    upgradeWebSocket((c) => {
+      const token = c.req.query('token');
+      return {
+        onOpen(_event, ws) {
+          opened.push(ws);
+        },
+        onMessage(event, ws) {
+          ws.send(`${token}:${String(event.data)}`);
+        },
+      };
+    }),
+  );
+  app.get('/plain', (c) => c.text('plain'));
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  servers.push(server);
+  nodeWs.injectWebSocket(server);
+  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', resolve)));
+  return { port: (server.address() as AddressInfo).port, envs, opened };
+}
+
+describe('leanUpgradeWebSocket', () => {
+  it('upgrades and serves the socket with events built from the real request', async () => {
+    const { port } = await echoServer();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=t1`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send('hello');
+    const [reply] = await new Promise<WebSocket.RawData[]>((resolve) =>
+      ws.once('message', (d) => resolve([d])),
+    );
+    expect(String(reply)).toBe('t1:hello');
+    ws.close();
+  });
+
+  it('lets the upgrade request and its URL (with the token) go once the socket is open', async () => {
+    const { port, envs, opened } = await echoServer();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=secret`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send('x');
+    await new Promise((resolve) => ws.once('message', resolve));
+    expect(envs).toHaveLength(1);
+    expect(envs[0]?.incoming).toBeUndefined();
+    expect(opened[0]?.url).toBeNull();
+    ws.close();
+  });
+
+  it('passes requests that are no upgrade on to the next handler', async () => {
+    const { port } = await echoServer();
+    const response = await fetch(`http://127.0.0.1:${port}/ws`);
+    // No `Upgrade: websocket`: node-ws declines and the route has nothing after it.
+    expect(response.status).toBe(404);
+    expect(await (await fetch(`http://127.0.0.1:${port}/plain`)).text()).toBe('plain');
+  });
+});
