@@ -2,11 +2,12 @@
  * What an open socket costs a gateway, against a bare `ws` server in the same run.
  * Writes bench/results/connections.md (or `--out <name>`) at the repository root.
  *
- * 1. Memory and opening time: a gateway process and a bare `ws` process (bare-server.ts)
+ * 1. Memory and opening time: a compiled gateway process (`npm run build`, as production runs
+ *    it) and a bare `ws` process (bare-server.mjs)
  *    take turns, a fresh process each round, gateway first. Each opens `--connections`
  *    sockets from a separate holder process (connection-holder.ts), each socket with one
  *    subscription that matches nothing (`ids: [999999]`). Before and after, the measured
- *    process collects garbage (memory-probe.ts) and its RSS is read from /proc; the
+ *    process collects garbage (memory-probe.mjs) and its RSS is read from /proc; the
  *    difference divided by the sockets is the cost per connection. The timer runs from the
  *    first connect to the last `live` (gateway: JWT verification, welcome, subscribe, empty
  *    snapshot; bare: greeting and one answer).
@@ -36,7 +37,6 @@ import {
   newNamespace,
   runBench,
   sleep,
-  spawnGateway,
   spread,
   until,
   writeResult,
@@ -44,11 +44,13 @@ import {
 import { createClient } from 'redis';
 import {
   activeClients,
+  buildGateway,
   createLatencyDriver,
   gatewayConnections,
   type Holder,
   measuredNodeArgs,
   memoryOf,
+  spawnMeasuredGateway,
   startHolder,
 } from './load-kit.ts';
 import { percentile } from './percentile.ts';
@@ -102,7 +104,7 @@ async function measure(holder: Holder, pid: number, url: string, open: () => Pro
 }
 
 async function gatewayRound(holder: Holder, env: Record<string, string>, round: number): Promise<Cost> {
-  const gw = await spawnGateway(`${env.REDIS_NS}-mem-${round}`, env, undefined, measuredNodeArgs);
+  const gw = await spawnMeasuredGateway(`${env.REDIS_NS}-mem-${round}`, env);
   children.push(gw.child);
   try {
     const url = `${gw.url}?token=${await devToken(gw.url)}`;
@@ -116,7 +118,7 @@ async function bareRound(holder: Holder): Promise<Cost> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [...measuredNodeArgs, fileURLToPath(new URL('./bare-server.ts', import.meta.url)), String(port)],
+    [...measuredNodeArgs, fileURLToPath(new URL('./bare-server.mjs', import.meta.url)), String(port)],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   children.push(child);
@@ -139,7 +141,7 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
   const redis = createClient({ url: 'redis://127.0.0.1:6379' });
   redis.on('error', () => {});
   await redis.connect();
-  const gw: GatewayProcess = await spawnGateway(`${env.REDIS_NS}-lat`, env, undefined, measuredNodeArgs);
+  const gw: GatewayProcess = await spawnMeasuredGateway(`${env.REDIS_NS}-lat`, env);
   children.push(gw.child);
   const driver = createLatencyDriver(redis, keys, 'bench-connections', args.rate);
   const stop = await activeClients(`${gw.url}?token=${await devToken(gw.url)}`, args.active, driver.arrived);
@@ -190,6 +192,7 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
 }
 
 async function main() {
+  buildGateway();
   const loadBefore = load1();
   const ns = `benchconn${newNamespace()}`;
   const keys = redisKeys(ns);
@@ -246,8 +249,9 @@ socket with one subscription that matches nothing (\`ids: [999999]\`); median (m
 | external memory per connection, KB | ${formatSpread(kb(gateway, 'externalPerConn'), 1)} | ${formatSpread(kb(bare, 'externalPerConn'), 1)} | | | |
 | opening ${args.connections} sockets, s | ${formatSpread(seconds(gateway), 2)} | ${formatSpread(seconds(bare), 2)} | **${openRatio.toFixed(2)}×** | ${range(openRatios)} | ≤ ${TARGET_OPEN_RATIO}× ${mark(openRatio <= TARGET_OPEN_RATIO)} |
 
-Memory is read after two forced collections (\`--expose-gc\`, a SIGUSR2 handler preloaded
-into both processes) before and after opening, RSS from \`/proc/<pid>/status\`; each side
+The gateway runs compiled (\`npm run build\`, \`dist/main.js\`), as in production; both servers
+are plain JavaScript processes. Memory is read after two forced collections (\`--expose-gc\`, a
+SIGUSR2 handler preloaded into both processes) before and after opening, RSS from \`/proc/<pid>/status\`; each side
 first opened and closed 200 sockets so compiled code and lazily built structures are not
 counted. Sockets come from a separate process, at most ${args.window} opening at once. Opening
 runs from the first connect to the last answer: for the gateway the upgrade with JWT

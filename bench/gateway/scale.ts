@@ -3,7 +3,7 @@
  * does to other clients' latency and to the gateway's event loop.
  * Writes bench/results/scale.md and scale.json (or `--out <name>`) at the repository root.
  *
- * The gateway is one process with its caps raised for the run. Idle sockets come from holder
+ * The gateway is one process, built as production runs it, with its caps raised for the run. Idle sockets come from holder
  * processes (connection-holder.ts), each leaving from a loopback address of its own
  * (127.0.0.2, 127.0.0.3, …) so ephemeral ports do not run out; each socket holds one
  * subscription that matches nothing. `--active` clients in this process are subscribed to
@@ -39,7 +39,6 @@ import {
   newNamespace,
   runBench,
   sleep,
-  spawnGateway,
   spread,
   until,
   writeResult,
@@ -47,11 +46,12 @@ import {
 import { createClient } from 'redis';
 import {
   activeClients,
+  buildGateway,
   createLatencyDriver,
   gatewayConnections,
   type Holder,
-  measuredNodeArgs,
   memoryOf,
+  spawnMeasuredGateway,
   startHolder,
 } from './load-kit.ts';
 import { percentile } from './percentile.ts';
@@ -135,20 +135,16 @@ async function main() {
   redis.on('error', () => {});
   await redis.connect();
   const caps = String(largest * 2);
-  const gw: GatewayProcess = await spawnGateway(
-    `${ns}-gw`,
-    {
-      REDIS_NS: ns,
-      DATABASE_READER_URL: db.readerUrl,
-      LOG_LEVEL: 'warn',
-      MAX_CONNECTIONS: caps,
-      MAX_CONNECTIONS_PER_IP: caps,
-      MAX_CONNECTIONS_PER_PRINCIPAL: caps,
-      MAX_STAFF_CONNECTIONS: caps,
-    },
-    undefined,
-    measuredNodeArgs,
-  );
+  buildGateway();
+  const gw: GatewayProcess = await spawnMeasuredGateway(`${ns}-gw`, {
+    REDIS_NS: ns,
+    DATABASE_READER_URL: db.readerUrl,
+    LOG_LEVEL: 'warn',
+    MAX_CONNECTIONS: caps,
+    MAX_CONNECTIONS_PER_IP: caps,
+    MAX_CONNECTIONS_PER_PRINCIPAL: caps,
+    MAX_STAFF_CONNECTIONS: caps,
+  });
   children.push(gw.child);
   const pid = gw.child.pid ?? 0;
   const holders = Array.from({ length: Math.ceil(largest / args['per-holder']) }, (_, i) => {

@@ -1,7 +1,8 @@
 /**
  * The baseline for memory and connection cost: a bare `ws` server that greets each socket
  * with one frame and answers every message with one frame, and keeps nothing of its own.
- * Run as its own process, like the gateway, so both are measured the same way.
+ * Run as its own process, like the gateway, so both are measured the same way; plain
+ * JavaScript, as the gateway is measured compiled.
  *
  * argv: <port>. GET /ready reports the number of open sockets.
  */
