@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { load1 } from '@orders/testing';
+import { load1 } from '@orders/test-harness';
 
 /** The checkout's commit, so a report names versions rather than local paths. */
 export function commitOf(dir: string, paths: readonly string[]): string {

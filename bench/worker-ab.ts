@@ -18,7 +18,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { benchOptions, medianOf, summarize } from '@orders/testing';
+import { benchOptions, medianOf, summarize } from '@orders/test-harness';
 import { abSides, alternate, commitOf, runSide } from './ab-support.ts';
 
 const args = benchOptions({

@@ -17,7 +17,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createTestPipeline, envPairs, medianOf, summarize } from '@orders/testing';
+import { createTestPipeline, envPairs, medianOf, summarize } from '@orders/test-harness';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { MsHistogram } from './ms-histogram.ts';

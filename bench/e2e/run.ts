@@ -23,7 +23,7 @@ import {
   stopChildren,
   type TestPipeline,
   until,
-} from '@orders/testing';
+} from '@orders/test-harness';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { createClient } from 'redis';

@@ -40,7 +40,7 @@ import {
   spread,
   until,
   writeResult,
-} from '@orders/testing';
+} from '@orders/test-harness';
 import { createClient } from 'redis';
 import {
   activeClients,

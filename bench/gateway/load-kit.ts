@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { redisKeys, StreamChange } from '@orders/contract/redis';
-import { type GatewayProcess, sleep, spawnGateway, until } from '@orders/testing';
+import { type GatewayProcess, sleep, spawnGateway, until } from '@orders/test-harness';
 import { createStandInForwarder, type WorkerRedis } from '@orders/worker/testing';
 import WebSocket from 'ws';
 

@@ -48,7 +48,7 @@ import {
   stopChildren,
   until,
   writeResult,
-} from '@orders/testing';
+} from '@orders/test-harness';
 import { createStandInForwarder } from '@orders/worker/testing';
 import { createClient } from 'redis';
 import WebSocket from 'ws';

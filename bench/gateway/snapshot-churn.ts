@@ -12,7 +12,7 @@ import {
   sleep,
   spawnGateway,
   writeResult,
-} from '@orders/testing';
+} from '@orders/test-harness';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { percentile } from './percentile.ts';

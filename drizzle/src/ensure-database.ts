@@ -36,7 +36,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
       throw error;
     }
   } catch (error) {
-    throw new Error(`Could not ensure database "${name}" via ${redact(adminUrl)}: ${describe(error)}`, {
+    throw new Error(`Could not ensure database "${name}" via ${redact(adminUrl)}: ${describeError(error)}`, {
       cause: error,
     });
   } finally {
@@ -54,9 +54,9 @@ export function isPgError(error: unknown, codes: readonly string[]): boolean {
   );
 }
 
-export function describe(error: unknown): string {
+export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
-    return error.errors.map(describe).join('; ');
+    return error.errors.map(describeError).join('; ');
   }
   if (error instanceof Error) return error.message || error.name;
   return String(error);

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
-import { describe, redact, splitDatabaseUrl } from './ensure-database.ts';
+import { describeError, redact, splitDatabaseUrl } from './ensure-database.ts';
 
 /** Node's codes for a server that is not (yet) reachable: down, still starting, not in DNS yet. */
 const NETWORK_CODES = new Set([
@@ -64,11 +64,11 @@ export async function waitForDatabase(
       await sql`SELECT 1`;
       return { attempts };
     } catch (error) {
-      lastError = describe(error);
+      lastError = describeError(error);
       if (!isNotReadyYet(error) || Date.now() + RETRY_INTERVAL_MS > deadline) {
         const hint = authenticationHint(error, decodeURIComponent(new URL(adminUrl).username || 'postgres'));
         throw new Error(
-          `PostgreSQL at ${redact(adminUrl)} did not answer after ${attempts} attempt(s): ${describe(error)}` +
+          `PostgreSQL at ${redact(adminUrl)} did not answer after ${attempts} attempt(s): ${describeError(error)}` +
             (hint === undefined ? '' : `; ${hint}`),
           { cause: error },
         );

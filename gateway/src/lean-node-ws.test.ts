@@ -22,7 +22,7 @@ async function echoServer() {
   app.get(
     '/ws',
     async (c, next) => {
-      envs.push(c.env);
+      envs.push(c.env as { incoming?: unknown });
       await next();
     },
     upgradeWebSocket((c) => {

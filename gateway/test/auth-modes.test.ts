@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { type GatewayProcess, newNamespace, spawnGateway } from '@orders/testing';
+import { type GatewayProcess, newNamespace, spawnGateway } from '@orders/test-harness';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/auth/index.ts';
 import { DEV_JWT_SECRET } from '../src/env.ts';

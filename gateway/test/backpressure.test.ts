@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { expectFaults } from '@orders/testing';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import type { Connection } from '../src/hub/connection.ts';

@@ -5,7 +5,7 @@
  */
 import { type ChangeFrame, FENCE_SEPARATOR, type Order, type ServerFrame } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
-import { expectFaults } from '@orders/testing';
+import { expectFaults } from '@orders/test-harness';
 import { createStandInForwarder } from '@orders/worker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';

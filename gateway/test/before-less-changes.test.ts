@@ -7,7 +7,7 @@
 
 import type { FilterInput, Order, ServerFrame } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
-import { expectFaults } from '@orders/testing';
+import { expectFaults } from '@orders/test-harness';
 import { describe, expect, it } from 'vitest';
 import { mintToken } from '../src/auth/index.ts';
 import { matcher } from './support/convergence.ts';

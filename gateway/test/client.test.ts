@@ -1,5 +1,5 @@
 import type { OrdersClient, SubscriptionFilter } from '@orders/client';
-import { expectFaults } from '@orders/testing';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';

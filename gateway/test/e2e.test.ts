@@ -5,8 +5,8 @@
 
 import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { GATEWAY_GROUP } from '@orders/contract/redis';
-import type { GatewayProcess } from '@orders/testing';
-import { expectFaults } from '@orders/testing';
+import type { GatewayProcess } from '@orders/test-harness';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
 import { createStack, type Stack } from './support/pipeline.ts';

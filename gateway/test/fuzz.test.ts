@@ -1,7 +1,7 @@
 import type { ServerFrame } from '@orders/contract';
 import { errorPolicy, limits } from '@orders/contract';
 import { orderStatuses } from '@orders/drizzle';
-import { CheckedWebSocket, expectFaults } from '@orders/testing';
+import { CheckedWebSocket, expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type WebSocket from 'ws';
 import type { RunningGateway } from '../src/node-server.ts';

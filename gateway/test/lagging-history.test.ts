@@ -9,7 +9,7 @@
 import { parseCursor, type ServerFrame } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import type { Order, OrderStatus } from '@orders/drizzle';
-import { expectFaults } from '@orders/testing';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import { type ContractWriter, createContractWriter } from './support/fake-worker.ts';

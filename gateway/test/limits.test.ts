@@ -1,5 +1,5 @@
 import { errorPolicy, limits, type ServerFrame } from '@orders/contract';
-import { expectFaults } from '@orders/testing';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import { is, openRaw } from './support/raw-socket.ts';

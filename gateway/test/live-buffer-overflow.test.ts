@@ -1,7 +1,7 @@
 import { type ChangeFrame, parseCursor } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import type { Order } from '@orders/drizzle';
-import { compareStreamIds } from '@orders/testing';
+import { compareStreamIds } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import type { RedisClient } from '../src/stream/redis-client.ts';

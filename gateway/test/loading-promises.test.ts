@@ -1,6 +1,6 @@
 import type { StreamChange } from '@orders/contract/redis';
 import type { Order } from '@orders/drizzle';
-import { expectFaults } from '@orders/testing';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import { createContractWriter, createFakeWorker, type FakeWorker } from './support/fake-worker.ts';

@@ -6,7 +6,7 @@
 
 import type { SubscriptionFilter as FilterInput } from '@orders/client';
 import { parseCursor } from '@orders/contract';
-import { expectFaults } from '@orders/testing';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/node-server.ts';
 import { matcher } from './support/convergence.ts';

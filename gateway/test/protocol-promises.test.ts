@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import type { ServerFrame } from '@orders/contract';
-import { CheckedWebSocket, expectFaults } from '@orders/testing';
+import { CheckedWebSocket, expectFaults } from '@orders/test-harness';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorize, mintToken } from '../src/auth/index.ts';

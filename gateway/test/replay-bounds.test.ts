@@ -6,7 +6,7 @@
  */
 
 import { parseCursor } from '@orders/contract';
-import { expectFaults } from '@orders/testing';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';
 import { createFakeWorker, type FakeWorker } from './support/fake-worker.ts';

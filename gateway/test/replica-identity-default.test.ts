@@ -7,8 +7,8 @@
 
 import type { ServerFrame } from '@orders/contract';
 import type { Order } from '@orders/drizzle';
-import type { GatewayProcess } from '@orders/testing';
-import { expectFaults } from '@orders/testing';
+import type { GatewayProcess } from '@orders/test-harness';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET } from '../src/env.ts';
 import { matcher } from './support/convergence.ts';

@@ -19,7 +19,7 @@ import {
   spawnGateway,
   spawnWorker,
   type TestPipeline,
-} from '@orders/testing';
+} from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../src/stream/redis-client.ts';
 import { matcher } from './support/convergence.ts';

@@ -1,5 +1,5 @@
 import { type Order, orderStatuses } from '@orders/drizzle';
-import type { GatewayProcess } from '@orders/testing';
+import type { GatewayProcess } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET } from '../src/env.ts';
 import { createStack, type Stack } from './support/pipeline.ts';

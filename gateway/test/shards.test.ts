@@ -7,7 +7,7 @@
 
 import { type CursorParse, parseCursor } from '@orders/contract';
 import { GATEWAY_GROUP, type RedisKeys, redisKeys, shardKeys } from '@orders/contract/redis';
-import { createTestPipeline, expectFaults, type TestPipeline } from '@orders/testing';
+import { createTestPipeline, expectFaults, type TestPipeline } from '@orders/test-harness';
 import { createKafka, createMetrics, createWorker, type Worker } from '@orders/worker';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 import { OrdersClient } from '@orders/client';
 import type { ServerFrame } from '@orders/contract';
 import { type Order, orderStatuses } from '@orders/drizzle';
-import { CheckedWebSocket, expectFaults } from '@orders/testing';
+import { CheckedWebSocket, expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import type { RunningGateway } from '../src/node-server.ts';

@@ -1,6 +1,6 @@
 import type { ServerFrame } from '@orders/contract';
 import { errorPolicy } from '@orders/contract';
-import { CheckedWebSocket } from '@orders/testing';
+import { CheckedWebSocket } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type PlainWebSocket from 'ws';
 import { SnapshotScheduler } from '../src/snapshot/snapshot-scheduler.ts';

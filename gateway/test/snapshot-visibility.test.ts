@@ -1,5 +1,5 @@
 import { toFilter } from '@orders/contract';
-import { createTestDatabase, type TestDatabase } from '@orders/testing';
+import { createTestDatabase, type TestDatabase } from '@orders/test-harness';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgSnapshotSource } from '../src/snapshot/pg-snapshot-source.ts';

@@ -4,7 +4,7 @@
  */
 
 import { parseCursor } from '@orders/contract';
-import type { GatewayProcess } from '@orders/testing';
+import type { GatewayProcess } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { is, openRaw } from './support/raw-socket.ts';

@@ -7,8 +7,8 @@
 import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { readTokenTimes } from '@orders/client';
 import { limits } from '@orders/contract';
-import type { GatewayProcess } from '@orders/testing';
-import { expectFaults } from '@orders/testing';
+import type { GatewayProcess } from '@orders/test-harness';
+import { expectFaults } from '@orders/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/auth/index.ts';
 import type { Principal } from '../src/auth/principal.ts';

@@ -21,7 +21,7 @@ import {
   spawnWorker,
   type TestPipeline,
   waitFor,
-} from '@orders/testing';
+} from '@orders/test-harness';
 import { sign } from 'hono/jwt';
 import type { Admin } from 'kafkajs';
 import { createClient } from 'redis';

@@ -18,7 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seed, simulate } from '@orders/drizzle';
-import { createTestPipeline, medianOf, summarize, type TestPipeline } from '@orders/testing';
+import { createTestPipeline, medianOf, summarize, type TestPipeline } from '@orders/test-harness';
 import type { Browser, Page, WebSocket } from 'playwright-core';
 import { launchBrowser, openPage } from '../test/support/browser.ts';
 import { watchFrames } from '../test/support/frames.ts';

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { seed, simulate } from '@orders/drizzle';
-import { createTestPipeline, type TestPipeline } from '@orders/testing';
+import { createTestPipeline, type TestPipeline } from '@orders/test-harness';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, openPage } from './support/browser.ts';

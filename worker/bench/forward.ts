@@ -30,7 +30,7 @@ import {
   load1,
   runBench,
   writeResult,
-} from '@orders/test-infra';
+} from '@orders/test-harness';
 import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
 import { createClient } from 'redis';
 import { parseEnv } from '../src/env.ts';

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
-import { benchOptions, generatedBy, load1, writeResult } from '@orders/test-infra';
+import { benchOptions, generatedBy, load1, writeResult } from '@orders/test-harness';
 import { createClient } from 'redis';
 
 const args = benchOptions({

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { heartbeatGateway, type StreamChange, shardKeys } from '@orders/contract/redis';
 import { createRedisConnection, isCluster } from '@orders/redis';
-import { medianOf, summarize } from '@orders/test-infra';
+import { medianOf, summarize } from '@orders/test-harness';
 import { pino } from 'pino';
 import { createForwarder, type ForwardRecord } from '../src/forward.ts';
 

@@ -4,7 +4,7 @@
  */
 
 import { RESET_FIELD, redisKeys } from '@orders/contract/redis';
-import { createTestPipeline, type TestPipeline } from '@orders/test-infra';
+import { createTestPipeline, type TestPipeline } from '@orders/test-harness';
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sourcePosition } from '../src/source-position.ts';

@@ -2,7 +2,7 @@
 
 import { OrdersClient, type OrdersClientOptions, type SubscriptionFilter } from '@orders/client';
 import type { Order } from '@orders/drizzle';
-import { CheckedWebSocket } from '@orders/testing';
+import { CheckedWebSocket } from '@orders/test-harness';
 import { expect } from 'vitest';
 import { diffRows, type recordSubscription } from './recorder.ts';
 import { until } from './wait.ts';

@@ -1,5 +1,5 @@
 import { GATEWAY_GROUP } from '@orders/contract/redis';
-import { compareStreamIds } from '@orders/testing';
+import { compareStreamIds } from '@orders/test-harness';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
 import { until } from './wait.ts';
 

@@ -1,5 +1,10 @@
 import { type RedisKeys, redisKeys } from '@orders/contract/redis';
-import { createTestPipeline, type GatewayProcess, spawnGateway, type TestPipeline } from '@orders/testing';
+import {
+  createTestPipeline,
+  type GatewayProcess,
+  spawnGateway,
+  type TestPipeline,
+} from '@orders/test-harness';
 import { type InProcessWorker, startInProcessWorker } from '@orders/worker/testing';
 import type { RedisClient } from '../../src/stream/redis-client.ts';
 import { connectRedis, dropNamespace } from './services.ts';

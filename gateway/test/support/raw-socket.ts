@@ -1,5 +1,5 @@
 import type { ServerFrame } from '@orders/contract';
-import { assertAllClean, CheckedWebSocket } from '@orders/testing';
+import { assertAllClean, CheckedWebSocket } from '@orders/test-harness';
 import type WebSocket from 'ws';
 import { mintToken } from '../../src/auth/index.ts';
 

@@ -1,5 +1,10 @@
 import { publishPartitionCount, redisKeys } from '@orders/contract/redis';
-import { createTestDatabase, dropRedisNamespace, newNamespace, type TestDatabase } from '@orders/testing';
+import {
+  createTestDatabase,
+  dropRedisNamespace,
+  newNamespace,
+  type TestDatabase,
+} from '@orders/test-harness';
 import postgres from 'postgres';
 import { createClient } from 'redis';
 import { createLogger } from '../../src/logger.ts';

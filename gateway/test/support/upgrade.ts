@@ -1,4 +1,4 @@
-import { CheckedWebSocket } from '@orders/testing';
+import { CheckedWebSocket } from '@orders/test-harness';
 import type WebSocket from 'ws';
 
 export type UpgradeOutcome =

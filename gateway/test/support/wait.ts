@@ -1,4 +1,4 @@
-import { assertAllClean } from '@orders/testing';
+import { assertAllClean } from '@orders/test-harness';
 
 /** Polls until `check` returns true; the message names what never happened. */
 export async function until(

@@ -13,7 +13,7 @@ import {
   type StreamChange,
 } from '@orders/contract/redis';
 import { connectBlocking, createHistoryReader } from '@orders/gateway/testing';
-import { newNamespace } from '@orders/testing';
+import { newNamespace } from '@orders/test-harness';
 import { createForwarder } from '@orders/worker';
 import { forwardChanges } from '@orders/worker/testing';
 import { pino } from 'pino';

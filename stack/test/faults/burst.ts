@@ -1,5 +1,5 @@
 /** The shape every case shares: clients in place, a burst of writes, a fault in the middle. */
-import { waitFor } from '@orders/testing';
+import { waitFor } from '@orders/test-harness';
 import type { Environment } from './environment.ts';
 import { CONNECT_URL } from './private-stack.ts';
 import type { ProtocolClient } from './protocol-client.ts';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestPipeline, freePort, type TestPipeline } from '@orders/testing';
+import { createTestPipeline, freePort, type TestPipeline } from '@orders/test-harness';
 import { sign } from 'hono/jwt';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';

@@ -11,7 +11,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { waitFor } from '@orders/testing';
+import { waitFor } from '@orders/test-harness';
 import { describe, expect, inject, it } from 'vitest';
 import { burstAround, untilConnectorRuns } from './burst.ts';
 import { expectDeliveredIn } from './checks.ts';

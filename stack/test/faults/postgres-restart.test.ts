@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { waitFor } from '@orders/testing';
+import { waitFor } from '@orders/test-harness';
 import { describe, it } from 'vitest';
 import { burstAround, untilConnectorRuns } from './burst.ts';
 import { expectDeliveredIn } from './checks.ts';

@@ -8,7 +8,7 @@
  * client adds what only shows across sockets (resumes from a cursor).
  */
 import type { Order } from '@orders/drizzle';
-import { ConformanceChecker, everyResetReason } from '@orders/testing';
+import { ConformanceChecker, everyResetReason } from '@orders/test-harness';
 import WebSocket from 'ws';
 import { type ChangeFrame, type Filter, type ServerFrame, serverFrameSchema } from './server-frames.ts';
 

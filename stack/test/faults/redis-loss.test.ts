@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { redisKeys } from '@orders/contract/redis';
-import { waitFor } from '@orders/testing';
+import { waitFor } from '@orders/test-harness';
 import { describe, it } from 'vitest';
 import { PHASE_WRITES, untilSubscribed } from './burst.ts';
 import { expectDeliveredIn } from './checks.ts';

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { waitFor } from '@orders/testing';
+import { waitFor } from '@orders/test-harness';
 import { describe, expect, it } from 'vitest';
 import { burstAround, PHASE_WRITES, untilSubscribed } from './burst.ts';
 import { expectDeliveredIn } from './checks.ts';

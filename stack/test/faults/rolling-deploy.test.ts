@@ -9,7 +9,7 @@
  * passed, nothing twice, and every view must end equal to the database.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitFor } from '@orders/testing';
+import { waitFor } from '@orders/test-harness';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { PHASE_WRITES, untilSubscribed } from './burst.ts';

@@ -1,4 +1,4 @@
-import { ConformanceChecker, scopeOf } from '@orders/testing';
+import { ConformanceChecker, scopeOf } from '@orders/test-harness';
 import { type Browser, chromium, type Page, type WebSocket } from 'playwright-core';
 
 /** Debian's Chromium; the tests never download a browser. Override with CHROMIUM_PATH. */

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@orders/testing';
+import { waitFor } from '@orders/test-harness';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const artifactsDir = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));

@@ -1,4 +1,4 @@
-import type { TestPipeline } from '@orders/testing';
+import type { TestPipeline } from '@orders/test-harness';
 import { freePort, type Service, startService, waitForHttp } from './services.ts';
 
 export interface GatewayProcess {

@@ -1,6 +1,6 @@
 /** The real worker in this process, on a test pipeline's topic. */
 import type { RedisKeys } from '@orders/contract/redis';
-import { deleteTopics, ensureTopic, type TestPipeline, waitFor } from '@orders/test-infra';
+import { deleteTopics, ensureTopic, type TestPipeline, waitFor } from '@orders/test-harness';
 import { pino } from 'pino';
 import { createWorker, type Worker } from '../consumer.ts';
 import { createKafka } from '../kafka.ts';

@@ -1,4 +1,4 @@
-import { describeError as describe } from '@orders/drizzle';
+import { describeError } from '@orders/drizzle';
 
 const debeziumPostgres = 'io.debezium.connector.postgresql.PostgresConnector';
 
@@ -63,7 +63,7 @@ export class ConnectApi {
       });
     } catch (error) {
       throw new Error(
-        `Kafka Connect is not reachable at ${this.baseUrl} (${method} ${path}: ${describe(error instanceof Error && error.cause ? error.cause : error)}); ` +
+        `Kafka Connect is not reachable at ${this.baseUrl} (${method} ${path}: ${describeError(error instanceof Error && error.cause ? error.cause : error)}); ` +
           'start the stack with "npm run stack:up"',
         { cause: error },
       );

@@ -1,4 +1,4 @@
-import { describeError as describe } from '@orders/drizzle';
+import { describeError } from '@orders/drizzle';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 
 /** A connected kafkajs admin, or an error naming the brokers that could not be reached. */
@@ -16,7 +16,7 @@ export async function connectKafkaAdmin(brokers: readonly string[], clientId: st
     await admin.connect();
   } catch (error) {
     throw new Error(
-      `Kafka is not reachable at ${brokers.join(',')}: ${describe(error)}; start the stack with "npm run stack:up"`,
+      `Kafka is not reachable at ${brokers.join(',')}: ${describeError(error)}; start the stack with "npm run stack:up"`,
       { cause: error },
     );
   }
@@ -31,7 +31,7 @@ export async function ensureTopic(admin: Admin, topic: string, partitions: numbe
       waitForLeaders: true,
     });
   } catch (error) {
-    throw new Error(`Kafka: could not create topic ${topic}: ${describe(error)}`, { cause: error });
+    throw new Error(`Kafka: could not create topic ${topic}: ${describeError(error)}`, { cause: error });
   }
 }
 

@@ -1,6 +1,6 @@
 import {
   createDb,
-  describeError as describe,
+  describeError,
   migrateDatabase,
   redact,
   type Sql,
@@ -43,7 +43,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   } catch (error) {
     throw new Error(
       `PostgreSQL: could not create and migrate test database ${redact(url)} (is PostgreSQL running? ` +
-        `start the stack with "npm run stack:up"): ${describe(error)}`,
+        `start the stack with "npm run stack:up"): ${describeError(error)}`,
       { cause: error },
     );
   }

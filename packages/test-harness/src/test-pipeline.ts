@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Sql } from '@orders/drizzle';
-import { describeError as describe } from '@orders/drizzle';
+import { describeError } from '@orders/drizzle';
 import { env } from '@orders/drizzle/env';
 import type { Admin } from 'kafkajs';
 import { ConnectApi } from './connect-api.ts';
@@ -67,7 +67,7 @@ export async function createTestPipeline(options: CreateTestPipelineOptions = {}
       try {
         await run();
       } catch (error) {
-        failures.push(`${what}: ${describe(error)}`);
+        failures.push(`${what}: ${describeError(error)}`);
       }
     }
     if (failures.length > 0)

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@orders/test-infra';
+import { waitFor } from './wait-for.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
