@@ -11,7 +11,7 @@
 // assertion (a file that no longer compiles catches nothing). Running mutants needs the stack
 // (npm run stack:up) and a working tree whose mutated files have no uncommitted changes,
 // because every file is restored from what was read before the mutation.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -145,15 +145,50 @@ const restoreAll = () => {
   for (const [path, text] of restores) writeFileSync(path, text);
   restores.clear();
 };
+// The test runs as a child while this process waits on its event loop, so an interrupt is
+// handled at once: the child is stopped and the mutated file restored before exiting.
+let running;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
+    stopChild(running);
     restoreAll();
     process.exit(130);
   });
 }
 
+/** Stops a test run with everything it started (npx, vitest and its workers: one process group). */
+function stopChild(child) {
+  if (child === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Runs a command to its end in a process group of its own; resolves with what it printed. */
+function runChild(command, args, options) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    running = child;
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output = (output + d).slice(-4000);
+    });
+    child.stderr.on('data', (d) => {
+      output = (output + d).slice(-4000);
+    });
+    const timer = setTimeout(() => stopChild(child), options.timeout);
+    child.on('close', () => {
+      clearTimeout(timer);
+      running = undefined;
+      resolve(output);
+    });
+  });
+}
+
 /** Runs one mutant; returns its outcome and the failed tests naming the promise. */
-function runMutant(mutant, scratch) {
+async function runMutant(mutant, scratch) {
   const path = join(root, mutant.file);
   const original = readFileSync(path, 'utf8');
   const { cwd, args, file } = runnerOf(mutant.test);
@@ -163,9 +198,9 @@ function runMutant(mutant, scratch) {
     path,
     original.replace(mutant.find, () => mutant.replace),
   );
-  let run;
+  let output;
   try {
-    run = spawnSync(
+    output = await runChild(
       'npx',
       [
         'vitest',
@@ -177,7 +212,7 @@ function runMutant(mutant, scratch) {
         '--reporter=json',
         `--outputFile=${report}`,
       ],
-      { cwd, encoding: 'utf8', env: { ...process.env, CI: process.env.CI ?? 'true' }, timeout: 15 * 60_000 },
+      { cwd, env: { ...process.env, CI: process.env.CI ?? 'true' }, timeout: 15 * 60_000 },
     );
   } finally {
     restoreAll();
@@ -186,7 +221,7 @@ function runMutant(mutant, scratch) {
   try {
     json = JSON.parse(readFileSync(report, 'utf8'));
   } catch {
-    return { outcome: 'no report', failed: [], detail: (run.stderr || run.stdout || '').slice(-400) };
+    return { outcome: 'no report', failed: [], detail: output.slice(-400) };
   }
   const assertions = json.testResults.flatMap((f) => f.assertionResults);
   const failed = assertions
@@ -222,7 +257,7 @@ function writeResults(rows) {
   writeFileSync(resultsFile, lines.join('\n'));
 }
 
-function run(only) {
+async function run(only) {
   const ids = promiseIds();
   const { mutants, problems } = loadMutants();
   const chosen = mutants.filter((m) => only === undefined || only.has(m.promise));
@@ -244,7 +279,7 @@ function run(only) {
   try {
     for (const [index, mutant] of chosen.entries()) {
       const started = Date.now();
-      const result = runMutant(mutant, scratch);
+      const result = await runMutant(mutant, scratch);
       if (result.outcome !== 'caught') survivors++;
       console.log(
         `[${index + 1}/${chosen.length}] ${mutant.promise} ${result.outcome} (${Math.round((Date.now() - started) / 1000)} s): ${mutant.what}${result.detail ? `\n    ${result.detail}` : ''}`,
@@ -276,5 +311,5 @@ const argv = process.argv.slice(2);
 if (argv.includes('--check')) check();
 else {
   const at = argv.indexOf('--only');
-  run(at >= 0 ? new Set(argv[at + 1].split(',')) : undefined);
+  await run(at >= 0 ? new Set(argv[at + 1].split(',')) : undefined);
 }
