@@ -20,7 +20,8 @@ export {
 } from './cursor.ts';
 export { computeEffect, type Effect, type EffectInput } from './effect.ts';
 export { type Filter, type FilterInput, matches, toFilter } from './filter.ts';
-export { type Order, type OrderStatus, orderSchema, orderStatuses } from './order.ts';
+export { type Order, orderSchema } from './order.ts';
+export { type OrderStatus, orderStatuses } from './order-status.ts';
 export {
   type AuthFrame,
   type ClientFrame,
@@ -28,9 +29,16 @@ export {
   parseClientFrame,
   type SubscribeFrame,
 } from './protocol/client-frame.ts';
-export { closeCodes, type ErrorCode, type ErrorPolicy, errorPolicy } from './protocol/error-code.ts';
+export {
+  closeCodes,
+  type ErrorCode,
+  type ErrorPolicy,
+  errorCodes,
+  errorPolicy,
+} from './protocol/error-code.ts';
 export { nestsDeeperThan } from './protocol/json-depth.ts';
 export { limits } from './protocol/limits.ts';
 export * from './protocol/server-frame.ts';
+export { serverFrameSchema } from './protocol/server-frame-schema.ts';
 export type { ChangeOp } from './redis/layout.ts';
 export { isStreamId, ORIGIN_ID, splitStreamId } from './stream-id.ts';

@@ -1,8 +1,7 @@
 import { z } from 'zod';
+import { orderStatuses } from './order-status.ts';
 
-/** Lifecycle of an order; mirrors the `order_status` enum in PostgreSQL. */
-export const orderStatuses = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
-export type OrderStatus = (typeof orderStatuses)[number];
+export { type OrderStatus, orderStatuses } from './order-status.ts';
 
 /**
  * An order as every process outside PostgreSQL sees it: camelCase, ISO timestamps.

@@ -1,12 +1,14 @@
 /** Error codes of wire protocol v1 (`error` frames and close reasons). */
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'too_large'
-  | 'rate_limited'
-  | 'slow_consumer'
-  | 'internal';
+export const errorCodes = [
+  'bad_request',
+  'unauthorized',
+  'forbidden',
+  'too_large',
+  'rate_limited',
+  'slow_consumer',
+  'internal',
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
 
 export interface ErrorPolicy {
   /** HTTP status when the error refuses an upgrade. */

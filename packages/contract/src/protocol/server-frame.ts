@@ -66,14 +66,16 @@ export interface LiveFrame {
  * (`epoch_changed`); the gateway's own stream lost entries history no longer covers
  * (`stream_gap`); or history holds a reset marker (`resnapshot`, `truncate`, `undeliverable`).
  */
-export type ResetReason =
-  | 'cursor_expired'
-  | 'cursor_unknown'
-  | 'epoch_changed'
-  | 'stream_gap'
-  | 'resnapshot'
-  | 'truncate'
-  | 'undeliverable';
+export const resetReasons = [
+  'cursor_expired',
+  'cursor_unknown',
+  'epoch_changed',
+  'stream_gap',
+  'resnapshot',
+  'truncate',
+  'undeliverable',
+] as const;
+export type ResetReason = (typeof resetReasons)[number];
 
 export interface ResetFrame {
   type: 'reset';
