@@ -1,38 +1,7 @@
 import { orderAt } from '@orders/contract/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FakeSocket } from '../test/fake-socket.ts';
 import { OrdersClient } from './orders-client.ts';
-import type { WebSocketLike } from './web-socket-like.ts';
-
-/** A scriptable socket: the test plays the gateway. */
-class FakeSocket implements WebSocketLike {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  sent: unknown[] = [];
-  onopen: ((event: never) => void) | null = null;
-  onmessage: ((event: never) => void) | null = null;
-  onclose: ((event: never) => void) | null = null;
-  onerror: ((event: never) => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open(gateway = 'g') {
-    this.readyState = 1;
-    this.deliver({ type: 'welcome', gateway, protocol: 1, heartbeatMs: 60_000 });
-  }
-  deliver(frame: unknown) {
-    (this.onmessage as ((e: { data: string }) => void) | null)?.({ data: JSON.stringify(frame) });
-  }
-  drop(code = 1006) {
-    this.readyState = 3;
-    (this.onclose as ((e: { code: number }) => void) | null)?.({ code });
-  }
-}
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 

@@ -1,14 +1,21 @@
 import { backoffDelay } from '@orders/contract';
 import { Emitter } from './emitter.ts';
+import { parseServerFrame } from './parse-server-frame.ts';
 import { Subscription } from './subscription.ts';
 import { readTokenTimes, refreshDelayMs } from './token-refresh.ts';
 import type {
   ChangeFrame,
+  ClientErrorCode,
   ClientState,
   ConnectionState,
+  ErrorCode,
+  ErrorFrame,
+  LiveFrame,
+  PongFrame,
   ResetFrame,
-  ServerFrame,
+  SnapshotFrame,
   SubscriptionFilter,
+  WelcomeFrame,
 } from './types.ts';
 import { defaultWebSocket, type WebSocketConstructor, type WebSocketLike } from './web-socket-like.ts';
 
@@ -53,7 +60,13 @@ export interface ClientEvents {
   change: { sub: Subscription; change: ChangeFrame; applied: boolean };
   live: { sub: Subscription; recovered: boolean };
   reset: { sub: Subscription; reason: ResetFrame['reason'] };
-  error: { code: string; message: string; sub: Subscription | undefined };
+  /**
+   * The gateway's `error` frames (`sub` when one concerns a subscription of this client), and
+   * the client's own: `connect_failed` (no socket could be opened: the token provider threw),
+   * `token_failed` (a token refresh threw) and `bad_frame` (a message that is no frame of the
+   * protocol; it is dropped).
+   */
+  error: { code: ErrorCode | ClientErrorCode; message: string; sub: Subscription | undefined };
   /** The gateway accepted a refreshed token; the socket is served until `exp` (seconds). */
   authed: { exp: number };
 }
@@ -89,6 +102,8 @@ export class OrdersClient extends Emitter<ClientEvents> {
   #token: string | undefined;
   #refresh: ReturnType<typeof setTimeout> | undefined;
   #refreshFailures = 0;
+  /** When the last welcomed socket ended, while no other has welcomed since. */
+  #lostAt: number | undefined;
 
   constructor(options: OrdersClientOptions) {
     super();
@@ -124,9 +139,18 @@ export class OrdersClient extends Emitter<ClientEvents> {
   subscribe(filter: SubscriptionFilter = {}, options: { id?: string } = {}): Subscription {
     const id = options.id ?? `s${++this.#nextSub}`;
     if (this.#subs.has(id)) throw new Error(`subscription ${id} exists`);
-    const sub = new Subscription(id, filter, () => this.#unsubscribe(id));
+    const connected = this.#state === 'connected';
+    const sub = new Subscription(
+      id,
+      filter,
+      () => this.#unsubscribe(id),
+      connected ? undefined : this.#lostAt,
+    );
     this.#subs.set(id, sub);
-    if (this.#state === 'connected') this.#send(sub.subscribeFrame());
+    if (connected) {
+      this.#send(sub.subscribeFrame());
+      sub.attach();
+    }
     return sub;
   }
 
@@ -158,11 +182,23 @@ export class OrdersClient extends Emitter<ClientEvents> {
     this.#ws?.close(1000, 'client closed');
     this.#ws = undefined;
     this.#setState('closed');
+    for (const sub of this.#subs.values()) sub.onClosed();
   }
 
   #unsubscribe(id: string): void {
-    if (!this.#subs.delete(id)) return;
+    const sub = this.#subs.get(id);
+    if (sub === undefined) return;
+    this.#subs.delete(id);
     if (this.#state === 'connected') this.#send(JSON.stringify({ type: 'unsubscribe', sub: id }));
+    sub.onClosed();
+  }
+
+  /** The client's own errors and the gateway's; `sub` undefined: the connection's, every subscription's. */
+  #reportError(code: ErrorCode | ClientErrorCode, message: string, sub: Subscription | undefined): void {
+    // Failed attempts are told by the connection state (attempt, close code), not kept per subscription.
+    if (code !== 'connect_failed')
+      for (const of of sub === undefined ? this.#subs.values() : [sub]) of.noteError({ code, message });
+    this.emit('error', { code, message, sub });
   }
 
   async #open(): Promise<void> {
@@ -180,7 +216,7 @@ export class OrdersClient extends Emitter<ClientEvents> {
       ws = new WebSocketImpl(withToken(url, token));
     } catch (error) {
       if (transport !== this.#transport) return;
-      this.emit('error', { code: 'connect_failed', message: String(error), sub: undefined });
+      this.#reportError('connect_failed', String(error), undefined);
       this.#scheduleReconnect(undefined);
       return;
     }
@@ -203,6 +239,71 @@ export class OrdersClient extends Emitter<ClientEvents> {
     };
   }
 
+  /** The boundary: each message is parsed once; one that is no frame of the protocol is reported, never used. */
+  #onMessage(data: unknown): void {
+    const parsed = parseServerFrame(data);
+    if (!parsed.ok) {
+      this.#reportError('bad_frame', parsed.message, undefined);
+      return;
+    }
+    const frame = parsed.frame;
+    switch (frame.type) {
+      case 'welcome':
+        this.#onWelcome(frame);
+        break;
+      case 'snapshot':
+        this.#onSnapshot(frame);
+        break;
+      case 'change':
+        this.#onChange(frame);
+        break;
+      case 'changes':
+        for (const change of frame.changes) this.#onChange(change);
+        break;
+      case 'live':
+        this.#onLive(frame);
+        break;
+      case 'reset':
+        this.#onReset(frame);
+        break;
+      case 'error':
+        this.#onError(frame);
+        break;
+      case 'pong':
+        this.#onPong(frame);
+        break;
+      case 'unsubscribed':
+        break;
+      case 'authed':
+        this.emit('authed', { exp: frame.exp });
+        break;
+    }
+  }
+
+  #onWelcome(frame: WelcomeFrame): void {
+    this.#gateway = frame.gateway;
+    this.#lostAt = undefined;
+    this.#refreshFailures = 0;
+    this.#resetBackoffWhenStable();
+    this.#startHeartbeat(frame.heartbeatMs);
+    this.#setState('connected');
+    // Before subscribing, so every change of this socket may come batched.
+    if (this.#options.batchChanges !== false && frame.features?.includes('changes') === true)
+      this.#send('{"type":"options","changes":true}');
+    for (const sub of this.#subs.values()) {
+      this.#send(sub.subscribeFrame());
+      sub.attach();
+    }
+    this.#scheduleRefresh();
+  }
+
+  #onSnapshot(frame: SnapshotFrame): void {
+    const sub = this.#subs.get(frame.sub);
+    if (sub === undefined) return;
+    sub.onSnapshot(frame);
+    if (frame.done) this.emit('snapshot', { sub, rows: sub.rows });
+  }
+
   #onChange(frame: ChangeFrame): void {
     const sub = this.#subs.get(frame.sub);
     if (sub === undefined) return;
@@ -211,73 +312,30 @@ export class OrdersClient extends Emitter<ClientEvents> {
     this.emit('change', { sub, change: frame, applied: sub.rows.get(frame.row.id) !== before });
   }
 
-  #onMessage(data: unknown): void {
-    if (typeof data !== 'string') return;
-    let frame: ServerFrame;
-    try {
-      frame = JSON.parse(data) as ServerFrame;
-    } catch {
-      this.emit('error', { code: 'bad_frame', message: 'gateway sent invalid JSON', sub: undefined });
-      return;
-    }
-    switch (frame.type) {
-      case 'welcome':
-        this.#gateway = frame.gateway;
-        this.#refreshFailures = 0;
-        this.#resetBackoffWhenStable();
-        this.#startHeartbeat(frame.heartbeatMs);
-        this.#setState('connected');
-        // Before subscribing, so every change of this socket may come batched.
-        if (this.#options.batchChanges !== false && frame.features?.includes('changes') === true)
-          this.#send('{"type":"options","changes":true}');
-        for (const sub of this.#subs.values()) this.#send(sub.subscribeFrame());
-        this.#scheduleRefresh();
-        return;
-      case 'snapshot': {
-        const sub = this.#subs.get(frame.sub);
-        if (sub === undefined) return;
-        sub.onSnapshot(frame);
-        if (frame.done) this.emit('snapshot', { sub, rows: sub.rows });
-        return;
-      }
-      case 'change':
-        this.#onChange(frame);
-        return;
-      case 'changes':
-        for (const change of frame.changes) this.#onChange(change);
-        return;
-      case 'live': {
-        const sub = this.#subs.get(frame.sub);
-        if (sub === undefined) return;
-        sub.onLive(frame.cursor, frame.recovered);
-        this.emit('live', { sub, recovered: frame.recovered });
-        return;
-      }
-      case 'reset': {
-        const sub = this.#subs.get(frame.sub);
-        if (sub === undefined) return;
-        sub.onReset(frame.reason);
-        this.emit('reset', { sub, reason: frame.reason });
-        return;
-      }
-      case 'error': {
-        const sub = frame.sub === undefined ? undefined : this.#subs.get(frame.sub);
-        sub?.emit('error', { code: frame.code, message: frame.message });
-        this.emit('error', { code: frame.code, message: frame.message, sub });
-        // The gateway gave up on this subscription (e.g. a database hiccup): ask again later.
-        if (frame.code === 'internal' && sub !== undefined) this.#retrySubscribe(sub);
-        return;
-      }
-      case 'pong':
-        for (const [id, cursor] of Object.entries(frame.cursors ?? {}))
-          this.#subs.get(id)?.onPosition(cursor);
-        return;
-      case 'unsubscribed':
-        return;
-      case 'authed':
-        this.emit('authed', { exp: frame.exp });
-        return;
-    }
+  #onLive(frame: LiveFrame): void {
+    const sub = this.#subs.get(frame.sub);
+    if (sub === undefined) return;
+    sub.onLive(frame.cursor, frame.recovered);
+    this.emit('live', { sub, recovered: frame.recovered });
+  }
+
+  #onReset(frame: ResetFrame): void {
+    const sub = this.#subs.get(frame.sub);
+    if (sub === undefined) return;
+    sub.onReset(frame.reason);
+    this.emit('reset', { sub, reason: frame.reason });
+  }
+
+  #onError(frame: ErrorFrame): void {
+    const sub = frame.sub === undefined ? undefined : this.#subs.get(frame.sub);
+    sub?.emit('error', { code: frame.code, message: frame.message });
+    this.#reportError(frame.code, frame.message, sub);
+    // The gateway gave up on this subscription (e.g. a database hiccup): ask again later.
+    if (frame.code === 'internal' && sub !== undefined) this.#retrySubscribe(sub);
+  }
+
+  #onPong(frame: PongFrame): void {
+    for (const [id, cursor] of Object.entries(frame.cursors ?? {})) this.#subs.get(id)?.onPosition(cursor);
   }
 
   /** Arms the refresh of the current socket's token; nothing to do for fixed or unreadable tokens. */
@@ -302,7 +360,7 @@ export class OrdersClient extends Emitter<ClientEvents> {
       token = await provider();
     } catch (error) {
       if (transport !== this.#transport) return;
-      this.emit('error', { code: 'token_failed', message: String(error), sub: undefined });
+      this.#reportError('token_failed', String(error), undefined);
       // Try again while the token lasts; once it is gone the gateway closes with 4401 and
       // the reconnect asks the provider anyway.
       const min = this.#options.minBackoffMs ?? 250;
@@ -362,7 +420,9 @@ export class OrdersClient extends Emitter<ClientEvents> {
     this.#transport++;
     this.#ws = undefined;
     this.#gateway = undefined;
-    for (const sub of this.#subs.values()) sub.detach();
+    const now = Date.now();
+    if (this.#state === 'connected') this.#lostAt = now;
+    for (const sub of this.#subs.values()) sub.detach(now);
     if (this.#state === 'closed') return;
     this.#scheduleReconnect(code);
   }

@@ -1,7 +1,15 @@
 import type { Order } from '@orders/contract';
 import { Emitter } from './emitter.ts';
 import { applyChange } from './rows.ts';
-import type { ChangeFrame, ResetFrame, SnapshotFrame, SubscriptionFilter } from './types.ts';
+import {
+  catchingUp,
+  type Interruption,
+  liveAfter,
+  type SubscriptionError,
+  type SubscriptionState,
+  uninterrupted,
+} from './subscription-state.ts';
+import type { ChangeFrame, ErrorCode, ResetReason, SnapshotFrame, SubscriptionFilter } from './types.ts';
 
 export interface SubscriptionEvents {
   /** A complete snapshot replaced the rows. */
@@ -11,8 +19,11 @@ export interface SubscriptionEvents {
   /** Caught up; `recovered` when resumed from the cursor without a snapshot. */
   live: { cursor: string; recovered: boolean };
   /** The rows were cleared; a snapshot follows. */
-  reset: { reason: ResetFrame['reason'] };
-  error: { code: string; message: string };
+  reset: { reason: ResetReason };
+  /** The gateway's `error` frame for this subscription. */
+  error: { code: ErrorCode; message: string };
+  /** A transition of `state` (see {@link SubscriptionState}). */
+  state: { state: SubscriptionState; previous: SubscriptionState };
 }
 
 /** One subscription's view: rows merged by version, and the cursor to resume from. */
@@ -20,15 +31,31 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   readonly rows = new Map<number, Order>();
   #cursor: string | undefined;
   #staging: Map<number, Order> | undefined;
-  #live = false;
+  #state: SubscriptionState;
+  /** Since it was last live (or created). */
+  #gap: Interruption = uninterrupted(false);
+  /** Subscribed on the current connection. */
+  #attached = false;
   #waiters: (() => void)[] = [];
 
+  /** `offlineSince`: the client's connection was lost then and is not back yet. */
   constructor(
     readonly id: string,
     readonly filter: SubscriptionFilter,
     readonly unsubscribe: () => void,
+    offlineSince?: number,
   ) {
     super();
+    if (offlineSince === undefined) this.#state = { phase: 'loading' };
+    else {
+      this.#gap.offlineSince = offlineSince;
+      this.#state = { phase: 'offline', since: offlineSince, lastError: undefined };
+    }
+  }
+
+  /** Where this subscription stands; the `state` event reports every transition. */
+  get state(): SubscriptionState {
+    return this.#state;
   }
 
   /** Last position received; undefined until the first complete snapshot. */
@@ -37,12 +64,12 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   }
 
   get live(): boolean {
-    return this.#live;
+    return this.#state.phase === 'live';
   }
 
   /** Resolves once this subscription is live (again). */
   ready(): Promise<void> {
-    if (this.#live) return Promise.resolve();
+    if (this.live) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -56,10 +83,31 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     });
   }
 
+  /** Its `subscribe` frame went out on a connection: it catches up from where it stands. */
+  attach(): void {
+    this.#attached = true;
+    this.#enter(catchingUp(this.#gap, this.#cursor !== undefined));
+  }
+
   /** The transport dropped: an unfinished snapshot is useless, and the view is no longer live. */
-  detach(): void {
+  detach(now = Date.now()): void {
     this.#staging = undefined;
-    this.#live = false;
+    if (!this.#attached) return;
+    this.#attached = false;
+    this.#gap.offlineSince = now;
+    this.#enter({ phase: 'offline', since: now, lastError: this.#gap.lastError });
+  }
+
+  /** An error for this subscription or for its whole connection: kept until it is live again. */
+  noteError(error: SubscriptionError): void {
+    this.#gap.lastError = error;
+    if (this.#state.phase === 'offline') this.#enter({ ...this.#state, lastError: error });
+  }
+
+  /** Unsubscribed, or the client closed. */
+  onClosed(): void {
+    this.#attached = false;
+    this.#enter({ phase: 'closed' });
   }
 
   onSnapshot(frame: SnapshotFrame): void {
@@ -83,7 +131,9 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   onLive(cursor: string, recovered: boolean): void {
     this.#cursor = cursor;
-    this.#live = true;
+    const gap = this.#gap;
+    this.#gap = uninterrupted(true);
+    this.#enter(liveAfter(gap, recovered));
     this.emit('live', { cursor, recovered });
     const waiters = this.#waiters;
     this.#waiters = [];
@@ -92,14 +142,29 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   /** A newer position from the gateway (`pong.cursors`): nothing for this view lies before it. */
   onPosition(cursor: string): void {
-    if (this.#live) this.#cursor = cursor;
+    if (this.live) this.#cursor = cursor;
   }
 
-  onReset(reason: ResetFrame['reason']): void {
+  onReset(reason: ResetReason): void {
     this.rows.clear();
     this.#staging = undefined;
     this.#cursor = undefined;
-    this.#live = false;
+    this.#gap.reset = reason;
+    this.#enter({ phase: 'resyncing', reason });
     this.emit('reset', { reason });
   }
+
+  #enter(state: SubscriptionState): void {
+    const previous = this.#state;
+    if (previous.phase === 'closed') return;
+    // Only `live` repeats itself as a transition: each `live` frame is news.
+    if (state.phase !== 'live' && sameState(previous, state)) return;
+    this.#state = state;
+    this.emit('state', { state, previous });
+  }
+}
+
+function sameState(a: SubscriptionState, b: SubscriptionState): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((key) => a[key as keyof typeof a] === b[key as keyof typeof b]);
 }

@@ -1,11 +1,14 @@
 import type {
   ChangeFrame,
+  ErrorCode,
   ErrorFrame,
   FilterInput,
   LiveFrame,
   Order,
   OrderStatus,
+  PongFrame,
   ResetFrame,
+  ResetReason,
   ServerFrame,
   SnapshotFrame,
   WelcomeFrame,
@@ -13,12 +16,15 @@ import type {
 
 export type {
   ChangeFrame,
+  ErrorCode,
   ErrorFrame,
   FilterInput,
   LiveFrame,
   Order,
   OrderStatus,
+  PongFrame,
   ResetFrame,
+  ResetReason,
   ServerFrame,
   SnapshotFrame,
   WelcomeFrame,
@@ -55,3 +61,9 @@ export interface ConnectionState {
   /** Close code of the socket that ended last; undefined when none opened (or none ended yet). */
   code: number | undefined;
 }
+
+/**
+ * Errors the client reports itself, besides the gateway's error codes: no socket could be
+ * opened, a token refresh failed, or the gateway sent something that is no frame.
+ */
+export type ClientErrorCode = 'connect_failed' | 'token_failed' | 'bad_frame';
