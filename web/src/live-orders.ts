@@ -9,6 +9,7 @@ import {
   type OrdersClient,
   type Subscription,
   type SubscriptionFilter,
+  type SubscriptionState,
 } from '@orders/client';
 import type { PageConfig } from './config.ts';
 import type { ConnectionView, Recovery } from './connection-view.ts';
@@ -59,29 +60,49 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
     batchChanges: config.batchChanges,
   });
   let sub: Subscription = client.subscribe(toClientFilter(filter));
-  let recovery: Recovery = 'syncing';
-  let resetPending = false;
-  let everLive = false;
-  let disconnectedAt = 0;
-  let lastError = '';
+  let unwatch = sub.on('state', ({ state }) => onState(state));
 
   const showConnected = () => {
     const gateway = client.gateway;
     if (client.state !== 'connected' || gateway === undefined) return;
-    handlers.connection({ state: 'connected', gateway, url: currentUrl, recovery });
+    handlers.connection({ state: 'connected', gateway, url: currentUrl, recovery: recoveryOf(sub.state) });
   };
 
   let currentUrl = config.gatewayUrls[0] ?? '';
   const reconnecting = (phase: 'waiting' | 'connecting', connection: ConnectionState) => {
+    const state = sub.state;
+    const offline = state.phase === 'offline' ? state : undefined;
     handlers.connection({
       state: 'reconnecting',
       phase,
       retryBy: connection.retryAt,
       url: currentUrl,
-      since: disconnectedAt || Date.now(),
+      since: offline?.since ?? Date.now(),
       attempt: connection.attempt,
-      reason: lastError || closeReason(currentUrl, connection.code),
+      reason:
+        offline?.lastError === undefined
+          ? closeReason(currentUrl, connection.code)
+          : describeError(offline.lastError.code, offline.lastError.message),
     });
+  };
+
+  /** The subscription caught up (again): say how, when it had been live before. */
+  const onState = (state: SubscriptionState) => {
+    if (state.phase !== 'live') return;
+    const recovery = recoveryOf(state);
+    if (state.again && recovery !== 'fresh') {
+      const gone =
+        state.offlineSince === undefined
+          ? ''
+          : ` after ${((Date.now() - state.offlineSince) / 1000).toFixed(1)} s`;
+      handlers.notice(
+        recovery === 'resumed'
+          ? `Resumed on ${client.gateway ?? 'gateway'}${gone}, nothing missed`
+          : `Reset on ${client.gateway ?? 'gateway'}${gone}, fresh snapshot loaded`,
+        'info',
+      );
+    }
+    showConnected();
   };
 
   client.on('state', (event) => {
@@ -93,14 +114,11 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
         else reconnecting('connecting', event);
         return;
       case 'connected':
-        recovery = 'syncing';
         showConnected();
         return;
       case 'disconnected': {
-        if (event.previous === 'connected') {
-          disconnectedAt = Date.now();
+        if (event.previous === 'connected')
           handlers.notice(`Lost ${hostOf(currentUrl)}; reconnecting`, 'warn');
-        }
         reconnecting('waiting', event);
         return;
       }
@@ -114,8 +132,8 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
     // A browser reports nothing useful about a failed socket; only the gateway's own errors
     // (refused token, bad request) say something worth showing.
     if (event.code === 'connect_failed') return;
-    lastError = describeError(event.code, event.message);
-    if (event.sub === sub) handlers.notice(`Gateway error: ${lastError}`, 'warn');
+    if (event.sub === sub)
+      handlers.notice(`Gateway error: ${describeError(event.code, event.message)}`, 'warn');
   });
 
   client.on('snapshot', (event) => {
@@ -131,44 +149,29 @@ export function startLiveOrders({ config, filter, handlers }: StartOptions): Liv
 
   client.on('reset', (event) => {
     if (event.sub !== sub) return;
-    resetPending = true;
     handlers.notice(resetNotice(event.reason), 'warn');
-  });
-
-  client.on('live', (event) => {
-    if (event.sub !== sub) return;
-    lastError = '';
-    if (resetPending) recovery = 'reset';
-    else if (event.recovered) recovery = 'resumed';
-    else recovery = 'fresh';
-    if (everLive && recovery !== 'fresh') {
-      const gone = disconnectedAt ? ` after ${((Date.now() - disconnectedAt) / 1000).toFixed(1)} s` : '';
-      handlers.notice(
-        recovery === 'resumed'
-          ? `Resumed on ${client.gateway ?? 'gateway'}${gone}, nothing missed`
-          : `Reset on ${client.gateway ?? 'gateway'}${gone}, fresh snapshot loaded`,
-        'info',
-      );
-    }
-    resetPending = false;
-    everLive = true;
-    disconnectedAt = 0;
-    showConnected();
   });
 
   return {
     setFilter(next) {
       // A new subscription, not a mutation: the gateway sends the new view's snapshot.
+      unwatch();
       sub.unsubscribe();
       sub = client.subscribe(toClientFilter(next));
-      recovery = 'syncing';
-      resetPending = false;
+      unwatch = sub.on('state', ({ state }) => onState(state));
       showConnected();
     },
     close() {
       client.close();
     },
   };
+}
+
+/** How the subscription joined the stream on this connection, as the connection line shows it. */
+function recoveryOf(state: SubscriptionState): Recovery {
+  if (state.phase !== 'live') return 'syncing';
+  if (state.reset !== undefined) return 'reset';
+  return state.recovered ? 'resumed' : 'fresh';
 }
 
 function toClientFilter(filter: OrdersFilter): SubscriptionFilter {
