@@ -197,7 +197,8 @@ export class OrdersClient extends Emitter<ClientEvents> {
   #reportError(code: ErrorCode | ClientErrorCode, message: string, sub: Subscription | undefined): void {
     // Failed attempts are told by the connection state (attempt, close code), not kept per subscription.
     if (code !== 'connect_failed')
-      for (const of of sub === undefined ? this.#subs.values() : [sub]) of.noteError({ code, message });
+      for (const target of sub === undefined ? this.#subs.values() : [sub])
+        target.noteError({ code, message });
     this.emit('error', { code, message, sub });
   }
 

@@ -31,6 +31,7 @@ export interface SubscriptionError {
  * - `offline`: the connection that served it was lost at `since`; rows and cursor are kept for
  *   the resume. `lastError`: the last error reported for it or for the connection since it was
  *   last live (not `connect_failed`: failed attempts are the connection's `attempt` and `code`).
+ *   A subscription created while the client's connection is lost starts here, `since` the loss.
  * - `closed`: unsubscribed, or the client was closed; no transition leaves it.
  */
 export type SubscriptionState =
