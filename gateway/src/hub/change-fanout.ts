@@ -36,9 +36,18 @@ export class ChangeFanout {
 
   /**
    * The frame for one subscription. `cursor` is given where the subscription's cursor is its
-   * own (a vector of shard groups, or one carrying a fence): then only the change itself is shared.
+   * own (a vector of shard groups, or one carrying a fence): then only the change itself is
+   * shared. `change` is given where what this subscriber must see differs from the entry (a
+   * key-only delete at the version it holds): then nothing is shared.
    */
-  frame(sub: string, effect: Effect, cursor?: string): EncodedFrame {
+  frame(
+    sub: string,
+    effect: Effect,
+    cursor?: string,
+    change: ChangeContent = this.entry.change,
+  ): EncodedFrame {
+    if (change !== this.entry.change)
+      return changeFrame(sub, effect, cursor ?? this.cursor, changeBody(change));
     if (cursor !== undefined) return changeFrame(sub, effect, cursor, this.#changeBody());
     if (sub === this.#lastSub && effect === this.#lastEffect && this.#lastFrame !== undefined) {
       return this.#lastFrame;
@@ -53,14 +62,6 @@ export class ChangeFanout {
     this.#lastEffect = effect;
     this.#lastFrame = frame;
     return frame;
-  }
-
-  /**
-   * A frame of this event carrying `change` in place of the entry's own: what one subscriber
-   * must see differs (a key-only delete at the version it holds), so nothing is shared.
-   */
-  frameOf(change: ChangeContent, sub: string, effect: Effect, cursor?: string): EncodedFrame {
-    return changeFrame(sub, effect, cursor ?? this.cursor, changeBody(change));
   }
 
   /** The change without sub, effect and cursor, serialized once per event. */

@@ -17,14 +17,12 @@ export function scopedChangeFrame(
   customer: string,
   /** The subscription's own cursor, with shard groups or a fence (see {@link ChangeFanout.frame}). */
   cursor?: string,
-  /** The change as this subscriber must see it, when not the entry's own (see {@link ChangeFanout.frameOf}). */
+  /** The change as this subscriber must see it, when not the entry's own (see {@link ChangeFanout.frame}). */
   change = fanout.entry.change,
 ): EncodedFrame {
   const foreignBefore = change.before !== null && change.before.customerName !== customer;
   if (change.row.customerName === customer && !foreignBefore) {
-    return change === fanout.entry.change
-      ? fanout.frame(sub, effect, cursor)
-      : fanout.frameOf(change, sub, effect, cursor);
+    return fanout.frame(sub, effect, cursor, change);
   }
   const row =
     change.row.customerName === customer ? change.row : redactedRow(change.row, change.before, customer);

@@ -1,6 +1,5 @@
 import type { Filter, ResetReason } from '@orders/contract';
 import { computeEffect } from '@orders/contract';
-import type { EncodedFrame } from '../protocol/encoded-frame.ts';
 import { heldRowDelete, lacksBeforeImage } from './before-image.ts';
 import { HeldRows } from './held-rows.ts';
 import { KnownVersions } from './known-versions.ts';
@@ -124,10 +123,10 @@ export class Subscription extends SubscriptionCursor {
     // With shard groups the cursor is this subscription's vector, and a fence is its own: then
     // the frame is its own too.
     const cursor = this.groups === 1 && this.fence === undefined ? undefined : this.cursor;
-    let frame: EncodedFrame;
-    if (this.scope !== undefined) frame = scopedChangeFrame(event, this.id, effect, this.scope, cursor, sent);
-    else if (sent === change) frame = event.frame(this.id, effect, cursor);
-    else frame = event.frameOf(sent, this.id, effect, cursor);
+    const frame =
+      this.scope === undefined
+        ? event.frame(this.id, effect, cursor, sent)
+        : scopedChangeFrame(event, this.id, effect, this.scope, cursor, sent);
     this.conn.send(frame, this.id, sent.row.id);
   }
 
