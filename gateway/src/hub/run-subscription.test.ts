@@ -58,7 +58,9 @@ function load(rows: number) {
   return { sub, sent, deps, snapshotRows };
 }
 
-describe('runSubscription', () => {
+// A million rows go through the encoder and back through JSON.parse: seconds of CPU, more on a
+// busy machine. The limit only stops a hang; nothing here is timed.
+describe('runSubscription', { timeout: 120_000 }, () => {
   it('goes live after a snapshot that fits the cap of known versions', async () => {
     const { sub, sent, deps, snapshotRows } = load(KNOWN_VERSIONS_CAP);
     await runSubscription(sub, { snapshot: true }, deps);
