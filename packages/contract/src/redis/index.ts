@@ -1,7 +1,8 @@
 /**
  * The Redis side of the contract: key layout and entry fields the worker writes and the
- * gateways read, the stream change itself, and the gateway registry.
+ * gateways read, the stream change itself, reading history, and the gateway registry.
  */
+export { type HistoryPage, readHistoryPage } from './history-page.ts';
 export * from './layout.ts';
 export { type LuaScript, luaScript, REDIS_NOW, type RedisClient, runScript } from './lua.ts';
 export {
