@@ -15,8 +15,7 @@ COPY package.json package-lock.json tsconfig.base.json ./
 COPY packages/contract/package.json packages/contract/
 COPY packages/client/package.json packages/client/
 COPY packages/redis/package.json packages/redis/
-COPY packages/test-infra/package.json packages/test-infra/
-COPY packages/testing/package.json packages/testing/
+COPY packages/test-harness/package.json packages/test-harness/
 COPY drizzle/package.json drizzle/
 COPY worker/package.json worker/
 COPY gateway/package.json gateway/
