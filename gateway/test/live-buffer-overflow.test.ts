@@ -68,9 +68,11 @@ function withPageHook(
 ): RedisClient {
   return new Proxy(redis, {
     get(target, prop) {
-      if (prop === 'eval') {
+      // History pages go by digest (EVALSHA), or by body once Redis has lost its script cache.
+      if (prop === 'eval' || prop === 'evalSha') {
+        const run = target[prop].bind(target);
         return async (script: string, options: { keys?: string[]; arguments?: string[] }) => {
-          const reply = await target.eval(script, options);
+          const reply = await run(script, options);
           const count = Number(options.arguments?.[1] ?? 0);
           const entries = Array.isArray(reply) ? reply[2] : undefined;
           if (
