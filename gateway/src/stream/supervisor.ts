@@ -99,7 +99,13 @@ export async function startStreamSupervisor(options: SupervisorOptions): Promise
         else target.resyncAll();
         // An epoch only changes with lost data, and lost data breaks the stream: look now.
         try {
-          target.epochs[group] = await history.epoch(group);
+          const epoch = await history.epoch(group);
+          if (epoch !== target.epochs[group])
+            logger.warn(
+              { group, epoch, previous: target.epochs[group] },
+              'stream now serves a new history epoch',
+            );
+          target.epochs[group] = epoch;
         } catch (error) {
           logger.warn({ err: error, group }, 'epoch check failed; the next heartbeat checks again');
         }
