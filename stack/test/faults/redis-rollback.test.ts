@@ -40,9 +40,10 @@ async function crashAndRestart(): Promise<void> {
 const epoch = () => redisCli('GET', `{${env().pipeline.ns}}:epoch`);
 
 /*
- * The worker replaces the epoch, so a cursor of the old one gets `epoch_changed`; a client
- * that resubscribes before the worker noticed, with a cursor from the lost window, holds a
- * cursor newer than anything the restored history holds: `cursor_unknown`.
+ * The worker replaces the epoch, so a cursor of the old one gets `epoch_changed`. Before the
+ * worker noticed, a position from the lost window is newer than anything the restored history
+ * holds, `cursor_unknown`: a client's that resubscribes, or a live subscription's own when its
+ * gateway's stream broke and it is refilled from history.
  */
 describe('Redis going back in time [P26]', () => {
   it('restarted from a snapshot of seconds before, clients connected: every client resets and converges', async () => {

@@ -269,6 +269,15 @@ describe('conformance checker: resets against the faults a test declared', () =>
       'which did not resume from a cursor',
     );
   });
+
+  it('lets a live subscription learn that its own position is newer than history, never one without a position', () => {
+    const unknown = declare({ faults: ['future_cursor'] });
+    // Refilled from a history that went back in time: the subscription's cursor is past its head.
+    expect(
+      judge([unknown, welcome, subscribe(), snapshot([order(1, 1)]), live('e.5-0'), reset('cursor_unknown')]),
+    ).toBeUndefined();
+    expect(judge([unknown, welcome, subscribe(), reset('cursor_unknown')])).toContain('held no position yet');
+  });
 });
 
 describe('conformance checker: cursor epochs', () => {

@@ -400,9 +400,15 @@ export class ConformanceChecker {
             : `faults that call for ${[...allowed].join(', ')} only`
         }`,
       );
-    // Both judge the client's cursor: a subscription that took a snapshot since has none.
-    if ((reason === 'cursor_expired' || reason === 'cursor_unknown') && !sub.fromCursor)
+    // `cursor_expired` judges the cursor the client brought: a subscription that took a
+    // snapshot since has none. `cursor_unknown` judges any position the subscription holds,
+    // its own included: a gateway refilling it from a history that went back in time (Redis
+    // restored from an older copy, before the worker replaced the epoch) finds that position
+    // newer than anything history holds. Before its first cursor a subscription has no position.
+    if (reason === 'cursor_expired' && !sub.fromCursor)
       this.#fail(`reset (${reason}) of ${name}, which did not resume from a cursor`);
+    if (reason === 'cursor_unknown' && !sub.fromCursor && sub.cursor === undefined)
+      this.#fail(`reset (${reason}) of ${name}, which held no position yet`);
   }
 
   #onError(code: string, name: string | undefined): void {
