@@ -13,6 +13,7 @@ import type { Metrics } from './metrics.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
 import type { SocketSink } from './protocol/socket-sink.ts';
 import type { SendStats } from './send-stats.ts';
+import { SharedSnapshotPages, type SharedSnapshotPagesOptions } from './snapshot/shared-pages.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
 import type { HistoryReader } from './stream/history.ts';
@@ -62,6 +63,8 @@ export interface GatewayDeps<T> {
   metricsAccess?: MetricsAccess;
   /** Snapshot query concurrency, overall and per socket. @default new SnapshotScheduler() */
   snapshotScheduler?: SnapshotScheduler;
+  /** How long pages read for one subscriber stay shared with others; see {@link SharedSnapshotPages}. */
+  sharedPages?: SharedSnapshotPagesOptions;
 }
 
 /**
@@ -72,15 +75,19 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
   const app = new Hono();
   const toSink = deps.toSink ?? wsContextSink;
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  const scheduler = deps.snapshotScheduler ?? new SnapshotScheduler();
   const sessionOptions: SessionOptions = {
     history: deps.history,
-    snapshots: deps.snapshots,
+    pages: new SharedSnapshotPages(deps.snapshots, scheduler, {
+      counters: { reads: deps.metrics.snapshotPageReads, shared: deps.metrics.snapshotPagesShared },
+      ...deps.sharedPages,
+    }),
     metrics: deps.metrics,
     logger: deps.logger,
     snapshotChunk: deps.snapshotChunk ?? 500,
     replayPage: deps.replayPage ?? 1000,
     maxBufferedEvents: deps.maxBufferedEvents ?? 10_000,
-    scheduler: deps.snapshotScheduler ?? new SnapshotScheduler(),
+    scheduler,
     ...deps.session,
   };
   let connections = 0;

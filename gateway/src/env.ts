@@ -113,6 +113,11 @@ export const envSchema = z.object({
   /** Subscriptions one socket may have loading (snapshot or replay) at once; more wait their turn. */
   SNAPSHOTS_PER_SOCKET: z.coerce.number().int().positive().default(2),
   /**
+   * `on`: subscribers that come for the same snapshot page together share one PostgreSQL read.
+   * `off` reads every page for every subscriber (to compare, or to rule sharing out).
+   */
+  SNAPSHOT_SHARING: z.enum(['on', 'off']).default('on'),
+  /**
    * History entries a subscription resumed from a client's cursor may replay; a cursor
    * further behind the history head is answered with `reset` (`cursor_expired`) and a snapshot.
    */

@@ -86,6 +86,7 @@ const gateway = await startNodeGateway({
       perSocket: env.SNAPSHOTS_PER_SOCKET,
       replayMaxEntries: env.REPLAY_MAX_ENTRIES,
     }),
+    sharedPages: { share: env.SNAPSHOT_SHARING === 'on' },
     ...(auth.mode === 'development' ? { routes: devTokenRoutes(auth.secret, auth.allowedOrigins) } : {}),
   },
 });

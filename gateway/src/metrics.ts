@@ -5,6 +5,10 @@ export interface Metrics {
   registry: Registry;
   snapshotDuration: Histogram;
   replayDuration: Histogram;
+  /** Snapshot pages read from PostgreSQL. */
+  snapshotPageReads: Counter;
+  /** Snapshot pages a subscriber took from a read another subscriber started. */
+  snapshotPagesShared: Counter;
   /** Seconds from the PostgreSQL commit to the gateway handing the change to its sockets. */
   commitToDispatch: Histogram;
   /** Stage 3 of a change's path: Redis append (stream id time) to this gateway's read. */
@@ -77,6 +81,16 @@ export function createMetrics(hub: GatewayCounts, stats: SendStats): Metrics {
       name: 'gateway_replay_duration_seconds',
       help: 'Time to replay history for one subscription',
       buckets: seconds,
+      registers: [registry],
+    }),
+    snapshotPageReads: new Counter({
+      name: 'gateway_snapshot_page_reads_total',
+      help: 'Snapshot pages read from PostgreSQL',
+      registers: [registry],
+    }),
+    snapshotPagesShared: new Counter({
+      name: 'gateway_snapshot_pages_shared_total',
+      help: 'Snapshot pages served from a read another subscription started (one query, many subscribers)',
       registers: [registry],
     }),
     commitToDispatch: new Histogram({

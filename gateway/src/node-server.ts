@@ -62,6 +62,7 @@ export interface NodeGatewayOptions {
     | 'trustedProxies'
     | 'metricsAccess'
     | 'snapshotScheduler'
+    | 'sharedPages'
   >;
   /**
    * Serves `/metrics` on its own listener (and then, unless `tuning.metricsAccess` says

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Metrics } from '../metrics.ts';
 import { createSendStats } from '../send-stats.ts';
+import { SharedSnapshotPages } from '../snapshot/shared-pages.ts';
 import { SnapshotScheduler } from '../snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-source.ts';
 import { Visibility } from '../snapshot/visibility.ts';
@@ -43,10 +44,11 @@ function load(rows: number) {
     }),
   };
   const histogram = { observe: () => {} };
+  const scheduler = new SnapshotScheduler();
   const deps: LoadDeps = {
     history,
-    snapshots,
-    scheduler: new SnapshotScheduler(),
+    pages: new SharedSnapshotPages(snapshots, scheduler),
+    scheduler,
     metrics: { snapshotDuration: histogram, replayDuration: histogram } as unknown as Metrics,
     logger: pino({ level: 'silent' }),
     snapshotChunk: 5_000,
@@ -127,12 +129,15 @@ function depsWith(history: HistoryReader, scheduler: SnapshotScheduler, replayPa
   const histogram = { observe: () => {} };
   return {
     history,
-    snapshots: {
-      page: async (_filter, afterId) => ({
-        rows: afterId === 0 ? [orderAt(1, 1_000)] : [],
-        visibility: Visibility.parse('10:10:', '100'),
-      }),
-    },
+    pages: new SharedSnapshotPages(
+      {
+        page: async (_filter, afterId) => ({
+          rows: afterId === 0 ? [orderAt(1, 1_000)] : [],
+          visibility: Visibility.parse('10:10:', '100'),
+        }),
+      },
+      scheduler,
+    ),
     scheduler,
     metrics: { snapshotDuration: histogram, replayDuration: histogram } as unknown as Metrics,
     logger: pino({ level: 'silent' }),

@@ -2,8 +2,9 @@ import { type ResetReason, UNBOUNDED_FENCE } from '@orders/contract';
 import { isMarker, parseStreamEntry } from '@orders/contract/redis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
+import { EncodedFrame } from '../protocol/encoded-frame.ts';
+import type { SharedSnapshotPages } from '../snapshot/shared-pages.ts';
 import type { SnapshotScheduler } from '../snapshot/snapshot-scheduler.ts';
-import type { SnapshotSource } from '../snapshot/snapshot-source.ts';
 import type { HistoryReader } from '../stream/history.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import type { KnownVersions } from './known-versions.ts';
@@ -13,7 +14,8 @@ import { SubscriptionRefused } from './subscription-refused.ts';
 
 export interface LoadDeps {
   history: HistoryReader;
-  snapshots: SnapshotSource;
+  /** Snapshot pages, one read shared by the subscribers that come for the same page together. */
+  pages: SharedSnapshotPages;
   /** Shares snapshot queries fairly between sockets; one per gateway. */
   scheduler: SnapshotScheduler;
   metrics: Metrics;
@@ -98,23 +100,29 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
   // snapshot reflects it, and everything after it is replayed.
   // With shard groups, every group's head, all before the first page.
   sub.setPositions(await deps.history.heads());
+  // A page shared with other subscribers must have been read after these heads, and each
+  // page after the one before it.
+  let after = deps.pages.mark();
   // Until every page is read nothing bounds what the snapshot shows: its frames' cursor
   // fences every change (a client resuming from it gets `reset` unless nothing happened since).
   sub.fenceAt(UNBOUNDED_FENCE, true);
   const { cursor } = sub;
+  const subJson = JSON.stringify(sub.id);
+  const cursorJson = JSON.stringify(cursor);
   let afterId = 0;
   for (;;) {
     // A page is read only once the client has taken the previous ones: a slow reader makes
     // its snapshot slower instead of tripping the hard limit, and holds no query slot meanwhile.
     if (!(await sub.conn.outbox.writable(signal))) return false;
-    const page = await deps.scheduler.query(sub.conn, signal, (s) =>
-      deps.snapshots.page(sub.filter, afterId, deps.snapshotChunk + 1, s),
-    );
+    const limit = deps.snapshotChunk + 1;
+    const page = await deps.pages.read(sub.conn, { filter: sub.filter, afterId, limit, after }, signal);
     if (page === undefined || sub.state.kind === 'closed') return false;
-    const { rows, visibility } = page;
+    after = page.sent;
+    const { visibility } = page;
     if (visibility !== undefined) sub.known.pageRead(afterId, visibility);
-    const more = rows.length > deps.snapshotChunk;
-    if (more) rows.length = deps.snapshotChunk;
+    const more = page.rows.length > deps.snapshotChunk;
+    // Shared with other subscribers: read, never changed.
+    const rows = more ? page.rows.slice(0, deps.snapshotChunk) : page.rows;
     for (const row of rows) {
       // Past the cap nothing could tell this row's replayed changes from new ones, and a
       // new snapshot of the same filter would not fit either: the subscription is refused.
@@ -129,7 +137,12 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
       }
       sub.held.add(row.id, row.version);
     }
-    sub.conn.send({ type: 'snapshot', sub: sub.id, rows, cursor, done: !more });
+    // The rows' JSON is encoded once per page for every subscriber it serves.
+    sub.conn.send(
+      new EncodedFrame(
+        `{"type":"snapshot","sub":${subJson},"rows":${page.rowsJson(rows.length)},"cursor":${cursorJson},"done":${!more}}`,
+      ),
+    );
     const last = rows.at(-1);
     if (!more || last === undefined) break;
     afterId = last.id;
