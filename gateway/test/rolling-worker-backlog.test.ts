@@ -183,8 +183,14 @@ describe('a worker rolling deploy mid-backlog, gateway streams trimmed faster th
     }
     // The gateway streams were trimmed under the readers: the subscriptions did resync.
     for (const gateway of gateways) expect(await breaks(gateway)).toBeGreaterThan(0);
-    // Every partition has since delivered changes written after the snapshots: no cursor
-    // needs a fence any more, so live subscriptions share frames again.
+    // Once every partition has delivered, through this gateway's stream, a change written
+    // after the snapshots, no cursor needs a fence any more, so live subscriptions share
+    // frames again. The traffic's last changes of a partition may have reached the sockets
+    // only by a resync from history (the stream trimmed under a slow reader), so a few more
+    // inserts follow now that the backlog is gone: new ids hash to every partition.
+    const writer = createSqlWriter(pipeline.sql);
+    for (let i = 0; i < 30; i++) await writer.insert('Alice', 'paid');
+    for (const { s, filter, sub } of subscribers) await converged(() => s.frames, filter, sub);
     for (const { s, sub } of subscribers) {
       s.send({ type: 'ping' });
       const pong = await s.next(is('pong'), 10_000);
