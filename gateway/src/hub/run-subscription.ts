@@ -139,8 +139,10 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
     }
     // The rows' JSON is encoded once per page for every subscriber it serves.
     sub.conn.send(
-      new EncodedFrame(
-        `{"type":"snapshot","sub":${subJson},"rows":${page.rowsJson(rows.length)},"cursor":${cursorJson},"done":${!more}}`,
+      EncodedFrame.spliced(
+        `{"type":"snapshot","sub":${subJson},"rows":`,
+        page.rowsJson(rows.length),
+        `,"cursor":${cursorJson},"done":${!more}}`,
       ),
     );
     const last = rows.at(-1);

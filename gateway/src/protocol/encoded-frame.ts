@@ -19,4 +19,39 @@ export class EncodedFrame {
   static of(frame: ServerFrame): EncodedFrame {
     return new EncodedFrame(JSON.stringify(frame));
   }
+
+  /**
+   * `head`, then `middle`, then `tail`, where `middle` is shared by many frames (a snapshot
+   * page's rows sent to every subscriber it serves): its bytes are copied into this frame's,
+   * not encoded again.
+   */
+  static spliced(head: string, middle: EncodedFrame, tail: string): EncodedFrame {
+    return new SplicedFrame(head, middle, tail);
+  }
+}
+
+class SplicedFrame extends EncodedFrame {
+  #spliced: Uint8Array | undefined;
+
+  constructor(
+    readonly head: string,
+    readonly middle: EncodedFrame,
+    readonly tail: string,
+  ) {
+    super(head + middle.text + tail);
+  }
+
+  override get bytes(): Uint8Array {
+    if (this.#spliced === undefined) {
+      const head = encoder.encode(this.head);
+      const middle = this.middle.bytes;
+      const tail = encoder.encode(this.tail);
+      const bytes = new Uint8Array(head.length + middle.length + tail.length);
+      bytes.set(head);
+      bytes.set(middle, head.length);
+      bytes.set(tail, head.length + middle.length);
+      this.#spliced = bytes;
+    }
+    return this.#spliced;
+  }
 }

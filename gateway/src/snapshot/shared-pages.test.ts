@@ -86,7 +86,7 @@ describe('shared snapshot pages', () => {
     ]);
     // The blocker's read and one read for the three.
     expect([pages.reads, pages.shared]).toEqual([2, 2]);
-    expect(served[0]?.rowsJson(2)).toBe(JSON.stringify([order(1), order(2)]));
+    expect(served[0]?.rowsJson(2).text).toBe(JSON.stringify([order(1), order(2)]));
   });
 
   it('with sharing off, reads every page for every request', async () => {

@@ -1,4 +1,5 @@
 import type { Filter } from '@orders/contract';
+import { EncodedFrame } from '../protocol/encoded-frame.ts';
 import type { SnapshotScheduler } from './snapshot-scheduler.ts';
 import type { SnapshotPage, SnapshotSource } from './snapshot-source.ts';
 
@@ -19,8 +20,8 @@ export interface PageRequest {
 export interface SharedPage extends SnapshotPage {
   /** Where the read was sent in the order of all reads: the next page's request names it. */
   readonly sent: number;
-  /** The JSON text of the first `count` rows, encoded once for all subscribers. */
-  rowsJson(count: number): string;
+  /** The first `count` rows as a JSON array, encoded once (text and UTF-8) for all subscribers. */
+  rowsJson(count: number): EncodedFrame;
 }
 
 export interface SharedSnapshotPagesOptions {
@@ -214,13 +215,14 @@ class Read {
 }
 
 function sharedPage(page: SnapshotPage, sent: number): SharedPage {
-  let encoded: { count: number; text: string } | undefined;
+  let encoded: { count: number; json: EncodedFrame } | undefined;
   return {
     ...page,
     sent,
-    rowsJson(count: number): string {
-      if (encoded?.count !== count) encoded = { count, text: JSON.stringify(page.rows.slice(0, count)) };
-      return encoded.text;
+    rowsJson(count: number): EncodedFrame {
+      if (encoded?.count !== count)
+        encoded = { count, json: new EncodedFrame(JSON.stringify(page.rows.slice(0, count))) };
+      return encoded.json;
     },
   };
 }
