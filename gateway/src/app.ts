@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import type { Authorize } from './auth/authorize.ts';
 import { Connection, type ConnectionOptions } from './hub/connection.ts';
 import type { Hub } from './hub/hub.ts';
-import { createSocketSession, type SessionOptions } from './hub/socket-session.ts';
+import { type SessionOptions, SocketSession } from './hub/socket-session.ts';
 import { wsContextSink } from './hub/socket-sink.ts';
+import { TokenExpiries } from './hub/token-expiry.ts';
 import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
 import { ConnectionSlots } from './limits/connection-slots.ts';
 import type { Metrics } from './metrics.ts';
@@ -88,6 +89,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     replayPage: deps.replayPage ?? 1000,
     maxBufferedEvents: deps.maxBufferedEvents ?? 10_000,
     scheduler,
+    expiries: new TokenExpiries(),
     ...deps.session,
   };
   let connections = 0;
@@ -131,7 +133,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
       const lease = c.get('lease');
       const slot = c.get('slot');
       let conn: Connection | undefined;
-      let session: ReturnType<typeof createSocketSession> | undefined;
+      let session: SocketSession | undefined;
       return {
         onOpen(_event, ws) {
           if (lease !== undefined) opened.add(lease);
@@ -141,7 +143,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
             deps.stats,
             deps.connection,
           );
-          session = createSocketSession(conn, sessionOptions, deps.logger, grant, deps.authorize?.token);
+          session = new SocketSession(conn, sessionOptions, deps.logger, grant, deps.authorize?.token);
           deps.hub.add(conn);
           // Counted by the hub from here on.
           slot?.release();

@@ -11,14 +11,14 @@ import {
 } from '@orders/contract';
 import type { Logger } from 'pino';
 import { type Grant, samePrincipal } from '../auth/grant.ts';
-import { STAFF } from '../auth/principal.ts';
+import { type Principal, STAFF } from '../auth/principal.ts';
 import { scopeFilter } from '../auth/scope.ts';
 import { RateLimiter, type RateLimitOptions } from '../limits/rate-limit.ts';
 import type { Connection } from './connection.ts';
 import { type LoadDeps, type LoadStart, runSubscription } from './run-subscription.ts';
 import { Subscription } from './subscription.ts';
 import { SubscriptionRefused } from './subscription-refused.ts';
-import { TokenExpiry } from './token-expiry.ts';
+import { type Expiring, TokenDeadline, type TokenExpiries } from './token-expiry.ts';
 
 export interface SessionOptions extends LoadDeps {
   /** Live events one loading subscription may hold before falling back to replay. */
@@ -27,6 +27,8 @@ export interface SessionOptions extends LoadDeps {
   maxSubscriptions?: number;
   /** Incoming message rate per socket; see {@link RateLimitOptions}. */
   rateLimit?: RateLimitOptions;
+  /** The gateway's token deadlines, one timer for every socket. */
+  expiries: TokenExpiries;
 }
 
 /** Verifies a token sent in an `auth` frame; a string says why it is refused. */
@@ -36,47 +38,87 @@ export type VerifyGrant = (token: string) => Promise<Grant | string>;
  * Handles one socket's incoming frames; bad input gets an error frame and the socket stays
  * usable. A socket admitted by a token is closed with 4401 once that token (plus leeway)
  * expires, unless an `auth` frame brought a newer one for the same principal.
+ *
+ * A class rather than closures over the socket: a gateway holds tens of thousands of idle
+ * sockets, and a handler per closure cost each of them a function and its context.
  */
-export function createSocketSession(
-  conn: Connection,
-  options: SessionOptions,
-  logger: Logger,
-  grant: Grant = { principal: STAFF },
-  verify?: VerifyGrant,
-) {
-  const { principal } = grant;
-  const maxSubscriptions = options.maxSubscriptions ?? 32;
-  const limiter = new RateLimiter(options.rateLimit);
-  const expiry = new TokenExpiry(() => {
-    logger.info({ conn: conn.id }, 'token expired; closing socket');
+export class SocketSession implements Expiring {
+  readonly #principal: Principal;
+  readonly #limiter: RateLimiter;
+  /** Made when a token with an `exp` admits the socket or refreshes it. */
+  #deadline: TokenDeadline | undefined;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly options: SessionOptions,
+    private readonly logger: Logger,
+    grant: Grant = { principal: STAFF },
+    private readonly verify?: VerifyGrant,
+  ) {
+    this.#principal = grant.principal;
+    this.#limiter = new RateLimiter(options.rateLimit);
+    this.#armExpiry(grant);
+  }
+
+  /** The socket is gone: nothing may fire for it any more. */
+  close(): void {
+    if (this.#deadline !== undefined) this.options.expiries.clear(this.#deadline);
+  }
+
+  onMessage(data: unknown): void {
+    const { conn } = this;
+    if (conn.closed) return;
+    const rate = this.#limiter.take();
+    if (rate === 'close') {
+      conn.fail('rate_limited', 'too many messages; slow down before reconnecting');
+      return;
+    }
+    if (rate === 'refuse') {
+      conn.error('rate_limited', 'too many messages; this one was dropped');
+      return;
+    }
+    const parsed = parseClientFrame(data);
+    if (parsed.ok) this.#handle(parsed.frame);
+    else conn.error(parsed.code ?? 'bad_request', parsed.message, parsed.sub);
+  }
+
+  /** The socket's token (plus leeway) ran out: called by the gateway's {@link TokenExpiries}. */
+  tokenExpired(): void {
+    const { conn } = this;
+    this.logger.info({ conn: conn.id }, 'token expired; closing socket');
     conn.error('unauthorized', 'token expired');
     conn.close(closeCodes.tokenExpired, 'token expired');
-  });
-  const armExpiry = (g: Grant): void => {
-    if (g.exp !== undefined) expiry.arm((g.exp + (g.leewayS ?? 0)) * 1000);
-  };
-  armExpiry(grant);
+  }
 
-  const reauthenticate = async (frame: AuthFrame): Promise<void> => {
-    if (verify === undefined) {
+  #armExpiry(g: Grant): void {
+    if (g.exp === undefined) return;
+    this.#deadline ??= new TokenDeadline(this);
+    this.options.expiries.arm(this.#deadline, (g.exp + (g.leewayS ?? 0)) * 1000);
+  }
+
+  async #reauthenticate(frame: AuthFrame): Promise<void> {
+    const { conn } = this;
+    if (this.verify === undefined) {
       conn.error('bad_request', 'this gateway does not authenticate sockets');
       return;
     }
-    const verdict = await verify(frame.token);
+    const verdict = await this.verify(frame.token);
     if (conn.closed) return;
     if (typeof verdict === 'string') {
       conn.fail('unauthorized', 'invalid token');
       return;
     }
-    if (!samePrincipal(principal, verdict.principal)) {
+    if (!samePrincipal(this.#principal, verdict.principal)) {
       conn.fail('forbidden', 'the token is for another principal; open a new socket for it');
       return;
     }
-    armExpiry(verdict);
+    this.#armExpiry(verdict);
     if (verdict.exp !== undefined) conn.send({ type: 'authed', exp: verdict.exp });
-  };
+  }
 
-  const subscribe = (frame: SubscribeFrame): void => {
+  #subscribe(frame: SubscribeFrame): void {
+    const { conn, options } = this;
+    const maxSubscriptions = options.maxSubscriptions ?? 32;
     if (conn.subs.has(frame.sub)) {
       conn.error('bad_request', `subscription "${frame.sub}" already exists`, frame.sub);
       return;
@@ -85,6 +127,7 @@ export function createSocketSession(
       conn.error('too_large', `at most ${maxSubscriptions} subscriptions per socket`, frame.sub);
       return;
     }
+    const principal = this.#principal;
     const scoped = scopeFilter(principal, frame.filter);
     if (!scoped.ok) {
       conn.error('forbidden', scoped.message, frame.sub);
@@ -99,15 +142,16 @@ export function createSocketSession(
     );
     if (principal.role === 'customer') sub.scope = principal.customer;
     conn.subs.set(sub.id, sub);
-    sub.onReload = () => load(sub, { snapshot: false });
+    sub.onReload = () => this.#load(sub, { snapshot: false });
     const start = startFrom(sub, frame.cursor);
     // Resumed from a cursor, the client's rows were sent by some gateway, not known here.
     if (!start.snapshot) sub.held.forget();
-    load(sub, start);
-  };
+    this.#load(sub, start);
+  }
 
-  const load = (sub: Subscription, start: LoadStart): void => {
-    runSubscription(sub, start, options).catch((error: unknown) => {
+  #load(sub: Subscription, start: LoadStart): void {
+    const { conn, logger } = this;
+    runSubscription(sub, start, this.options).catch((error: unknown) => {
       const refused = error instanceof SubscriptionRefused;
       if (refused) logger.info({ conn: conn.id, sub: sub.id, reason: error.message }, 'subscription refused');
       else logger.error({ err: error, conn: conn.id, sub: sub.id }, 'subscription failed');
@@ -116,9 +160,10 @@ export function createSocketSession(
       if (refused) conn.error(error.code, error.message, sub.id);
       else conn.error('internal', 'subscription failed; subscribe again', sub.id);
     });
-  };
+  }
 
-  const pong = (): PongFrame => {
+  #pong(): PongFrame {
+    const { conn } = this;
     // Held frames may be reordered by conflation; a cursor is only safe when nothing is held.
     if (conn.outbox.heldFrames > 0) return { type: 'pong' };
     const cursors: Record<string, string> = {};
@@ -129,12 +174,13 @@ export function createSocketSession(
       any = true;
     }
     return any ? { type: 'pong', cursors } : { type: 'pong' };
-  };
+  }
 
-  const handle = (frame: ClientFrame): void => {
+  #handle(frame: ClientFrame): void {
+    const { conn } = this;
     switch (frame.type) {
       case 'subscribe':
-        subscribe(frame);
+        this.#subscribe(frame);
         return;
       case 'unsubscribe': {
         const sub = conn.subs.get(frame.sub);
@@ -148,41 +194,19 @@ export function createSocketSession(
         return;
       }
       case 'ping':
-        conn.send(pong());
+        conn.send(this.#pong());
         return;
       case 'options':
         if (frame.changes !== undefined) conn.batchChanges = frame.changes;
         return;
       case 'auth':
-        reauthenticate(frame).catch((error: unknown) => {
-          logger.error({ err: error, conn: conn.id }, 'token verification failed');
+        this.#reauthenticate(frame).catch((error: unknown) => {
+          this.logger.error({ err: error, conn: conn.id }, 'token verification failed');
           conn.fail('internal', 'token verification failed');
         });
         return;
     }
-  };
-
-  return {
-    /** The socket is gone: nothing may fire for it any more. */
-    close(): void {
-      expiry.clear();
-    },
-    onMessage(data: unknown): void {
-      if (conn.closed) return;
-      const rate = limiter.take();
-      if (rate === 'close') {
-        conn.fail('rate_limited', 'too many messages; slow down before reconnecting');
-        return;
-      }
-      if (rate === 'refuse') {
-        conn.error('rate_limited', 'too many messages; this one was dropped');
-        return;
-      }
-      const parsed = parseClientFrame(data);
-      if (parsed.ok) handle(parsed.frame);
-      else conn.error(parsed.code ?? 'bad_request', parsed.message, parsed.sub);
-    },
-  };
+  }
 }
 
 /**
