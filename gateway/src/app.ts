@@ -1,11 +1,10 @@
-import { FEATURES, PROTOCOL_VERSION } from '@orders/contract';
 import { type Context, Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { Authorize } from './auth/authorize.ts';
-import { Connection, type ConnectionOptions } from './hub/connection.ts';
+import type { ConnectionOptions } from './hub/connection.ts';
 import type { Hub } from './hub/hub.ts';
-import { type SessionOptions, SocketSession } from './hub/socket-session.ts';
+import type { SessionOptions } from './hub/socket-session.ts';
 import { wsContextSink } from './hub/socket-sink.ts';
 import { TokenExpiries } from './hub/token-expiry.ts';
 import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
@@ -17,6 +16,7 @@ import type { SendStats } from './send-stats.ts';
 import { SharedSnapshotPages, type SharedSnapshotPagesOptions } from './snapshot/shared-pages.ts';
 import { SnapshotScheduler } from './snapshot/snapshot-scheduler.ts';
 import type { SnapshotSource } from './snapshot/snapshot-source.ts';
+import { type GatewaySockets, SocketEvents } from './socket-events.ts';
 import type { HistoryReader } from './stream/history.ts';
 import { type UpgradeEnv, upgradeGuards } from './upgrade-guards.ts';
 
@@ -74,8 +74,6 @@ export interface GatewayDeps<T> {
  */
 export function createGateway<T>(deps: GatewayDeps<T>): Hono {
   const app = new Hono();
-  const toSink = deps.toSink ?? wsContextSink;
-  const heartbeatMs = deps.heartbeatMs ?? 15_000;
   const scheduler = deps.snapshotScheduler ?? new SnapshotScheduler();
   const sessionOptions: SessionOptions = {
     history: deps.history,
@@ -92,10 +90,22 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     expiries: new TokenExpiries(),
     ...deps.session,
   };
-  let connections = 0;
   const slots = new ConnectionSlots(deps.maxConnections ?? 10_000, () => deps.hub.connections.size);
   const opened = new WeakSet<CapLease>();
   const caps = deps.caps ?? new ConnectionCaps();
+  const sockets: GatewaySockets<T> = {
+    gatewayId: deps.gatewayId,
+    hub: deps.hub,
+    stats: deps.stats,
+    logger: deps.logger,
+    toSink: deps.toSink ?? wsContextSink,
+    connection: deps.connection,
+    session: sessionOptions,
+    verify: deps.authorize?.token,
+    heartbeatMs: deps.heartbeatMs ?? 15_000,
+    opened,
+    opens: 0,
+  };
 
   // Probes learn readiness from the status code; the body says nothing an outsider could use.
   app.get('/healthz', (c) => c.text('ok'));
@@ -128,46 +138,7 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     guard.authenticate,
     guard.principalCap,
     guard.releaseIfAbandoned,
-    deps.upgradeWebSocket((c) => {
-      const grant = c.get('grant');
-      const lease = c.get('lease');
-      const slot = c.get('slot');
-      let conn: Connection | undefined;
-      let session: SocketSession | undefined;
-      return {
-        onOpen(_event, ws) {
-          if (lease !== undefined) opened.add(lease);
-          conn = new Connection(
-            `${deps.gatewayId}.${++connections}`,
-            toSink(ws),
-            deps.stats,
-            deps.connection,
-          );
-          session = new SocketSession(conn, sessionOptions, deps.logger, grant, deps.authorize?.token);
-          deps.hub.add(conn);
-          // Counted by the hub from here on.
-          slot?.release();
-          conn.send({
-            type: 'welcome',
-            gateway: deps.gatewayId,
-            protocol: PROTOCOL_VERSION,
-            heartbeatMs,
-            features: FEATURES,
-          });
-        },
-        onMessage(event) {
-          session?.onMessage(event.data);
-        },
-        onClose() {
-          session?.close();
-          lease?.release();
-          if (conn !== undefined) deps.hub.remove(conn);
-        },
-        onError(event) {
-          deps.logger.debug({ conn: conn?.id, event: event.type }, 'socket error');
-        },
-      };
-    }),
+    deps.upgradeWebSocket((c) => new SocketEvents(sockets, c.get('grant'), c.get('lease'), c.get('slot'))),
   );
   app.route('/', upgrade);
 
