@@ -58,4 +58,40 @@ describe('KnownVersions', () => {
     // Past every page, partition 0 no longer consults them, whatever the 32-bit id reads as.
     expect(known.admit(update(9, 2, 99))).toBe(true);
   });
+  it('answers alike whether its maps were never made, cleared or retired', () => {
+    const admitted = (known: KnownVersions) => [
+      known.size,
+      known.passed(0),
+      known.admit(update(1, 2, 50)),
+      known.admit(update(1, 1, 50)),
+    ];
+    const fresh = admitted(new KnownVersions());
+    expect(fresh).toEqual([0, -1, true, true]);
+
+    const cleared = new KnownVersions();
+    cleared.remember(1, 5);
+    cleared.pageRead(0, Visibility.parse('100:103:101'));
+    expect(cleared.admit(update(7, 2, 101))).toBe(true);
+    expect(cleared.passed(0)).toBe(0);
+    cleared.clear();
+    expect(admitted(cleared)).toEqual(fresh);
+
+    const retired = new KnownVersions();
+    retired.remember(1, 5);
+    retired.sealed(1_000);
+    expect(retired.admit(update(1, 5, 50))).toBe(false);
+    retired.retireBefore(100_000, 60_000);
+    expect(admitted(retired)).toEqual(fresh);
+  });
+
+  it('judges with the pages it read once the snapshot is sealed, as before', () => {
+    const known = new KnownVersions();
+    known.pageRead(0, Visibility.parse('100:103:101'));
+    known.pageRead(500, Visibility.parse('104:106:'));
+    known.sealed(1_000);
+    expect(known.admit(update(7, 2, 102))).toBe(false);
+    expect(known.admit(update(600, 2, 105))).toBe(false);
+    expect(known.admit(update(600, 3, 107))).toBe(true);
+    expect(known.passed(0)).toBe(1);
+  });
 });

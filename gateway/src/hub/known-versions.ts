@@ -29,12 +29,17 @@ export const KNOWN_VERSIONS_CAP = 1_000_000;
  * with another snapshot, and the rows they cover count against the cap).
  */
 export class KnownVersions {
-  readonly #versions = new Map<number, number>();
+  /**
+   * Made on the first row remembered, and dropped once retired. The maps are made when first
+   * needed: most subscriptions of idle sockets hold no rows (an empty snapshot, or versions
+   * retired long ago) and no partition passes, and an empty Map is not free.
+   */
+  #versions: Map<number, number> | undefined;
   /** Page i covers the ids above `#pageAfter[i]`, up to `#pageAfter[i + 1]` inclusive. */
   #pageAfter: number[] = [];
   #pageSight: Visibility[] = [];
   /** Per Kafka partition, the last page its changes have passed (pages up to it see none of them). */
-  readonly #passed = new Map<number, number>();
+  #passed: Map<number, number> | undefined;
   #snapshotAt = 0;
   /** Changes committed before this (ms) are reflected in the snapshot, whatever their row. */
   #reflectedBefore = 0;
@@ -77,25 +82,26 @@ export class KnownVersions {
    * same filter would not fit either).
    */
   remember(id: number, version: number): boolean {
+    this.#versions ??= new Map();
     if (this.#versions.size >= this.cap && !this.#versions.has(id)) return false;
     this.#versions.set(id, version);
     return true;
   }
 
   get size(): number {
-    return this.#versions.size;
+    return this.#versions?.size ?? 0;
   }
 
   /** The last page partition `partition` has passed; -1 when it has passed none. */
   passed(partition: number): number {
-    return this.#passed.get(partition) ?? -1;
+    return this.#passed?.get(partition) ?? -1;
   }
 
   clear(): void {
-    this.#versions.clear();
+    this.#versions = undefined;
     this.#pageAfter = [];
     this.#pageSight = [];
-    this.#passed.clear();
+    this.#passed = undefined;
     this.#reflectedBefore = 0;
   }
 
@@ -112,9 +118,16 @@ export class KnownVersions {
     this.#reflectedBefore = startedAt - marginMs;
   }
 
-  /** Marks when the snapshot was read (ms), for {@link retireBefore}. */
+  /**
+   * Marks when the snapshot was read (ms), for {@link retireBefore}. Its pages are all read by
+   * then: they are kept in arrays of their exact length, without the room for more that
+   * growing them left (most snapshots of an idle socket are one page, which `push` gave room
+   * for sixteen).
+   */
   sealed(at: number): void {
     this.#snapshotAt = at;
+    this.#pageAfter = this.#pageAfter.slice();
+    this.#pageSight = this.#pageSight.slice();
   }
 
   /**
@@ -125,8 +138,8 @@ export class KnownVersions {
    * client's merge by version drops it.
    */
   retireBefore(committedAt: number, graceMs: number): void {
-    if (this.#versions.size > 0 && this.#snapshotAt > 0 && committedAt > this.#snapshotAt + graceMs) {
-      this.#versions.clear();
+    if (this.#versions !== undefined && this.#snapshotAt > 0 && committedAt > this.#snapshotAt + graceMs) {
+      this.#versions = undefined;
     }
   }
 
@@ -136,11 +149,11 @@ export class KnownVersions {
     if (txId !== undefined && this.#pageSight.length > 0) {
       if (this.#seen(change, txId)) return false;
     } else if (committedAt < this.#reflectedBefore) return false;
-    const known = this.#versions.get(row.id);
+    const known = this.#versions?.get(row.id);
     if (known === undefined) return true;
     // A delete carries the deleted row, whose version is the last one the subscriber holds.
     const fresh = op === 'delete' ? row.version >= known : row.version > known;
-    if (fresh) this.#versions.delete(row.id);
+    if (fresh) this.#versions?.delete(row.id);
     return fresh;
   }
 
@@ -152,6 +165,7 @@ export class KnownVersions {
     const passed = this.passed(partition);
     if (page <= passed) return false;
     if ((this.#pageSight[page] as Visibility).sees(txId, change.lsn)) return true;
+    this.#passed ??= new Map();
     this.#passed.set(partition, page);
     return false;
   }
