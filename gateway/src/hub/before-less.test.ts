@@ -84,7 +84,7 @@ function subscribed(filter: FilterInput, rows: Order[], scope?: string) {
     sub.held.add(row.id, row.version);
   }
   sub.goLive(false);
-  sub.onReload = () => {};
+  sub.reloader = { reload: () => {} };
   const changes = () => sent.filter((f): f is ChangeFrame => f.type === 'change');
   return { sub, sent, changes };
 }

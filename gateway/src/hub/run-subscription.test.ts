@@ -324,8 +324,10 @@ describe('runSubscription: a live subscription refilling a hole in its stream', 
     const sub = new Subscription('s1', toFilter({}), conn, 100);
     conn.subs.set('s1', sub);
     let reload: Promise<void> | undefined;
-    sub.onReload = () => {
-      reload = runSubscription(sub, { snapshot: false }, deps);
+    sub.reloader = {
+      reload: () => {
+        reload = runSubscription(sub, { snapshot: false }, deps);
+      },
     };
     // The snapshot shows order 1 at version 1000, read by a statement that saw transactions below 10.
     await runSubscription(sub, { snapshot: true }, deps);

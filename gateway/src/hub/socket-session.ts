@@ -16,7 +16,7 @@ import { scopeFilter } from '../auth/scope.ts';
 import { RateLimiter, type RateLimitOptions } from '../limits/rate-limit.ts';
 import type { Connection } from './connection.ts';
 import { type LoadDeps, type LoadStart, runSubscription } from './run-subscription.ts';
-import { Subscription } from './subscription.ts';
+import { type Reloader, Subscription } from './subscription.ts';
 import { SubscriptionRefused } from './subscription-refused.ts';
 import { type Expiring, TokenDeadline, type TokenExpiries } from './token-expiry.ts';
 
@@ -42,7 +42,7 @@ export type VerifyGrant = (token: string) => Promise<Grant | string>;
  * A class rather than closures over the socket: a gateway holds tens of thousands of idle
  * sockets, and a handler per closure cost each of them a function and its context.
  */
-export class SocketSession implements Expiring {
+export class SocketSession implements Expiring, Reloader {
   readonly #principal: Principal;
   readonly #limiter: RateLimiter;
   /** Made when a token with an `exp` admits the socket or refreshes it. */
@@ -80,6 +80,11 @@ export class SocketSession implements Expiring {
     const parsed = parseClientFrame(data);
     if (parsed.ok) this.#handle(parsed.frame);
     else conn.error(parsed.code ?? 'bad_request', parsed.message, parsed.sub);
+  }
+
+  /** Loads `sub` again from its position (a reset met on the way makes it start over). */
+  reload(sub: Subscription): void {
+    this.#load(sub, { snapshot: false });
   }
 
   /** The socket's token (plus leeway) ran out: called by the gateway's {@link TokenExpiries}. */
@@ -142,7 +147,7 @@ export class SocketSession implements Expiring {
     );
     if (principal.role === 'customer') sub.scope = principal.customer;
     conn.subs.set(sub.id, sub);
-    sub.onReload = () => this.#load(sub, { snapshot: false });
+    sub.reloader = this;
     const start = startFrom(sub, frame.cursor);
     // Resumed from a cursor, the client's rows were sent by some gateway, not known here.
     if (!start.snapshot) sub.held.forget();

@@ -213,7 +213,7 @@ describe('Subscription', () => {
   it('stops at a reset marker, live or buffered, and asks to be reloaded', () => {
     const { sub, changes } = harness();
     let reloads = 0;
-    sub.onReload = () => reloads++;
+    sub.reloader = { reload: () => reloads++ };
     sub.goLive(false);
     sub.offer(change('2-0', 'insert', order(1, 1)));
     sub.offer(new MarkerEvent('3-0', 'truncate', EPOCH));
@@ -241,7 +241,7 @@ describe('Subscription', () => {
   it('never compares ids across epochs: an event of another epoch resets', () => {
     const { sub, changes } = harness();
     sub.goLive(false);
-    sub.onReload = () => {};
+    sub.reloader = { reload: () => {} };
     sub.position = '5-0';
     sub.offer(new ChangeFanout(change('9-0', 'insert', order(1, 1)).entry, 'e2'));
     expect(changes()).toHaveLength(0);
@@ -251,7 +251,7 @@ describe('Subscription', () => {
   it('resyncs: a live subscription reloads, a loading one drops its buffer and replays again', () => {
     const live = harness();
     let reloads = 0;
-    live.sub.onReload = () => reloads++;
+    live.sub.reloader = { reload: () => reloads++ };
     live.sub.goLive(false);
     live.sub.resync();
     expect([live.sub.state.kind, reloads, live.sub.gap]).toEqual(['loading', 1, true]);

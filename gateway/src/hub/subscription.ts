@@ -12,6 +12,11 @@ import * as transition from './subscription-state.ts';
 
 export type { StreamEvent, SubscriptionState } from './subscription-state.ts';
 
+/** Who reloads a live subscription that met a reset or a resync: its socket's session. */
+export interface Reloader {
+  reload(sub: Subscription): void;
+}
+
 /** How far past the snapshot live commits must be before its remembered versions are dropped. */
 const KNOWN_VERSIONS_GRACE_MS = 60_000;
 
@@ -134,7 +139,7 @@ export class Subscription extends SubscriptionCursor {
   #meetReset(reason: ResetReason): void {
     const wasLive = this.#state.kind === 'live';
     this.#state = transition.meetReset(this.#state, reason);
-    if (wasLive) this.onReload?.();
+    if (wasLive) this.reloader?.reload(this);
   }
 
   /** The reset met since the last call, if any; the loader answers it with `reset` and a snapshot. */
@@ -185,8 +190,11 @@ export class Subscription extends SubscriptionCursor {
     return true;
   }
 
-  /** Set by the session: reloads this subscription (from its position, or after a reset). */
-  onReload: (() => void) | undefined;
+  /**
+   * Set by the session: reloads this subscription (from its position, or after a reset). An
+   * object the subscription passes itself to, rather than a closure over it per subscription.
+   */
+  reloader: Reloader | undefined;
 
   /**
    * This gateway's stream lost entries: a live subscription reloads from its position through
@@ -197,7 +205,7 @@ export class Subscription extends SubscriptionCursor {
     if (kind === 'closed') return;
     // A loading subscription keeps its reason: its own cursor may be what history lacks.
     this.#state = transition.resync(this.#state);
-    if (kind === 'live') this.onReload?.();
+    if (kind === 'live') this.reloader?.reload(this);
   }
 
   /** Starts over with `reset` and a snapshot, whatever state the load is in; a reset already met stays. */
