@@ -7,7 +7,7 @@ import type { Hub } from './hub/hub.ts';
 import type { SessionOptions } from './hub/socket-session.ts';
 import { wsContextSink } from './hub/socket-sink.ts';
 import { TokenExpiries } from './hub/token-expiry.ts';
-import { type CapLease, ConnectionCaps } from './limits/connection-caps.ts';
+import { ConnectionCaps } from './limits/connection-caps.ts';
 import { ConnectionSlots } from './limits/connection-slots.ts';
 import type { Metrics } from './metrics.ts';
 import { type MetricsAccess, mountMetrics } from './ops/metrics-route.ts';
@@ -91,7 +91,6 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     ...deps.session,
   };
   const slots = new ConnectionSlots(deps.maxConnections ?? 10_000, () => deps.hub.connections.size);
-  const opened = new WeakSet<CapLease>();
   const caps = deps.caps ?? new ConnectionCaps();
   const sockets: GatewaySockets<T> = {
     gatewayId: deps.gatewayId,
@@ -103,7 +102,6 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     session: sessionOptions,
     verify: deps.authorize?.token,
     heartbeatMs: deps.heartbeatMs ?? 15_000,
-    opened,
     opens: 0,
   };
 
@@ -127,7 +125,6 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     caps,
     slots,
     authorize: deps.authorize,
-    opened,
   });
   const upgrade = new Hono<UpgradeEnv>();
   upgrade.get(
@@ -138,7 +135,15 @@ export function createGateway<T>(deps: GatewayDeps<T>): Hono {
     guard.authenticate,
     guard.principalCap,
     guard.releaseIfAbandoned,
-    deps.upgradeWebSocket((c) => new SocketEvents(sockets, c.get('grant'), c.get('lease'), c.get('slot'))),
+    deps.upgradeWebSocket(
+      (c) =>
+        new SocketEvents(sockets, {
+          grant: c.get('grant'),
+          lease: c.get('lease'),
+          slot: c.get('slot'),
+          abandoned: c.get('abandoned'),
+        }),
+    ),
   );
   app.route('/', upgrade);
 

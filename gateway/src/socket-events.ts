@@ -21,17 +21,24 @@ export interface GatewaySockets<T> {
   readonly verify: VerifyGrant | undefined;
   /** Interval clients should ping at, announced in `welcome`. */
   readonly heartbeatMs: number;
-  /** Leases whose socket opened: an abandoned upgrade gives back only the others. */
-  readonly opened: WeakSet<CapLease>;
   /** Sockets opened so far; numbers the connections. */
   opens: number;
+}
+
+/** What the upgrade's guards hand on to its socket. */
+export interface Upgrade {
+  grant: Grant;
+  lease: CapLease | undefined;
+  slot: CapLease | undefined;
+  abandoned: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
  * One upgrade's socket events: the connection and its session from the moment the socket
  * opens until it closes. A class, so an idle socket holds one object with the gateway's shared
  * part by reference, instead of a closure per event and a context holding all they share.
- * What only opening needs (the grant, the upgrade's slot) is let go once the socket is open.
+ * What only opening needs (the grant, the upgrade's slot and its abandoned-upgrade timer) is
+ * let go once the socket is open.
  */
 export class SocketEvents<T> implements WSEvents<T> {
   readonly #sockets: GatewaySockets<T>;
@@ -41,23 +48,21 @@ export class SocketEvents<T> implements WSEvents<T> {
   readonly #lease: CapLease | undefined;
   #conn: Connection | undefined;
   #session: SocketSession | undefined;
+  /** Gives the slot and the lease back should the socket never open; cleared as it opens. */
+  #abandoned: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    sockets: GatewaySockets<T>,
-    grant: Grant,
-    lease: CapLease | undefined,
-    slot: CapLease | undefined,
-  ) {
+  constructor(sockets: GatewaySockets<T>, upgrade: Upgrade) {
     this.#sockets = sockets;
-    this.#grant = grant;
-    this.#lease = lease;
-    this.#slot = slot;
+    this.#grant = upgrade.grant;
+    this.#lease = upgrade.lease;
+    this.#slot = upgrade.slot;
+    this.#abandoned = upgrade.abandoned;
   }
 
   onOpen(_event: Event, ws: WSContext<T>): void {
     const sockets = this.#sockets;
-    const lease = this.#lease;
-    if (lease !== undefined) sockets.opened.add(lease);
+    clearTimeout(this.#abandoned);
+    this.#abandoned = undefined;
     const conn = new Connection(
       `${sockets.gatewayId}.${++sockets.opens}`,
       sockets.toSink(ws),

@@ -20,6 +20,11 @@ export interface UpgradeVariables {
   lease: CapLease;
   /** Set by the last guard: the request goes on to the upgrade, which takes over the slot. */
   upgrading: boolean;
+  /**
+   * Set by the last guard: gives the slot and the lease back should the socket never open. The
+   * socket clears it as it opens; from then on it gives them back itself.
+   */
+  abandoned: ReturnType<typeof setTimeout>;
 }
 
 export type UpgradeEnv = { Variables: UpgradeVariables };
@@ -31,8 +36,6 @@ export interface UpgradeGuardDeps {
   caps: ConnectionCaps;
   slots: ConnectionSlots;
   authorize?: Authorize | undefined;
-  /** Leases whose socket opened: an abandoned upgrade gives back only the others. */
-  opened: WeakSet<CapLease>;
 }
 
 /** The guards by name, to be chained in this order before the upgrade. */
@@ -110,15 +113,17 @@ export function upgradeGuards(deps: UpgradeGuardDeps): UpgradeGuards {
   };
 
   // An upgrade that never opens (the client vanished mid-handshake) must not keep its slots.
+  // The socket clears the timer as it opens, so an open socket holds none (and nothing it keeps).
   const releaseIfAbandoned: MiddlewareHandler<UpgradeEnv> = async (c, next) => {
     const lease = c.get('lease');
     const slot = c.get('slot');
     c.set('upgrading', true);
     const abandoned = setTimeout(() => {
-      if (!deps.opened.has(lease)) lease.release();
+      lease.release();
       slot.release();
     }, ABANDONED_AFTER_MS);
     abandoned.unref?.();
+    c.set('abandoned', abandoned);
     await next();
   };
 
