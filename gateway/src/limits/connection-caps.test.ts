@@ -48,6 +48,23 @@ describe('ConnectionCaps', () => {
     expect(typeof caps.acquire('10.0.0.6', { role: 'staff', sub: 'dee' })).toBe('object');
   });
 
+  it('gives back every count a lease took (address, principal, staff), once however often it is released', () => {
+    const caps = new ConnectionCaps({ perAddress: 1, perPrincipal: 1, staffTotal: 1 });
+    const ann = { role: 'staff', sub: 'ann' } as const;
+    const lease = caps.acquire('10.0.0.1', ann);
+    if (typeof lease === 'string') throw new Error('expected a lease');
+    expect(caps.acquire('10.0.0.1', undefined)).toBe('address');
+    expect(caps.acquire('10.0.0.2', ann)).toBe('principal');
+    expect(caps.acquire('10.0.0.2', { role: 'staff', sub: 'ben' })).toBe('staff');
+    lease.release();
+    lease.release();
+    expect(caps.countFor('10.0.0.1')).toBe(0);
+    const again = caps.acquire('10.0.0.1', ann);
+    expect(typeof again).toBe('object');
+    // Released twice, the first lease did not give back the count of the one that replaced it.
+    expect(caps.acquire('10.0.0.2', { role: 'staff', sub: 'ben' })).toBe('staff');
+  });
+
   it('lets staff without a subject share the per-principal cap', () => {
     const caps = new ConnectionCaps({ perAddress: 100, perPrincipal: 1, staffTotal: 10 });
     expect(typeof caps.acquire('10.0.0.1', STAFF_NO_SUB)).toBe('object');

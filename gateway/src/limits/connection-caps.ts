@@ -34,9 +34,7 @@ export function principalKey(principal: Principal): string {
  * when the socket ends, whichever way it ends.
  */
 export class ConnectionCaps {
-  readonly #byAddress = new Map<string, number>();
-  readonly #byPrincipal = new Map<string, number>();
-  #staff = 0;
+  readonly #counts = new CapCounts();
   readonly perAddress: number;
   readonly perPrincipal: number;
   readonly staffTotal: number;
@@ -49,7 +47,7 @@ export class ConnectionCaps {
 
   /** Cheap check before authentication, so a flood from one address costs no token verification. */
   addressFull(address: string): boolean {
-    return (this.#byAddress.get(address) ?? 0) >= this.perAddress;
+    return (this.#counts.byAddress.get(address) ?? 0) >= this.perAddress;
   }
 
   /** An undefined address or principal is not counted: a runtime that cannot tell the peer, no authentication. */
@@ -57,26 +55,59 @@ export class ConnectionCaps {
     const key = principal === undefined ? undefined : principalKey(principal);
     const staff = principal?.role === 'staff';
     if (address !== undefined && this.addressFull(address)) return 'address';
-    if (key !== undefined && (this.#byPrincipal.get(key) ?? 0) >= this.perPrincipal) return 'principal';
-    if (staff && this.#staff >= this.staffTotal) return 'staff';
-    if (address !== undefined) increment(this.#byAddress, address);
-    if (key !== undefined) increment(this.#byPrincipal, key);
-    if (staff) this.#staff++;
-    let held = true;
-    return {
-      release: () => {
-        if (!held) return;
-        held = false;
-        if (address !== undefined) decrement(this.#byAddress, address);
-        if (key !== undefined) decrement(this.#byPrincipal, key);
-        if (staff) this.#staff--;
-      },
-    };
+    const counts = this.#counts;
+    if (key !== undefined && (counts.byPrincipal.get(key) ?? 0) >= this.perPrincipal) return 'principal';
+    if (staff && counts.staff >= this.staffTotal) return 'staff';
+    const lease = new CountedLease(counts, address, key, staff);
+    counts.add(lease);
+    return lease;
   }
 
   /** Sockets counted for an address (metrics and tests). */
   countFor(address: string): number {
-    return this.#byAddress.get(address) ?? 0;
+    return this.#counts.byAddress.get(address) ?? 0;
+  }
+}
+
+/** The sockets counted per address, per principal and of staff; shared by the caps and their leases. */
+class CapCounts {
+  readonly byAddress = new Map<string, number>();
+  readonly byPrincipal = new Map<string, number>();
+  staff = 0;
+
+  add({ address, key, staff }: CountedLease): void {
+    if (address !== undefined) increment(this.byAddress, address);
+    if (key !== undefined) increment(this.byPrincipal, key);
+    if (staff) this.staff++;
+  }
+
+  remove({ address, key, staff }: CountedLease): void {
+    if (address !== undefined) decrement(this.byAddress, address);
+    if (key !== undefined) decrement(this.byPrincipal, key);
+    if (staff) this.staff--;
+  }
+}
+
+/**
+ * One socket's place under the caps, for as long as it is open. An object rather than a
+ * closure over what it counts under: an open socket holds it for its whole life.
+ */
+class CountedLease implements CapLease {
+  /** Undefined once released. */
+  #counts: CapCounts | undefined;
+
+  constructor(
+    counts: CapCounts,
+    readonly address: string | undefined,
+    readonly key: string | undefined,
+    readonly staff: boolean,
+  ) {
+    this.#counts = counts;
+  }
+
+  release(): void {
+    this.#counts?.remove(this);
+    this.#counts = undefined;
   }
 }
 
