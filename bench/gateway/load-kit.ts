@@ -156,10 +156,12 @@ export function createLatencyDriver(
   let samples: number[] = [];
   let measuring = false;
   let offset = 0;
+  /** Only changes written after `startSamples` are samples: a late one from before is not. */
+  let firstSampled = Number.POSITIVE_INFINITY;
   return {
     arrived(id: number) {
       const start = sentAt.get(id);
-      if (measuring && start !== undefined) samples.push(performance.now() - start);
+      if (measuring && start !== undefined && id >= firstSampled) samples.push(performance.now() - start);
     },
     async drive(seconds: number) {
       const started = performance.now();
@@ -180,6 +182,7 @@ export function createLatencyDriver(
     startSamples() {
       samples = [];
       measuring = true;
+      firstSampled = insert(topic, offset + 1).row.id;
     },
     takeSamples(expected: number): { samples: number[]; delivered: number } {
       measuring = false;

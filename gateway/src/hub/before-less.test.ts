@@ -3,8 +3,10 @@ import { toFilter } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import { describe, expect, it } from 'vitest';
 import { createSendStats } from '../send-stats.ts';
+import { RowVersions } from '../snapshot/row-versions.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import { Connection } from './connection.ts';
+import { HeldRows } from './held-rows.ts';
 import { Subscription } from './subscription.ts';
 
 /**
@@ -142,6 +144,21 @@ describe('a before-less remove for a subscription with many rows', () => {
     expect(sub.state.kind).toBe('resetting');
     expect(sub.takeReset()).toBe('undeliverable');
     expect(sub.state.kind).toBe('loading');
+  });
+});
+
+describe('held rows recorded from snapshot pages', () => {
+  it('answers versions of a page and changes over it, and forgets everything past the cap', () => {
+    const held = new HeldRows(4);
+    held.addPage(RowVersions.of([order(1, 3), order(2, 1), order(5, 2)]));
+    held.add(2, 4);
+    held.delete(5);
+    expect([1, 2, 5, 7].map((id) => held.versionOf(id))).toEqual([3, 4, undefined, undefined]);
+    expect(held.known).toBe(true);
+    const large = new HeldRows(4);
+    large.addPage(RowVersions.of([order(1, 1), order(2, 1), order(5, 2)]));
+    large.addPage(RowVersions.of([order(8, 1), order(9, 1)]));
+    expect([large.known, large.versionOf(1)]).toEqual([false, undefined]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { type RowVersions, VersionView } from '../snapshot/row-versions.ts';
 import { KNOWN_VERSIONS_CAP } from './known-versions.ts';
 
 /**
@@ -13,7 +14,7 @@ import { KNOWN_VERSIONS_CAP } from './known-versions.ts';
  */
 export class HeldRows {
   /** Made on the first id: most live subscriptions of an idle socket hold none. */
-  #versions: Map<number, number> | undefined;
+  #versions: VersionView | undefined;
   #known = true;
 
   constructor(
@@ -28,8 +29,16 @@ export class HeldRows {
 
   add(id: number, version: number): void {
     if (!this.#known) return;
-    this.#versions ??= new Map();
+    this.#versions ??= new VersionView();
     this.#versions.set(id, version);
+    if (this.#versions.size > this.cap) this.forget();
+  }
+
+  /** A snapshot page's rows, shared with every subscriber the page serves; before any {@link add}. */
+  addPage(page: RowVersions): void {
+    if (!this.#known || page.length === 0) return;
+    this.#versions ??= new VersionView();
+    this.#versions.addPage(page);
     if (this.#versions.size > this.cap) this.forget();
   }
 

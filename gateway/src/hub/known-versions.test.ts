@@ -1,6 +1,7 @@
 import type { Order } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
 import { describe, expect, it } from 'vitest';
+import { RowVersions } from '../snapshot/row-versions.ts';
 import { Visibility } from '../snapshot/visibility.ts';
 import { KnownVersions } from './known-versions.ts';
 
@@ -25,6 +26,22 @@ const update = (id: number, version: number, txId: number, partition = 0, lsn = 
 });
 
 describe('KnownVersions', () => {
+  it('remembers shared snapshot pages as it does single rows, within `cap`', () => {
+    const known = new KnownVersions(4);
+    expect(known.rememberPage(RowVersions.of([row(1, 2), row(3, 5)]))).toBe(true);
+    // Taking the page would pass the cap: none of its rows are remembered.
+    expect(known.rememberPage(RowVersions.of([row(4, 1), row(6, 1), row(8, 1)]))).toBe(false);
+    expect(known.size).toBe(2);
+    expect(known.rememberPage(RowVersions.of([row(4, 1), row(6, 1)]))).toBe(true);
+    // Replayed versions the pages hold are dropped; a newer one passes, and then the row is forgotten.
+    const stale = { ...update(3, 5, 1), committedAt: 20_000 };
+    expect(known.admit(stale)).toBe(false);
+    expect(known.admit({ ...update(3, 6, 1), committedAt: 20_000 })).toBe(true);
+    expect(known.admit(stale)).toBe(true);
+    expect(known.admit({ ...update(6, 1, 1), committedAt: 20_000 })).toBe(false);
+    expect(known.admit({ ...update(5, 1, 1), committedAt: 20_000 })).toBe(true);
+  });
+
   it('holds at most `cap` versions and says so when a snapshot row does not fit', () => {
     const known = new KnownVersions(3);
     expect([known.remember(1, 1), known.remember(2, 1), known.remember(3, 1)]).toEqual([true, true, true]);

@@ -1,4 +1,5 @@
 import type { StreamChange } from '@orders/contract/redis';
+import { type RowVersions, VersionView } from '../snapshot/row-versions.ts';
 import type { Visibility } from '../snapshot/visibility.ts';
 
 /** Snapshot rows one subscription may hold versions for; see {@link KnownVersions.remember}. */
@@ -34,7 +35,7 @@ export class KnownVersions {
    * needed: most subscriptions of idle sockets hold no rows (an empty snapshot, or versions
    * retired long ago) and no partition passes, and an empty Map is not free.
    */
-  #versions: Map<number, number> | undefined;
+  #versions: VersionView | undefined;
   /** Page i covers the ids above `#pageAfter[i]`, up to `#pageAfter[i + 1]` inclusive. */
   #pageAfter: number[] = [];
   #pageSight: Visibility[] = [];
@@ -82,9 +83,22 @@ export class KnownVersions {
    * same filter would not fit either).
    */
   remember(id: number, version: number): boolean {
-    this.#versions ??= new Map();
-    if (this.#versions.size >= this.cap && !this.#versions.has(id)) return false;
+    this.#versions ??= new VersionView();
+    if (this.#versions.size >= this.cap && this.#versions.get(id) === undefined) return false;
     this.#versions.set(id, version);
+    return true;
+  }
+
+  /**
+   * Remembers a snapshot page's rows at once: the page's packed versions are shared with
+   * every subscriber it serves, not copied. False, remembering none of them, when they would
+   * take it past `cap` (see {@link remember}).
+   */
+  rememberPage(page: RowVersions): boolean {
+    if ((this.#versions?.size ?? 0) + page.length > this.cap) return false;
+    if (page.length === 0) return true;
+    this.#versions ??= new VersionView();
+    this.#versions.addPage(page);
     return true;
   }
 

@@ -123,20 +123,20 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
     const more = page.rows.length > deps.snapshotChunk;
     // Shared with other subscribers: read, never changed.
     const rows = more ? page.rows.slice(0, deps.snapshotChunk) : page.rows;
-    for (const row of rows) {
-      // Past the cap nothing could tell this row's replayed changes from new ones, and a
-      // new snapshot of the same filter would not fit either: the subscription is refused.
-      if (!sub.known.remember(row.id, row.version)) {
-        const { cap } = sub.known;
-        sub.known.clear();
-        sub.held.clear();
-        throw new SubscriptionRefused(
-          'too_large',
-          `the snapshot holds more than ${cap} orders; narrow the filter`,
-        );
-      }
-      sub.held.add(row.id, row.version);
+    // The page's ids and versions, packed once and shared with every subscriber it serves.
+    const versions = page.versions(rows.length);
+    // Past the cap nothing could tell these rows' replayed changes from new ones, and a
+    // new snapshot of the same filter would not fit either: the subscription is refused.
+    if (!sub.known.rememberPage(versions)) {
+      const { cap } = sub.known;
+      sub.known.clear();
+      sub.held.clear();
+      throw new SubscriptionRefused(
+        'too_large',
+        `the snapshot holds more than ${cap} orders; narrow the filter`,
+      );
     }
+    sub.held.addPage(versions);
     // The rows' JSON is encoded once per page for every subscriber it serves.
     sub.conn.send(
       EncodedFrame.spliced(

@@ -1,5 +1,6 @@
 import type { Filter } from '@orders/contract';
 import { EncodedFrame } from '../protocol/encoded-frame.ts';
+import { RowVersions } from './row-versions.ts';
 import type { SnapshotScheduler } from './snapshot-scheduler.ts';
 import type { SnapshotPage, SnapshotSource } from './snapshot-source.ts';
 
@@ -22,6 +23,8 @@ export interface SharedPage extends SnapshotPage {
   readonly sent: number;
   /** The first `count` rows as a JSON array, encoded once (text and UTF-8) for all subscribers. */
   rowsJson(count: number): EncodedFrame;
+  /** The ids and versions of the first `count` rows, packed once for all subscribers. */
+  versions(count: number): RowVersions;
 }
 
 export interface SharedSnapshotPagesOptions {
@@ -216,9 +219,14 @@ class Read {
 
 function sharedPage(page: SnapshotPage, sent: number): SharedPage {
   let encoded: { count: number; json: EncodedFrame } | undefined;
+  let packed: { count: number; versions: RowVersions } | undefined;
   return {
     ...page,
     sent,
+    versions(count: number): RowVersions {
+      if (packed?.count !== count) packed = { count, versions: RowVersions.of(page.rows.slice(0, count)) };
+      return packed.versions;
+    },
     rowsJson(count: number): EncodedFrame {
       if (encoded?.count !== count)
         encoded = { count, json: new EncodedFrame(JSON.stringify(page.rows.slice(0, count))) };
