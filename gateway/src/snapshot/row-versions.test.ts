@@ -63,12 +63,13 @@ describe('VersionView', () => {
         expect(view.get(target)).toBe(reference.get(target));
       }
       for (let i = 0; i < id + 20; i++) expect(view.get(i)).toBe(reference.get(i));
+      expect(view.size).toBe(reference.size);
       view.clear();
       expect([view.size, view.get(1)]).toEqual([0, undefined]);
     }
   });
 
-  it('counts page rows and ids added beyond them', () => {
+  it('counts the ids it holds, from pages and beyond them', () => {
     const view = new VersionView();
     view.addPage(RowVersions.of(rows([1, 1], [2, 1])));
     view.addPage(RowVersions.of([]));
@@ -78,7 +79,10 @@ describe('VersionView', () => {
     expect(view.size).toBe(3);
     view.delete(7);
     view.delete(1);
-    expect([view.size, view.get(1), view.get(2), view.get(7)]).toEqual([2, undefined, 5, undefined]);
+    view.delete(1);
+    expect([view.size, view.get(1), view.get(2), view.get(7)]).toEqual([1, undefined, 5, undefined]);
+    view.set(1, 4);
+    expect([view.size, view.get(1)]).toEqual([2, 4]);
   });
 
   it('refuses a page that does not follow the ones it holds', () => {

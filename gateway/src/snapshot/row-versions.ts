@@ -72,10 +72,12 @@ export class VersionView {
   #own: Map<number, number> | undefined;
   /** Ids this view holds beyond its pages (own entries for ids no page holds). */
   #extra = 0;
+  /** Page rows this view no longer holds (own GONE entries). */
+  #gone = 0;
 
-  /** Ids held, counting every page row (removed or not) and every id added beyond them. */
+  /** Ids held. */
   get size(): number {
-    return this.#paged + this.#extra;
+    return this.#paged - this.#gone + this.#extra;
   }
 
   /** Pages come in ascending id order, and before any change of this view's own. */
@@ -97,17 +99,23 @@ export class VersionView {
 
   set(id: number, version: number): void {
     this.#own ??= new Map();
-    if (!this.#own.has(id) && this.#pageOf(id)?.versionOf(id) === undefined) this.#extra++;
+    const previous = this.#own.get(id);
+    if (previous === GONE) this.#gone--;
+    else if (previous === undefined && !this.#inPage(id)) this.#extra++;
     this.#own.set(id, version);
   }
 
   delete(id: number): void {
-    const own = this.#own;
-    const inPage = this.#pageOf(id)?.versionOf(id) !== undefined;
-    if (inPage) {
+    const previous = this.#own?.get(id);
+    if (previous === GONE) return;
+    if (this.#inPage(id)) {
       this.#own ??= new Map();
       this.#own.set(id, GONE);
-    } else if (own?.delete(id) === true) this.#extra--;
+      this.#gone++;
+    } else if (previous !== undefined) {
+      this.#own?.delete(id);
+      this.#extra--;
+    }
   }
 
   clear(): void {
@@ -115,6 +123,11 @@ export class VersionView {
     this.#paged = 0;
     this.#own = undefined;
     this.#extra = 0;
+    this.#gone = 0;
+  }
+
+  #inPage(id: number): boolean {
+    return this.#paged > 0 && this.#pageOf(id)?.versionOf(id) !== undefined;
   }
 
   /** The page whose id range holds `id`, if any. */
