@@ -64,7 +64,8 @@ export interface Report {
   rounds: Round[];
 }
 
-const TARGET_RATIO = 1.0;
+/** The pipeline's commit → client p99 against the direct design's, same run: ahead by a fifth. */
+const TARGET_RATIO = 0.8;
 const TARGET_P99_MS = 100;
 const TARGET_RATE = 1_000;
 
