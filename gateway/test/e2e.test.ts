@@ -7,7 +7,7 @@ import type { OrdersClient, SubscriptionFilter } from '@orders/client';
 import { GATEWAY_GROUP } from '@orders/contract/redis';
 import type { GatewayProcess } from '@orders/test-harness';
 import { expectFaults } from '@orders/test-harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clientPool, converge as convergeOn, expectClean } from './support/convergence.ts';
 import { createStack, type Stack } from './support/pipeline.ts';
 import { recordSubscription } from './support/recorder.ts';
@@ -31,6 +31,9 @@ describe('end to end through Debezium, Kafka and the worker', () => {
     for (let i = 0; i < 40; i++)
       await stack.writer.insert(['Alice', 'Bob', 'Carol', 'Dave'][i % 4] ?? 'Alice');
   });
+  // Each test's clients end with it: a client left connected would carry its cursor, and the
+  // faults the test declared (a trimmed history), into the next test's failovers.
+  afterEach(() => clients.closeAll());
   afterAll(async () => {
     clients.closeAll();
     await stack?.close();

@@ -58,7 +58,7 @@ export function clientPool(options: Omit<OrdersClientOptions, 'urls' | 'WebSocke
       return c;
     },
     closeAll(): void {
-      for (const c of clients) c.close();
+      for (const c of clients.splice(0)) c.close();
     },
   };
 }
