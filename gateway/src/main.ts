@@ -2,6 +2,7 @@ import { shardKeys } from '@orders/contract/redis';
 import { connectRedis, createRedisConnection, redisTarget } from '@orders/redis';
 import postgres from 'postgres';
 import { createAuthorize, devTokenRoutes } from './auth/index.ts';
+import { nodeHs256 } from './auth/node-hs256.ts';
 import { type AuthSettings, authSettings, loadEnv } from './env.ts';
 import { normalizeAddress } from './limits/client-address.ts';
 import { ConnectionCaps } from './limits/connection-caps.ts';
@@ -70,7 +71,7 @@ const gateway = await startNodeGateway({
   clientHeartbeatMs: env.CLIENT_HEARTBEAT_MS,
   streamReadCount: env.STREAM_READ_COUNT,
   streamReadBlockMs: env.STREAM_READ_BLOCK_MS,
-  authorize: createAuthorize(auth),
+  authorize: createAuthorize({ ...auth, hs256: nodeHs256 }),
   ...(metrics.listener === undefined ? {} : { metricsListener: metrics.listener }),
   tuning: {
     maxConnections: env.MAX_CONNECTIONS,

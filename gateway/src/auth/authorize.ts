@@ -1,6 +1,6 @@
 import type { Grant } from './grant.ts';
 import { createOriginCheck } from './origin.ts';
-import { DEFAULT_LEEWAY_S, hmacKey, verifyToken } from './verify-token.ts';
+import { DEFAULT_LEEWAY_S, type Hs256Check, verifyToken, webCryptoHs256 } from './verify-token.ts';
 
 /** Where authentication plugs in: once before the upgrade, again for every `auth` frame. */
 export interface Authorize {
@@ -23,6 +23,11 @@ export interface AuthOptions {
   audience?: string;
   /** Required `iss` when set. */
   issuer?: string;
+  /**
+   * Builds the HS256 check from the secret. Node's wiring passes `nodeHs256` (synchronous);
+   * @default webCryptoHs256, which any runtime has
+   */
+  hs256?: (secret: string) => Hs256Check;
 }
 
 const refuse = (status: 401 | 403, error: string): Response =>
@@ -46,10 +51,9 @@ export function createAuthorize(options: AuthOptions): Authorize {
     ...(options.audience === undefined ? {} : { audience: options.audience }),
     ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
   };
-  let key: Promise<CryptoKey> | undefined;
+  const check = (options.hs256 ?? webCryptoHs256)(options.secret);
   const grant = async (token: string) => {
-    key ??= hmacKey(options.secret);
-    const result = await verifyToken(token, await key, verifyOptions);
+    const result = await verifyToken(token, check, verifyOptions);
     return result.ok ? { principal: result.principal, exp: result.exp, leewayS } : result.reason;
   };
   return {

@@ -1,4 +1,3 @@
-import { verify } from 'hono/jwt';
 import { z } from 'zod';
 import type { Principal } from './principal.ts';
 
@@ -17,6 +16,33 @@ export interface VerifyOptions {
   issuer?: string;
   /** Current time in seconds; tests pin it. @default the wall clock */
   nowS?: number;
+}
+
+/**
+ * Says whether `signature` is the HMAC-SHA256 of `signingInput` (a token's `header.payload`)
+ * under the gateway's secret, comparing in constant time. Synchronous where the runtime has a
+ * synchronous HMAC (Node: see `node-hs256.ts`), a promise through WebCrypto elsewhere.
+ */
+export type Hs256Check = (
+  signingInput: string,
+  signature: Uint8Array<ArrayBuffer>,
+) => boolean | Promise<boolean>;
+
+/**
+ * The HS256 check through WebCrypto, which every runtime has. The key is imported once:
+ * importing is most of the cost of a single verification. Each check is a promise (and, in
+ * Node, a thread-pool job); Node's wiring uses the synchronous `nodeHs256` instead.
+ */
+export function webCryptoHs256(secret: string): Hs256Check {
+  const key = crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['verify'],
+  );
+  return async (signingInput, signature) =>
+    crypto.subtle.verify('HMAC', await key, signature, new TextEncoder().encode(signingInput));
 }
 
 const time = z.number().finite();
@@ -42,55 +68,58 @@ export type VerifyResult =
   | { ok: true; principal: Principal /** The token's `exp`, seconds since the epoch. */; exp: number }
   | { ok: false; reason: string };
 
-/**
- * The HS256 verification key for `secret`. Importing a key is most of the cost of verifying a
- * token, and a gateway verifies one per socket it opens: import it once and pass it to
- * {@link verifyToken}.
- */
-export function hmacKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    'raw',
-    new TextEncoder().encode(secret),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['verify'],
-  );
-}
+const refused = (reason: string): VerifyResult => ({ ok: false, reason });
+
+/** HMAC-SHA256 output length: a signature of any other length cannot match. */
+const SIGNATURE_BYTES = 32;
 
 /**
  * Verifies an HS256 token and reads its claims. The algorithm is pinned, so `alg: none` and
- * algorithm-confusion tokens fail the header check; `exp` is required because a token that
- * never expires cannot be withdrawn. hono checks the signature, `aud` and `iss`; the times are
- * checked here because hono has no leeway, and a gateway whose clock runs a few seconds behind
- * the issuer's would otherwise refuse every fresh token that carries `iat` or `nbf`.
+ * algorithm-confusion tokens fail the header check; the signature is checked before anything
+ * in the payload is believed; `exp` is required because a token that never expires cannot be
+ * withdrawn; `nbf`, `iat` and `exp` are forgiven `leewayS` of clock skew, so a gateway whose
+ * clock runs a few seconds behind the issuer's still takes fresh tokens.
+ *
+ * Synchronous when `check` is (no promise, no thread-pool job per socket), else a promise.
  */
-export async function verifyToken(
+export function verifyToken(
   token: string,
-  /** The shared secret, or the HMAC key imported from it once (see {@link hmacKey}). */
-  secret: string | CryptoKey,
+  check: Hs256Check,
   options: VerifyOptions = {},
-): Promise<VerifyResult> {
-  let payload: unknown;
-  try {
-    payload = await verify(token, secret, {
-      alg: 'HS256',
-      exp: false,
-      nbf: false,
-      iat: false,
-      ...(options.audience === undefined ? {} : { aud: options.audience }),
-      ...(options.issuer === undefined ? {} : { iss: options.issuer }),
-    });
-  } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.name : 'invalid token' };
+): VerifyResult | Promise<VerifyResult> {
+  const parts = token.split('.');
+  if (parts.length !== 3) return refused('malformed');
+  const [header, payload, signature] = parts as [string, string, string];
+  const head = decodeJson(header);
+  if (!isRecord(head)) return refused('malformed header');
+  if (head.alg !== 'HS256') return refused('algorithm');
+  if (head.typ !== undefined && head.typ !== 'JWT') return refused('type');
+  const mac = decodeBase64Url(signature);
+  if (mac === undefined || mac.length !== SIGNATURE_BYTES) return refused('signature');
+  const signed = check(`${header}.${payload}`, mac);
+  return typeof signed === 'boolean'
+    ? afterSignature(signed, payload, options)
+    : signed.then((valid) => afterSignature(valid, payload, options));
+}
+
+function afterSignature(valid: boolean, payload: string, options: VerifyOptions): VerifyResult {
+  if (!valid) return refused('signature');
+  const body = decodeJson(payload);
+  if (!isRecord(body)) return refused('malformed payload');
+  if (options.audience !== undefined) {
+    const aud = body.aud;
+    const listed = Array.isArray(aud) ? aud.includes(options.audience) : aud === options.audience;
+    if (!listed) return refused('audience');
   }
-  const claims = claimsSchema.safeParse(payload);
-  if (!claims.success) return { ok: false, reason: 'claims' };
+  if (options.issuer !== undefined && body.iss !== options.issuer) return refused('issuer');
+  const claims = claimsSchema.safeParse(body);
+  if (!claims.success) return refused('claims');
   const { data } = claims;
   const now = options.nowS ?? Date.now() / 1000;
   const leeway = options.leewayS ?? DEFAULT_LEEWAY_S;
-  if (data.exp + leeway <= now) return { ok: false, reason: 'expired' };
-  if (data.nbf !== undefined && data.nbf - leeway > now) return { ok: false, reason: 'not yet valid' };
-  if (data.iat !== undefined && data.iat - leeway > now) return { ok: false, reason: 'issued in the future' };
+  if (data.exp + leeway <= now) return refused('expired');
+  if (data.nbf !== undefined && data.nbf - leeway > now) return refused('not yet valid');
+  if (data.iat !== undefined && data.iat - leeway > now) return refused('issued in the future');
   return {
     ok: true,
     principal:
@@ -101,4 +130,35 @@ export async function verifyToken(
           : { role: 'staff', sub: data.sub },
     exp: data.exp,
   };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Unpadded base64url (RFC 7515) to bytes; undefined for anything else. */
+function decodeBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
+  if (!BASE64URL.test(text) || text.length % 4 === 1) return undefined;
+  let binary: string;
+  try {
+    binary = atob(text.replaceAll('-', '+').replaceAll('_', '/'));
+  } catch {
+    return undefined;
+  }
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** A base64url segment holding UTF-8 JSON; undefined when it is not one. */
+function decodeJson(text: string): unknown {
+  const bytes = decodeBase64Url(text);
+  if (bytes === undefined) return undefined;
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
 }
