@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
@@ -126,6 +127,14 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Run
   // node-ws takes no server options, but ws reads maxPayload from here at every upgrade:
   // without it one message may be 100 MiB, all buffered before the app sees a byte.
   wss.options.maxPayload = options.maxPayloadBytes ?? limits.maxPayloadBytes;
+  // The handshake's response and the `welcome` the socket's opening writes leave in one socket
+  // write: ws writes the response right after this event, node-ws opens the socket a few
+  // microtasks later, and the cork lasts until the event loop's next check phase.
+  wss.on('headers', (_headers: string[], request: IncomingMessage) => {
+    const { socket } = request;
+    socket.cork();
+    setImmediate(() => socket.uncork());
+  });
   const stopReaper = startReaper(wss.clients, {
     logger,
     ...(options.reapIntervalMs === undefined ? {} : { intervalMs: options.reapIntervalMs }),

@@ -63,6 +63,17 @@ export class Connection {
     }
   }
 
+  /** Runs `run` with the socket corked: the frames it writes leave in one socket write. */
+  corked(run: () => void): void {
+    // Never inside a dispatch round (synchronous), whose cork this would end early.
+    this.sink.cork?.();
+    try {
+      run();
+    } finally {
+      this.sink.uncork?.();
+    }
+  }
+
   #round = 0;
   #corked = false;
   #batched = false;

@@ -111,18 +111,36 @@ function historyOf(count: number, onPage?: () => Promise<void>): HistoryReader {
 }
 
 /** A socket whose frames are kept. */
+/**
+ * A connection whose stand-in socket records its writes as a real one makes them: each frame
+ * its own write, except that frames sent while corked leave together at the uncork.
+ */
 function socket(id: string) {
   const sent: ServerFrame[] = [];
+  const writes: string[][] = [];
+  let corked: string[] | undefined;
   const conn = new Connection(
     id,
     {
-      send: (frame) => sent.push(JSON.parse(frame.text) as ServerFrame),
+      send: (frame) => {
+        const parsed = JSON.parse(frame.text) as ServerFrame;
+        sent.push(parsed);
+        if (corked === undefined) writes.push([parsed.type]);
+        else corked.push(parsed.type);
+      },
       bufferedAmount: () => 0,
       close: () => {},
+      cork: () => {
+        corked ??= [];
+      },
+      uncork: () => {
+        if (corked !== undefined && corked.length > 0) writes.push(corked);
+        corked = undefined;
+      },
     },
     createSendStats(),
   );
-  return { conn, sent };
+  return { conn, sent, writes };
 }
 
 function depsWith(history: HistoryReader, scheduler: SnapshotScheduler, replayPage = 10): LoadDeps {
@@ -283,6 +301,44 @@ describe('runSubscription: the order of frames without a cursor', () => {
     expect(snapshot).toMatchObject({ type: 'snapshot', done: true, rows: [{ id: 1 }] });
     expect(sent.flatMap((f) => (f.type === 'change' ? [f.row.id] : []))).toEqual([2, 3, 4]);
     expect(sent.at(-1)).toMatchObject({ type: 'live', sub: 's1', recovered: false });
+  });
+
+  it('sends the snapshot’s last frame and live in one socket write when the replay between them finds nothing', async () => {
+    const history: HistoryReader = {
+      groups: 1,
+      page: async () => ({ epoch: 'e1', lastId: '0-0', status: 'ok', entries: [] }),
+      head: async () => ({ epoch: 'e1', id: '0-0' }),
+      heads: async () => [{ epoch: 'e1', id: '0-0' }],
+      epoch: async () => 'e1',
+    };
+    const { conn, writes } = socket('c1');
+    const sub = new Subscription('s1', toFilter({}), conn, 100);
+    conn.subs.set('s1', sub);
+    await runSubscription(sub, { snapshot: true }, depsWith(history, new SnapshotScheduler()));
+    expect(writes).toEqual([['snapshot', 'live']]);
+  });
+
+  it('sends the snapshot’s last frame before the reset when the replay after it ends in one', async () => {
+    // The first replay meets another epoch than the heads it started from; the second load is clean.
+    let epoch = 'e1';
+    const history: HistoryReader = {
+      groups: 1,
+      page: async () => {
+        const page = { epoch: 'e2', lastId: '0-0', status: 'ok' as const, entries: [] };
+        epoch = 'e2';
+        return page;
+      },
+      head: async () => ({ epoch, id: '0-0' }),
+      heads: async () => [{ epoch, id: '0-0' }],
+      epoch: async () => epoch,
+    };
+    const { conn, sent } = socket('c1');
+    const sub = new Subscription('s1', toFilter({}), conn, 100);
+    conn.subs.set('s1', sub);
+    await runSubscription(sub, { snapshot: true }, depsWith(history, new SnapshotScheduler()));
+    expect(sent.map((f) => f.type)).toEqual(['snapshot', 'reset', 'snapshot', 'live']);
+    expect(sent[0]).toMatchObject({ done: true });
+    expect(sent[1]).toMatchObject({ reason: 'epoch_changed' });
   });
 });
 

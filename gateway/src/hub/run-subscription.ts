@@ -69,8 +69,17 @@ export async function runSubscription(sub: Subscription, start: LoadStart, deps:
     if (slot === undefined) return;
     let outcome: ReplayOutcome;
     try {
-      outcome = await load(sub, needSnapshot, deps);
-      if (outcome === 'done' && sub.goLive(!needSnapshot)) return;
+      const held: HeldFrame = {};
+      outcome = await load(sub, needSnapshot, deps, held);
+      if (outcome === 'done') {
+        // The snapshot's last frame and `live` (with what arrived meanwhile) leave in one write.
+        let live = false;
+        sub.conn.corked(() => {
+          sendHeld(sub, held);
+          live = sub.goLive(!needSnapshot);
+        });
+        if (live) return;
+      } else if (outcome !== 'closed') sendHeld(sub, held);
     } finally {
       slot.release();
     }
@@ -80,19 +89,44 @@ export async function runSubscription(sub: Subscription, start: LoadStart, deps:
 }
 
 /** One load in the socket's slot: the snapshot when asked for, then the replay after the position. */
-async function load(sub: Subscription, snapshot: boolean, deps: LoadDeps): Promise<ReplayOutcome> {
-  if (snapshot && !(await readSnapshot(sub, deps, sub.signal))) return 'closed';
+async function load(
+  sub: Subscription,
+  snapshot: boolean,
+  deps: LoadDeps,
+  held: HeldFrame,
+): Promise<ReplayOutcome> {
+  if (snapshot && !(await readSnapshot(sub, deps, sub.signal, held))) return 'closed';
   // After its own snapshot a subscription replays what arrived while the snapshot was read,
   // however much that is (a bound there could reset it into the same snapshot forever); from
   // a position it was given, a snapshot is the cheaper answer past `replayMaxEntries`.
   const budget = snapshot ? Number.POSITIVE_INFINITY : deps.scheduler.replayMaxEntries;
   const started = performance.now();
-  const outcome = await replay(sub, deps, { left: budget });
+  const outcome = await replay(sub, deps, { left: budget }, held);
   deps.metrics.replayDuration.observe((performance.now() - started) / 1000);
   return outcome;
 }
 
-async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSignal): Promise<boolean> {
+/**
+ * A snapshot's last frame, kept back until the replay after it delivers something or the
+ * subscription goes live, so that for most subscriptions it leaves in the same socket write as
+ * `live`. Whatever is sent next on the subscription's behalf sends it first.
+ */
+interface HeldFrame {
+  frame?: EncodedFrame;
+}
+
+function sendHeld(sub: Subscription, held: HeldFrame): void {
+  if (held.frame === undefined) return;
+  sub.conn.send(held.frame);
+  held.frame = undefined;
+}
+
+async function readSnapshot(
+  sub: Subscription,
+  deps: LoadDeps,
+  signal: AbortSignal,
+  held: HeldFrame,
+): Promise<boolean> {
   const started = performance.now();
   // Taken before the head and so before every page: what committed earlier is in the snapshot.
   sub.known.snapshotStarted(Date.now(), SNAPSHOT_CLOCK_MARGIN_MS);
@@ -138,15 +172,17 @@ async function readSnapshot(sub: Subscription, deps: LoadDeps, signal: AbortSign
     }
     sub.held.addPage(versions);
     // The rows' JSON is encoded once per page for every subscriber it serves.
-    sub.conn.send(
-      EncodedFrame.spliced(
-        `{"type":"snapshot","sub":${subJson},"rows":`,
-        page.rowsJson(rows.length),
-        `,"cursor":${cursorJson},"done":${!more}}`,
-      ),
+    const frame = EncodedFrame.spliced(
+      `{"type":"snapshot","sub":${subJson},"rows":`,
+      page.rowsJson(rows.length),
+      `,"cursor":${cursorJson},"done":${!more}}`,
     );
     const last = rows.at(-1);
-    if (!more || last === undefined) break;
+    if (!more || last === undefined) {
+      held.frame = frame;
+      break;
+    }
+    sub.conn.send(frame);
     afterId = last.id;
   }
   sub.known.sealed(Date.now());
@@ -165,10 +201,15 @@ interface ReplayBudget {
  * group (one order's changes all live in one group, so their order is kept). Dropped live
  * events (overflow) make it go round all groups again.
  */
-async function replay(sub: Subscription, deps: LoadDeps, budget: ReplayBudget): Promise<ReplayOutcome> {
+async function replay(
+  sub: Subscription,
+  deps: LoadDeps,
+  budget: ReplayBudget,
+  held: HeldFrame,
+): Promise<ReplayOutcome> {
   for (;;) {
     for (let group = 0; group < sub.groups; group++) {
-      const outcome = await replayGroup(sub, deps, group, budget);
+      const outcome = await replayGroup(sub, deps, group, budget, held);
       if (outcome !== 'done') return outcome;
     }
     if (!sub.takeOverflow()) return 'done';
@@ -180,6 +221,7 @@ async function replayGroup(
   deps: LoadDeps,
   group: number,
   budget: ReplayBudget,
+  held: HeldFrame,
 ): Promise<ReplayOutcome> {
   const { signal } = sub;
   for (;;) {
@@ -196,6 +238,7 @@ async function replayGroup(
     if (trimmed) return sub.gap ? 'stream_gap' : 'cursor_expired';
     if (page.status === 'unknown') return 'cursor_unknown';
     budget.left -= page.entries.length;
+    if (page.entries.length > 0) sendHeld(sub, held);
     // A page's changes leave as one `changes` frame on a socket that asked for batches.
     let reset: ResetReason | undefined;
     sub.conn.batch(() => {

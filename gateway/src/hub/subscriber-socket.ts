@@ -16,6 +16,8 @@ export interface SubscriberSocket {
   send(frame: EncodedFrame | ServerFrame, sub?: string, orderId?: number): void;
   /** Runs `run` with a batch open: change frames it writes may leave as one `changes` frame. */
   batch(run: () => void): void;
+  /** Runs `run` with the socket corked: the frames it writes leave in one socket write. */
+  corked(run: () => void): void;
   /**
    * The hub's dispatch `round` is about to offer this socket an event. The first call of a
    * round corks the socket and opens a batch, and answers true: the hub then owes one
