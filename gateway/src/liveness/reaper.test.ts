@@ -44,6 +44,18 @@ describe('reaper', () => {
     stop();
   });
 
+  it('spreads a long interval over ticks 100 ms apart: a 15 s round pings 1/150 of the sockets per tick', () => {
+    vi.useFakeTimers();
+    const sockets = Array.from({ length: 3000 }, fakeSocket);
+    const clients = new Set(sockets as unknown as WebSocket[]);
+    const stop = startReaper(clients, { intervalMs: 15_000, logger: pino({ level: 'silent' }) });
+    vi.advanceTimersByTime(100);
+    expect(sockets.filter((s) => s.pings === 1)).toHaveLength(20);
+    vi.advanceTimersByTime(14_900);
+    expect(sockets.every((s) => s.pings === 1)).toBe(true);
+    stop();
+  });
+
   it('[P48] terminates a socket still closing a round after it was first seen closing, and not sooner', () => {
     vi.useFakeTimers();
     const sockets = Array.from({ length: 100 }, fakeSocket);
