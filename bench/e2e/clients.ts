@@ -23,6 +23,8 @@ export interface ClientsReport {
   afterRedis: ReturnType<MsHistogram['toJSON']>;
   split: ReturnType<SplitByTotal['toJSON']>;
   deliveries: number;
+  /** Pipeline only: `reset` frames received while measuring (each ends in a new snapshot). */
+  resets: number;
 }
 
 const [kind, countArg, urlArg] = process.argv.slice(2);
@@ -39,6 +41,7 @@ let measuring = false;
 /** Changes committed before this (warm-up) are not counted, whenever they arrive. */
 let fromMs = Number.POSITIVE_INFINITY;
 let deliveries = 0;
+let resets = 0;
 const total = new MsHistogram();
 const beforeRedis = new MsHistogram();
 const afterRedis = new MsHistogram();
@@ -56,6 +59,7 @@ function intAt(text: string, from: number): number {
 }
 
 function onPipelineFrame(text: string, now: number): void {
+  if (text.startsWith('{"type":"reset"')) resets++;
   if (!text.startsWith('{"type":"change"')) return;
   const at = text.lastIndexOf('"committedAt":');
   const cursor = text.indexOf('"cursor":"');
@@ -133,6 +137,7 @@ process.on('message', (message: ClientsCommand) => {
     afterRedis: afterRedis.toJSON(),
     split: split.toJSON(),
     deliveries,
+    resets,
   };
   send(report);
   for (const ws of sockets) ws.terminate();

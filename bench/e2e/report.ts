@@ -28,6 +28,8 @@ export interface Round {
   writes: WriteRun;
   deliveries: number;
   expectedDeliveries: number;
+  /** Pipeline rounds: `reset` frames the clients got while measuring (a reset client misses changes until its snapshot). */
+  resets: number;
   /** Time after the last write until every measured change had arrived (or the drain limit). */
   drainMs: number;
   total: MsHistogram;
@@ -244,7 +246,7 @@ ${rows
 ${report.rounds
   .map(
     (r) =>
-      `| ${r.rate}/s | ${r.side} | ${ms(r.total.percentile(50))} | ${ms(r.total.percentile(99))} | ${ms(r.total.percentile(100))} | ${r.deliveries} / ${r.expectedDeliveries}${r.dropped && (r.dropped.conflated > 0 || r.dropped.slowConsumers > 0) ? ` (${r.dropped.conflated} conflated, ${r.dropped.slowConsumers} sockets cut off)` : ''} | ${(r.drainMs / 1000).toFixed(1)} s | ${Math.round(r.writes.achievedRate)}${r.writes.failed > 0 ? ` (${r.writes.failed} failed)` : ''} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
+      `| ${r.rate}/s | ${r.side} | ${ms(r.total.percentile(50))} | ${ms(r.total.percentile(99))} | ${ms(r.total.percentile(100))} | ${r.deliveries} / ${r.expectedDeliveries}${r.dropped && (r.dropped.conflated > 0 || r.dropped.slowConsumers > 0) ? ` (${r.dropped.conflated} conflated, ${r.dropped.slowConsumers} sockets cut off)` : ''}${r.resets > 0 ? ` (${r.resets} resets)` : ''} | ${(r.drainMs / 1000).toFixed(1)} s | ${Math.round(r.writes.achievedRate)}${r.writes.failed > 0 ? ` (${r.writes.failed} failed)` : ''} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
   )
   .join('\n')}
 

@@ -206,7 +206,9 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
   const afterRedis = new MsHistogram();
   const split = new SplitByTotal();
   let deliveries = 0;
+  let resets = 0;
   for (const r of reports) {
+    resets += r.resets;
     total.merge(r.total);
     beforeRedis.merge(r.beforeRedis);
     afterRedis.merge(r.afterRedis);
@@ -231,6 +233,7 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
     writes,
     deliveries,
     expectedDeliveries,
+    resets,
     drainMs,
     total,
     beforeRedis,
@@ -334,7 +337,7 @@ async function main() {
           const result = await runRound(services, side, rate);
           rounds.push(result);
           log(
-            `${rate}/s ${side} round ${round + 1}: p50 ${result.total.percentile(50)} ms, p99 ${result.total.percentile(99)} ms, max ${result.total.percentile(100)} ms (${result.deliveries}/${result.expectedDeliveries} deliveries)`,
+            `${rate}/s ${side} round ${round + 1}: p50 ${result.total.percentile(50)} ms, p99 ${result.total.percentile(99)} ms, max ${result.total.percentile(100)} ms (${result.deliveries}/${result.expectedDeliveries} deliveries${result.resets > 0 ? `, ${result.resets} resets` : ''})`,
           );
         }
       }
