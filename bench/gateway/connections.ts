@@ -18,39 +18,36 @@
  *
  *   npm run bench:connections [-- --connections 5000 --rounds 3 --hold 10000 --active 100 --rate 50 --seconds 10]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { redisKeys } from '@orders/contract/redis';
 import {
   benchLog,
   benchOptions,
-  createTestDatabase,
-  devToken,
-  dropRedisNamespace,
   formatSpread,
-  freePort,
   type GatewayProcess,
   generatedBy,
   load1,
   machine,
-  newNamespace,
   runBench,
   sleep,
   spread,
   until,
   writeResult,
 } from '@orders/test-harness';
-import { createClient } from 'redis';
+import { cpuWindow } from './cpu-shares.ts';
 import {
   activeClients,
+  type BenchGround,
+  benchGround,
   buildGateway,
   createLatencyDriver,
   gatewayConnections,
   type Holder,
-  measuredNodeArgs,
   memoryOf,
+  socketUrl,
   spawnMeasuredGateway,
+  startBareServer,
   startHolder,
 } from './load-kit.ts';
 import { percentile } from './percentile.ts';
@@ -82,7 +79,11 @@ interface Cost {
   heapPerConn: number;
   externalPerConn: number;
   openMs: number;
+  /** CPU ms per socket opened, by process group (server, holder, postgres, redis, other). */
+  cpuPerConn: Record<string, number>;
 }
+
+const CPU_GROUPS = ['server', 'holder', 'postgres', 'redis', 'other'] as const;
 
 /** Opens and measures on a server that is already warm; closes everything it opened. */
 async function measure(holder: Holder, pid: number, url: string, open: () => Promise<number>): Promise<Cost> {
@@ -91,7 +92,14 @@ async function measure(holder: Holder, pid: number, url: string, open: () => Pro
   await holder.close(200);
   await until(async () => (await open()) === 0, 'warm-up sockets closed');
   const before = await memoryOf(pid);
+  const cpu = cpuWindow([
+    { name: 'server', pids: [pid] },
+    { name: 'holder', pids: [holder.child.pid ?? 0] },
+    { name: 'postgres', comm: 'postgres' },
+    { name: 'redis', comm: 'redis-server' },
+  ]);
   const opened = await holder.open(url, args.connections);
+  const cpuSeconds = cpu.stop();
   await until(async () => (await open()) === args.connections, 'server counts every socket');
   const after = await memoryOf(pid);
   await holder.close(args.connections);
@@ -100,6 +108,9 @@ async function measure(holder: Holder, pid: number, url: string, open: () => Pro
     heapPerConn: (after.heapUsed - before.heapUsed) / args.connections,
     externalPerConn: (after.external - before.external) / args.connections,
     openMs: opened.ms,
+    cpuPerConn: Object.fromEntries(
+      Object.entries(cpuSeconds).map(([name, seconds]) => [name, (seconds * 1000) / args.connections]),
+    ),
   };
 }
 
@@ -107,49 +118,33 @@ async function gatewayRound(holder: Holder, env: Record<string, string>, round: 
   const gw = await spawnMeasuredGateway(`${env.REDIS_NS}-mem-${round}`, env);
   children.push(gw.child);
   try {
-    const url = `${gw.url}?token=${await devToken(gw.url)}`;
-    return await measure(holder, gw.child.pid ?? 0, url, () => gatewayConnections(gw.port));
+    return await measure(holder, gw.child.pid ?? 0, await socketUrl(gw), () => gatewayConnections(gw.port));
   } finally {
     await gw.kill('SIGKILL');
   }
 }
 
 async function bareRound(holder: Holder): Promise<Cost> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [...measuredNodeArgs, fileURLToPath(new URL('./bare-server.mjs', import.meta.url)), String(port)],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  children.push(child);
+  const bare = await startBareServer();
+  children.push(bare.child);
   try {
-    const count = async () => Number(await (await fetch(`http://127.0.0.1:${port}/`)).text());
-    await until(async () => {
-      try {
-        return (await count()) === 0;
-      } catch {
-        return false;
-      }
-    }, 'bare server');
-    return await measure(holder, child.pid ?? 0, `ws://127.0.0.1:${port}/`, count);
+    return await measure(holder, bare.child.pid ?? 0, bare.url, bare.count);
   } finally {
-    child.kill('SIGKILL');
+    bare.child.kill('SIGKILL');
   }
 }
 
-async function latencyRun(holder: Holder, env: Record<string, string>, keys: ReturnType<typeof redisKeys>) {
-  const redis = createClient({ url: 'redis://127.0.0.1:6379' });
-  redis.on('error', () => {});
-  await redis.connect();
+async function latencyRun(holder: Holder, env: Record<string, string>, ground: BenchGround) {
+  const { redis } = ground;
+  const keys = redisKeys(ground.ns);
   const gw: GatewayProcess = await spawnMeasuredGateway(`${env.REDIS_NS}-lat`, env);
   children.push(gw.child);
   const driver = createLatencyDriver(redis, keys, 'bench-connections', args.rate);
-  const stop = await activeClients(`${gw.url}?token=${await devToken(gw.url)}`, args.active, driver.arrived);
+  const stop = await activeClients(await socketUrl(gw), args.active, driver.arrived);
   const idle = { open: 0 };
   const holdIdle = async (total: number) => {
     const target = total - args.active;
-    if (target > idle.open)
-      idle.open = (await holder.open(`${gw.url}?token=${await devToken(gw.url)}`, target - idle.open)).open;
+    if (target > idle.open) idle.open = (await holder.open(await socketUrl(gw), target - idle.open)).open;
     else if (target < idle.open) idle.open = (await holder.close(idle.open - target)).open;
     await until(
       async () => (await gatewayConnections(gw.port)) === total,
@@ -186,7 +181,6 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
     stop();
     await holder.close(idle.open);
     await gw.kill('SIGKILL');
-    await redis.close();
   }
   return phases;
 }
@@ -194,21 +188,10 @@ async function latencyRun(holder: Holder, env: Record<string, string>, keys: Ret
 async function main() {
   buildGateway();
   const loadBefore = load1();
-  const ns = `benchconn${newNamespace()}`;
-  const keys = redisKeys(ns);
-  const db = await createTestDatabase();
+  const ground = await benchGround('benchconn');
   const holder = startHolder(args.window);
   children.push(holder.child);
-  const perSource = String(Math.max(args.connections, args.hold) * 2);
-  const env = {
-    REDIS_NS: ns,
-    DATABASE_READER_URL: db.readerUrl,
-    LOG_LEVEL: 'warn',
-    MAX_CONNECTIONS_PER_IP: perSource,
-    MAX_CONNECTIONS_PER_PRINCIPAL: perSource,
-    MAX_STAFF_CONNECTIONS: perSource,
-    MAX_CONNECTIONS: perSource,
-  };
+  const env = ground.gatewayEnv(Math.max(args.connections, args.hold) * 2);
   try {
     const gateway: Cost[] = [];
     const bare: Cost[] = [];
@@ -218,14 +201,18 @@ async function main() {
       bare.push(await bareRound(holder));
       const g = gateway.at(-1) as Cost;
       const b = bare.at(-1) as Cost;
+      const cpu = (c: Cost) =>
+        CPU_GROUPS.map((name) => `${name} ${(c.cpuPerConn[name] ?? 0).toFixed(2)}`).join(', ');
       log(
         `round ${round + 1}: gateway ${(g.rssPerConn / 1024).toFixed(1)} KB/conn, ${(g.openMs / 1000).toFixed(1)} s; bare ${(b.rssPerConn / 1024).toFixed(1)} KB/conn, ${(b.openMs / 1000).toFixed(1)} s`,
       );
+      log(`  CPU ms per socket: gateway ${cpu(g)}; bare ${cpu(b)}`);
     }
-    const phases = args['skip-latency'] ? [] : await latencyRun(holder, env, keys);
+    const phases = args['skip-latency'] ? [] : await latencyRun(holder, env, ground);
     const loadAfter = load1();
 
-    const kb = (costs: Cost[], key: keyof Cost) => spread(costs.map((c) => c[key] / 1024));
+    const kb = (costs: Cost[], key: 'rssPerConn' | 'heapPerConn' | 'externalPerConn') =>
+      spread(costs.map((c) => c[key] / 1024));
     const seconds = (costs: Cost[]) => spread(costs.map((c) => c.openMs / 1000));
     const memoryRatios = gateway.map((g, i) => g.rssPerConn / (bare[i]?.rssPerConn ?? Number.NaN));
     const openRatios = gateway.map((g, i) => g.openMs / (bare[i]?.openMs ?? Number.NaN));
@@ -234,6 +221,11 @@ async function main() {
     const at = (held: number) => spread(phases.filter((p) => p.held === held).map((p) => p.p99));
     const p99Growth = phases.length === 0 ? Number.NaN : at(args.hold).median / at(args.base).median;
     const mark = (ok: boolean) => (ok ? '✅ met' : '❌ missed');
+    // Medians of the rounds, per process group, and the sum of those medians.
+    const cpuRow = (costs: Cost[]) => {
+      const medians = CPU_GROUPS.map((g) => spread(costs.map((c) => c.cpuPerConn[g] ?? 0)).median);
+      return [...medians, medians.reduce((a, b) => a + b, 0)].map((v) => v.toFixed(3)).join(' | ');
+    };
     const range = (values: number[]) =>
       `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}×`;
 
@@ -257,6 +249,16 @@ counted. Sockets come from a separate process, at most ${args.window} opening at
 runs from the first connect to the last answer: for the gateway the upgrade with JWT
 verification (\`?token=\`), \`welcome\`, \`subscribe\`, the (empty) snapshot query and \`live\`;
 for the bare server its greeting and one answer.
+
+Where the opening's time went: CPU time per socket opened, by process, over the same window
+(from \`/proc/<pid>/stat\`; 10 ms ticks; "other" is every other process on the machine, this
+benchmark's own included). On ${cpus().length} cores the wall time cannot be below the sum divided
+by ${cpus().length}.
+
+| CPU per socket, ms | ${CPU_GROUPS.join(' | ')} | sum |
+|---|${CPU_GROUPS.map(() => '---|').join('')}---|
+| gateway | ${cpuRow(gateway)} |
+| bare \`ws\` | ${cpuRow(bare)} |
 `;
     const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : 'not delivered');
     const memory = gateway.length === 0 ? '' : memorySection();
@@ -292,12 +294,7 @@ ${phases.map((p) => `| ${p.held} | ${ms(p.p50)} | ${ms(p.p99)} | ${ms(p.max)} | 
     );
   } finally {
     for (const child of children) child.kill('SIGKILL');
-    const redis = createClient({ url: 'redis://127.0.0.1:6379' });
-    redis.on('error', () => {});
-    await redis.connect();
-    await dropRedisNamespace(redis, ns);
-    await redis.close();
-    await db.drop();
+    await ground.drop();
   }
 }
 

@@ -17,22 +17,16 @@ import { cpus } from 'node:os';
 import {
   benchLog,
   benchOptions,
-  createTestDatabase,
-  devToken,
-  dropRedisNamespace,
   formatSpread,
-  type GatewayProcess,
   generatedBy,
   load1,
   machine,
-  newNamespace,
   runBench,
   spread,
   writeResult,
 } from '@orders/test-harness';
-import { createClient } from 'redis';
 import WebSocket from 'ws';
-import { buildGateway, spawnMeasuredGateway } from './load-kit.ts';
+import { benchGround, buildGateway, socketUrl, spawnMeasuredGateway } from './load-kit.ts';
 
 /** All live within this multiple of one client's time, with sharing on. */
 const TARGET_RATIO = 2;
@@ -102,11 +96,8 @@ interface Sample {
 
 async function main() {
   const loadBefore = load1();
-  const ns = `benchcrowd${newNamespace()}`;
-  const db = await createTestDatabase();
-  const redis = createClient({ url: 'redis://127.0.0.1:6379' });
-  redis.on('error', () => {});
-  await redis.connect();
+  const ground = await benchGround('benchcrowd');
+  const { db, ns } = ground;
   const samples: Sample[] = [];
   try {
     log(`filling ${args.rows} rows`);
@@ -115,21 +106,13 @@ async function main() {
       select 'c' || (i % 50), 'widget-' || (i % 7), 'pending' from generate_series(1, ${args.rows}) as i`;
     await db.sql`analyze orders`;
     buildGateway();
-    const caps = String(args.clients * 4);
-    const spawn = async (sharing: 'on' | 'off'): Promise<[string, GatewayProcess]> => {
-      const gw = await spawnMeasuredGateway(`${ns}-${sharing}`, {
-        REDIS_NS: ns,
-        DATABASE_READER_URL: db.readerUrl,
-        LOG_LEVEL: 'warn',
-        SNAPSHOT_SHARING: sharing,
-        MAX_CONNECTIONS_PER_IP: caps,
-        MAX_CONNECTIONS_PER_PRINCIPAL: caps,
-        MAX_STAFF_CONNECTIONS: caps,
-      });
+    const spawn = async (sharing: 'on' | 'off'): Promise<string> => {
+      const env = ground.gatewayEnv(args.clients * 4, { SNAPSHOT_SHARING: sharing });
+      const gw = await spawnMeasuredGateway(`${ns}-${sharing}`, env);
       children.push(gw.child);
-      return [`${gw.url}?token=${await devToken(gw.url)}`, gw];
+      return socketUrl(gw);
     };
-    const gateways = { on: (await spawn('on'))[0], off: (await spawn('off'))[0] };
+    const gateways = { on: await spawn('on'), off: await spawn('off') };
     // Warm-up: compiled code, PostgreSQL's cache, the pools' connections.
     for (const url of Object.values(gateways)) {
       await timeToLive(url, 1);
@@ -157,9 +140,7 @@ async function main() {
     await report(samples, loadBefore, load1());
   } finally {
     for (const child of children) child.kill('SIGKILL');
-    await dropRedisNamespace(redis, ns);
-    await redis.close();
-    await db.drop();
+    await ground.drop();
   }
 }
 

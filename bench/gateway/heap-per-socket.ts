@@ -10,28 +10,17 @@
  *
  *   npx tsx --conditions=development bench/gateway/heap-per-socket.ts [-- --connections 2000 --rounds 1 --bare]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { benchLog, benchOptions, runBench, spread, until } from '@orders/test-harness';
 import {
-  benchLog,
-  benchOptions,
-  createTestDatabase,
-  devToken,
-  dropRedisNamespace,
-  freePort,
-  newNamespace,
-  runBench,
-  spread,
-  until,
-} from '@orders/test-harness';
-import { createClient } from 'redis';
-import {
+  benchGround,
   buildGateway,
   gatewayConnections,
   type Holder,
-  measuredNodeArgs,
   memoryOf,
+  socketUrl,
   spawnMeasuredGateway,
+  startBareServer,
   startHolder,
 } from './load-kit.ts';
 
@@ -70,52 +59,28 @@ async function gatewayRound(holder: Holder, env: Record<string, string>, round: 
   const gw = await spawnMeasuredGateway(`${env.REDIS_NS}-${round}`, env);
   children.push(gw.child);
   try {
-    const url = `${gw.url}?token=${await devToken(gw.url)}`;
-    return await perSocket(holder, gw.child.pid ?? 0, url, () => gatewayConnections(gw.port));
+    return await perSocket(holder, gw.child.pid ?? 0, await socketUrl(gw), () => gatewayConnections(gw.port));
   } finally {
     await gw.kill('SIGKILL');
   }
 }
 
 async function bareRound(holder: Holder): Promise<PerSocket> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [...measuredNodeArgs, fileURLToPath(new URL('./bare-server.mjs', import.meta.url)), String(port)],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  children.push(child);
+  const bare = await startBareServer();
+  children.push(bare.child);
   try {
-    const count = async () => Number(await (await fetch(`http://127.0.0.1:${port}/`)).text());
-    await until(async () => {
-      try {
-        return (await count()) === 0;
-      } catch {
-        return false;
-      }
-    }, 'bare server');
-    return await perSocket(holder, child.pid ?? 0, `ws://127.0.0.1:${port}/`, count);
+    return await perSocket(holder, bare.child.pid ?? 0, bare.url, bare.count);
   } finally {
-    child.kill('SIGKILL');
+    bare.child.kill('SIGKILL');
   }
 }
 
 async function main() {
   if (!args['skip-build']) buildGateway();
-  const ns = `benchheap${newNamespace()}`;
-  const db = await createTestDatabase();
+  const ground = await benchGround('benchheap');
   const holder = startHolder(args.window);
   children.push(holder.child);
-  const cap = String(args.connections * 2);
-  const env = {
-    REDIS_NS: ns,
-    DATABASE_READER_URL: db.readerUrl,
-    LOG_LEVEL: 'warn',
-    MAX_CONNECTIONS_PER_IP: cap,
-    MAX_CONNECTIONS_PER_PRINCIPAL: cap,
-    MAX_STAFF_CONNECTIONS: cap,
-    MAX_CONNECTIONS: cap,
-  };
+  const env = ground.gatewayEnv(args.connections * 2);
   const gateway: PerSocket[] = [];
   const bare: PerSocket[] = [];
   const line = (what: string, cost: PerSocket) =>
@@ -143,12 +108,7 @@ async function main() {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     for (const child of children) child.kill('SIGKILL');
-    const redis = createClient({ url: 'redis://127.0.0.1:6379' });
-    redis.on('error', () => {});
-    await redis.connect();
-    await dropRedisNamespace(redis, ns);
-    await redis.close();
-    await db.drop();
+    await ground.drop();
   }
 }
 

@@ -9,8 +9,20 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { redisKeys, StreamChange } from '@orders/contract/redis';
-import { type GatewayProcess, sleep, spawnGateway, until } from '@orders/test-harness';
+import {
+  createTestDatabase,
+  devToken,
+  dropRedisNamespace,
+  freePort,
+  type GatewayProcess,
+  newNamespace,
+  sleep,
+  spawnGateway,
+  type TestDatabase,
+  until,
+} from '@orders/test-harness';
 import { createStandInForwarder, type WorkerRedis } from '@orders/worker/testing';
+import { createClient } from 'redis';
 import WebSocket from 'ws';
 
 const probe = fileURLToPath(new URL('./memory-probe.mjs', import.meta.url));
@@ -33,6 +45,90 @@ export function buildGateway(): void {
 /** A compiled gateway (see {@link buildGateway}) with the memory probe preloaded. */
 export function spawnMeasuredGateway(id: string, env: Record<string, string>): Promise<GatewayProcess> {
   return spawnGateway(id, env, undefined, measuredNodeArgs, { compiled: true });
+}
+
+const localRedis = () => createClient({ url: 'redis://127.0.0.1:6379' });
+
+/** What a gateway benchmark runs on: a Redis namespace, a test database and a Redis client of its own. */
+export interface BenchGround {
+  readonly ns: string;
+  readonly db: TestDatabase;
+  readonly redis: ReturnType<typeof localRedis>;
+  /**
+   * A measured gateway's environment on this ground: its namespace and database, logs at
+   * `warn`, and every connection cap (per address, per principal, staff, in all) at `caps`.
+   */
+  gatewayEnv(caps: number, extra?: Record<string, string>): Record<string, string>;
+  /** Drops the namespace and the database and closes the client. */
+  drop(): Promise<void>;
+}
+
+export async function benchGround(prefix: string): Promise<BenchGround> {
+  const ns = `${prefix}${newNamespace()}`;
+  const db = await createTestDatabase();
+  const redis = localRedis();
+  redis.on('error', () => {});
+  await redis.connect();
+  return {
+    ns,
+    db,
+    redis,
+    gatewayEnv(caps, extra = {}) {
+      const cap = String(caps);
+      return {
+        REDIS_NS: ns,
+        DATABASE_READER_URL: db.readerUrl,
+        LOG_LEVEL: 'warn',
+        MAX_CONNECTIONS: cap,
+        MAX_CONNECTIONS_PER_IP: cap,
+        MAX_CONNECTIONS_PER_PRINCIPAL: cap,
+        MAX_STAFF_CONNECTIONS: cap,
+        ...extra,
+      };
+    },
+    async drop() {
+      await dropRedisNamespace(redis, ns);
+      await redis.close();
+      await db.drop();
+    },
+  };
+}
+
+/** A gateway's socket URL carrying a development token (staff). */
+export async function socketUrl(gw: GatewayProcess): Promise<string> {
+  return `${gw.url}?token=${await devToken(gw.url)}`;
+}
+
+/** The same-run baseline: bare-server.mjs in a process of its own, measured like the gateway. */
+export interface BareServer {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** The sockets it holds. */
+  count(): Promise<number>;
+}
+
+/** Starts a bare server and waits until it answers; the caller kills `child`. */
+export async function startBareServer(): Promise<BareServer> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...measuredNodeArgs, fileURLToPath(new URL('./bare-server.mjs', import.meta.url)), String(port)],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const count = async () => Number(await (await fetch(`http://127.0.0.1:${port}/`)).text());
+  try {
+    await until(async () => {
+      try {
+        return (await count()) === 0;
+      } catch {
+        return false;
+      }
+    }, 'bare server');
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return { child, url: `ws://127.0.0.1:${port}/`, count };
 }
 
 export interface Holder {

@@ -28,29 +28,26 @@ import { redisKeys } from '@orders/contract/redis';
 import {
   benchLog,
   benchOptions,
-  createTestDatabase,
-  devToken,
-  dropRedisNamespace,
   formatSpread,
   type GatewayProcess,
   generatedBy,
   load1,
   machine,
-  newNamespace,
   runBench,
   sleep,
   spread,
   until,
   writeResult,
 } from '@orders/test-harness';
-import { createClient } from 'redis';
 import {
   activeClients,
+  benchGround,
   buildGateway,
   createLatencyDriver,
   gatewayConnections,
   type Holder,
   memoryOf,
+  socketUrl,
   spawnMeasuredGateway,
   startHolder,
 } from './load-kit.ts';
@@ -128,23 +125,11 @@ async function main() {
     throw new Error(`--per-holder ${args['per-holder']} exceeds the open-files limit ${limit}`);
 
   const loadBefore = load1();
-  const ns = `benchscale${newNamespace()}`;
-  const keys = redisKeys(ns);
-  const db = await createTestDatabase();
-  const redis = createClient({ url: 'redis://127.0.0.1:6379' });
-  redis.on('error', () => {});
-  await redis.connect();
-  const caps = String(largest * 2);
+  const ground = await benchGround('benchscale');
+  const { redis } = ground;
+  const keys = redisKeys(ground.ns);
   buildGateway();
-  const gw: GatewayProcess = await spawnMeasuredGateway(`${ns}-gw`, {
-    REDIS_NS: ns,
-    DATABASE_READER_URL: db.readerUrl,
-    LOG_LEVEL: 'warn',
-    MAX_CONNECTIONS: caps,
-    MAX_CONNECTIONS_PER_IP: caps,
-    MAX_CONNECTIONS_PER_PRINCIPAL: caps,
-    MAX_STAFF_CONNECTIONS: caps,
-  });
+  const gw: GatewayProcess = await spawnMeasuredGateway(`${ground.ns}-gw`, ground.gatewayEnv(largest * 2));
   children.push(gw.child);
   const pid = gw.child.pid ?? 0;
   const holders = Array.from({ length: Math.ceil(largest / args['per-holder']) }, (_, i) => {
@@ -152,7 +137,7 @@ async function main() {
     children.push(holder.child);
     return holder;
   });
-  const url = async () => `${gw.url}?token=${await devToken(gw.url)}`;
+  const url = () => socketUrl(gw);
   const idle = idlePool(holders, url);
   const driver = createLatencyDriver(redis, keys, 'bench-scale', args.rate);
   const phases: Phase[] = [];
@@ -213,9 +198,7 @@ async function main() {
     await report(phases, loadBefore, loadAfter, base.rss);
   } finally {
     for (const child of children) child.kill('SIGKILL');
-    await dropRedisNamespace(redis, ns);
-    await redis.close();
-    await db.drop();
+    await ground.drop();
   }
 }
 
