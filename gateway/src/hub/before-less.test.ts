@@ -1,6 +1,7 @@
 import type { ChangeFrame, FilterInput, Order, ServerFrame } from '@orders/contract';
 import { toFilter } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
+import { order as fixture } from '@orders/contract/testing';
 import { describe, expect, it } from 'vitest';
 import { createSendStats } from '../send-stats.ts';
 import { RowVersions } from '../snapshot/row-versions.ts';
@@ -17,16 +18,8 @@ import { Subscription } from './subscription.ts';
 
 const EPOCH = 'e1';
 
-const order = (id: number, version: number, patch: Partial<Order> = {}): Order => ({
-  id,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'paid',
-  version,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  ...patch,
-});
+const order = (id: number, version: number, patch: Partial<Order> = {}): Order =>
+  fixture({ id, version, status: 'paid', ...patch });
 
 /** What a delete of order `id` carries under REPLICA IDENTITY DEFAULT, as the worker forwards it. */
 const keyOnly = (id: number): Order => ({
@@ -81,10 +74,8 @@ function subscribed(filter: FilterInput, rows: Order[], scope?: string) {
   sub.epoch = EPOCH;
   sub.position = '1-0';
   sub.held.clear();
-  for (const row of rows) {
-    sub.known.remember(row.id, row.version);
-    sub.held.add(row.id, row.version);
-  }
+  sub.known.rememberPage(RowVersions.of(rows));
+  for (const row of rows) sub.held.add(row.id, row.version);
   sub.goLive(false);
   sub.reloader = { reload: () => {} };
   const changes = () => sent.filter((f): f is ChangeFrame => f.type === 'change');

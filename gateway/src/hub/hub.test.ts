@@ -1,6 +1,7 @@
-import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
+import type { ChangeFrame, ServerFrame } from '@orders/contract';
 import { toFilter } from '@orders/contract';
 import type { StreamEntry } from '@orders/contract/redis';
+import { orderAt } from '@orders/contract/testing';
 import { describe, expect, it } from 'vitest';
 import { createSendStats } from '../send-stats.ts';
 import { Connection } from './connection.ts';
@@ -9,22 +10,12 @@ import { Subscription } from './subscription.ts';
 
 const EPOCH = 'e1';
 
-const order = (id: number, version: number): Order => ({
-  id,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'pending',
-  version,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-});
-
 const update = (id: string, orderId: number, version: number): StreamEntry => ({
   id,
   change: {
     op: 'update',
-    row: order(orderId, version),
-    before: order(orderId, version - 1),
+    row: orderAt(orderId, version),
+    before: orderAt(orderId, version - 1),
     committedAt: 1,
     lsn: '',
     kafka: { topic: 't', partition: 0, offset: '0', timestamp: 0 },

@@ -1,19 +1,11 @@
-import type { Order } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
+import { orderAt } from '@orders/contract/testing';
 import { describe, expect, it } from 'vitest';
 import { RowVersions } from '../snapshot/row-versions.ts';
 import { Visibility } from '../snapshot/visibility.ts';
 import { KnownVersions } from './known-versions.ts';
 
-const row = (id: number, version: number): Order => ({
-  id,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'pending',
-  version,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-});
+const row = orderAt;
 
 const update = (id: number, version: number, txId: number, partition = 0, lsn = ''): StreamChange => ({
   op: 'update',
@@ -26,7 +18,7 @@ const update = (id: number, version: number, txId: number, partition = 0, lsn = 
 });
 
 describe('KnownVersions', () => {
-  it('remembers shared snapshot pages as it does single rows, within `cap`', () => {
+  it('remembers shared snapshot pages within `cap`, a page whole or not at all', () => {
     const known = new KnownVersions(4);
     expect(known.rememberPage(RowVersions.of([row(1, 2), row(3, 5)]))).toBe(true);
     // Taking the page would pass the cap: none of its rows are remembered.
@@ -42,17 +34,15 @@ describe('KnownVersions', () => {
     expect(known.admit({ ...update(5, 1, 1), committedAt: 20_000 })).toBe(true);
   });
 
-  it('holds at most `cap` versions and says so when a snapshot row does not fit', () => {
+  it('takes pages again after clear: a new snapshot starts from nothing', () => {
     const known = new KnownVersions(3);
-    expect([known.remember(1, 1), known.remember(2, 1), known.remember(3, 1)]).toEqual([true, true, true]);
-    // Remembering a row it holds again takes no room.
-    expect(known.remember(3, 2)).toBe(true);
-    expect(known.remember(4, 1)).toBe(false);
+    expect(known.rememberPage(RowVersions.of([row(1, 1), row(2, 1), row(3, 1)]))).toBe(true);
+    expect(known.rememberPage(RowVersions.of([row(4, 1)]))).toBe(false);
     expect(known.size).toBe(3);
+    // A change to a row it could not hold is not taken for one the snapshot showed.
     expect(known.admit(update(4, 2, 1))).toBe(true);
-    // A new snapshot starts from nothing.
     known.clear();
-    expect(known.remember(4, 1)).toBe(true);
+    expect(known.rememberPage(RowVersions.of([row(4, 1)]))).toBe(true);
   });
 
   it('has a default cap', () => {
@@ -86,7 +76,7 @@ describe('KnownVersions', () => {
     expect(fresh).toEqual([0, -1, true, true]);
 
     const cleared = new KnownVersions();
-    cleared.remember(1, 5);
+    cleared.rememberPage(RowVersions.of([row(1, 5)]));
     cleared.pageRead(0, Visibility.parse('100:103:101'));
     expect(cleared.admit(update(7, 2, 101))).toBe(true);
     expect(cleared.passed(0)).toBe(0);
@@ -94,7 +84,7 @@ describe('KnownVersions', () => {
     expect(admitted(cleared)).toEqual(fresh);
 
     const retired = new KnownVersions();
-    retired.remember(1, 5);
+    retired.rememberPage(RowVersions.of([row(1, 5)]));
     retired.sealed(1_000);
     expect(retired.admit(update(1, 5, 50))).toBe(false);
     retired.retireBefore(100_000, 60_000);

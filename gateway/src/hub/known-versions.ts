@@ -2,7 +2,7 @@ import type { StreamChange } from '@orders/contract/redis';
 import { type RowVersions, VersionView } from '../snapshot/row-versions.ts';
 import type { Visibility } from '../snapshot/visibility.ts';
 
-/** Snapshot rows one subscription may hold versions for; see {@link KnownVersions.remember}. */
+/** Snapshot rows one subscription may hold versions for; see {@link KnownVersions.rememberPage}. */
 export const KNOWN_VERSIONS_CAP = 1_000_000;
 
 /**
@@ -77,22 +77,11 @@ export class KnownVersions {
   }
 
   /**
-   * Remembers a snapshot row's version. False, remembering nothing, when `cap` versions are
-   * held already: the row must not be sent, since nothing could then tell its replayed
-   * changes from new ones. The caller refuses the subscription (another snapshot of the
-   * same filter would not fit either).
-   */
-  remember(id: number, version: number): boolean {
-    this.#versions ??= new VersionView();
-    if (this.#versions.size >= this.cap && this.#versions.get(id) === undefined) return false;
-    this.#versions.set(id, version);
-    return true;
-  }
-
-  /**
    * Remembers a snapshot page's rows at once: the page's packed versions are shared with
    * every subscriber it serves, not copied. False, remembering none of them, when they would
-   * take it past `cap` (see {@link remember}).
+   * take it past `cap`: those rows must not be sent, since nothing could then tell their
+   * replayed changes from new ones. The caller refuses the subscription (another snapshot of
+   * the same filter would not fit either).
    */
   rememberPage(page: RowVersions): boolean {
     if ((this.#versions?.size ?? 0) + page.length > this.cap) return false;

@@ -1,5 +1,6 @@
 import type { ChangeFrame, Order, ServerFrame } from '@orders/contract';
 import { formatCursorVector, parseCursor, toFilter } from '@orders/contract';
+import { orderAt } from '@orders/contract/testing';
 import { describe, expect, it } from 'vitest';
 import { createSendStats } from '../send-stats.ts';
 import { ChangeFanout } from './change-fanout.ts';
@@ -8,16 +9,6 @@ import { MarkerEvent } from './marker-event.ts';
 import { Subscription } from './subscription.ts';
 
 const EPOCHS = ['e0', 'e1', 'e2'];
-
-const order = (id: number, version: number): Order => ({
-  id,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'pending',
-  version,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-});
 
 const change = (group: number, id: string, row: Order, epoch = EPOCHS[group] ?? ''): ChangeFanout =>
   new ChangeFanout(
@@ -58,10 +49,10 @@ describe('Subscription with shard groups', () => {
   it('[P32] keeps one position per group and sends its whole vector as each change cursor', () => {
     const { sub, changes } = harness();
     expect(sub.cursor).toBe(formatCursorVector(EPOCHS.map((epoch) => ({ epoch, id: '5-0' }))));
-    sub.deliver(change(1, '9-0', order(1, 2)));
-    sub.deliver(change(0, '6-0', order(2, 2)));
+    sub.deliver(change(1, '9-0', orderAt(1, 2)));
+    sub.deliver(change(0, '6-0', orderAt(2, 2)));
     // Ids are compared within a group only: 7-0 is new in group 2 although group 1 is at 9-0.
-    sub.deliver(change(2, '7-0', order(3, 2)));
+    sub.deliver(change(2, '7-0', orderAt(3, 2)));
     const cursors = changes().map((c) => parseCursor(c.cursor));
     expect(cursors).toEqual([
       {
@@ -94,15 +85,15 @@ describe('Subscription with shard groups', () => {
 
   it("drops what a group's position already covers, whatever the other groups' positions", () => {
     const { sub, changes } = harness();
-    sub.deliver(change(1, '5-0', order(1, 2)));
-    sub.deliver(change(1, '4-9', order(1, 3)));
-    sub.deliver(change(0, '5-1', order(1, 4)));
+    sub.deliver(change(1, '5-0', orderAt(1, 2)));
+    sub.deliver(change(1, '4-9', orderAt(1, 3)));
+    sub.deliver(change(0, '5-1', orderAt(1, 4)));
     expect(changes().map((c) => c.row.version)).toEqual([4]);
   });
 
   it('resets on an event of another epoch in its group, and on a marker in any group', () => {
     const first = harness();
-    first.sub.deliver(change(2, '8-0', order(1, 2), 'lost'));
+    first.sub.deliver(change(2, '8-0', orderAt(1, 2), 'lost'));
     expect(first.sub.takeReset()).toBe('epoch_changed');
     expect(first.changes()).toEqual([]);
     const second = harness();

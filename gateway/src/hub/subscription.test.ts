@@ -1,7 +1,9 @@
 import type { Order } from '@orders/contract';
 import { toFilter } from '@orders/contract';
 import type { StreamChange } from '@orders/contract/redis';
+import { order as fixture } from '@orders/contract/testing';
 import { describe, expect, it } from 'vitest';
+import { RowVersions } from '../snapshot/row-versions.ts';
 import { Visibility } from '../snapshot/visibility.ts';
 import { ChangeFanout } from './change-fanout.ts';
 import { MarkerEvent } from './marker-event.ts';
@@ -10,15 +12,13 @@ import { recordingConnection } from './testing/recording-connection.ts';
 
 const EPOCH = 'e1';
 
-const order = (id: number, version: number, status: Order['status'] = 'pending'): Order => ({
-  id,
-  customerName: 'Alice',
-  productName: 'widget',
-  status,
-  version,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-});
+const order = (id: number, version: number, status: Order['status'] = 'pending'): Order =>
+  fixture({ id, version, status });
+
+/** The subscription's snapshot showed order `id` at `version`. */
+const snapshotHolds = (sub: Subscription, id: number, version: number): void => {
+  sub.known.rememberPage(RowVersions.of([fixture({ id, version })]));
+};
 
 const change = (id: string, op: StreamChange['op'], row: Order, before: Order | null = null): ChangeFanout =>
   new ChangeFanout(
@@ -47,7 +47,7 @@ describe('Subscription', () => {
   it('drops what the snapshot already reflects, by version', () => {
     const { sub, changes } = harness();
     sub.position = '5-0';
-    sub.known.remember(1, 3);
+    snapshotHolds(sub, 1, 3);
     sub.deliver(change('6-0', 'update', order(1, 2), order(1, 1)));
     sub.deliver(change('7-0', 'update', order(1, 3), order(1, 2)));
     sub.deliver(change('8-0', 'update', order(1, 4), order(1, 3)));
@@ -56,7 +56,7 @@ describe('Subscription', () => {
 
   it('forgets snapshot versions once live commits are well past the snapshot', () => {
     const { sub } = harness();
-    sub.known.remember(1, 3);
+    snapshotHolds(sub, 1, 3);
     sub.known.sealed(1_000);
     sub.goLive(false);
     sub.offer(change('6-0', 'update', order(2, 2), order(2, 1)));
@@ -115,7 +115,7 @@ describe('Subscription', () => {
     const pageLsn = 1_000_000;
     sub.known.snapshotStarted(10_000, 1_000);
     sub.known.pageRead(0, Visibility.parse(`${xmax - 10n}:${xmax}:${xmax - 5n}`, String(pageLsn)));
-    sub.known.remember(1, 1);
+    snapshotHolds(sub, 1, 1);
     let entry = 10;
     let version = 1;
     const at = (partition: number, row: Order, txId: bigint, lsn: number | '') => {
@@ -155,7 +155,7 @@ describe('Subscription', () => {
 
   it('passes a delete of the version the snapshot holds', () => {
     const { sub, changes } = harness();
-    sub.known.remember(1, 3);
+    snapshotHolds(sub, 1, 3);
     sub.deliver(change('6-0', 'delete', order(1, 3), order(1, 3)));
     expect(changes()).toMatchObject([{ op: 'delete', effect: 'remove' }]);
   });

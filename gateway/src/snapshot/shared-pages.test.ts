@@ -1,25 +1,16 @@
-import { type Filter, type Order, toFilter } from '@orders/contract';
+import { type Filter, toFilter } from '@orders/contract';
+import { orderAt } from '@orders/contract/testing';
 import { describe, expect, it } from 'vitest';
 import { type PageRequest, SharedSnapshotPages } from './shared-pages.ts';
 import { SnapshotScheduler } from './snapshot-scheduler.ts';
 import type { SnapshotPage, SnapshotSource } from './snapshot-source.ts';
-
-const order = (id: number, version = 1): Order => ({
-  id,
-  customerName: 'Alice',
-  productName: 'widget',
-  status: 'pending',
-  version,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-});
 
 /**
  * A table whose page reads take the rows present when the read is sent (as a statement's
  * snapshot does) and answer when the test lets them.
  */
 function table(initial: number[]) {
-  const rows = new Map(initial.map((id) => [id, order(id)]));
+  const rows = new Map(initial.map((id) => [id, orderAt(id, 1)]));
   const pending: { resolve: () => void; signal: AbortSignal | undefined }[] = [];
   const source: SnapshotSource = {
     page(filter: Filter, afterId: number, limit: number, signal?: AbortSignal): Promise<SnapshotPage> {
@@ -37,7 +28,7 @@ function table(initial: number[]) {
   };
   return {
     source,
-    insert: (id: number) => rows.set(id, order(id)),
+    insert: (id: number) => rows.set(id, orderAt(id, 1)),
     /** Page reads sent and not yet answered. */
     get sent() {
       return pending.length;
@@ -86,7 +77,7 @@ describe('shared snapshot pages', () => {
     ]);
     // The blocker's read and one read for the three.
     expect([pages.reads, pages.shared]).toEqual([2, 2]);
-    expect(served[0]?.rowsJson(2).text).toBe(JSON.stringify([order(1), order(2)]));
+    expect(served[0]?.rowsJson(2).text).toBe(JSON.stringify([orderAt(1, 1), orderAt(2, 1)]));
   });
 
   it('with sharing off, reads every page for every request', async () => {
@@ -187,7 +178,7 @@ describe('shared snapshot pages', () => {
     const source: SnapshotSource = {
       page: async () => {
         if (fail) throw new Error('connection lost');
-        return { rows: [order(1)] };
+        return { rows: [orderAt(1, 1)] };
       },
     };
     const pages = new SharedSnapshotPages(source, new SnapshotScheduler({ concurrency: 1 }));
