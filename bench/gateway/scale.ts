@@ -55,14 +55,21 @@ import { percentile } from './percentile.ts';
 
 const TARGET_P99_GROWTH = 1.5;
 
+/** The sizes the benchmark is meant to reach; those a run leaves out are named in its results. */
+const DEFAULT_SIZES = '1000,10000,25000,50000';
+/** The deployment the projection sizes. */
+const PROJECTED_SOCKETS = 1_000_000;
+
 const args = benchOptions({
-  sizes: '1000,10000,25000,50000',
+  sizes: DEFAULT_SIZES,
   rounds: 4,
   active: 20,
   rate: 1000,
   seconds: 10,
   window: 100,
   'per-holder': 10_000,
+  /** Stream appends/s one Redis hash slot takes on this machine (`npm run bench:redis`, bench/results/redis.md). */
+  'redis-appends': 125_000,
   out: 'scale',
 });
 const log = benchLog('scale');
@@ -73,11 +80,18 @@ if (sizes.some((s) => !Number.isInteger(s) || s <= args.active))
   throw new Error(`--sizes are socket counts above --active (${args.active}): ${args.sizes}`);
 const largest = Math.max(...sizes);
 
-/** This process's soft open-files limit; the gateway and the holders inherit it. */
-function openFilesLimit(): number {
-  const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-  return line?.[1] === undefined || line[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(line[1]);
+/** This process's open-files limits, soft and hard; the gateway and the holders inherit them. */
+function openFilesLimits(): { soft: number; hard: number } {
+  const line = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(
+    readFileSync('/proc/self/limits', 'utf8'),
+  );
+  const value = (text: string | undefined) =>
+    text === undefined || text === 'unlimited' ? Number.POSITIVE_INFINITY : Number(text);
+  return { soft: value(line?.[1]), hard: value(line?.[2]) };
 }
+
+/** Room the gateway needs beside its sockets: Redis, PostgreSQL, logs, node itself. */
+const OWN_FILES = 200;
 
 interface Phase {
   round: number;
@@ -114,14 +128,13 @@ function idlePool(holders: Holder[], url: () => Promise<string>) {
 }
 
 async function main() {
-  const limit = openFilesLimit();
-  // The gateway's own files (Redis, PostgreSQL, logs, node) need some room beside the sockets.
-  if (largest + 200 > limit)
+  const limit = openFilesLimits().soft;
+  if (largest + OWN_FILES > limit)
     throw new Error(
-      `holding ${largest} sockets needs an open-files limit above ${largest + 200}; this shell allows ${limit} ` +
+      `holding ${largest} sockets needs an open-files limit above ${largest + OWN_FILES}; this shell allows ${limit} ` +
         `(raise it with ulimit -n, or pass smaller --sizes)`,
     );
-  if (args['per-holder'] + 200 > limit)
+  if (args['per-holder'] + OWN_FILES > limit)
     throw new Error(`--per-holder ${args['per-holder']} exceeds the open-files limit ${limit}`);
 
   const loadBefore = load1();
@@ -261,12 +274,69 @@ ${phases
       `| ${p.round} | ${p.size} | ${p.rssPerSocket === undefined ? '-' : (p.rssPerSocket / 1024).toFixed(1)} | ${p.openRate?.toFixed(0) ?? '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.delivered} / ${p.expected} | ${p.loopDelay.p50.toFixed(1)} / ${p.loopDelay.p99.toFixed(1)} / ${p.loopDelay.max.toFixed(1)} |`,
   )
   .join('\n')}
-`;
+${unreachedSection()}${projectionSection(phases, baseRss)}`;
   log(`wrote ${await writeResult(`${args.out}.md`, md)}`);
   await writeResult(
     `${args.out}.json`,
     `${JSON.stringify({ phases, growth, loadBefore, loadAfter, baseRss, config: args }, null, 2)}\n`,
   );
+}
+
+/** "a, b and c". */
+const listed = (values: number[]): string =>
+  values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} and ${values.at(-1)}`;
+
+/** The default sizes this run left out, and whether this machine's limits allow them at all. */
+function unreachedSection(): string {
+  const left = DEFAULT_SIZES.split(',')
+    .map(Number)
+    .filter((size) => !sizes.includes(size));
+  if (left.length === 0) return '';
+  const { soft, hard } = openFilesLimits();
+  const beyondHard = left.filter((size) => size + OWN_FILES > hard);
+  const reason =
+    beyondHard.length === 0
+      ? `this run chose smaller \`--sizes\`; the open-files limits here (soft ${soft}, hard ${hard}) allow them after \`ulimit -n ${Math.max(...left) + OWN_FILES}\`.`
+      : `a socket is a file descriptor in the gateway process, and this machine's open-files hard limit is ${hard} (\`ulimit -Hn\`; raising it needs a privilege the process may not have). ${listed(beyondHard)} sockets need more than that (the gateway keeps about ${OWN_FILES} files of its own). On a machine that allows it, \`ulimit -n ${Math.max(...left) + OWN_FILES}\` and the default sizes run them.`;
+  return `
+## Sizes this run did not reach
+
+The benchmark's default sizes are ${listed(DEFAULT_SIZES.split(',').map(Number))}; ${listed(left)} ${left.length === 1 ? 'was' : 'were'} not run: ${reason}
+`;
+}
+
+/**
+ * What ${PROJECTED_SOCKETS} sockets would take, computed from this run's largest size and from the
+ * smallest number of sockets per gateway that kept the p99 within the target.
+ */
+function projectionSection(phases: Phase[], baseRss: number): string {
+  const of = (size: number) => phases.filter((p) => p.size === size);
+  const median = (values: number[]) => spread(values).median;
+  const smallest = Math.min(...sizes);
+  const baseP99 = median(of(smallest).map((p) => p.p99));
+  const perSocketAt = (size: number) => {
+    const values = of(size).flatMap((p) => (p.rssPerSocket === undefined ? [] : [p.rssPerSocket]));
+    return values.length === 0 ? Number.NaN : median(values);
+  };
+  const perSocket = perSocketAt(largest);
+  const within = [...sizes]
+    .sort((a, b) => b - a)
+    .find((size) => median(of(size).map((p) => p.p99)) / baseP99 <= TARGET_P99_GROWTH);
+  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+  const plan = (perGateway: number) => {
+    const gateways = Math.ceil(PROJECTED_SOCKETS / perGateway);
+    const p99 = median(of(perGateway).map((p) => p.p99));
+    const changes = Math.floor(args['redis-appends'] / (1 + gateways));
+    return `- **${perGateway} sockets per gateway** (p99 ${p99.toFixed(1)} ms here, ${(p99 / baseP99).toFixed(2)}× the ${smallest}-socket value): ${gateways} gateways; socket state ${gb(PROJECTED_SOCKETS * perSocket)} plus ${(baseRss / 2 ** 20).toFixed(0)} MB per gateway (${gb(gateways * baseRss)} in all); one Redis hash slot then carries about ${changes} changes/s (every change is 1 + G stream appends).`;
+  };
+  return `
+## A ${PROJECTED_SOCKETS.toLocaleString('en')}-socket deployment, projected
+
+Computed from this run: RSS per socket at ${largest} sockets (${(perSocket / 1024).toFixed(1)} KB, the median of the phases that grew into it), the gateway's RSS with only its active clients, each size's p99, and \`--redis-appends\` (${args['redis-appends']} stream appends/s on one hash slot, from \`npm run bench:redis\`). Everything beyond ${largest} sockets per gateway and beyond one gateway is extrapolated; none of it ran at that size.
+
+${plan(largest)}
+${within !== undefined && within !== largest ? `${plan(within)}\n` : ''}- Beyond one hash slot's appends, shard groups (\`REDIS_SHARDS\`) split them by Kafka partition, each group on a slot (on a cluster, a master) of its own; the orders topic's partitions bound the groups. Each gateway's stream reads also cost Redis, not counted here.
+`;
 }
 
 runBench(main, log, children);
