@@ -192,7 +192,10 @@ function why(samples: Sample[]): string {
       `${g.group} ${g.crowd.toFixed(2)} s (${g.one.toFixed(2)} s for one client, ${(g.crowd / Math.max(g.one, 0.01)).toFixed(1)}×)`,
   );
   const mb = (pick: (s: Sample) => Opening) => median(samples.map((s) => pick(s).bytes / 1e6)).toFixed(1);
-  return `With ${args.clients} clients the processes spent ${total.toFixed(2)} s of CPU in ${wall.toFixed(2)} s of wall time on ${cpus().length} cores: ${lines.join('; ')}. With shared pages PostgreSQL reads each page once for the crowd (its CPU is in the list above), but every client still receives the whole table (${mb((s) => s.crowd)} MB in all, against ${mb((s) => s.one)} MB for one): the gateway writes it ${args.clients} times and the clients read it ${args.clients} times, on the same cores. Within ${TARGET_RATIO}× of one client, those ${args.clients}-fold writes and reads would have to cost less than one client's whole opening.`;
+  const gatewayCrowd = at((s) => s.crowd, 'gateway');
+  const oneWall = median(samples.map((s) => s.one.ms / 1000));
+  const floor = `The gateway is one thread: its ${gatewayCrowd.toFixed(2)} s alone is ${(gatewayCrowd / oneWall).toFixed(1)}× one client's ${oneWall.toFixed(2)} s of wall time.`;
+  return `With ${args.clients} clients the processes spent ${total.toFixed(2)} s of CPU in ${wall.toFixed(2)} s of wall time on ${cpus().length} cores: ${lines.join('; ')}. With shared pages PostgreSQL reads each page once for the crowd (its CPU is in the list above), but every client still receives the whole table (${mb((s) => s.crowd)} MB in all, against ${mb((s) => s.one)} MB for one): the gateway writes it ${args.clients} times and the clients read it ${args.clients} times, on the same cores. Within ${TARGET_RATIO}× of one client, those ${args.clients}-fold writes and reads would have to cost less than one client's whole opening. ${floor}`;
 }
 
 async function report(samples: Sample[], loadBefore: number, loadAfter: number) {
