@@ -11,7 +11,9 @@
  *   node --import tsx clients.ts <pipeline|direct> <count> <url>[,<url>…]
  */
 import WebSocket from 'ws';
+import { intAt } from './frame-text.ts';
 import { MsHistogram, SplitByTotal } from './ms-histogram.ts';
+import { VersionCheck } from './version-check.ts';
 
 export type ClientsCommand = { cmd: 'measure'; fromMs: number } | { cmd: 'count' } | { cmd: 'report' };
 
@@ -25,6 +27,15 @@ export interface ClientsReport {
   deliveries: number;
   /** Pipeline only: `reset` frames received while measuring (each ends in a new snapshot). */
   resets: number;
+  /**
+   * Pipeline only, over the whole round: changes whose version skipped one the socket never got
+   * (not marked `conflated`, not after a reset), and changes at or below a version it already
+   * had. Either is a broken delivery promise, not a latency.
+   */
+  gaps: number;
+  repeats: number;
+  /** Per server (the URLs in order): its sockets, and the fewest and most deliveries one of them got. */
+  perServer: { sockets: number; min: number; max: number }[];
 }
 
 const [kind, countArg, urlArg] = process.argv.slice(2);
@@ -47,25 +58,14 @@ const beforeRedis = new MsHistogram();
 const afterRedis = new MsHistogram();
 const split = new SplitByTotal();
 
-/** Integer that starts at `from` in `text` (digits only; the fields read here are never negative). */
-function intAt(text: string, from: number): number {
-  let n = 0;
-  for (let i = from; i < text.length; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) break;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
-function onPipelineFrame(text: string, now: number): void {
+function onPipelineFrame(text: string, now: number): boolean {
   if (text.startsWith('{"type":"reset"')) resets++;
-  if (!text.startsWith('{"type":"change"')) return;
+  if (!text.startsWith('{"type":"change"')) return false;
   const at = text.lastIndexOf('"committedAt":');
   const cursor = text.indexOf('"cursor":"');
-  if (at === -1 || cursor === -1) return;
+  if (at === -1 || cursor === -1) return false;
   const committedAt = intAt(text, at + 14);
-  if (committedAt < fromMs) return;
+  if (committedAt < fromMs) return false;
   // A cursor is "<epoch>.<stream id>" and a stream id "<Redis ms>-<seq>".
   const appendedAt = intAt(text, text.lastIndexOf('.', text.indexOf('"', cursor + 10)) + 1);
   deliveries++;
@@ -73,24 +73,34 @@ function onPipelineFrame(text: string, now: number): void {
   beforeRedis.add(appendedAt - committedAt);
   afterRedis.add(now - appendedAt);
   split.add(now - committedAt, appendedAt - committedAt);
+  return true;
 }
 
-function onDirectFrame(text: string, now: number): void {
+function onDirectFrame(text: string, now: number): boolean {
   const source = text.indexOf('"source":');
-  if (source === -1) return;
+  if (source === -1) return false;
   const at = text.indexOf('"ts_ms":', source);
-  if (at === -1) return;
+  if (at === -1) return false;
   const committedAt = intAt(text, at + 8);
-  if (committedAt < fromMs) return;
+  if (committedAt < fromMs) return false;
   deliveries++;
   total.add(now - committedAt);
+  return true;
 }
+
+/** Version gaps and repeats, summed over this process's sockets. */
+const checked = { gaps: 0, repeats: 0 };
+
+/** Measured deliveries per socket, and the server (index into the URLs) each socket is on. */
+const perSocket: { server: number; deliveries: number }[] = [];
 
 const onFrame = kind === 'pipeline' ? onPipelineFrame : onDirectFrame;
 
-function open(url: string): Promise<WebSocket> {
+function open(server: number): Promise<WebSocket> {
+  const mine = { server, deliveries: 0 };
+  perSocket.push(mine);
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(urls[server] ?? '');
     let ready = kind === 'direct';
     // Later errors (a reset after a refusal) must not crash the process; the first one rejects.
     ws.on('error', reject);
@@ -98,8 +108,14 @@ function open(url: string): Promise<WebSocket> {
       if (ready) resolve(ws);
       else ws.send('{"type":"subscribe","sub":"s1"}');
     });
+    const versions = kind === 'pipeline' ? new VersionCheck(checked) : undefined;
     ws.on('message', (data) => {
       const text = String(data);
+      if (versions !== undefined) {
+        if (text.startsWith('{"type":"snapshot"')) versions.snapshot(text);
+        else if (text.startsWith('{"type":"change"')) versions.change(text);
+        else if (text.startsWith('{"type":"reset"')) versions.reset();
+      }
       if (!ready) {
         if (text.startsWith('{"type":"live"')) {
           ready = true;
@@ -107,7 +123,7 @@ function open(url: string): Promise<WebSocket> {
         }
         return;
       }
-      if (measuring) onFrame(text, Date.now());
+      if (measuring && onFrame(text, Date.now())) mine.deliveries++;
     });
   });
 }
@@ -115,7 +131,7 @@ function open(url: string): Promise<WebSocket> {
 const sockets: WebSocket[] = [];
 for (let i = 0; i < count; i += 25) {
   const batch = [];
-  for (let k = i; k < Math.min(count, i + 25); k++) batch.push(open(urls[k % urls.length] ?? ''));
+  for (let k = i; k < Math.min(count, i + 25); k++) batch.push(open(k % urls.length));
   sockets.push(...(await Promise.all(batch)));
 }
 send({ type: 'ready' });
@@ -138,6 +154,12 @@ process.on('message', (message: ClientsCommand) => {
     split: split.toJSON(),
     deliveries,
     resets,
+    gaps: checked.gaps,
+    repeats: checked.repeats,
+    perServer: urls.map((_, server) => {
+      const counts = perSocket.filter((p) => p.server === server).map((p) => p.deliveries);
+      return { sockets: counts.length, min: Math.min(...counts), max: Math.max(...counts) };
+    }),
   };
   send(report);
   for (const ws of sockets) ws.terminate();

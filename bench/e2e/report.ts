@@ -30,6 +30,9 @@ export interface Round {
   expectedDeliveries: number;
   /** Pipeline rounds: `reset` frames the clients got while measuring (a reset client misses changes until its snapshot). */
   resets: number;
+  /** Pipeline rounds: changes that skipped a version, or repeated one, on some socket (see clients.ts). */
+  gaps: number;
+  repeats: number;
   /** Time after the last write until every measured change had arrived (or the drain limit). */
   drainMs: number;
   total: MsHistogram;
@@ -177,6 +180,18 @@ ${worst.n > 1 ? `The ${worst.n} slowest deliveries` : 'The slowest delivery'} ($
 `;
 }
 
+/** Whether every pipeline socket got every version of every order, in order (see clients.ts). */
+function deliveryCheck(rounds: Round[]): string {
+  const pipeline = rounds.filter((r) => r.side === 'pipeline');
+  const gaps = pipeline.reduce((n, r) => n + r.gaps, 0);
+  const repeats = pipeline.reduce((n, r) => n + r.repeats, 0);
+  const resets = pipeline.reduce((n, r) => n + r.resets, 0);
+  const after = resets > 0 ? `, apart from ${resets} explicit resets` : '';
+  return gaps + repeats === 0
+    ? `no pipeline socket skipped a version of an order (but in changes marked \`conflated\`) or got one twice or out of order${after}.`
+    : `**broken**: ${gaps} changes skipped a version without \`conflated\` and ${repeats} repeated or went back to a version the socket had${after}. The pipeline promises neither.`;
+}
+
 export function renderReport(report: Report): string {
   const { cores } = report.machine;
   const [load1 = 0, load5 = 0, load15 = 0] = report.loadBefore;
@@ -219,6 +234,8 @@ ${rows
   .join('\n')}
 | commit → client p99 ≤ ${TARGET_P99_MS} ms at ${TARGET_RATE}/s, otherwise idle machine | ${atTarget ? bound(atTarget.pipeline.p99, atTarget.pipeline.complete) : 'not run'} | ${atTarget ? mark(absoluteMet) : '–'}${idle ? '' : ' (machine not idle)'} |
 
+Delivery check: ${deliveryCheck(report.rounds)}
+
 Overall: ratio at every rate ${mark(allRatiosMet)}. "≥" marks a figure from rounds in which
 not every measured change reached every client within ${c.drain} s of the last write: the missing ones
 would have been the slowest, so the figure is a lower bound, and a ratio built on a pipeline
@@ -246,7 +263,7 @@ ${rows
 ${report.rounds
   .map(
     (r) =>
-      `| ${r.rate}/s | ${r.side} | ${ms(r.total.percentile(50))} | ${ms(r.total.percentile(99))} | ${ms(r.total.percentile(100))} | ${r.deliveries} / ${r.expectedDeliveries}${r.dropped && (r.dropped.conflated > 0 || r.dropped.slowConsumers > 0) ? ` (${r.dropped.conflated} conflated, ${r.dropped.slowConsumers} sockets cut off)` : ''}${r.resets > 0 ? ` (${r.resets} resets)` : ''} | ${(r.drainMs / 1000).toFixed(1)} s | ${Math.round(r.writes.achievedRate)}${r.writes.failed > 0 ? ` (${r.writes.failed} failed)` : ''} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
+      `| ${r.rate}/s | ${r.side} | ${ms(r.total.percentile(50))} | ${ms(r.total.percentile(99))} | ${ms(r.total.percentile(100))} | ${r.deliveries} / ${r.expectedDeliveries}${r.dropped && (r.dropped.conflated > 0 || r.dropped.slowConsumers > 0) ? ` (${r.dropped.conflated} conflated, ${r.dropped.slowConsumers} sockets cut off)` : ''}${r.resets > 0 ? ` (${r.resets} resets)` : ''}${r.gaps + r.repeats > 0 ? ` (**${r.gaps} version gaps, ${r.repeats} repeats**)` : ''} | ${(r.drainMs / 1000).toFixed(1)} s | ${Math.round(r.writes.achievedRate)}${r.writes.failed > 0 ? ` (${r.writes.failed} failed)` : ''} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
   )
   .join('\n')}
 

@@ -207,8 +207,21 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
   const split = new SplitByTotal();
   let deliveries = 0;
   let resets = 0;
+  let gaps = 0;
+  let repeats = 0;
+  // Sockets short of the expected deliveries, per server: which gateway (or all) held changes back.
+  const perClient = writes.measured;
+  const short = reports
+    .flatMap((r) => r.perServer.map((p, server) => ({ server, ...p })))
+    .filter((p) => p.min < perClient);
+  if (short.length > 0)
+    log(
+      `${side} ${rate}/s: sockets short of ${perClient} deliveries: ${short.map((p) => `server ${p.server}: ${p.sockets} sockets, ${p.min}–${p.max}`).join('; ')}`,
+    );
   for (const r of reports) {
     resets += r.resets;
+    gaps += r.gaps;
+    repeats += r.repeats;
     total.merge(r.total);
     beforeRedis.merge(r.beforeRedis);
     afterRedis.merge(r.afterRedis);
@@ -234,6 +247,8 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
     deliveries,
     expectedDeliveries,
     resets,
+    gaps,
+    repeats,
     drainMs,
     total,
     beforeRedis,
@@ -337,7 +352,7 @@ async function main() {
           const result = await runRound(services, side, rate);
           rounds.push(result);
           log(
-            `${rate}/s ${side} round ${round + 1}: p50 ${result.total.percentile(50)} ms, p99 ${result.total.percentile(99)} ms, max ${result.total.percentile(100)} ms (${result.deliveries}/${result.expectedDeliveries} deliveries${result.resets > 0 ? `, ${result.resets} resets` : ''})`,
+            `${rate}/s ${side} round ${round + 1}: p50 ${result.total.percentile(50)} ms, p99 ${result.total.percentile(99)} ms, max ${result.total.percentile(100)} ms (${result.deliveries}/${result.expectedDeliveries} deliveries${result.resets > 0 ? `, ${result.resets} resets` : ''}${result.gaps + result.repeats > 0 ? `, ${result.gaps} version gaps and ${result.repeats} repeated versions: a broken delivery promise` : ''})`,
           );
         }
       }
