@@ -58,9 +58,17 @@ const beforeRedis = new MsHistogram();
 const afterRedis = new MsHistogram();
 const split = new SplitByTotal();
 
+/**
+ * A change frame: as sent to every socket, or this socket's copy marked conflated (the gateway
+ * puts the mark first), which is a delivery too, of the newest version.
+ */
+const isChange = (text: string): boolean =>
+  text.startsWith('{"type":"change"') || text.startsWith('{"conflated":true,"type":"change"');
+
+/** Counts a measured delivery; true when the frame was one. */
 function onPipelineFrame(text: string, now: number): boolean {
   if (text.startsWith('{"type":"reset"')) resets++;
-  if (!text.startsWith('{"type":"change"')) return false;
+  if (!isChange(text)) return false;
   const at = text.lastIndexOf('"committedAt":');
   const cursor = text.indexOf('"cursor":"');
   if (at === -1 || cursor === -1) return false;
@@ -113,7 +121,7 @@ function open(server: number): Promise<WebSocket> {
       const text = String(data);
       if (versions !== undefined) {
         if (text.startsWith('{"type":"snapshot"')) versions.snapshot(text);
-        else if (text.startsWith('{"type":"change"')) versions.change(text);
+        else if (isChange(text)) versions.change(text);
         else if (text.startsWith('{"type":"reset"')) versions.reset();
       }
       if (!ready) {
