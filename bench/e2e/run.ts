@@ -166,9 +166,14 @@ async function runRound(s: Services, side: Side, rate: number): Promise<Round> {
 
   let before: Promise<Scrape> | undefined;
   const loadAtStart = loadavg()[0] ?? 0;
+  // The clients learn when measuring starts before the first write. Told at the end of the
+  // warm-up, a client process running behind its sockets read the message after frames of
+  // changes already measured, and dropped them: the round then looked short of deliveries
+  // that had all arrived. The writer reaches its first measured write no earlier than this
+  // instant, and a write commits after it is issued (the same host's clock).
+  const fromMs = Date.now() + WARMUP * 1000;
+  command({ cmd: 'measure', fromMs });
   const writes = await writeAt(s.sql, rate, WARMUP, SECONDS, () => {
-    // Writes issued from here on commit after this instant, on the same host's clock.
-    command({ cmd: 'measure', fromMs: Date.now() });
     if (side === 'pipeline') before = scrapeStages(s);
   });
   // Wait for every measured change to reach every client, so the percentiles are complete
