@@ -56,6 +56,28 @@ describe('reaper', () => {
     stop();
   });
 
+  it('[P48] pings a handful of sockets once per interval too, giving each the interval to answer', () => {
+    vi.useFakeTimers();
+    const sockets = Array.from({ length: 3 }, fakeSocket);
+    const clients = new Set(sockets as unknown as WebSocket[]);
+    const stop = startReaper(clients, { intervalMs: 15_000, logger: pino({ level: 'silent' }) });
+    // One socket per tick: the round is over after three ticks.
+    vi.advanceTimersByTime(300);
+    expect(sockets.map((s) => s.pings)).toEqual([1, 1, 1]);
+    // A reader that is slow to answer (its pong queued behind data) is not taken for dead.
+    vi.advanceTimersByTime(14_700);
+    expect(sockets.map((s) => s.pings)).toEqual([1, 1, 1]);
+    expect(sockets.some((s) => s.terminated)).toBe(false);
+    for (const s of sockets.slice(1)) s.pong();
+    vi.advanceTimersByTime(300);
+    expect(sockets[0]?.terminated).toBe(true);
+    expect(sockets.slice(1).map((s) => [s.pings, s.terminated])).toEqual([
+      [2, false],
+      [2, false],
+    ]);
+    stop();
+  });
+
   it('[P48] terminates a socket still closing a round after it was first seen closing, and not sooner', () => {
     vi.useFakeTimers();
     const sockets = Array.from({ length: 100 }, fakeSocket);

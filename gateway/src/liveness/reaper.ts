@@ -36,19 +36,27 @@ export function startReaper(clients: Set<WebSocket>, options: ReaperOptions): ()
     alive.delete(ws);
     ws.ping();
   };
-  // A round visits every socket once per interval, a slice per tick, ticks TICK_MS apart:
-  // pinging 10,000 sockets in one go would stall every client's frames for as long as those
-  // writes (and the pongs coming back together) take. At a tenth of them per tick, every
-  // 1.5 s, that was still a stall of tens of ms, enough to make other clients' p99.
+  // A round visits every socket once, a slice per tick, ticks TICK_MS apart, and the next
+  // round starts an interval after this one did: pinging 10,000 sockets in one go would stall
+  // every client's frames for as long as those writes (and the pongs coming back together)
+  // take. At a tenth of them per tick, every 1.5 s, that was still a stall of tens of ms.
+  // Rounds wait for their interval so that a socket always has one to answer, however few
+  // sockets there are (a round over a handful of them ends after a tick or two).
   const intervalMs = options.intervalMs ?? 15_000;
   const slices = Math.max(MIN_SLICES, Math.round(intervalMs / TICK_MS));
   let round: Iterator<WebSocket> | undefined;
+  let nextRoundAt = 0;
   const timer = setInterval(() => {
+    if (round === undefined) {
+      const now = Date.now();
+      if (now < nextRoundAt) return;
+      round = clients.values();
+      nextRoundAt = now + intervalMs;
+    }
     for (let budget = Math.ceil(clients.size / slices); budget > 0; budget--) {
-      round ??= clients.values();
       const next = round.next();
       if (next.done === true) {
-        round = undefined; // the next tick starts the next round
+        round = undefined;
         return;
       }
       visit(next.value);
