@@ -35,7 +35,6 @@ import {
   until,
   writeResult,
 } from '@orders/test-harness';
-import { cpuWindow } from './cpu-shares.ts';
 import {
   activeClients,
   type BenchGround,
@@ -44,10 +43,13 @@ import {
   createLatencyDriver,
   gatewayConnections,
   type Holder,
+  type MeasuredServer,
+  measureOpening,
   memoryOf,
+  onBareServer,
+  onGateway,
   socketUrl,
   spawnMeasuredGateway,
-  startBareServer,
   startHolder,
 } from './load-kit.ts';
 import { percentile } from './percentile.ts';
@@ -85,53 +87,18 @@ interface Cost {
 
 const CPU_GROUPS = ['server', 'holder', 'postgres', 'redis', 'other'] as const;
 
-/** Opens and measures on a server that is already warm; closes everything it opened. */
-async function measure(holder: Holder, pid: number, url: string, open: () => Promise<number>): Promise<Cost> {
-  // Warm-up: compiled code and lazily created structures are not per-connection cost.
-  await holder.open(url, 200);
-  await holder.close(200);
-  await until(async () => (await open()) === 0, 'warm-up sockets closed');
-  const before = await memoryOf(pid);
-  const cpu = cpuWindow([
-    { name: 'server', pids: [pid] },
-    { name: 'holder', pids: [holder.child.pid ?? 0] },
-    { name: 'postgres', comm: 'postgres' },
-    { name: 'redis', comm: 'redis-server' },
-  ]);
-  const opened = await holder.open(url, args.connections);
-  const cpuSeconds = cpu.stop();
-  await until(async () => (await open()) === args.connections, 'server counts every socket');
-  const after = await memoryOf(pid);
-  await holder.close(args.connections);
+/** One round on a fresh server: its opening cost per connection. */
+async function measure(holder: Holder, server: MeasuredServer): Promise<Cost> {
+  const { before, after, openMs, cpuSeconds } = await measureOpening(holder, server, args.connections);
   return {
     rssPerConn: (after.rss - before.rss) / args.connections,
     heapPerConn: (after.heapUsed - before.heapUsed) / args.connections,
     externalPerConn: (after.external - before.external) / args.connections,
-    openMs: opened.ms,
+    openMs,
     cpuPerConn: Object.fromEntries(
       Object.entries(cpuSeconds).map(([name, seconds]) => [name, (seconds * 1000) / args.connections]),
     ),
   };
-}
-
-async function gatewayRound(holder: Holder, env: Record<string, string>, round: number): Promise<Cost> {
-  const gw = await spawnMeasuredGateway(`${env.REDIS_NS}-mem-${round}`, env);
-  children.push(gw.child);
-  try {
-    return await measure(holder, gw.child.pid ?? 0, await socketUrl(gw), () => gatewayConnections(gw.port));
-  } finally {
-    await gw.kill('SIGKILL');
-  }
-}
-
-async function bareRound(holder: Holder): Promise<Cost> {
-  const bare = await startBareServer();
-  children.push(bare.child);
-  try {
-    return await measure(holder, bare.child.pid ?? 0, bare.url, bare.count);
-  } finally {
-    bare.child.kill('SIGKILL');
-  }
 }
 
 async function latencyRun(holder: Holder, env: Record<string, string>, ground: BenchGround) {
@@ -197,8 +164,10 @@ async function main() {
     const bare: Cost[] = [];
     // Alternating rounds: load from other work on the machine lands on both sides alike.
     for (let round = 0; round < (args['skip-memory'] ? 0 : args.rounds); round++) {
-      gateway.push(await gatewayRound(holder, env, round));
-      bare.push(await bareRound(holder));
+      gateway.push(
+        await onGateway(`${env.REDIS_NS}-mem-${round}`, env, children, (server) => measure(holder, server)),
+      );
+      bare.push(await onBareServer(children, (server) => measure(holder, server)));
       const g = gateway.at(-1) as Cost;
       const b = bare.at(-1) as Cost;
       const cpu = (c: Cost) =>

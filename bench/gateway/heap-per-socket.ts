@@ -11,16 +11,15 @@
  *   npx tsx --conditions=development bench/gateway/heap-per-socket.ts [-- --connections 2000 --rounds 1 --bare]
  */
 import type { ChildProcess } from 'node:child_process';
-import { benchLog, benchOptions, runBench, spread, until } from '@orders/test-harness';
+import { benchLog, benchOptions, runBench, spread } from '@orders/test-harness';
 import {
   benchGround,
   buildGateway,
-  gatewayConnections,
   type Holder,
-  memoryOf,
-  socketUrl,
-  spawnMeasuredGateway,
-  startBareServer,
+  type MeasuredServer,
+  measureOpening,
+  onBareServer,
+  onGateway,
   startHolder,
 } from './load-kit.ts';
 
@@ -33,46 +32,13 @@ interface PerSocket {
   rss: number;
 }
 
-/** Warm-up, then the settled memory before and after opening the idle sockets; closes them again. */
-async function perSocket(
-  holder: Holder,
-  pid: number,
-  url: string,
-  open: () => Promise<number>,
-): Promise<PerSocket> {
-  // Compiled code and lazily built structures are not per-socket cost.
-  await holder.open(url, 200);
-  await holder.close(200);
-  await until(async () => (await open()) === 0, 'warm-up sockets closed');
-  const before = await memoryOf(pid);
-  await holder.open(url, args.connections);
-  await until(async () => (await open()) === args.connections, 'the server counts every socket');
-  const after = await memoryOf(pid);
-  await holder.close(args.connections);
+/** One round on a fresh server: heap and RSS per idle socket opened. */
+async function perSocket(holder: Holder, server: MeasuredServer): Promise<PerSocket> {
+  const { before, after } = await measureOpening(holder, server, args.connections);
   return {
     heap: (after.heapUsed - before.heapUsed) / args.connections,
     rss: (after.rss - before.rss) / args.connections,
   };
-}
-
-async function gatewayRound(holder: Holder, env: Record<string, string>, round: number): Promise<PerSocket> {
-  const gw = await spawnMeasuredGateway(`${env.REDIS_NS}-${round}`, env);
-  children.push(gw.child);
-  try {
-    return await perSocket(holder, gw.child.pid ?? 0, await socketUrl(gw), () => gatewayConnections(gw.port));
-  } finally {
-    await gw.kill('SIGKILL');
-  }
-}
-
-async function bareRound(holder: Holder): Promise<PerSocket> {
-  const bare = await startBareServer();
-  children.push(bare.child);
-  try {
-    return await perSocket(holder, bare.child.pid ?? 0, bare.url, bare.count);
-  } finally {
-    bare.child.kill('SIGKILL');
-  }
 }
 
 async function main() {
@@ -87,11 +53,13 @@ async function main() {
     `${what} heap ${cost.heap.toFixed(0)} B/socket, RSS ${cost.rss.toFixed(0)} B/socket`;
   try {
     for (let round = 0; round < args.rounds; round++) {
-      const g = await gatewayRound(holder, env, round);
+      const g = await onGateway(`${env.REDIS_NS}-${round}`, env, children, (server) =>
+        perSocket(holder, server),
+      );
       gateway.push(g);
       log(line(`round ${round + 1}: gateway`, g));
       if (!args.bare) continue;
-      const b = await bareRound(holder);
+      const b = await onBareServer(children, (server) => perSocket(holder, server));
       bare.push(b);
       log(line(`round ${round + 1}: bare`, b));
     }

@@ -24,6 +24,7 @@ import {
 import { createStandInForwarder, type WorkerRedis } from '@orders/worker/testing';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
+import { cpuWindow } from './cpu-shares.ts';
 
 const probe = fileURLToPath(new URL('./memory-probe.mjs', import.meta.url));
 /** Node options of a measured process (the probe is plain JavaScript: no loader needed). */
@@ -129,6 +130,81 @@ export async function startBareServer(): Promise<BareServer> {
     throw error;
   }
   return { child, url: `ws://127.0.0.1:${port}/`, count };
+}
+
+/** A server whose opening cost is measured: its process, its socket URL, its open sockets. */
+export interface MeasuredServer {
+  readonly pid: number;
+  readonly url: string;
+  count(): Promise<number>;
+}
+
+/** A fresh measured gateway for `run`, killed after it; `children` is the bench's list to kill on exit. */
+export async function onGateway<T>(
+  id: string,
+  env: Record<string, string>,
+  children: ChildProcess[],
+  run: (server: MeasuredServer) => Promise<T>,
+): Promise<T> {
+  const gw = await spawnMeasuredGateway(id, env);
+  children.push(gw.child);
+  try {
+    const url = await socketUrl(gw);
+    return await run({ pid: gw.child.pid ?? 0, url, count: () => gatewayConnections(gw.port) });
+  } finally {
+    await gw.kill('SIGKILL');
+  }
+}
+
+/** A fresh bare server for `run`, killed after it. */
+export async function onBareServer<T>(
+  children: ChildProcess[],
+  run: (server: MeasuredServer) => Promise<T>,
+): Promise<T> {
+  const bare = await startBareServer();
+  children.push(bare.child);
+  try {
+    return await run({ pid: bare.child.pid ?? 0, url: bare.url, count: bare.count });
+  } finally {
+    bare.child.kill('SIGKILL');
+  }
+}
+
+/** What opening `connections` sockets on a warm server cost it: settled memory around it, time, CPU. */
+export interface Opening {
+  before: ProcessMemory;
+  after: ProcessMemory;
+  openMs: number;
+  /** CPU seconds over the opening: server, holder, postgres, redis, other. */
+  cpuSeconds: Record<string, number>;
+}
+
+/**
+ * Warms the server (200 sockets opened and closed: compiled code and lazily built structures
+ * are not per-socket cost), then opens `connections` sockets from the holder, reads memory
+ * before and after and every process's CPU over the opening, and closes them again.
+ */
+export async function measureOpening(
+  holder: Holder,
+  server: MeasuredServer,
+  connections: number,
+): Promise<Opening> {
+  await holder.open(server.url, 200);
+  await holder.close(200);
+  await until(async () => (await server.count()) === 0, 'warm-up sockets closed');
+  const before = await memoryOf(server.pid);
+  const cpu = cpuWindow([
+    { name: 'server', pids: [server.pid] },
+    { name: 'holder', pids: [holder.child.pid ?? 0] },
+    { name: 'postgres', comm: 'postgres' },
+    { name: 'redis', comm: 'redis-server' },
+  ]);
+  const opened = await holder.open(server.url, connections);
+  const cpuSeconds = cpu.stop();
+  await until(async () => (await server.count()) === connections, 'the server counts every socket');
+  const after = await memoryOf(server.pid);
+  await holder.close(connections);
+  return { before, after, openMs: opened.ms, cpuSeconds };
 }
 
 export interface Holder {
