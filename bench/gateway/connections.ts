@@ -3,7 +3,8 @@
  * Writes bench/results/connections.md (or `--out <name>`) at the repository root.
  *
  * 1. Memory and opening time: a compiled gateway process (`npm run build`, as production runs
- *    it) and a bare `ws` process (bare-server.mjs)
+ *    it), the design's upgrade path alone (hono-server.mjs: Hono, `@hono/node-server` and
+ *    `@hono/node-ws` doing what the bare server does) and a bare `ws` process (bare-server.mjs)
  *    take turns, a fresh process each round, gateway first. Each opens `--connections`
  *    sockets from a separate holder process (connection-holder.ts), each socket with one
  *    subscription that matches nothing (`ids: [999999]`). Before and after, the measured
@@ -161,21 +162,24 @@ async function main() {
   const env = ground.gatewayEnv(Math.max(args.connections, args.hold) * 2);
   try {
     const gateway: Cost[] = [];
+    const hono: Cost[] = [];
     const bare: Cost[] = [];
     // Alternating rounds: load from other work on the machine lands on both sides alike.
     for (let round = 0; round < (args['skip-memory'] ? 0 : args.rounds); round++) {
       gateway.push(
         await onGateway(`${env.REDIS_NS}-mem-${round}`, env, children, (server) => measure(holder, server)),
       );
+      hono.push(await onBareServer(children, (server) => measure(holder, server), 'hono-server.mjs'));
       bare.push(await onBareServer(children, (server) => measure(holder, server)));
-      const g = gateway.at(-1) as Cost;
-      const b = bare.at(-1) as Cost;
+      const sides = { gateway, hono, bare };
       const cpu = (c: Cost) =>
         CPU_GROUPS.map((name) => `${name} ${(c.cpuPerConn[name] ?? 0).toFixed(2)}`).join(', ');
-      log(
-        `round ${round + 1}: gateway ${(g.rssPerConn / 1024).toFixed(1)} KB/conn, ${(g.openMs / 1000).toFixed(1)} s; bare ${(b.rssPerConn / 1024).toFixed(1)} KB/conn, ${(b.openMs / 1000).toFixed(1)} s`,
-      );
-      log(`  CPU ms per socket: gateway ${cpu(g)}; bare ${cpu(b)}`);
+      for (const [name, costs] of Object.entries(sides)) {
+        const c = costs.at(-1) as Cost;
+        log(
+          `round ${round + 1}, ${name}: ${(c.rssPerConn / 1024).toFixed(1)} KB/conn, ${(c.openMs / 1000).toFixed(2)} s; CPU ms per socket: ${cpu(c)}`,
+        );
+      }
     }
     const phases = args['skip-latency'] ? [] : await latencyRun(holder, env, ground);
     const loadAfter = load1();
@@ -187,6 +191,17 @@ async function main() {
     const openRatios = gateway.map((g, i) => g.openMs / (bare[i]?.openMs ?? Number.NaN));
     const memoryRatio = kb(gateway, 'rssPerConn').median / kb(bare, 'rssPerConn').median;
     const openRatio = seconds(gateway).median / seconds(bare).median;
+    // What Hono and node-ws cost before the gateway does anything, and what the gateway adds.
+    const floor = {
+      memory: kb(hono, 'rssPerConn').median / kb(bare, 'rssPerConn').median,
+      open: seconds(hono).median / seconds(bare).median,
+      openRounds: hono.map((h, i) => h.openMs / (bare[i]?.openMs ?? Number.NaN)),
+      memoryRounds: hono.map((h, i) => h.rssPerConn / (bare[i]?.rssPerConn ?? Number.NaN)),
+    };
+    const aboveFloor = {
+      memory: kb(gateway, 'rssPerConn').median / kb(hono, 'rssPerConn').median,
+      open: seconds(gateway).median / seconds(hono).median,
+    };
     const at = (held: number) => spread(phases.filter((p) => p.held === held).map((p) => p.p99));
     const p99Growth = phases.length === 0 ? Number.NaN : at(args.hold).median / at(args.base).median;
     const mark = (ok: boolean) => (ok ? '✅ met' : '❌ missed');
@@ -200,24 +215,36 @@ async function main() {
 
     const memorySection = () => `## Memory and opening time per connection
 
-${args.rounds} rounds, alternating gateway and bare server, a fresh process each; ${args.connections} sockets each, every
-socket with one subscription that matches nothing (\`ids: [999999]\`); median (min–max) of the rounds.
+${args.rounds} rounds, alternating gateway, Hono alone and bare server, a fresh process each; ${args.connections} sockets each, every
+gateway socket with one subscription that matches nothing (\`ids: [999999]\`); median (min–max) of the rounds.
+The ratio and target compare the gateway with the bare \`ws\` server.
 
-| | gateway | bare \`ws\` | ratio (medians) | rounds | target |
-|---|---|---|---|---|---|
-| RSS per connection, KB | ${formatSpread(kb(gateway, 'rssPerConn'), 1)} | ${formatSpread(kb(bare, 'rssPerConn'), 1)} | **${memoryRatio.toFixed(2)}×** | ${range(memoryRatios)} | ≤ ${TARGET_MEMORY_RATIO}× ${mark(memoryRatio <= TARGET_MEMORY_RATIO)} |
-| JS heap per connection, KB | ${formatSpread(kb(gateway, 'heapPerConn'), 1)} | ${formatSpread(kb(bare, 'heapPerConn'), 1)} | | | |
-| external memory per connection, KB | ${formatSpread(kb(gateway, 'externalPerConn'), 1)} | ${formatSpread(kb(bare, 'externalPerConn'), 1)} | | | |
-| opening ${args.connections} sockets, s | ${formatSpread(seconds(gateway), 2)} | ${formatSpread(seconds(bare), 2)} | **${openRatio.toFixed(2)}×** | ${range(openRatios)} | ≤ ${TARGET_OPEN_RATIO}× ${mark(openRatio <= TARGET_OPEN_RATIO)} |
+| | gateway | Hono + node-ws alone | bare \`ws\` | ratio (medians) | rounds | target |
+|---|---|---|---|---|---|---|
+| RSS per connection, KB | ${formatSpread(kb(gateway, 'rssPerConn'), 1)} | ${formatSpread(kb(hono, 'rssPerConn'), 1)} | ${formatSpread(kb(bare, 'rssPerConn'), 1)} | **${memoryRatio.toFixed(2)}×** | ${range(memoryRatios)} | ≤ ${TARGET_MEMORY_RATIO}× ${mark(memoryRatio <= TARGET_MEMORY_RATIO)} |
+| JS heap per connection, KB | ${formatSpread(kb(gateway, 'heapPerConn'), 1)} | ${formatSpread(kb(hono, 'heapPerConn'), 1)} | ${formatSpread(kb(bare, 'heapPerConn'), 1)} | | | |
+| external memory per connection, KB | ${formatSpread(kb(gateway, 'externalPerConn'), 1)} | ${formatSpread(kb(hono, 'externalPerConn'), 1)} | ${formatSpread(kb(bare, 'externalPerConn'), 1)} | | | |
+| opening ${args.connections} sockets, s | ${formatSpread(seconds(gateway), 2)} | ${formatSpread(seconds(hono), 2)} | ${formatSpread(seconds(bare), 2)} | **${openRatio.toFixed(2)}×** | ${range(openRatios)} | ≤ ${TARGET_OPEN_RATIO}× ${mark(openRatio <= TARGET_OPEN_RATIO)} |
 
-The gateway runs compiled (\`npm run build\`, \`dist/main.js\`), as in production; both servers
+**The design's upgrade path alone.** "Hono + node-ws alone" is hono-server.mjs: the upgrade
+path the design prescribes (Hono, \`@hono/node-server\`, \`@hono/node-ws\`) doing exactly
+what the bare server does, one greeting and one answer per socket, with nothing of the
+gateway (no token, caps, subscription, snapshot or history). It sets the floor any gateway on
+this path can reach:
+
+| | Hono + node-ws alone / bare \`ws\` | rounds | gateway / Hono + node-ws alone |
+|---|---|---|---|
+| RSS per connection | ${floor.memory.toFixed(2)}× | ${range(floor.memoryRounds)} | ${aboveFloor.memory.toFixed(2)}× |
+| opening | ${floor.open.toFixed(2)}× | ${range(floor.openRounds)} | ${aboveFloor.open.toFixed(2)}× |
+
+The gateway runs compiled (\`npm run build\`, \`dist/main.js\`), as in production; the other two
 are plain JavaScript processes. Memory is read after two forced collections (\`--expose-gc\`, a
-SIGUSR2 handler preloaded into both processes) before and after opening, RSS from \`/proc/<pid>/status\`; each side
+SIGUSR2 handler preloaded into every measured process) before and after opening, RSS from \`/proc/<pid>/status\`; each side
 first opened and closed 200 sockets so compiled code and lazily built structures are not
 counted. Sockets come from a separate process, at most ${args.window} opening at once. Opening
 runs from the first connect to the last answer: for the gateway the upgrade with JWT
 verification (\`?token=\`), \`welcome\`, \`subscribe\`, the (empty) snapshot query and \`live\`;
-for the bare server its greeting and one answer.
+for the other two their greeting and one answer.
 
 Where the opening's time went: CPU time per socket opened, by process, over the same window
 (from \`/proc/<pid>/stat\`; 10 ms ticks; "other" is every other process on the machine, this
@@ -227,6 +254,7 @@ by ${cpus().length}.
 | CPU per socket, ms | ${CPU_GROUPS.join(' | ')} | sum |
 |---|${CPU_GROUPS.map(() => '---|').join('')}---|
 | gateway | ${cpuRow(gateway)} |
+| Hono + node-ws alone | ${cpuRow(hono)} |
 | bare \`ws\` | ${cpuRow(bare)} |
 `;
     const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : 'not delivered');
@@ -259,7 +287,7 @@ ${phases.map((p) => `| ${p.held} | ${ms(p.p50)} | ${ms(p.p99)} | ${ms(p.max)} | 
     log(`wrote ${await writeResult(`${args.out}.md`, md)}`);
     await writeResult(
       `${args.out}.json`,
-      `${JSON.stringify({ gateway, bare, phases, memoryRatio, openRatio, p99Growth, loadBefore, loadAfter, config: args }, null, 2)}\n`,
+      `${JSON.stringify({ gateway, hono, bare, phases, memoryRatio, openRatio, floor, aboveFloor, p99Growth, loadBefore, loadAfter, config: args }, null, 2)}\n`,
     );
   } finally {
     for (const child of children) child.kill('SIGKILL');

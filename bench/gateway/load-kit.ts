@@ -100,7 +100,10 @@ export async function socketUrl(gw: GatewayProcess): Promise<string> {
   return `${gw.url}?token=${await devToken(gw.url)}`;
 }
 
-/** The same-run baseline: bare-server.mjs in a process of its own, measured like the gateway. */
+/**
+ * A same-run baseline in a process of its own, measured like the gateway: bare-server.mjs
+ * (the `ws` library alone) or hono-server.mjs (the same behaviour through Hono and node-ws).
+ */
 export interface BareServer {
   readonly child: ChildProcess;
   readonly url: string;
@@ -108,12 +111,14 @@ export interface BareServer {
   count(): Promise<number>;
 }
 
-/** Starts a bare server and waits until it answers; the caller kills `child`. */
-export async function startBareServer(): Promise<BareServer> {
+export type BaselineScript = 'bare-server.mjs' | 'hono-server.mjs';
+
+/** Starts a baseline server and waits until it answers; the caller kills `child`. */
+export async function startBareServer(script: BaselineScript = 'bare-server.mjs'): Promise<BareServer> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [...measuredNodeArgs, fileURLToPath(new URL('./bare-server.mjs', import.meta.url)), String(port)],
+    [...measuredNodeArgs, fileURLToPath(new URL(`./${script}`, import.meta.url)), String(port)],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const count = async () => Number(await (await fetch(`http://127.0.0.1:${port}/`)).text());
@@ -124,7 +129,7 @@ export async function startBareServer(): Promise<BareServer> {
       } catch {
         return false;
       }
-    }, 'bare server');
+    }, script);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
@@ -156,12 +161,13 @@ export async function onGateway<T>(
   }
 }
 
-/** A fresh bare server for `run`, killed after it. */
+/** A fresh baseline server (bare `ws` by default) for `run`, killed after it. */
 export async function onBareServer<T>(
   children: ChildProcess[],
   run: (server: MeasuredServer) => Promise<T>,
+  script: BaselineScript = 'bare-server.mjs',
 ): Promise<T> {
-  const bare = await startBareServer();
+  const bare = await startBareServer(script);
   children.push(bare.child);
   try {
     return await run({ pid: bare.child.pid ?? 0, url: bare.url, count: bare.count });
