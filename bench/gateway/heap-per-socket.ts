@@ -8,7 +8,7 @@
  * Prints one line per round and the medians; the difference divided by the sockets is the
  * cost of one.
  *
- *   npx tsx --conditions=development bench/gateway/heap-per-socket.ts [-- --connections 2000 --rounds 1 --bare]
+ *   npx tsx --conditions=development bench/gateway/heap-per-socket.ts [--connections 2000 --rounds 1 --bare]
  */
 import type { ChildProcess } from 'node:child_process';
 import { benchLog, benchOptions, runBench, spread } from '@orders/test-harness';

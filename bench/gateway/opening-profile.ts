@@ -4,7 +4,7 @@
  * `bench:connections` does) from a holder process, stops the gateway so the profile is
  * written, and prints the functions and files with the most self time.
  *
- *   npx tsx --conditions=development bench/gateway/opening-profile.ts [-- --connections 3000 --top 40]
+ *   npx tsx --conditions=development bench/gateway/opening-profile.ts [--connections 3000 --top 40]
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
