@@ -15,6 +15,12 @@ export interface RawSocket {
   next<T extends ServerFrame>(match: (f: ServerFrame) => f is T, timeoutMs?: number): Promise<T>;
   waitClose(timeoutMs?: number): Promise<{ code: number; reason: string }>;
   close(): void;
+  /**
+   * Closes as a client that leaves does: frames still arriving while the close completes are
+   * not applied, so `frames` ends with the last one the client had when it left (and took its
+   * cursor from).
+   */
+  leave(): void;
 }
 
 export async function openRaw(url: string): Promise<RawSocket> {
@@ -23,7 +29,9 @@ export async function openRaw(url: string): Promise<RawSocket> {
   const lengths: number[] = [];
   const listeners = new Set<() => void>();
   let closed: { code: number; reason: string } | undefined;
+  let left = false;
   ws.on('message', (data) => {
+    if (left) return;
     const text = String(data);
     lengths.push(text.length);
     frames.push(JSON.parse(text) as ServerFrame);
@@ -87,6 +95,10 @@ export async function openRaw(url: string): Promise<RawSocket> {
       ),
     waitClose: (timeoutMs = 10_000) => waitFor(() => closed, timeoutMs, 'close'),
     close: () => ws.close(),
+    leave: () => {
+      left = true;
+      ws.close();
+    },
   };
 }
 
