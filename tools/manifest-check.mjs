@@ -3,8 +3,9 @@
 // lie: a package imported but not declared (or declared only for development while runtime code
 // imports it), a dependency declared but imported by nothing, a runtime dependency only tests
 // import, and a relative import that leaves its workspace (or reaches into one from the root's
-// stack, bench and tools folders). Imports are read by the TypeScript
-// parser (static, dynamic and type-only imports and re-exports), not by matching strings.
+// stack, bench and tools folders, whose packages the root's package.json declares). Imports are
+// read by the TypeScript parser (static, dynamic and type-only imports and re-exports), not by
+// matching strings.
 //
 // Runtime code is what a workspace ships: everything but tests (`test/`, `*.test.ts`), test
 // support, benchmarks and tool configs. A development dependency that no file imports counts as
@@ -150,14 +151,26 @@ for (const dir of workspaces()) {
 }
 
 // The root's own folders (the stack, the repository's benchmarks and tools) are no workspace's:
-// they reach a workspace through its package name and exports, never by a relative path.
+// they reach a workspace through its package name and exports, never by a relative path, and
+// every package they import is declared in the root's package.json (a package another
+// workspace happens to install is not theirs to rely on).
 const workspaceDirs = workspaces();
+const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const rootDeclared = new Set([
+  ...Object.keys(rootManifest.dependencies ?? {}),
+  ...Object.keys(rootManifest.devDependencies ?? {}),
+]);
 for (const folder of ['stack', 'bench', 'tools']) {
   for (const file of files(join(root, folder))) {
     const path = relative(root, file).split(sep).join('/');
     for (const { fileName: specifier } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true)
       .importedFiles) {
-      if (!specifier.startsWith('.')) continue;
+      if (!specifier.startsWith('.')) {
+        const imported = packageOf(specifier);
+        if (imported !== undefined && !rootDeclared.has(imported))
+          problems.push(`${path} imports ${imported}, which the root package.json does not declare`);
+        continue;
+      }
       const target = resolve(dirname(file), specifier);
       const inside = workspaceDirs.find((dir) => !relative(dir, target).startsWith('..'));
       if (inside !== undefined)
@@ -172,4 +185,4 @@ if (problems.length > 0) {
   console.error(`package manifests do not match the imports:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log('every workspace declares exactly what it imports');
+console.log('every workspace, and the root for its own folders, declares exactly what it imports');
