@@ -187,16 +187,19 @@ async function main() {
     const kb = (costs: Cost[], key: 'rssPerConn' | 'heapPerConn' | 'externalPerConn') =>
       spread(costs.map((c) => c[key] / 1024));
     const seconds = (costs: Cost[]) => spread(costs.map((c) => c.openMs / 1000));
-    const memoryRatios = gateway.map((g, i) => g.rssPerConn / (bare[i]?.rssPerConn ?? Number.NaN));
-    const openRatios = gateway.map((g, i) => g.openMs / (bare[i]?.openMs ?? Number.NaN));
+    // Each round's ratio of one side to another, measured in that round.
+    const perRound = (side: Cost[], base: Cost[], key: 'rssPerConn' | 'openMs') =>
+      side.map((c, i) => c[key] / (base[i]?.[key] ?? Number.NaN));
+    const memoryRatios = perRound(gateway, bare, 'rssPerConn');
+    const openRatios = perRound(gateway, bare, 'openMs');
     const memoryRatio = kb(gateway, 'rssPerConn').median / kb(bare, 'rssPerConn').median;
     const openRatio = seconds(gateway).median / seconds(bare).median;
     // What Hono and node-ws cost before the gateway does anything, and what the gateway adds.
     const floor = {
       memory: kb(hono, 'rssPerConn').median / kb(bare, 'rssPerConn').median,
       open: seconds(hono).median / seconds(bare).median,
-      openRounds: hono.map((h, i) => h.openMs / (bare[i]?.openMs ?? Number.NaN)),
-      memoryRounds: hono.map((h, i) => h.rssPerConn / (bare[i]?.rssPerConn ?? Number.NaN)),
+      openRounds: perRound(hono, bare, 'openMs'),
+      memoryRounds: perRound(hono, bare, 'rssPerConn'),
     };
     const aboveFloor = {
       memory: kb(gateway, 'rssPerConn').median / kb(hono, 'rssPerConn').median,
